@@ -1,0 +1,52 @@
+"""Peak inference memory per input pixel of each network (feeds `bytes_per_input_pixel` in core/methods.py).
+
+    python bench/memory.py [--sizes 64,128,192]
+
+Each size runs in a fresh process; the figure is the slope of peak RSS over input pixels.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHILD = """
+import resource, sys, numpy as np
+sys.path.insert(0, {root!r})
+import core
+from core.engine import load_network, enhance
+load_network({name!r})
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+img = (np.random.default_rng(0).random(({size}, {size}, 3)) * 255).astype(np.uint8)
+enhance(img, {name!r}, tile=0)
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024)
+"""
+
+
+def peak_bytes(name: str, size: int) -> int:
+    code = CHILD.format(root=str(ROOT), name=name, size=size)
+    return int(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
+
+
+def main() -> None:
+    sys.path.insert(0, str(ROOT))
+    from core.methods import networks
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="64,128,192")
+    ap.add_argument("--methods", default=",".join(m.name for m in networks()))
+    args = ap.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    for name in args.methods.split(","):
+        peaks = [peak_bytes(name, s) for s in sizes]
+        pixels = [s * s for s in sizes]
+        slope = (peaks[-1] - peaks[0]) / (pixels[-1] - pixels[0])
+        print(json.dumps({"method": name, "sizes": sizes, "peak_mb": [round(p / 1e6) for p in peaks],
+                          "bytes_per_input_pixel": round(slope)}))
+
+
+if __name__ == "__main__":
+    main()

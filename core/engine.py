@@ -1,0 +1,245 @@
+"""enhance(): decode → method → tiles → result with statistics. The pages, the CLI and the benches call this.
+
+Networks run through the official architectures (basicsr RRDBNet, realesrgan SRVGGNetCompact) but not through
+`RealESRGANer.enhance`, which pastes tiles without blending, prints per tile, swallows tile errors (upstream
+#306), guesses 16-bit from pixel values and cannot take preloaded weights. We keep its pipeline — network at
+native scale, then a Lanczos resize to the requested scale — and tests compare the two.
+"""
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from core import methods as _methods
+from core.imageio import LoadedImage
+from core.tiling import run_tiled, tile_grid
+
+MAX_OUTSCALE = 8.0
+MIN_OUTSCALE = 1.0
+TILE_MEMORY_MB = int(os.environ.get("SRLAB_TILE_MEMORY_MB", 1200))
+TILE_OVERLAP = 24  # input px; 24 gives ≥ 43 dB tiled vs untiled for RRDBNet (tests/test_engine.py)
+
+Progress = Callable[[int, int, str], None]
+
+
+class EnhanceError(ValueError):
+    """A request that cannot be done, with a message for the user."""
+
+
+@dataclass
+class Stats:
+    method: str
+    kind: str
+    input_size: tuple[int, int]
+    output_size: tuple[int, int]
+    outscale: float
+    network_scale: int | None       # the part done by the network (None for classical methods)
+    resize: str                      # what was done after the network, or "none"
+    elapsed_s: float
+    device: str = "cpu"
+    backend: str = ""
+    tiles: int = 1
+    tile_size: int = 0               # 0: whole image at once
+    input_file_bytes: int | None = None
+    face: str = "off"
+    weights: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def input_pixels(self) -> int:
+        return self.input_size[0] * self.input_size[1]
+
+    @property
+    def output_pixels(self) -> int:
+        return self.output_size[0] * self.output_size[1]
+
+    @property
+    def pixel_ratio(self) -> float:
+        return self.output_pixels / self.input_pixels
+
+    def rows(self, output_png_bytes: int | None = None) -> list[tuple[str, str]]:
+        """(label, value) pairs, for the page's table and the CLI summary."""
+        fmt = lambda wh: f"{wh[0]} × {wh[1]}"  # noqa: E731
+        rows = [
+            ("method", f"{self.method} ({self.kind})"),
+            ("input size", f"{fmt(self.input_size)} px = {self.input_pixels:,} pixels"),
+            ("output size", f"{fmt(self.output_size)} px = {self.output_pixels:,} pixels"),
+            ("pixel ratio", f"×{self.pixel_ratio:.2f} (scale ×{self.outscale:g} per side)"),
+            ("network pass", f"×{self.network_scale}" if self.network_scale else "none (no network)"),
+            ("resize after", self.resize),
+            ("elapsed", f"{self.elapsed_s:.2f} s"),
+            ("device / backend", f"{self.device} / {self.backend}"),
+            ("tiles", f"{self.tiles}" + (f" of {self.tile_size} px, overlap-blended" if self.tiles > 1 else
+                                         " (whole image)")),
+            ("face restoration", self.face),
+        ]
+        if self.weights:
+            rows.append(("weights", self.weights))
+        if self.input_file_bytes is not None:
+            rows.append(("input file", f"{self.input_file_bytes:,} bytes"))
+        if output_png_bytes is not None:
+            rows.append(("output PNG", f"{output_png_bytes:,} bytes"))
+        return rows
+
+
+@dataclass
+class EnhanceResult:
+    pixels: np.ndarray
+    stats: Stats
+
+
+# ---------------------------------------------------------------- models, loaded once per process
+_model_lock = threading.Lock()
+_models: dict[str, tuple[object, str]] = {}
+
+
+def load_network(name: str):
+    """(torch module in eval mode, weights origin); cached per process, safe across threads."""
+    with _model_lock:
+        if name not in _models:
+            import torch
+
+            from core.weights import load_checkpoint, resolve
+
+            spec = _methods.get(name)
+            info = resolve(spec)
+            model = spec.build()
+            model.load_state_dict(load_checkpoint(info.path), strict=True)
+            model.eval()
+            for p in model.parameters():
+                p.requires_grad_(False)
+            _models[name] = (model, info.origin)
+            torch.set_num_threads(max(1, os.cpu_count() or 1))
+        return _models[name]
+
+
+def auto_tile(spec, height: int, width: int) -> int:
+    """0 (whole image) when it fits the memory budget, else the largest tile that does."""
+    max_pixels = TILE_MEMORY_MB * 1e6 / spec.bytes_per_input_pixel
+    if height * width <= max_pixels:
+        return 0
+    return max(64, int(math.sqrt(max_pixels)) - 2 * TILE_OVERLAP) // 8 * 8
+
+
+def planned_tiles(method: str, height: int, width: int, tile: int = 0) -> int:
+    spec = _methods.get(method)
+    if spec.kind != "network":
+        return 1
+    return len(tile_grid(height, width, tile or auto_tile(spec, height, width)))
+
+
+# ---------------------------------------------------------------- pixel plumbing
+def _split(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, float]:
+    """float32 colour (H×W×1 or H×W×3, 0..1), alpha (H×W) or None, and the dtype's maximum."""
+    maxval = 65535.0 if pixels.dtype == np.uint16 else 255.0
+    arr = pixels.astype(np.float32) / maxval
+    if arr.ndim == 2:
+        return arr[..., None], None, maxval
+    if arr.shape[2] in (2, 4):
+        return arr[..., :-1], arr[..., -1], maxval
+    return arr, None, maxval
+
+
+def _join(color: np.ndarray, alpha: np.ndarray | None, maxval: float, dtype) -> np.ndarray:
+    arr = color if alpha is None else np.dstack([color, alpha])
+    if arr.ndim == 3 and arr.shape[2] == 1:
+        arr = arr[..., 0]
+    return (np.clip(arr, 0, 1) * maxval + 0.5).astype(dtype)
+
+
+def target_size(width: int, height: int, outscale: float) -> tuple[int, int]:
+    return max(1, round(width * outscale)), max(1, round(height * outscale))
+
+
+def _run_network(spec, color: np.ndarray, tile: int, progress: Progress | None) -> tuple[np.ndarray, int, int]:
+    import torch
+
+    model, _ = load_network(spec.name)
+    rgb = np.repeat(color, 3, axis=2) if color.shape[2] == 1 else color
+    chw = np.ascontiguousarray(rgb.transpose(2, 0, 1))
+    tile = tile if tile > 0 else auto_tile(spec, *rgb.shape[:2])
+    n_tiles = len(tile_grid(rgb.shape[0], rgb.shape[1], tile))
+
+    def run(x: np.ndarray) -> np.ndarray:
+        with torch.inference_mode():
+            return model(torch.from_numpy(x)[None]).squeeze(0).numpy()
+
+    def tick(done: int, total: int) -> None:
+        if progress:
+            progress(done, total, f"tile {done}/{total}")
+
+    out = run_tiled(run, chw, spec.native_scale, tile, TILE_OVERLAP, tick)
+    out = np.clip(out, 0, 1).transpose(1, 2, 0)  # network output is not clamped (-0.8…1.7 seen)
+    if color.shape[2] == 1:
+        out = cv2.cvtColor(np.ascontiguousarray(out), cv2.COLOR_RGB2GRAY)[..., None]
+    return out, tile, n_tiles
+
+
+def _resize(arr: np.ndarray, size: tuple[int, int], interpolation=cv2.INTER_LANCZOS4) -> np.ndarray:
+    out = cv2.resize(arr, size, interpolation=interpolation)
+    return out[..., None] if out.ndim == 2 and arr.ndim == 3 else out
+
+
+# ---------------------------------------------------------------- the one entry point
+def enhance(image: LoadedImage | np.ndarray, method: str = "RealESRGAN_x4plus", outscale: float | None = None,
+            tile: int = 0, face: bool = False, face_strength: float = 0.5, params: dict | None = None,
+            progress: Progress | None = None, face_landmarks: list | None = None) -> EnhanceResult:
+    """Upscale `image` by `outscale` (1–8; default the method's native scale) with `method`.
+
+    `progress(done, total, message)` is called per tile; it may raise to cancel the job.
+    """
+    loaded = image if isinstance(image, LoadedImage) else LoadedImage(np.asarray(image))
+    pixels = loaded.pixels
+    spec = _methods.get(method)
+    native = getattr(spec, "native_scale", None)
+    outscale = float(outscale if outscale is not None else (native or 4))
+    if not (MIN_OUTSCALE <= outscale <= MAX_OUTSCALE) or not math.isfinite(outscale):
+        raise EnhanceError(f"scale {outscale:g} is out of range: choose a scale from {MIN_OUTSCALE:g} to "
+                           f"{MAX_OUTSCALE:g}.")
+    if pixels.dtype not in (np.uint8, np.uint16):
+        raise EnhanceError(f"pixels must be uint8 or uint16, not {pixels.dtype}")
+    if face:
+        from core.face import availability
+
+        ok, why = availability()
+        if not ok:
+            raise EnhanceError(why)
+    height, width = pixels.shape[:2]
+    out_w, out_h = target_size(width, height, outscale)
+    color, alpha, maxval = _split(pixels)
+    if spec.kind == "network":
+        load_network(method)  # once per process; not part of the timed work
+    start = time.perf_counter()
+    stats = Stats(method=method, kind=spec.kind, input_size=(width, height), output_size=(out_w, out_h),
+                  outscale=outscale, network_scale=None, resize="none", elapsed_s=0.0,
+                  input_file_bytes=loaded.file_bytes or None, notes=list(loaded.notes))
+    if spec.kind == "network":
+        out, used_tile, n_tiles = _run_network(spec, color, tile, progress)
+        stats.network_scale, stats.tiles, stats.tile_size = native, n_tiles, used_tile
+        stats.backend, stats.weights = "torch fp32", load_network(method)[1]
+        if out.shape[:2] != (out_h, out_w):
+            factor = out_w / out.shape[1]
+            stats.resize = f"×{factor:.4g} Lanczos resize ({out.shape[1]}×{out.shape[0]} → {out_w}×{out_h})"
+            out = _resize(out, (out_w, out_h))
+    else:
+        out = spec.upscale(color, (out_w, out_h), {**spec.defaults(), **(params or {})})
+        stats.backend = spec.library_call
+        if progress:
+            progress(1, 1, "done")
+    if face:
+        from core.face import restore_faces
+
+        out, stats.face = restore_faces(color, out, outscale, face_strength, face_landmarks)
+    if alpha is not None:  # alpha is resized, not hallucinated: a network was never trained on it
+        alpha = cv2.resize(alpha, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
+        stats.notes.append("alpha channel resized with bilinear interpolation")
+    result = _join(out, alpha, maxval, pixels.dtype)
+    stats.elapsed_s = time.perf_counter() - start
+    return EnhanceResult(result, stats)

@@ -1,0 +1,198 @@
+"""Decode and validate images: every page and the CLI read files through `load_image`.
+
+Pixels are kept as numpy arrays: H×W (gray), H×W×2 (gray+alpha), H×W×3 (RGB) or H×W×4 (RGBA), dtype uint8
+or uint16. Anything else is converted on load and the conversion is recorded in `notes`.
+"""
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# Our own limit replaces Pillow's bomb guard, so the message can say what to do.
+Image.MAX_IMAGE_PIXELS = None
+
+MAX_INPUT_PIXELS = int(os.environ.get("SRLAB_MAX_INPUT_PIXELS", 16_000_000))
+MIN_SIDE = 1
+
+
+class ImageError(ValueError):
+    """A file that cannot be used, with a message meant for the user."""
+
+
+@dataclass
+class LoadedImage:
+    pixels: np.ndarray
+    name: str = "image"
+    format: str = "PNG"
+    file_bytes: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def width(self) -> int:
+        return self.pixels.shape[1]
+
+    @property
+    def height(self) -> int:
+        return self.pixels.shape[0]
+
+    @property
+    def channels(self) -> int:
+        return 1 if self.pixels.ndim == 2 else self.pixels.shape[2]
+
+    @property
+    def bit_depth(self) -> int:
+        return 16 if self.pixels.dtype == np.uint16 else 8
+
+    @property
+    def mode(self) -> str:
+        return {1: "gray", 2: "gray+alpha", 3: "RGB", 4: "RGBA"}[self.channels]
+
+    def describe(self) -> str:
+        return f"{self.width}×{self.height} {self.mode} {self.bit_depth}-bit"
+
+
+# Pillow modes we can take as they are (numpy view of the same values).
+_DIRECT_MODES = {"L": None, "LA": None, "RGB": None, "RGBA": None, "I;16": np.uint16, "I;16B": np.uint16,
+                 "I;16L": np.uint16}
+
+
+def load_image(data: bytes, name: str = "image", max_pixels: int | None = None) -> LoadedImage:
+    """Decode `data` into a LoadedImage or raise ImageError with a message for the user."""
+    max_pixels = MAX_INPUT_PIXELS if max_pixels is None else max_pixels
+    if not data:
+        raise ImageError(f"{name}: the file is empty (0 bytes). Choose another file.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            im = Image.open(io.BytesIO(data))
+            width, height = im.size
+            fmt = im.format or "unknown"
+    except UnidentifiedImageError:
+        raise ImageError(f"{name}: not an image file that can be read (PNG, JPEG, WebP, BMP, TIFF, GIF).") from None
+    except Exception as exc:  # Pillow raises many types for broken headers
+        raise ImageError(f"{name}: the image header is damaged ({exc}).") from None
+    if width < MIN_SIDE or height < MIN_SIDE:
+        raise ImageError(f"{name}: the image has no pixels ({width}×{height}).")
+    if width * height > max_pixels:
+        raise ImageError(
+            f"{name}: {width}×{height} = {width * height / 1e6:.1f} megapixels is over the input limit of "
+            f"{max_pixels / 1e6:.1f} MP. Crop or downscale it first (or raise SRLAB_MAX_INPUT_PIXELS).")
+    notes: list[str] = []
+    try:
+        pixels = _decode(im, data, fmt, notes)
+    except ImageError:
+        raise
+    except Exception as exc:
+        raise ImageError(f"{name}: the file is damaged or truncated and cannot be decoded ({exc}).") from None
+    return LoadedImage(np.ascontiguousarray(pixels), name=name, format=fmt, file_bytes=len(data), notes=notes)
+
+
+def _decode(im: Image.Image, data: bytes, fmt: str, notes: list[str]) -> np.ndarray:
+    n_frames = getattr(im, "n_frames", 1)
+    if n_frames > 1:
+        im.seek(0)
+        notes.append(f"animated {fmt} with {n_frames} frames: the first frame is used")
+    im.load()
+    orientation = im.getexif().get(0x0112, 1)
+    if _is_high_bit_depth(im, data, fmt):
+        # Pillow reduces 16-bit colour to 8 bits; OpenCV keeps it (but ignores EXIF orientation).
+        arr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
+        if arr is None:
+            raise ImageError("the 16-bit image could not be decoded")
+        arr = _from_opencv(arr, notes)
+        if orientation != 1:
+            arr = _apply_orientation(arr, orientation)
+            notes.append("EXIF orientation applied")
+        return arr
+    if orientation != 1:
+        im = ImageOps.exif_transpose(im)
+        notes.append("EXIF orientation applied")
+    return _from_pillow(im, notes)
+
+
+def _is_high_bit_depth(im: Image.Image, data: bytes, fmt: str) -> bool:
+    if im.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
+        return True
+    # 16-bit RGB(A) PNG: IHDR bit depth byte (Pillow reports such files as 8-bit "RGB").
+    return fmt == "PNG" and len(data) > 24 and data[24] == 16
+
+
+def _from_opencv(arr: np.ndarray, notes: list[str]) -> np.ndarray:
+    if arr.dtype in (np.float32, np.float64):
+        notes.append(f"floating-point image (range {float(arr.min()):.3g}…{float(arr.max()):.3g}): "
+                     "clipped to 0…1 and stored as 16-bit")
+        arr = (np.clip(np.nan_to_num(arr), 0, 1) * 65535 + 0.5).astype(np.uint16)
+    elif arr.dtype == np.int32 or arr.dtype == np.uint32:
+        arr = np.clip(arr, 0, 65535).astype(np.uint16)
+    elif arr.dtype not in (np.uint8, np.uint16):
+        raise ImageError(f"unsupported sample type {arr.dtype}")
+    if arr.ndim == 3 and arr.shape[2] == 3:
+        arr = cv2.cvtColor(arr, cv2.COLOR_BGR2RGB)
+    elif arr.ndim == 3 and arr.shape[2] == 4:
+        arr = cv2.cvtColor(arr, cv2.COLOR_BGRA2RGBA)
+    return arr
+
+
+def _from_pillow(im: Image.Image, notes: list[str]) -> np.ndarray:
+    mode = im.mode
+    if mode in _DIRECT_MODES:
+        arr = np.asarray(im)
+        return arr.astype(_DIRECT_MODES[mode]) if _DIRECT_MODES[mode] else arr
+    if mode == "P" or mode == "PA":
+        has_alpha = "transparency" in im.info or mode == "PA"
+        im = im.convert("RGBA" if has_alpha else "RGB")
+        notes.append("palette image converted to " + im.mode)
+    elif mode == "1":
+        im = im.convert("L")
+        notes.append("1-bit image converted to 8-bit gray")
+    elif mode == "CMYK":
+        im = im.convert("RGB")
+        notes.append("CMYK image converted to RGB (no colour profile applied)")
+    elif mode == "La":
+        im = im.convert("LA")
+    else:
+        notes.append(f"{mode} image converted to RGB")
+        im = im.convert("RGB")
+    return np.asarray(im)
+
+
+def _apply_orientation(arr: np.ndarray, orientation: int) -> np.ndarray:
+    # EXIF tag 0x0112 values 2..8 (ImageOps.exif_transpose does this for Pillow images, not for 16-bit RGB).
+    ops = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
+           5: lambda a: np.swapaxes(a, 0, 1), 6: lambda a: np.rot90(a, -1), 7: lambda a: np.rot90(a[:, ::-1], -1),
+           8: lambda a: np.rot90(a, 1)}
+    return np.ascontiguousarray(ops.get(orientation, lambda a: a)(arr))
+
+
+def read_image_file(path: str | os.PathLike, max_pixels: int | None = None) -> LoadedImage:
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise ImageError(f"{path}: cannot read the file ({exc.strerror}).") from None
+    return load_image(data, name=os.path.basename(path), max_pixels=max_pixels)
+
+
+def encode_png(pixels: np.ndarray, compression: int = 3) -> bytes:
+    """PNG bytes keeping bit depth and alpha."""
+    arr = pixels
+    if arr.ndim == 3 and arr.shape[2] == 2:
+        if arr.dtype == np.uint8:
+            buf = io.BytesIO()
+            Image.fromarray(arr, "LA").save(buf, format="PNG", compress_level=compression)
+            return buf.getvalue()
+        arr = np.dstack([arr[..., 0]] * 3 + [arr[..., 1]])  # OpenCV writes no 16-bit gray+alpha
+    if arr.ndim == 3 and arr.shape[2] == 3:
+        arr = cv2.cvtColor(arr, cv2.COLOR_RGB2BGR)
+    elif arr.ndim == 3 and arr.shape[2] == 4:
+        arr = cv2.cvtColor(arr, cv2.COLOR_RGBA2BGRA)
+    ok, buf = cv2.imencode(".png", arr, [cv2.IMWRITE_PNG_COMPRESSION, compression])
+    if not ok:
+        raise ImageError("PNG encoding failed")
+    return buf.tobytes()

@@ -1,0 +1,65 @@
+"""Run an image-to-image network tile by tile with overlap blending, so memory is bounded by the tile and
+no seams show. Shared by every backend.
+
+RealESRGANer pastes tiles without blending (visible seams, upstream #211); here each tile is run with
+`overlap` extra input pixels on every inner side, and neighbouring outputs are cross-faded with linear
+ramps over that band. The ramps are separable, so their normalising sum is two 1-D arrays, not an image.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+
+Progress = Callable[[int, int], None]
+
+
+def _spans(length: int, tile: int) -> list[tuple[int, int]]:
+    """Split [0, length) into near-equal core spans no longer than `tile`."""
+    n = max(1, math.ceil(length / tile))
+    edges = [round(i * length / n) for i in range(n + 1)]
+    return list(zip(edges[:-1], edges[1:]))
+
+
+def _ramp(lo: int, hi: int, core_lo: int, core_hi: int, length: int, overlap: int, scale: int) -> np.ndarray:
+    """Weights over output positions of input span [lo, hi): 1 in the core, linear fades into neighbours."""
+    out = np.ones((hi - lo) * scale, np.float32)
+    pos = (np.arange((hi - lo) * scale, dtype=np.float32) + 0.5) / scale + lo  # input coordinate of each pixel
+    if core_lo > 0:  # fade in across [core_lo - overlap, core_lo + overlap)
+        out *= np.clip((pos - (core_lo - overlap)) / (2 * overlap), 0, 1)
+    if core_hi < length:
+        out *= np.clip(((core_hi + overlap) - pos) / (2 * overlap), 0, 1)
+    return out
+
+
+def tile_grid(height: int, width: int, tile: int) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    if tile <= 0:
+        return [((0, height), (0, width))]
+    return [(ys, xs) for ys in _spans(height, tile) for xs in _spans(width, tile)]
+
+
+def run_tiled(run: Callable[[np.ndarray], np.ndarray], image: np.ndarray, scale: int, tile: int,
+              overlap: int = 16, progress: Progress | None = None) -> np.ndarray:
+    """`run` maps a C×h×w float32 array to C'×(h·scale)×(w·scale). `tile` ≤ 0 runs the image whole."""
+    channels, height, width = image.shape
+    grid = tile_grid(height, width, tile)
+    if len(grid) == 1:
+        out = run(image)
+        if progress:
+            progress(1, 1)
+        return out
+    overlap = max(1, min(overlap, tile // 2))
+    out = None
+    for i, ((y0, y1), (x0, x1)) in enumerate(grid):
+        ly, hy = max(0, y0 - overlap), min(height, y1 + overlap)
+        lx, hx = max(0, x0 - overlap), min(width, x1 + overlap)
+        result = run(np.ascontiguousarray(image[:, ly:hy, lx:hx]))
+        if out is None:
+            out = np.zeros((result.shape[0], height * scale, width * scale), np.float32)
+        wy = _ramp(ly, hy, y0, y1, height, overlap, scale)
+        wx = _ramp(lx, hx, x0, x1, width, overlap, scale)
+        out[:, ly * scale:hy * scale, lx * scale:hx * scale] += result * wy[:, None] * wx[None, :]
+        if progress:
+            progress(i + 1, len(grid))
+    return out  # complementary ramps sum to exactly 1 everywhere: no normalisation needed

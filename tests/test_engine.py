@@ -1,0 +1,131 @@
+"""The engine with real weights on real images: sizes, scale bookkeeping, tiling, pixel formats."""
+import io
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+from skimage.metrics import peak_signal_noise_ratio
+
+from core.engine import EnhanceError, enhance
+from core.imageio import load_image, read_image_file
+from tests.conftest import shared_path
+
+FAST = "realesr-animevideov3"
+
+
+def test_set5_baby_x4plus_is_512_and_stats_are_complete():
+    image = read_image_file(shared_path("Set5", "LR_bicubic", "X4", "babyx4.png"))
+    result = enhance(image, "RealESRGAN_x4plus")
+    s = result.stats
+    assert result.pixels.shape == (512, 512, 3) and result.pixels.dtype == np.uint8
+    assert (s.input_size, s.output_size, s.network_scale, s.resize) == ((128, 128), (512, 512), 4, "none")
+    assert s.pixel_ratio == 16 and s.input_file_bytes == image.file_bytes and s.elapsed_s > 0
+    labels = dict(s.rows(output_png_bytes=123))
+    assert labels["pixel ratio"].startswith("×16.00") and labels["output PNG"] == "123 bytes"
+
+
+@pytest.mark.parametrize("outscale, size, resize", [(3.5, 448, "×0.875 Lanczos"), (8, 1024, "×2 Lanczos"),
+                                                      (1, 128, "×0.25 Lanczos"), (4, 512, "none")])
+def test_outscale_is_network_pass_then_lanczos_and_says_so(astronaut_lr, outscale, size, resize):
+    result = enhance(astronaut_lr, FAST, outscale=outscale)
+    assert result.pixels.shape == (size, size, 3)
+    assert result.stats.network_scale == 4 and result.stats.resize.startswith(resize)
+
+
+def test_lanczos_step_equals_opencv_on_the_network_output(astronaut_lr):
+    native = enhance(astronaut_lr, FAST).pixels.astype(np.float32) / 255
+    ours = enhance(astronaut_lr, FAST, outscale=8).pixels
+    ref = np.clip(cv2.resize(native, (1024, 1024), interpolation=cv2.INTER_LANCZOS4), 0, 1)
+    assert peak_signal_noise_ratio((ref * 255 + 0.5).astype(np.uint8), ours) > 45
+
+
+@pytest.mark.parametrize("bad", [0.5, 8.5, float("nan")])
+def test_outscale_out_of_range_is_refused(astronaut_lr, bad):
+    with pytest.raises(EnhanceError, match="scale"):
+        enhance(astronaut_lr, FAST, outscale=bad)
+
+
+def test_matches_official_realesrganer_untiled(astronaut_lr):
+    from realesrgan import RealESRGANer
+
+    from core import methods, weights
+
+    spec = methods.get(FAST)
+    official = RealESRGANer(scale=4, model_path=str(weights.resolve(spec).path), model=spec.build(), tile=0,
+                            pre_pad=0, half=False, device="cpu")
+    ref, _ = official.enhance(cv2.cvtColor(astronaut_lr, cv2.COLOR_RGB2BGR), outscale=4)
+    ours = enhance(astronaut_lr, FAST).pixels
+    assert peak_signal_noise_ratio(cv2.cvtColor(ref, cv2.COLOR_BGR2RGB), ours) > 60
+
+
+def test_tiled_equals_untiled_on_a_real_image_at_40_db(astronaut, capsys, artifacts):
+    lr = cv2.resize(astronaut[:256, 128:384], (128, 128), interpolation=cv2.INTER_AREA)
+    seen = []
+    whole = enhance(lr, "RealESRGAN_x4plus", tile=0)
+    tiled = enhance(lr, "RealESRGAN_x4plus", tile=64, progress=lambda d, t, m: seen.append((d, t)))
+    psnr = peak_signal_noise_ratio(whole.pixels, tiled.pixels)
+    Image.fromarray(np.abs(whole.pixels.astype(int) - tiled.pixels).astype(np.uint8) * 10).save(
+        artifacts / "tiled_vs_untiled_diff_x10.png")
+    assert psnr >= 40, f"tiled vs untiled {psnr:.1f} dB"
+    assert tiled.stats.tiles == 4 and seen == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert capsys.readouterr().out == ""  # no per-tile printing
+
+
+def test_rgba_keeps_alpha(astronaut_lr):
+    alpha = np.zeros((128, 128), np.uint8)
+    alpha[32:96, 32:96] = 255
+    out = enhance(np.dstack([astronaut_lr, alpha]), FAST).pixels
+    assert out.shape == (512, 512, 4)
+    assert out[..., 3][200:300, 200:300].min() == 255 and out[..., 3][:100, :100].max() == 0
+    rgb_only = enhance(astronaut_lr, FAST).pixels
+    assert peak_signal_noise_ratio(rgb_only, out[..., :3]) > 60  # colour is not disturbed by alpha
+
+
+def test_grayscale_stays_grayscale(astronaut_lr):
+    gray = cv2.cvtColor(astronaut_lr, cv2.COLOR_RGB2GRAY)
+    out = enhance(gray, FAST).pixels
+    assert out.shape == (512, 512) and out.dtype == np.uint8
+    ref = cv2.cvtColor(enhance(np.dstack([gray] * 3), FAST).pixels, cv2.COLOR_RGB2GRAY)
+    assert np.abs(out.astype(int) - ref).max() <= 1
+
+
+def test_sixteen_bit_stays_sixteen_bit_and_keeps_precision(astronaut_lr, tmp_path):
+    deep = astronaut_lr.astype(np.uint16) * 257 + 100  # values that are not multiples of 257
+    ok, png = cv2.imencode(".png", cv2.cvtColor(deep, cv2.COLOR_RGB2BGR))
+    loaded = load_image(png.tobytes(), "deep.png")
+    assert loaded.pixels.dtype == np.uint16 and np.array_equal(loaded.pixels, deep)
+    out = enhance(loaded, FAST).pixels
+    assert out.dtype == np.uint16 and out.shape == (512, 512, 3)
+    assert len(np.unique(out[..., 0] % 257)) > 100  # real 16-bit values, not 8-bit ones scaled up
+    ref8 = enhance(astronaut_lr, FAST).pixels
+    assert peak_signal_noise_ratio(ref8, (out // 257).astype(np.uint8)) > 40
+
+
+def test_very_dark_16_bit_is_not_mistaken_for_8_bit(astronaut_lr):
+    dark = astronaut_lr.astype(np.uint16)  # max 255: RealESRGANer's `max > 256` test would call this 8-bit
+    out = enhance(dark, FAST).pixels
+    assert out.dtype == np.uint16 and out.max() < 1024  # read as 8-bit, it would come out ~257× brighter
+
+
+def test_exif_rotated_jpeg_is_upright(astronaut_lr):
+    im = Image.fromarray(astronaut_lr[:, :96])  # 96 wide × 128 high
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored sideways: rotate 90° clockwise to display
+    buf = io.BytesIO()
+    im.transpose(Image.Transpose.ROTATE_90).save(buf, "JPEG", exif=exif.tobytes(), quality=95)
+    loaded = load_image(buf.getvalue(), "rotated.jpg")
+    assert (loaded.width, loaded.height) == (96, 128) and "EXIF orientation applied" in loaded.notes
+    assert peak_signal_noise_ratio(astronaut_lr[:, :96], loaded.pixels) > 30
+    assert enhance(loaded, FAST).pixels.shape == (512, 384, 3)
+
+
+def test_cancel_from_progress_stops_the_job(astronaut_lr):
+    class Cancelled(Exception):
+        pass
+
+    def cancel(done, total, msg):
+        raise Cancelled
+
+    with pytest.raises(Cancelled):
+        enhance(astronaut_lr, FAST, tile=64, progress=cancel)

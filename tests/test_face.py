@@ -1,0 +1,75 @@
+"""Face restoration code path. GFPGAN and facexlib weights cannot be had offline, so this test writes
+RANDOMLY INITIALISED weights for all three networks into a temporary weights/ folder: it proves the
+loading, alignment, pasting, blending and pixel-format handling, not the quality of restored faces."""
+import numpy as np
+import pytest
+import torch
+
+from core import face, weights
+from core.engine import EnhanceError, enhance
+
+# Landmarks (eyes, nose, mouth corners) of the astronaut's face in the 128×128 input: fixed, because a
+# random detector finds hundreds of "faces" in anything.
+LANDMARKS = [np.array([[83, 36], [96, 37], [90, 45], [84, 52], [95, 53]], np.float32)]
+
+
+@pytest.fixture(scope="module")
+def random_face_weights(tmp_path_factory):
+    from facexlib.detection.retinaface import RetinaFace
+    from facexlib.parsing.parsenet import ParseNet
+    from gfpgan.archs.gfpganv1_clean_arch import GFPGANv1Clean
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("weights")
+    gfpgan = GFPGANv1Clean(out_size=512, num_style_feat=512, channel_multiplier=2, decoder_load_path=None,
+                           fix_decoder=False, num_mlp=8, input_is_latent=True, different_w=True, narrow=1,
+                           sft_half=True)
+    torch.save({"params_ema": gfpgan.state_dict()}, folder / "GFPGANv1.4.pth")
+    torch.save(RetinaFace(network_name="resnet50", half=False, device="cpu").state_dict(),
+               folder / "detection_Resnet50_Final.pth")
+    torch.save(ParseNet(in_size=512, out_size=512, parsing_ch=19).state_dict(), folder / "parsing_parsenet.pth")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def with_face_weights(random_face_weights):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(weights, "WEIGHTS_DIR", random_face_weights)
+        mp.setattr(face, "_restorer", None)  # built once for the module, from the random files
+        yield
+
+
+def test_without_weights_the_message_names_the_files(tmp_path, monkeypatch, astronaut_lr):
+    monkeypatch.setattr(weights, "WEIGHTS_DIR", tmp_path)
+    ok, why = face.availability()
+    assert not ok
+    for name in ("GFPGANv1.4.pth", "detection_Resnet50_Final.pth", "parsing_parsenet.pth"):
+        assert name in why
+    with pytest.raises(EnhanceError, match="GFPGANv1.4.pth"):
+        enhance(astronaut_lr, "realesr-animevideov3", face=True)
+
+
+@pytest.mark.parametrize("mode", ["gray", "rgba"])
+def test_face_path_runs_on_gray_and_rgba_which_crash_upstream(with_face_weights, astronaut_lr, mode):
+    img = astronaut_lr
+    if mode == "gray":
+        img = astronaut_lr.mean(axis=2).astype(np.uint8)
+    else:
+        img = np.dstack([astronaut_lr, np.full((128, 128), 200, np.uint8)])
+    plain = enhance(img, "realesr-animevideov3").pixels
+    restored = enhance(img, "realesr-animevideov3", face=True, face_strength=1.0, face_landmarks=LANDMARKS)
+    assert restored.pixels.shape == plain.shape and restored.pixels.dtype == plain.dtype
+    assert "1 face" in restored.stats.face
+    diff = np.abs(restored.pixels.astype(int) - plain.astype(int))
+    if mode == "rgba":
+        assert np.array_equal(restored.pixels[..., 3], plain[..., 3])  # alpha untouched
+        diff = diff[..., :3]
+    face_box = diff[100:260, 290:420]  # the pasted face region (input landmarks × 4)
+    assert face_box.mean() > 5  # random GFPGAN output was pasted there
+    assert diff[400:, :100].max() == 0  # far from the face nothing changed
+
+
+def test_strength_zero_changes_nothing(with_face_weights, astronaut_lr):
+    plain = enhance(astronaut_lr, "realesr-animevideov3").pixels
+    zero = enhance(astronaut_lr, "realesr-animevideov3", face=True, face_strength=0.0, face_landmarks=LANDMARKS)
+    assert np.array_equal(zero.pixels, plain)
