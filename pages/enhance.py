@@ -5,11 +5,11 @@ import streamlit as st
 
 from core import face
 from core.methods import METHODS
-from ui.common import DISPLAY_MAX, current_image, nearest_up, run_with_progress
+from ui.common import DISPLAY_MAX, nearest_up, page_setup, results, run_with_progress
 from ui.slider import slider_height, slider_html, to_display
 
+image = page_setup()
 st.title("Enhance")
-image = current_image()
 if image is None:
     st.info("Choose a sample or upload an image in the sidebar.")
     st.stop()
@@ -68,8 +68,6 @@ last = st.session_state.get("enh_last")
 if not last or last[0][0] != st.session_state.image_key:
     st.caption("Preview a crop first (seconds on a CPU), then enhance the full image.")
     st.stop()
-
-from ui.common import results  # noqa: E402
 
 key, crop = last
 hit = results().get(key)

@@ -41,12 +41,33 @@ def _sample(name: str) -> LoadedImage:
     return SAMPLES[name].image()
 
 
+def _sticky(widget_key: str, default) -> None:
+    """Widget state is dropped when another page renders; keep it under a plain key and restore it."""
+    store = widget_key.removesuffix("_w")
+    st.session_state.setdefault(store, default)
+    st.session_state[widget_key] = st.session_state[store]
+
+
+def _remember(widget_key: str) -> None:
+    st.session_state[widget_key.removesuffix("_w")] = st.session_state[widget_key]
+
+
+def page_setup() -> LoadedImage | None:
+    """First call of every page: the sidebar picker, any upload error, and the chosen image."""
+    image_picker()
+    show_upload_error()
+    return current_image()
+
+
 def image_picker() -> None:
     """Sidebar: choose a sample or upload; the choice lives in session_state and follows across pages."""
     sb = st.sidebar
-    source = sb.radio("Image", ["Sample", "Upload"], horizontal=True, key="source")
+    _sticky("source_w", "Sample")
+    source = sb.radio("Image", ["Sample", "Upload"], horizontal=True, key="source_w", on_change=_remember,
+                      args=("source_w",))
     if source == "Sample":
-        name = sb.selectbox("Sample", list(SAMPLES), key="sample",
+        _sticky("sample_w", "astronaut")
+        name = sb.selectbox("Sample", list(SAMPLES), key="sample_w", on_change=_remember, args=("sample_w",),
                             format_func=lambda n: f"{n}: {SAMPLES[n].about}")
         _choose(_sample(name), f"sample:{name}")
     else:

@@ -1,0 +1,72 @@
+"""The app's main flows through Streamlit's AppTest (no browser: tests/test_browser.py renders it for real)."""
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+
+FAST = "realesr-animevideov3"
+
+
+def new_app() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300)
+    at.run()
+    assert not at.exception
+    return at
+
+
+def errors(at):
+    return [e.value for e in at.error]
+
+
+def test_enhance_sample_preview_then_full_image():
+    at = new_app()
+    at.selectbox(key="sample_w").set_value("cat").run()
+    at.selectbox(key="enh_method").set_value(FAST).run()
+    at.button(key="enh_preview").click().run()
+    assert not at.exception and not errors(at)
+    assert any("Result: realesr-animevideov3 on the crop 128×100" in s.value for s in at.subheader)
+    at.button(key="enh_full").click().run()
+    assert not at.exception and not errors(at)
+    assert any("on the full image" in s.value for s in at.subheader)
+    iframes = at.get("iframe")
+    assert len(iframes) == 1 and "sr-slider" in iframes[0].proto.srcdoc
+    table = at.table[0].value
+    stats = dict(zip(table.iloc[:, 0], table.iloc[:, 1]))
+    assert stats["output size"].startswith("600 × 400") and stats["pixel ratio"].startswith("×16.00")
+    download = at.get("download_button")
+    assert len(download) == 1 and "150×100" not in download[0].proto.label
+    assert "600×400" in download[0].proto.label
+
+
+def test_a_broken_upload_gives_one_clear_message_and_keeps_the_image():
+    at = new_app()
+    at.radio(key="source_w").set_value("Upload").run()
+    at.file_uploader(key="upload").upload("broken.png", b"\x89PNG\r\n\x1a\nnot really", "image/png").run()
+    assert not at.exception
+    assert len(errors(at)) == 1 and "could not be used" in errors(at)[0] and "broken.png" in errors(at)[0]
+
+
+def test_an_uploaded_rgba_png_is_enhanced_and_keeps_alpha():
+    at = new_app()
+    rgba = np.zeros((40, 60, 4), np.uint8)
+    rgba[..., 0] = 200
+    rgba[10:30, 10:50, 3] = 255
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buf, "PNG")
+    at.radio(key="source_w").set_value("Upload").run()
+    at.file_uploader(key="upload").upload("shape.png", buf.getvalue(), "image/png").run()
+    at.selectbox(key="enh_method").set_value(FAST).run()
+    at.button(key="enh_full").click().run()
+    assert not at.exception and not errors(at)
+    assert any("240 × 160" in v for v in at.table[0].value.iloc[:, 1])
+
+
+@pytest.mark.parametrize("page", ["pages/baselines.py", "pages/metrics.py", "pages/how_it_works.py"])
+def test_other_pages_render_with_the_chosen_image(page):
+    at = new_app()
+    at.switch_page(page).run()
+    assert not at.exception
