@@ -18,6 +18,17 @@ def _inputs(paths: list[str]) -> list[Path]:
     return files
 
 
+def _parse_params(pairs: list[str]) -> dict:
+    """`--param d=9 --param mode=hard` → {"d": "9", "mode": "hard"}; the method converts and checks."""
+    params = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ValueError(f"--param wants NAME=VALUE, got {pair!r}")
+        params[key.strip()] = value.strip()
+    return params
+
+
 def cmd_methods(args) -> int:
     from core.methods import METHODS
     from core.weights import WeightsUnavailable, resolve
@@ -33,6 +44,9 @@ def cmd_methods(args) -> int:
         else:
             status, scale = "available", "any"
         print(f"{m.name:28} {m.kind:19} {scale:4} {status}\n{'':28} {m.description}")
+        for p in m.params:
+            rng = "|".join(map(str, p.choices)) if p.choices else f"{p.min:g}…{p.max:g}"
+            print(f"{'':30}--param {p.name}=  ({rng}; default {p.default}) {p.label}")
     from core.face import availability
 
     ok, why = availability()
@@ -66,6 +80,11 @@ def cmd_enhance(args) -> int:
     if args.method not in METHODS:
         print(f"error: unknown method {args.method!r}; known: {', '.join(METHODS.names())}", file=sys.stderr)
         return 2
+    try:
+        params = _parse_params(args.param)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     out_dir = Path(args.output)
     out_dir.mkdir(parents=True, exist_ok=True)
     failed = 0
@@ -80,7 +99,7 @@ def cmd_enhance(args) -> int:
                     bar.refresh()
 
                 result = enhance(image, args.method, outscale=args.outscale, tile=args.tile, face=args.face,
-                                 face_strength=args.face_strength, progress=progress)
+                                 face_strength=args.face_strength, params=params, progress=progress)
             png = encode_png(result.pixels)
             dest = out_dir / f"{path.stem}_{args.method}_x{result.stats.outscale:g}.png"
             dest.write_bytes(png)
@@ -95,7 +114,7 @@ def cmd_enhance(args) -> int:
         s = result.stats
         extra = f", then {s.resize}" if s.resize != "none" else ""
         notes = f" [{'; '.join(s.notes)}]" if s.notes else ""
-        net = f"network ×{s.network_scale}{extra}" if s.network_scale else s.backend
+        net = f"network ×{s.network_scale}{extra}" if s.network_scale else s.summary
         print(f"{path.name}: {s.input_size[0]}×{s.input_size[1]} → {s.output_size[0]}×{s.output_size[1]} "
               f"(×{s.pixel_ratio:.2f} pixels; {net}) in {s.elapsed_s:.2f} s, {s.tiles} tile(s), "
               f"face: {s.face} → {dest} ({len(png):,} bytes){notes}")
@@ -117,6 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tile", type=int, default=0, help="tile size in input pixels; 0 = automatic")
     p.add_argument("--face", action="store_true", help="GFPGAN face restoration (needs its weights)")
     p.add_argument("--face-strength", type=float, default=0.5, help="0 to 1 (blend with the un-restored result)")
+    p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="a classical method's parameter, e.g. --param sigma_color=40 (repeatable)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_enhance)
     return ap

@@ -51,6 +51,7 @@ class Stats:
     face: str = "off"
     weights: str = ""
     notes: list[str] = field(default_factory=list)
+    summary: str = ""                # one true sentence: what was done, for captions
 
     @property
     def input_pixels(self) -> int:
@@ -69,6 +70,7 @@ class Stats:
         fmt = lambda wh: f"{wh[0]} × {wh[1]}"  # noqa: E731
         rows = [
             ("method", f"{self.method} ({self.kind})"),
+            ("what was done", self.summary),
             ("input size", f"{fmt(self.input_size)} px = {self.input_pixels:,} pixels"),
             ("output size", f"{fmt(self.output_size)} px = {self.output_pixels:,} pixels"),
             ("pixel ratio", f"×{self.pixel_ratio:.2f} (scale ×{self.outscale:g} per side)"),
@@ -234,12 +236,18 @@ def enhance(image: LoadedImage | np.ndarray, method: str = "RealESRGAN_x4plus", 
         out, used_tile, n_tiles = _run_network(spec, color, tile, progress)
         stats.network_scale, stats.tiles, stats.tile_size = native, n_tiles, used_tile
         stats.backend, stats.weights = "torch fp32", load_network(method)[1]
+        stats.summary = f"{method} network ×{native}"
         if out.shape[:2] != (out_h, out_w):
             factor = out_w / out.shape[1]
             stats.resize = f"×{factor:.4g} Lanczos resize ({out.shape[1]}×{out.shape[0]} → {out_w}×{out_h})"
+            stats.summary += f", then {stats.resize}"
             out = _resize(out, (out_w, out_h))
     else:
-        out = spec.upscale(color, (out_w, out_h), {**spec.defaults(), **(params or {})})
+        try:
+            stats.summary = spec.describe(params, outscale)
+        except ValueError as exc:
+            raise EnhanceError(str(exc)) from None
+        out = spec.upscale(color, (out_w, out_h), params or {})
         stats.backend = spec.library_call
         if progress:
             progress(1, 1, "done")

@@ -92,6 +92,12 @@ METHODS.register(NetworkMethod(
 ))
 
 
+from core.classical import CLASSICAL  # noqa: E402  (the classical entries live beside their library calls)
+
+for _method in CLASSICAL:
+    METHODS.register(_method)
+
+
 def get(name: str):
     return METHODS.get(name)
 

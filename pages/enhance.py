@@ -5,7 +5,7 @@ import streamlit as st
 
 from core import face
 from core.methods import METHODS
-from ui.common import DISPLAY_MAX, nearest_up, page_setup, results, run_with_progress
+from ui.common import DISPLAY_MAX, nearest_up, page_setup, result_key, results, run_with_progress
 from ui.slider import slider_height, slider_html, to_display
 
 image = page_setup()
@@ -52,11 +52,10 @@ b1, b2, _ = st.columns([1, 1, 3])
 preview = b1.button(f"Preview a crop ({cw}×{ch})", type="primary", key="enh_preview")
 full = b2.button(f"Enhance full image ({w}×{h})", key="enh_full")
 
-settings = (method, outscale, tile, use_face, strength if use_face else None)
 if preview or full:
     crop = region if preview else None
     px = image.pixels if crop is None else image.pixels[y0:y0 + ch, x0:x0 + cw]
-    key = (st.session_state.image_key, crop, *settings)
+    key = result_key(crop, method, outscale, tile, use_face, strength)
     try:
         run_with_progress("Crop preview" if crop else "Full image", method, px, key, outscale=outscale, tile=tile,
                           face=use_face, face_strength=strength)

@@ -30,12 +30,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server():
+def server(artifacts):
     port = _free_port()
+    log = open(artifacts / "streamlit-server.log", "wb")  # a file, not a pipe: a full pipe would block the server
     proc = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -46,10 +47,14 @@ def server():
             time.sleep(0.3)
     else:
         proc.kill()
-        raise RuntimeError("streamlit did not start: " + proc.stdout.read().decode()[-2000:])
+        raise RuntimeError("streamlit did not start: see test-artifacts/streamlit-server.log")
     yield url
     proc.terminate()
-    proc.wait(10)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
 
 
 @pytest.fixture(scope="module")
@@ -109,3 +114,16 @@ def test_enhance_with_fast_model_renders_slider_offline(offline_page, server, ar
     assert not [e for e in page.context.pages[0].locator("[data-testid=stException]").all()]
     # Blocked requests may exist (Streamlit asks for nothing external, but be explicit about what happened).
     assert all("127.0.0.1" not in u for u in page.blocked)
+
+
+def test_baselines_grid_renders_offline(offline_page, server, artifacts):
+    page = offline_page
+    page.goto(server + "/baselines", wait_until="domcontentloaded")
+    page.get_by_role("heading", name="Baselines").wait_for(timeout=60_000)
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.get_by_text("5 results at ×4").wait_for(timeout=120_000)
+    page.get_by_text("×3 zoom").first.wait_for()
+    images = page.locator("[data-testid=stImage] img")
+    loaded = images.evaluate_all("imgs => imgs.map(i => i.complete && i.naturalWidth > 0)")
+    assert len(loaded) >= 11 and all(loaded)  # sidebar thumbnail + 5 results + 5 zooms
+    page.screenshot(path=str(artifacts / "baselines.png"), full_page=True)

@@ -109,6 +109,13 @@ def _thumbnail(image: LoadedImage) -> np.ndarray:
     return to_display(image.pixels, 256)
 
 
+def result_key(crop: tuple | None, method: str, outscale: float, tile: int = 0, face: bool = False,
+               strength: float | None = None, params: dict | None = None) -> tuple:
+    """One key per (image, region, settings), shared by the pages, so no result is computed twice."""
+    return (st.session_state.image_key, crop, method, float(outscale), tile, face,
+            strength if face else None, tuple(sorted((params or {}).items())))
+
+
 def run_with_progress(label: str, method: str, image_px: np.ndarray, cache_key: tuple, **kwargs):
     """engine.enhance with a progress bar, elapsed time and time left; cached per image and settings."""
     cache = results()

@@ -1,0 +1,197 @@
+"""Classical methods: interpolations and restoration filters, each one library call.
+
+A filter used for upscaling runs as "interpolate to the target size, then filter" unless its `order`
+parameter says otherwise; `describe()` states what was really done, for captions and the CLI.
+Images arrive as float32 H×W×C (C = 1 or 3) in 0…1; parameters in 0…255 units are scaled to that range.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import cv2
+import numpy as np
+
+Size = tuple[int, int]  # (width, height)
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    label: str
+    default: Any
+    help: str = ""
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+    choices: tuple | None = None
+
+    def check(self, value: Any) -> Any:
+        if self.choices is not None:
+            if value not in self.choices:
+                raise ValueError(f"{self.label}: {value!r} is not one of {', '.join(map(str, self.choices))}")
+            return value
+        try:
+            value = type(self.default)(float(value))
+        except (TypeError, ValueError):
+            raise ValueError(f"{self.label}: {value!r} is not a number") from None
+        if not (self.min <= value <= self.max):
+            raise ValueError(f"{self.label}: {value:g} is outside {self.min:g}…{self.max:g}")
+        return value
+
+
+@dataclass(frozen=True)
+class ClassicalMethod:
+    name: str
+    kind: str                      # "interpolation" | "restoration filter"
+    description: str
+    library_call: str
+    run: Callable[[np.ndarray, dict], np.ndarray] = field(repr=False)
+    params: tuple[Param, ...] = ()
+    short: Callable[[dict], str] = field(default=lambda p: "", repr=False)  # key parameters, for captions
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.kind})"
+
+    def defaults(self) -> dict:
+        return {p.name: p.default for p in self.params}
+
+    def checked(self, params: dict | None) -> dict:
+        known = {p.name: p for p in self.params}
+        values = self.defaults()
+        for key, value in (params or {}).items():
+            if key not in known:
+                raise ValueError(f"{self.name} has no parameter {key!r}; it has {', '.join(known) or 'none'}")
+            values[key] = known[key].check(value)
+        return values
+
+    def upscale(self, image: np.ndarray, size: Size, params: dict) -> np.ndarray:
+        p = self.checked(params)
+        if self.kind == "interpolation":
+            return _keep3(self.run(image, {**p, "size": size}), image)
+        up = lambda x: _keep3(INTERPOLATIONS[p["upscale_with"]](x, size), x)  # noqa: E731
+        if p["order"] == "filter, then upscale":
+            return up(_keep3(self.run(image, p), image))
+        return _keep3(self.run(up(image), p), image)
+
+    def describe(self, params: dict | None, outscale: float) -> str:
+        p = self.checked(params)
+        keys = self.short(p)
+        what = f"{self.name}" + (f" ({keys})" if keys else "")
+        if self.kind == "interpolation":
+            return f"{what} ×{outscale:g}, {self.library_call}"
+        step = f"{p['upscale_with']} ×{outscale:g}"
+        order = f"{what} after {step}" if p["order"] == "upscale, then filter" else f"{what}, then {step}"
+        return f"{order}, {self.library_call}"
+
+
+def _keep3(out: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """OpenCV drops a trailing channel axis of size 1; put it back."""
+    return out[..., None] if out.ndim == 2 and like.ndim == 3 else out.astype(np.float32, copy=False)
+
+
+def _cv_resize(flag: int) -> Callable[[np.ndarray, Size], np.ndarray]:
+    return lambda img, size: cv2.resize(img, size, interpolation=flag)
+
+
+INTERPOLATIONS = {
+    "nearest": _cv_resize(cv2.INTER_NEAREST),
+    "bilinear": _cv_resize(cv2.INTER_LINEAR),
+    "bicubic": _cv_resize(cv2.INTER_CUBIC),
+    "lanczos": _cv_resize(cv2.INTER_LANCZOS4),
+}
+
+_FILTER_ORDER = (
+    Param("order", "Order", "upscale, then filter", "Filter the upscaled image (default) or filter first.",
+          choices=("upscale, then filter", "filter, then upscale")),
+    Param("upscale_with", "Upscale with", "bicubic", "The interpolation that changes the size.",
+          choices=tuple(INTERPOLATIONS)),
+)
+
+
+def _interp(name: str, call: str, about: str) -> ClassicalMethod:
+    return ClassicalMethod(name, "interpolation", about, call, lambda img, p: INTERPOLATIONS[name](img, p["size"]))
+
+
+def _bilateral(img: np.ndarray, p: dict) -> np.ndarray:
+    return cv2.bilateralFilter(img, p["d"], p["sigma_color"] / 255.0, p["sigma_space"])
+
+
+def _wavelet(img: np.ndarray, p: dict) -> np.ndarray:
+    from skimage.restoration import denoise_wavelet
+
+    sigma = p["sigma"] / 255.0 if p["sigma"] > 0 else None
+    out = denoise_wavelet(img, sigma=sigma, wavelet=p["wavelet"], mode=p["mode"], method=p["method"],
+                          rescale_sigma=True, channel_axis=-1)
+    return np.clip(out, 0, 1).astype(np.float32)
+
+
+def _gaussian(img: np.ndarray, p: dict) -> np.ndarray:
+    return cv2.GaussianBlur(img, (0, 0), sigmaX=p["sigma"])
+
+
+def _median(img: np.ndarray, p: dict) -> np.ndarray:
+    from scipy.ndimage import median_filter  # OpenCV's medianBlur takes float only up to size 5
+
+    k = p["size"]
+    return median_filter(img, size=(k, k, 1), mode="reflect")
+
+
+def _nl_means(img: np.ndarray, p: dict) -> np.ndarray:
+    from skimage.restoration import denoise_nl_means
+
+    out = denoise_nl_means(img, patch_size=p["patch_size"], patch_distance=p["patch_distance"],
+                           h=p["h"] / 255.0, fast_mode=True, channel_axis=-1)
+    return out.astype(np.float32)
+
+
+CLASSICAL = [
+    _interp("nearest", "cv2.resize INTER_NEAREST", "Copies the closest pixel: blocky, adds nothing."),
+    _interp("bilinear", "cv2.resize INTER_LINEAR", "Weighted average of the 4 nearest pixels: smooth, blurry."),
+    _interp("bicubic", "cv2.resize INTER_CUBIC (a = −0.75)",
+            "Cubic fit through 16 neighbours: the standard baseline; slightly sharper than bilinear."),
+    _interp("lanczos", "cv2.resize INTER_LANCZOS4", "Windowed sinc over 8×8 neighbours: sharpest interpolation, "
+                                                    "may ring at edges."),
+    ClassicalMethod(
+        "bilateral", "restoration filter",
+        "Edge-preserving smoothing: averages neighbours that are close in both position and colour.",
+        "cv2.bilateralFilter", _bilateral,
+        (Param("d", "Diameter d (px)", 9, "Neighbourhood diameter.", 1, 25, 2),
+         Param("sigma_color", "σ colour (0–255)", 25.0, "How different a colour may be and still be averaged.",
+               1.0, 150.0, 1.0),
+         Param("sigma_space", "σ space (px)", 5.0, "How far a neighbour may be.", 0.5, 25.0, 0.5)) + _FILTER_ORDER,
+        lambda p: f"d={p['d']}, σcolor={p['sigma_color']:g}, σspace={p['sigma_space']:g}"),
+    ClassicalMethod(
+        "wavelet", "restoration filter",
+        "Wavelet denoising: shrinks small wavelet coefficients (mostly noise), keeps large ones (edges).",
+        "skimage.restoration.denoise_wavelet", _wavelet,
+        (Param("wavelet", "Wavelet", "db1", "Wavelet family (db1 = Haar).",
+               choices=("db1", "db2", "db4", "sym4", "coif1", "bior1.3")),
+         Param("mode", "Thresholding", "soft", "Soft shrinks coefficients, hard zeroes them.",
+               choices=("soft", "hard")),
+         Param("method", "Threshold rule", "BayesShrink", "BayesShrink adapts per sub-band; VisuShrink is global.",
+               choices=("BayesShrink", "VisuShrink")),
+         Param("sigma", "Noise σ (0–255; 0 = estimate)", 0.0, "0 estimates the noise from the image.",
+               0.0, 50.0, 1.0)) + _FILTER_ORDER,
+        lambda p: f"{p['wavelet']}, {p['mode']}, {p['method']}, σ={'auto' if p['sigma'] == 0 else p['sigma']}"),
+    ClassicalMethod(
+        "gaussian", "restoration filter", "Gaussian blur: removes noise and detail alike.",
+        "cv2.GaussianBlur", _gaussian,
+        (Param("sigma", "σ (px)", 1.0, "Blur radius.", 0.1, 10.0, 0.1),) + _FILTER_ORDER,
+        lambda p: f"σ={p['sigma']:g}"),
+    ClassicalMethod(
+        "median", "restoration filter", "Median filter: removes salt-and-pepper noise, keeps edges, loses texture.",
+        "scipy.ndimage.median_filter", _median,
+        (Param("size", "Window (px)", 3, "Odd window size.", 3, 11, 2),) + _FILTER_ORDER,
+        lambda p: f"{p['size']}×{p['size']}"),
+    ClassicalMethod(
+        "nl_means", "restoration filter",
+        "Non-local means: averages similar patches from the whole neighbourhood; strong on noise.",
+        "skimage.restoration.denoise_nl_means (fast mode)", _nl_means,
+        (Param("h", "Strength h (0–255)", 8.0, "Higher removes more noise and more detail.", 1.0, 50.0, 1.0),
+         Param("patch_size", "Patch (px)", 5, "Patch side.", 3, 9, 2),
+         Param("patch_distance", "Search distance (px)", 6, "How far to look for similar patches.", 2, 15, 1))
+        + _FILTER_ORDER,
+        lambda p: f"h={p['h']:g}, patch {p['patch_size']}, distance {p['patch_distance']}"),
+]
