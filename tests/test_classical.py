@@ -2,6 +2,7 @@
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 from scipy.ndimage import median_filter
 from skimage.restoration import denoise_nl_means, denoise_wavelet
 
@@ -44,6 +45,8 @@ LIBRARY = {
     "bilinear": lambda x: cv2.resize(x, (192, 192), interpolation=cv2.INTER_LINEAR),
     "bicubic": bicubic,
     "lanczos": lambda x: cv2.resize(x, (192, 192), interpolation=cv2.INTER_LANCZOS4),
+    "bicubic_pillow": lambda x: np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(x[..., c]), "F")
+                                                     .resize((192, 192), Image.BICUBIC)) for c in range(3)], 2),
     "bilateral": lambda x: cv2.bilateralFilter(bicubic(x), 9, 25 / 255, 5),
     "wavelet": lambda x: denoise_wavelet(bicubic(x), wavelet="db1", mode="soft", method="BayesShrink",
                                          rescale_sigma=True, channel_axis=-1),
