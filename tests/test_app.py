@@ -93,3 +93,49 @@ def test_baselines_grid_with_network_result_reused_from_enhance():
     network_caption = next(c for c in captions if c.startswith("**RealESRGAN_x4plus**"))
     assert enhance_time.removesuffix(" s") in network_caption  # the same result, not a second run
     assert len(at.get("download_button")) == 5
+
+
+def test_metrics_one_click_demo_scores_six_methods_against_the_truth():
+    at = new_app()
+    at.switch_page("pages/metrics.py").run()
+    at.button(key="met_demo").click().run()
+    assert not at.exception and not errors(at)
+    assert any("→ Gaussian noise σ 10 (seed 0) → JPEG quality 60 → input 128×128" in m.value for m in at.markdown)
+    df = at.dataframe[0].value
+    assert list(df.index) == ["nearest", "bicubic", "bilateral", "wavelet", "realesr-animevideov3",
+                              "RealESRGAN_x4plus"]
+    assert list(df.columns[:4]) == ["PSNR (dB) ↑", "SSIM ↑", "LPIPS ↓", "MSE ↓"]
+    # the perception–distortion trade-off, on real weights: the GAN loses PSNR to bicubic, wins LPIPS
+    assert df.loc["RealESRGAN_x4plus", "LPIPS ↓"] < df.loc["bicubic", "LPIPS ↓"]
+    assert df.loc["RealESRGAN_x4plus", "PSNR (dB) ↑"] < df.loc["bicubic", "PSNR (dB) ↑"]
+    assert any("Y channel (BT.601, 16–235); border crop 4 px" in c.value for c in at.caption)
+    assert len(at.get("download_button")) == 1
+
+
+def test_metrics_without_reference_shows_indicators_and_says_why():
+    at = new_app()
+    at.switch_page("pages/metrics.py").run()
+    at.radio(key="met_mode").set_value("No reference").run()
+    at.multiselect(key="met_methods").set_value(["nearest", "bicubic"]).run()
+    at.button(key="met_run").click().run()
+    assert not at.exception
+    assert any("PSNR, SSIM and LPIPS need the true high-resolution image" in w.value for w in at.warning)
+    df = at.dataframe[0].value
+    assert list(df.index) == ["(input)", "nearest", "bicubic"] and "noise_sigma" in df.columns
+    assert "PSNR (dB) ↑" not in df.columns
+
+
+def test_metrics_with_an_uploaded_reference_of_another_size_says_it_cropped(astronaut):
+    at = new_app()  # the astronaut sample: 128×128, from the 512×512 original
+    at.switch_page("pages/metrics.py").run()
+    at.radio(key="met_mode").set_value("Upload a reference").run()
+    buf = io.BytesIO()
+    Image.fromarray(np.vstack([astronaut, astronaut[:2]])).save(buf, "PNG")  # 2 rows taller than 4× input
+    at.file_uploader(key="met_ref").upload("reference.png", buf.getvalue(), "image/png").run()
+    at.multiselect(key="met_methods").set_value(["bicubic"]).run()
+    at.button(key="met_run").click().run()
+    assert not at.exception and not errors(at)
+    assert any("both cropped to the top-left 512×512" in c.value for c in at.caption)
+    at.radio(key="met_policy").set_value("refuse").run()
+    at.button(key="met_run").click().run()
+    assert any("not scored (size policy: refuse)" in e for e in errors(at))

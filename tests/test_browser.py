@@ -10,6 +10,7 @@ import urllib.request
 from urllib.parse import urlparse
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.conftest import ROOT
 
@@ -122,8 +123,22 @@ def test_baselines_grid_renders_offline(offline_page, server, artifacts):
     page.get_by_role("heading", name="Baselines").wait_for(timeout=60_000)
     page.get_by_role("button", name="Run", exact=True).click()
     page.get_by_text("5 results at ×4").wait_for(timeout=120_000)
-    page.get_by_text("×3 zoom").first.wait_for()
     images = page.locator("[data-testid=stImage] img")
-    loaded = images.evaluate_all("imgs => imgs.map(i => i.complete && i.naturalWidth > 0)")
-    assert len(loaded) >= 11 and all(loaded)  # sidebar thumbnail + 5 results + 5 zooms
+    expect(images).to_have_count(11, timeout=30_000)  # sidebar thumbnail + 5 results + 5 zooms
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stImage] img')]"
+                           ".every(i => i.complete && i.naturalWidth > 0)", timeout=30_000)
     page.screenshot(path=str(artifacts / "baselines.png"), full_page=True)
+
+
+def test_metrics_one_click_demo_renders_offline(offline_page, server, artifacts):
+    page = offline_page
+    page.goto(server + "/metrics", wait_until="domcontentloaded")
+    page.get_by_role("heading", name="Metrics").wait_for(timeout=60_000)
+    page.get_by_role("button", name="One click").click()
+    page.get_by_text("Scores against the true reference").wait_for(timeout=180_000)
+    expect(page.get_by_test_id("stDataFrame")).to_have_count(1)
+    expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(5, timeout=30_000)  # 4 bars + 1 scatter
+    page.get_by_text("Where the errors are").scroll_into_view_if_needed()
+    page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stImage] img')]"
+                           ".every(i => i.complete && i.naturalWidth > 0)", timeout=30_000)
+    page.screenshot(path=str(artifacts / "metrics.png"), full_page=True)

@@ -110,9 +110,10 @@ def _thumbnail(image: LoadedImage) -> np.ndarray:
 
 
 def result_key(crop: tuple | None, method: str, outscale: float, tile: int = 0, face: bool = False,
-               strength: float | None = None, params: dict | None = None) -> tuple:
-    """One key per (image, region, settings), shared by the pages, so no result is computed twice."""
-    return (st.session_state.image_key, crop, method, float(outscale), tile, face,
+               strength: float | None = None, params: dict | None = None, image: str | None = None) -> tuple:
+    """One key per (image, region, settings), shared by the pages, so no result is computed twice.
+    `image`: the input's key; default: the image chosen in the sidebar."""
+    return (image or st.session_state.image_key, crop, method, float(outscale), tile, face,
             strength if face else None, tuple(sorted((params or {}).items())))
 
 
