@@ -23,6 +23,7 @@ from core.tiling import run_tiled, tile_grid
 
 MAX_OUTSCALE = 8.0
 MIN_OUTSCALE = 1.0
+MAX_OUTPUT_PIXELS = int(os.environ.get("SRLAB_MAX_OUTPUT_PIXELS", 64_000_000))  # 8000×8000: ~0.8 GB float
 TILE_MEMORY_MB = int(os.environ.get("SRLAB_TILE_MEMORY_MB", 1200))
 TILE_OVERLAP = 24  # input px; 24 gives ≥ 43 dB tiled vs untiled for RRDBNet (tests/test_engine.py)
 
@@ -225,6 +226,17 @@ def enhance(image: LoadedImage | np.ndarray, method: str = "RealESRGAN_x4plus", 
             raise EnhanceError(why)
     height, width = pixels.shape[:2]
     out_w, out_h = target_size(width, height, outscale)
+    if native and outscale < native and width * height * native ** 2 > MAX_OUTPUT_PIXELS:
+        raise EnhanceError(f"the network's ×{native} pass would make {width * native}×{height * native} = "
+                           f"{width * height * native ** 2 / 1e6:.0f} megapixels before the resize to ×{outscale:g}, "
+                           f"over the output limit of {MAX_OUTPUT_PIXELS / 1e6:.0f} MP: crop or downscale the image "
+                           "first, or use a classical method (limit: SRLAB_MAX_OUTPUT_PIXELS).")
+    if out_w * out_h > MAX_OUTPUT_PIXELS:
+        fit = math.sqrt(MAX_OUTPUT_PIXELS / (width * height))
+        hint = (f"choose a scale of at most ×{math.floor(fit * 4) / 4:g}" if fit >= MIN_OUTSCALE
+                else "crop or downscale the image first")
+        raise EnhanceError(f"the output would be {out_w}×{out_h} = {out_w * out_h / 1e6:.0f} megapixels, over the "
+                           f"output limit of {MAX_OUTPUT_PIXELS / 1e6:.0f} MP: {hint} (limit: SRLAB_MAX_OUTPUT_PIXELS).")
     color, alpha, maxval = _split(pixels)
     if spec.kind == "network":
         load_network(method)  # once per process; not part of the timed work

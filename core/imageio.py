@@ -74,15 +74,12 @@ def load_image(data: bytes, name: str = "image", max_pixels: int | None = None) 
             width, height = im.size
             fmt = im.format or "unknown"
     except UnidentifiedImageError:
+        if data[:4] in (b"II*\0", b"MM\0*"):  # a TIFF Pillow cannot read (e.g. float RGB): tifffile can
+            return _load_tiff(data, name, max_pixels)
         raise ImageError(f"{name}: not an image file that can be read (PNG, JPEG, WebP, BMP, TIFF, GIF).") from None
     except Exception as exc:  # Pillow raises many types for broken headers
-        raise ImageError(f"{name}: the image header is damaged ({exc}).") from None
-    if width < MIN_SIDE or height < MIN_SIDE:
-        raise ImageError(f"{name}: the image has no pixels ({width}×{height}).")
-    if width * height > max_pixels:
-        raise ImageError(
-            f"{name}: {width}×{height} = {width * height / 1e6:.1f} megapixels is over the input limit of "
-            f"{max_pixels / 1e6:.1f} MP. Crop or downscale it first (or raise SRLAB_MAX_INPUT_PIXELS).")
+        raise ImageError(f"{name}: the file is damaged or truncated and cannot be decoded ({exc}).") from None
+    _check_size(name, width, height, max_pixels)
     notes: list[str] = []
     try:
         pixels = _decode(im, data, fmt, notes)
@@ -91,6 +88,39 @@ def load_image(data: bytes, name: str = "image", max_pixels: int | None = None) 
     except Exception as exc:
         raise ImageError(f"{name}: the file is damaged or truncated and cannot be decoded ({exc}).") from None
     return LoadedImage(np.ascontiguousarray(pixels), name=name, format=fmt, file_bytes=len(data), notes=notes)
+
+
+def _check_size(name: str, width: int, height: int, max_pixels: int) -> None:
+    if width < MIN_SIDE or height < MIN_SIDE:
+        raise ImageError(f"{name}: the image has no pixels ({width}×{height}).")
+    if width * height > max_pixels:
+        raise ImageError(
+            f"{name}: {width}×{height} = {width * height / 1e6:.1f} megapixels is over the input limit of "
+            f"{max_pixels / 1e6:.1f} MP. Crop or downscale it first (or raise SRLAB_MAX_INPUT_PIXELS).")
+
+
+def _load_tiff(data: bytes, name: str, max_pixels: int) -> LoadedImage:
+    import tifffile
+
+    notes: list[str] = []
+    try:
+        with tifffile.TiffFile(io.BytesIO(data)) as tif:
+            page = tif.pages[0]
+            shape = page.shape
+            height, width = (shape[0], shape[1]) if page.samplesperpixel == 1 or shape[-1] <= 4 else shape[1:3]
+            _check_size(name, width, height, max_pixels)
+            arr = page.asarray()
+    except ImageError:
+        raise
+    except Exception as exc:
+        raise ImageError(f"{name}: the file is damaged or truncated and cannot be decoded ({exc}).") from None
+    if arr.ndim == 3 and arr.shape[0] in (3, 4) and arr.shape[2] not in (3, 4):  # planar → interleaved
+        arr = np.moveaxis(arr, 0, 2)
+    if arr.dtype.kind == "f":
+        arr = _float_to_16_bit(arr, notes)
+    elif arr.dtype not in (np.uint8, np.uint16):
+        raise ImageError(f"{name}: unsupported sample type {arr.dtype}.")
+    return LoadedImage(np.ascontiguousarray(arr), name=name, format="TIFF", file_bytes=len(data), notes=notes)
 
 
 def _decode(im: Image.Image, data: bytes, fmt: str, notes: list[str]) -> np.ndarray:
@@ -123,11 +153,15 @@ def _is_high_bit_depth(im: Image.Image, data: bytes, fmt: str) -> bool:
     return fmt == "PNG" and len(data) > 24 and data[24] == 16
 
 
+def _float_to_16_bit(arr: np.ndarray, notes: list[str]) -> np.ndarray:
+    notes.append(f"floating-point image (range {float(np.nanmin(arr)):.3g}…{float(np.nanmax(arr)):.3g}): "
+                 "clipped to 0…1 and stored as 16-bit")
+    return (np.clip(np.nan_to_num(arr), 0, 1) * 65535 + 0.5).astype(np.uint16)
+
+
 def _from_opencv(arr: np.ndarray, notes: list[str]) -> np.ndarray:
-    if arr.dtype in (np.float32, np.float64):
-        notes.append(f"floating-point image (range {float(arr.min()):.3g}…{float(arr.max()):.3g}): "
-                     "clipped to 0…1 and stored as 16-bit")
-        arr = (np.clip(np.nan_to_num(arr), 0, 1) * 65535 + 0.5).astype(np.uint16)
+    if arr.dtype.kind == "f":
+        arr = _float_to_16_bit(arr, notes)
     elif arr.dtype == np.int32 or arr.dtype == np.uint32:
         arr = np.clip(arr, 0, 65535).astype(np.uint16)
     elif arr.dtype not in (np.uint8, np.uint16):

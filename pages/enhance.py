@@ -14,6 +14,10 @@ if image is None:
     st.info("Choose a sample or upload an image in the sidebar.")
     st.stop()
 
+for note in image.notes:
+    if not note.startswith("sample:"):
+        st.info(f"About this image: {note}.")
+
 networks = [m for m in METHODS if m.kind == "network"]
 c1, c2, c3 = st.columns([2, 2, 1])
 method = c1.selectbox("Method", [m.name for m in networks], key="enh_method")

@@ -129,3 +129,22 @@ def test_cancel_from_progress_stops_the_job(astronaut_lr):
 
     with pytest.raises(Cancelled):
         enhance(astronaut_lr, FAST, tile=64, progress=cancel)
+
+
+def test_output_limit_says_which_limit_and_what_to_do(monkeypatch):
+    import core.engine as engine
+
+    monkeypatch.setattr(engine, "MAX_OUTPUT_PIXELS", 1_000_000)
+    img = np.zeros((300, 400, 3), np.uint8)
+    with pytest.raises(EnhanceError, match=r"1600×1200 = 2 megapixels, over the output limit of 1 MP: "
+                                           r"choose a scale of at most ×2.75"):
+        enhance(img, "bicubic", outscale=4)
+    assert enhance(img, "bicubic", outscale=2.75).pixels.shape == (825, 1100, 3)
+
+
+def test_network_intermediate_counts_against_the_output_limit(monkeypatch):
+    import core.engine as engine
+
+    monkeypatch.setattr(engine, "MAX_OUTPUT_PIXELS", 1_000_000)
+    with pytest.raises(EnhanceError, match=r"network's ×4 pass would make 1600×1200 = 2 megapixels before"):
+        enhance(np.zeros((300, 400, 3), np.uint8), FAST, outscale=2)

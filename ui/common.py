@@ -11,6 +11,7 @@ import streamlit as st
 import core  # noqa: F401  (installs the torchvision shim first)
 from core import engine
 from core.cache import BoundedCache
+from core.jobs import JobQueue
 from core.imageio import ImageError, LoadedImage, encode_png, load_image
 from core.methods import METHODS
 from core.samples import SAMPLES
@@ -22,6 +23,12 @@ DISPLAY_MAX = 1024  # px: larger results are shown downsized; the full size is a
 @st.cache_resource(show_spinner="Loading the network (once per server)…")
 def model(name: str):
     return engine.load_network(name)
+
+
+@st.cache_resource
+def job_queue() -> JobQueue:
+    """One queue for every session: inference jobs run one at a time (SRLAB_JOB_SLOTS), others wait in line."""
+    return JobQueue()
 
 
 @st.cache_resource
@@ -126,19 +133,31 @@ def run_with_progress(label: str, method: str, image_px: np.ndarray, cache_key: 
         model(method)
     h, w = image_px.shape[:2]
     expected = engine.estimate_seconds(method, h, w)
-    bar = st.progress(0.0, text=f"{label}: starting (about {expected:.0f} s)")
-    start = time.perf_counter()
+    bar = st.progress(0.0, text=f"{label}: queued")
+    queue = job_queue()
 
-    def progress(done: int, total: int, msg: str) -> None:
-        elapsed = time.perf_counter() - start
-        left = elapsed / done * (total - done)
-        bar.progress(done / total, text=f"{label}: {msg}, {elapsed:.1f} s elapsed, about {left:.0f} s left")
+    def waiting(place: int) -> None:  # a Streamlit call: raises if the user left or pressed something else
+        bar.progress(0.0, text=f"{label}: waiting, {_ordinal(place)} in line ({queue.running} job running). "
+                               "Other people are using this server.")
 
-    result = engine.enhance(LoadedImage(image_px), method, progress=progress, **kwargs)
+    with queue.slot(on_wait=waiting):
+        bar.progress(0.0, text=f"{label}: starting (about {expected:.0f} s)")
+        start = time.perf_counter()
+
+        def progress(done: int, total: int, msg: str) -> None:
+            elapsed = time.perf_counter() - start
+            left = elapsed / done * (total - done)
+            bar.progress(done / total, text=f"{label}: {msg}, {elapsed:.1f} s elapsed, about {left:.0f} s left")
+
+        result = engine.enhance(LoadedImage(image_px), method, progress=progress, **kwargs)
     bar.progress(1.0, text=f"{label}: done in {result.stats.elapsed_s:.1f} s")
     png = encode_png(result.pixels)
     cache.put(cache_key, (result, png))
     return result, png
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
 def nearest_up(pixels: np.ndarray, size: tuple[int, int]) -> np.ndarray:
