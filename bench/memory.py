@@ -1,6 +1,7 @@
-"""Peak inference memory per input pixel of each network (feeds `bytes_per_input_pixel` in core/methods.py).
+"""Peak inference memory per input pixel of each network and backend (feeds `bytes_per_input_pixel` in
+core/methods.py).
 
-    python bench/memory.py [--sizes 64,128,192]
+    python bench/memory.py [--sizes 64,128,192] [--backends torch,ncnn]
 
 Each size runs in a fresh process; the figure is the slope of peak RSS over input pixels.
 """
@@ -17,17 +18,18 @@ CHILD = """
 import resource, sys, numpy as np
 sys.path.insert(0, {root!r})
 import core
-from core.engine import load_network, enhance
-load_network({name!r})
+from core import backends, methods
+from core.engine import enhance
+backends.get(methods.get({name!r}), {backend!r})
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 img = (np.random.default_rng(0).random(({size}, {size}, 3)) * 255).astype(np.uint8)
-enhance(img, {name!r}, tile=0)
+enhance(img, {name!r}, tile=0, backend={backend!r})
 print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) * 1024)
 """
 
 
-def peak_bytes(name: str, size: int) -> int:
-    code = CHILD.format(root=str(ROOT), name=name, size=size)
+def peak_bytes(name: str, size: int, backend: str) -> int:
+    code = CHILD.format(root=str(ROOT), name=name, size=size, backend=backend)
     return int(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
 
 
@@ -38,14 +40,21 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="64,128,192")
     ap.add_argument("--methods", default=",".join(m.name for m in networks()))
+    ap.add_argument("--backends", default="torch,ncnn")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    from core import backends
+    from core.methods import get
+
     for name in args.methods.split(","):
-        peaks = [peak_bytes(name, s) for s in sizes]
-        pixels = [s * s for s in sizes]
-        slope = (peaks[-1] - peaks[0]) / (pixels[-1] - pixels[0])
-        print(json.dumps({"method": name, "sizes": sizes, "peak_mb": [round(p / 1e6) for p in peaks],
-                          "bytes_per_input_pixel": round(slope)}))
+        for backend in args.backends.split(","):
+            if backend not in backends.candidates(get(name)):
+                continue
+            peaks = [peak_bytes(name, s, backend) for s in sizes]
+            pixels = [s * s for s in sizes]
+            slope = (peaks[-1] - peaks[0]) / (pixels[-1] - pixels[0])
+            print(json.dumps({"method": name, "backend": backend, "sizes": sizes,
+                              "peak_mb": [round(p / 1e6) for p in peaks], "bytes_per_input_pixel": round(slope)}))
 
 
 if __name__ == "__main__":

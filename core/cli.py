@@ -99,11 +99,12 @@ def cmd_enhance(args) -> int:
                     bar.refresh()
 
                 result = enhance(image, args.method, outscale=args.outscale, tile=args.tile, face=args.face,
-                                 face_strength=args.face_strength, params=params, progress=progress)
+                                 face_strength=args.face_strength, params=params, progress=progress,
+                                 backend=args.backend)
             png = encode_png(result.pixels)
             dest = out_dir / f"{path.stem}_{args.method}_x{result.stats.outscale:g}.png"
             dest.write_bytes(png)
-        except (ImageError, EnhanceError) as exc:
+        except (ImageError, EnhanceError, ValueError) as exc:
             failed += 1
             print(f"error: {exc}", file=sys.stderr)
             continue
@@ -116,7 +117,7 @@ def cmd_enhance(args) -> int:
         notes = f" [{'; '.join(s.notes)}]" if s.notes else ""
         net = f"network ×{s.network_scale}{extra}" if s.network_scale else s.summary
         print(f"{path.name}: {s.input_size[0]}×{s.input_size[1]} → {s.output_size[0]}×{s.output_size[1]} "
-              f"(×{s.pixel_ratio:.2f} pixels; {net}) in {s.elapsed_s:.2f} s, {s.tiles} tile(s), "
+              f"(×{s.pixel_ratio:.2f} pixels; {net}) in {s.elapsed_s:.2f} s on {s.backend}, {s.tiles} tile(s), "
               f"face: {s.face} → {dest} ({len(png):,} bytes){notes}")
     return 1 if failed else 0
 
@@ -213,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tile", type=int, default=0, help="tile size in input pixels; 0 = automatic")
     p.add_argument("--face", action="store_true", help="GFPGAN face restoration (needs its weights)")
     p.add_argument("--face-strength", type=float, default=0.5, help="0 to 1 (blend with the un-restored result)")
+    p.add_argument("--backend", default="auto", choices=["auto", "torch", "ncnn", "ncnn-bf16"],
+                   help="how networks run on the CPU; auto: the fastest faithful one, measured once per machine")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="a classical method's parameter, e.g. --param sigma_color=40 (repeatable)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

@@ -24,7 +24,7 @@ from core.tiling import run_tiled, tile_grid
 MAX_OUTSCALE = 8.0
 MIN_OUTSCALE = 1.0
 MAX_OUTPUT_PIXELS = int(os.environ.get("SRLAB_MAX_OUTPUT_PIXELS", 64_000_000))  # 8000×8000: ~0.8 GB float
-TILE_MEMORY_MB = int(os.environ.get("SRLAB_TILE_MEMORY_MB", 1200))
+TILE_MEMORY_MB = int(os.environ.get("SRLAB_TILE_MEMORY_MB", 1500))  # per job; the app runs one job at a time
 TILE_OVERLAP = 24  # input px; 24 gives ≥ 43 dB tiled vs untiled for RRDBNet (tests/test_engine.py)
 
 Progress = Callable[[int, int, str], None]
@@ -123,19 +123,19 @@ def load_network(name: str):
         return _models[name]
 
 
-def auto_tile(spec, height: int, width: int) -> int:
+def weights_origin(spec) -> str:
+    if spec.arch in _methods.ARCHITECTURES:
+        return load_network(spec.name)[1]
+    return f"ncnn files from {spec.ncnn.pip_name}"
+
+
+def auto_tile(spec, height: int, width: int, backend: str = "torch") -> int:
     """0 (whole image) when it fits the memory budget, else the largest tile that does."""
-    max_pixels = TILE_MEMORY_MB * 1e6 / spec.bytes_per_input_pixel
+    per_pixel = spec.bytes_per_input_pixel["torch" if backend == "torch" else "ncnn"]
+    max_pixels = TILE_MEMORY_MB * 1e6 / per_pixel
     if height * width <= max_pixels:
         return 0
     return max(64, int(math.sqrt(max_pixels)) - 2 * TILE_OVERLAP) // 8 * 8
-
-
-def planned_tiles(method: str, height: int, width: int, tile: int = 0) -> int:
-    spec = _methods.get(method)
-    if spec.kind != "network":
-        return 1
-    return len(tile_grid(height, width, tile or auto_tile(spec, height, width)))
 
 
 _speed: dict[str, float] = {}  # measured seconds per input megapixel, per method, this process
@@ -171,24 +171,17 @@ def target_size(width: int, height: int, outscale: float) -> tuple[int, int]:
     return max(1, round(width * outscale)), max(1, round(height * outscale))
 
 
-def _run_network(spec, color: np.ndarray, tile: int, progress: Progress | None) -> tuple[np.ndarray, int, int]:
-    import torch
-
-    model, _ = load_network(spec.name)
+def _run_network(spec, color: np.ndarray, tile: int, backend, progress: Progress | None):
     rgb = np.repeat(color, 3, axis=2) if color.shape[2] == 1 else color
     chw = np.ascontiguousarray(rgb.transpose(2, 0, 1))
-    tile = tile if tile > 0 else auto_tile(spec, *rgb.shape[:2])
+    tile = tile if tile > 0 else auto_tile(spec, *rgb.shape[:2], backend=backend.name)
     n_tiles = len(tile_grid(rgb.shape[0], rgb.shape[1], tile))
-
-    def run(x: np.ndarray) -> np.ndarray:
-        with torch.inference_mode():
-            return model(torch.from_numpy(x)[None]).squeeze(0).numpy()
 
     def tick(done: int, total: int) -> None:
         if progress:
             progress(done, total, f"tile {done}/{total}")
 
-    out = run_tiled(run, chw, spec.native_scale, tile, TILE_OVERLAP, tick)
+    out = run_tiled(backend, chw, spec.native_scale, tile, TILE_OVERLAP, tick)
     out = np.clip(out, 0, 1).transpose(1, 2, 0)  # network output is not clamped (-0.8…1.7 seen)
     if color.shape[2] == 1:
         out = cv2.cvtColor(np.ascontiguousarray(out), cv2.COLOR_RGB2GRAY)[..., None]
@@ -203,10 +196,12 @@ def _resize(arr: np.ndarray, size: tuple[int, int], interpolation=cv2.INTER_LANC
 # ---------------------------------------------------------------- the one entry point
 def enhance(image: LoadedImage | np.ndarray, method: str = "RealESRGAN_x4plus", outscale: float | None = None,
             tile: int = 0, face: bool = False, face_strength: float = 0.5, params: dict | None = None,
-            progress: Progress | None = None, face_landmarks: list | None = None) -> EnhanceResult:
+            progress: Progress | None = None, face_landmarks: list | None = None,
+            backend: str = "auto") -> EnhanceResult:
     """Upscale `image` by `outscale` (1–8; default the method's native scale) with `method`.
 
-    `progress(done, total, message)` is called per tile; it may raise to cancel the job.
+    `progress(done, total, message)` is called per tile; it may raise to cancel the job. `backend`: one of
+    core.backends.CHOICES ("auto" measures once per machine and picks the fastest faithful one).
     """
     loaded = image if isinstance(image, LoadedImage) else LoadedImage(np.asarray(image))
     pixels = loaded.pixels
@@ -239,15 +234,17 @@ def enhance(image: LoadedImage | np.ndarray, method: str = "RealESRGAN_x4plus", 
                            f"output limit of {MAX_OUTPUT_PIXELS / 1e6:.0f} MP: {hint} (limit: SRLAB_MAX_OUTPUT_PIXELS).")
     color, alpha, maxval = _split(pixels)
     if spec.kind == "network":
-        load_network(method)  # once per process; not part of the timed work
+        from core import backends
+
+        runner = backends.get(spec, backend)  # built (and, for "auto", chosen) once; not part of the timing
     start = time.perf_counter()
     stats = Stats(method=method, kind=spec.kind, input_size=(width, height), output_size=(out_w, out_h),
                   outscale=outscale, network_scale=None, resize="none", elapsed_s=0.0,
                   input_file_bytes=loaded.file_bytes or None, notes=list(loaded.notes))
     if spec.kind == "network":
-        out, used_tile, n_tiles = _run_network(spec, color, tile, progress)
+        out, used_tile, n_tiles = _run_network(spec, color, tile, runner, progress)
         stats.network_scale, stats.tiles, stats.tile_size = native, n_tiles, used_tile
-        stats.backend, stats.weights = "torch fp32", load_network(method)[1]
+        stats.backend, stats.weights = runner.label, weights_origin(spec)
         stats.summary = f"{method} network ×{native}"
         if out.shape[:2] != (out_h, out_w):
             factor = out_w / out.shape[1]

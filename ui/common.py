@@ -20,9 +20,11 @@ UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "gif"]
 DISPLAY_MAX = 1024  # px: larger results are shown downsized; the full size is a download
 
 
-@st.cache_resource(show_spinner="Loading the network (once per server)…")
-def model(name: str):
-    return engine.load_network(name)
+@st.cache_resource(show_spinner="Loading the network (once per server; the first time on a machine it also "
+                                 "measures which CPU backend is fastest)…")
+def backend(name: str, choice: str):
+    from core import backends
+    return backends.get(METHODS.get(name), choice)
 
 
 @st.cache_resource
@@ -117,11 +119,12 @@ def _thumbnail(image: LoadedImage) -> np.ndarray:
 
 
 def result_key(crop: tuple | None, method: str, outscale: float, tile: int = 0, face: bool = False,
-               strength: float | None = None, params: dict | None = None, image: str | None = None) -> tuple:
+               strength: float | None = None, params: dict | None = None, image: str | None = None,
+               backend: str = "auto") -> tuple:
     """One key per (image, region, settings), shared by the pages, so no result is computed twice.
     `image`: the input's key; default: the image chosen in the sidebar."""
     return (image or st.session_state.image_key, crop, method, float(outscale), tile, face,
-            strength if face else None, tuple(sorted((params or {}).items())))
+            strength if face else None, tuple(sorted((params or {}).items())), backend)
 
 
 def run_with_progress(label: str, method: str, image_px: np.ndarray, cache_key: tuple, **kwargs):
@@ -129,8 +132,9 @@ def run_with_progress(label: str, method: str, image_px: np.ndarray, cache_key: 
     cache = results()
     if (hit := cache.get(cache_key)) is not None:
         return hit
-    if METHODS.get(method).kind == "network":
-        model(method)
+    spec = METHODS.get(method)
+    if spec.kind == "network":
+        backend(spec.name, kwargs.get("backend", "auto"))
     h, w = image_px.shape[:2]
     expected = engine.estimate_seconds(method, h, w)
     bar = st.progress(0.0, text=f"{label}: queued")
