@@ -55,13 +55,45 @@ class NcnnBackend:
     def __call__(self, chw: np.ndarray) -> np.ndarray:
         import ncnn
 
-        ex = self.net.create_extractor()
-        data = np.ascontiguousarray(chw, dtype=np.float32)  # ncnn.Mat borrows this memory
-        ex.input(self.input_blob, ncnn.Mat(data))
-        ret, out = ex.extract(self.output_blob)
-        if ret != 0:
-            raise RuntimeError(f"ncnn failed on a {chw.shape[2]}×{chw.shape[1]} tile (code {ret})")
-        return np.array(out, copy=True)
+        # Our own pools, cleared after each tile: ncnn's default ones keep the peak (~1.6 GB at 192² for
+        # RRDBNet) for the life of the net, per model (measured with bench/memory.py).
+        blobs, workspace = ncnn.UnlockedPoolAllocator(), ncnn.PoolAllocator()
+        try:
+            ex = self.net.create_extractor()
+            ex.set_blob_allocator(blobs)
+            ex.set_workspace_allocator(workspace)
+            data = np.ascontiguousarray(chw, dtype=np.float32)  # ncnn.Mat borrows this memory
+            ex.input(self.input_blob, ncnn.Mat(data))
+            ret, out = ex.extract(self.output_blob)
+            if ret != 0:
+                raise RuntimeError(f"ncnn failed on a {chw.shape[2]}×{chw.shape[1]} tile (code {ret})")
+            result = np.array(out, copy=True)
+            del out, ex
+            return result
+        finally:
+            blobs.clear()
+            workspace.clear()
+
+
+class RealCuganAdapter(NcnnBackend):
+    """Real-CUGAN's ncnn graphs (from realcugan-ncnn-vulkan) expect the tile reflect-padded by `prepadding`
+    and made even (×2, ×4); they crop the padding themselves, and the ×4 graph returns a residual to add to
+    the nearest-upscaled input."""
+    PREPADDING = {2: 18, 3: 14, 4: 19}
+
+    def __init__(self, *args, scale: int, **kw):
+        super().__init__(*args, **kw)
+        self.scale = scale
+
+    def __call__(self, chw: np.ndarray) -> np.ndarray:
+        _, h, w = chw.shape
+        pad = self.PREPADDING[self.scale]
+        multiple = 4 if self.scale == 3 else 2
+        padded = np.pad(chw, ((0, 0), (pad, pad + (-h) % multiple), (pad, pad + (-w) % multiple)), mode="reflect")
+        out = super().__call__(padded)[:, :h * self.scale, :w * self.scale]
+        if self.scale == 4:
+            out = out + np.repeat(np.repeat(chw, 4, axis=1), 4, axis=2)
+        return out
 
 
 def candidates(spec) -> list[str]:
@@ -81,16 +113,26 @@ def build(spec, name: str):
     files = spec.ncnn.files()
     if files is None:
         raise _weights.WeightsUnavailable(f"{spec.name}: the ncnn backend needs the package {spec.ncnn.pip_name}")
-    return NcnnBackend(files, name == "ncnn-bf16", spec.ncnn.input_blob, spec.ncnn.output_blob)
+    if spec.official_filename is None:
+        _weights.resolve_ncnn(spec)  # ncnn-only models: verify the file before running it
+    args = (files, name == "ncnn-bf16", spec.ncnn.input_blob, spec.ncnn.output_blob)
+    if spec.ncnn_adapter == "realcugan":
+        return RealCuganAdapter(*args, scale=spec.native_scale)
+    return NcnnBackend(*args)
 
 
-def get(spec, choice: str = "auto"):
-    """The backend for `spec`, built once per process."""
+def get(spec, choice: str = "auto", height: int = 0, width: int = 0, tile_for=None):
+    """The backend for `spec`, built once per process. For "auto" with an image size and `tile_for(backend
+    name) -> tile size`, the choice also weighs what tiling would cost each backend on that image."""
     choice = os.environ.get("SRLAB_BACKEND", choice) if choice == "auto" else choice
     if choice not in CHOICES:
         raise ValueError(f"unknown backend {choice!r}; choose one of {', '.join(CHOICES)}")
     with _lock:
-        name = _auto_choice(spec) if choice == "auto" else choice
+        if choice == "auto":
+            record = _auto_choice(spec)
+            name = _cheapest(record, height, width, tile_for) if height and tile_for else record["backend"]
+        else:
+            name = choice
         if name not in candidates(spec):
             raise ValueError(f"{spec.name} cannot run on {name}; it runs on {', '.join(candidates(spec))}")
         if (spec.name, name) not in _backends:
@@ -114,17 +156,28 @@ def _choice_file() -> Path:
     return _weights.WEIGHTS_DIR / "backend_choice.json"
 
 
-def _auto_choice(spec) -> str:
+def _auto_choice(spec) -> dict:
     key = f"{_machine()} | {spec.name}"
     path = _choice_file()
     saved = json.loads(path.read_text()) if path.is_file() else {}
     if key in saved and saved[key]["backend"] in candidates(spec):
-        return saved[key]["backend"]
+        return saved[key]
     result = calibrate(spec)
     saved[key] = result
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(saved, indent=1))
-    return result["backend"]
+    return result
+
+
+def _cheapest(record: dict, height: int, width: int, tile_for) -> str:
+    """Expected time = measured seconds per pixel × the pixels the tiles really run (overlaps included)."""
+    from core.tiling import tiled_area
+
+    cost = {}
+    for name, m in record["measured"].items():
+        if m["psnr_vs_fp32_db"] >= MIN_PSNR_DB:
+            cost[name] = m["seconds"] * tiled_area(height, width, tile_for(name))
+    return min(cost, key=cost.get) if cost else record["backend"]
 
 
 def calibration_image(size: int = 48) -> np.ndarray:

@@ -19,13 +19,13 @@ import numpy as np
 
 from core import methods as _methods
 from core.imageio import LoadedImage
+from core.tiling import OVERLAP as TILE_OVERLAP
 from core.tiling import run_tiled, tile_grid
 
 MAX_OUTSCALE = 8.0
 MIN_OUTSCALE = 1.0
 MAX_OUTPUT_PIXELS = int(os.environ.get("SRLAB_MAX_OUTPUT_PIXELS", 64_000_000))  # 8000×8000: ~0.8 GB float
 TILE_MEMORY_MB = int(os.environ.get("SRLAB_TILE_MEMORY_MB", 1500))  # per job; the app runs one job at a time
-TILE_OVERLAP = 24  # input px; 24 gives ≥ 43 dB tiled vs untiled for RRDBNet (tests/test_engine.py)
 
 Progress = Callable[[int, int, str], None]
 
@@ -124,9 +124,10 @@ def load_network(name: str):
 
 
 def weights_origin(spec) -> str:
-    if spec.arch in _methods.ARCHITECTURES:
-        return load_network(spec.name)[1]
-    return f"ncnn files from {spec.ncnn.pip_name}"
+    if spec.official_filename is None:
+        from core.weights import resolve_ncnn
+        return resolve_ncnn(spec).origin
+    return load_network(spec.name)[1]
 
 
 def auto_tile(spec, height: int, width: int, backend: str = "torch") -> int:
@@ -236,7 +237,9 @@ def enhance(image: LoadedImage | np.ndarray, method: str = "RealESRGAN_x4plus", 
     if spec.kind == "network":
         from core import backends
 
-        runner = backends.get(spec, backend)  # built (and, for "auto", chosen) once; not part of the timing
+        # built once, chosen once per machine ("auto" also weighs tiling costs on this image); not timed
+        runner = backends.get(spec, backend, height, width,
+                              tile_for=lambda name: tile or auto_tile(spec, height, width, backend=name))
     start = time.perf_counter()
     stats = Stats(method=method, kind=spec.kind, input_size=(width, height), output_size=(out_w, out_h),
                   outscale=outscale, network_scale=None, resize="none", elapsed_s=0.0,

@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 
 Progress = Callable[[int, int], None]
+OVERLAP = 24  # input px on each inner side; gives ≥ 43 dB tiled vs untiled for RRDBNet (tests/test_engine.py)
 
 
 def _spans(length: int, tile: int) -> list[tuple[int, int]]:
@@ -39,8 +40,18 @@ def tile_grid(height: int, width: int, tile: int) -> list[tuple[tuple[int, int],
     return [(ys, xs) for ys in _spans(height, tile) for xs in _spans(width, tile)]
 
 
+def tiled_area(height: int, width: int, tile: int, overlap: int = OVERLAP) -> int:
+    """Input pixels the network really processes for this grid, overlaps included (a cost model)."""
+    grid = tile_grid(height, width, tile)
+    if len(grid) == 1:
+        return height * width
+    overlap = max(1, min(overlap, tile // 2))
+    return sum((min(height, y1 + overlap) - max(0, y0 - overlap)) * (min(width, x1 + overlap) - max(0, x0 - overlap))
+               for (y0, y1), (x0, x1) in grid)
+
+
 def run_tiled(run: Callable[[np.ndarray], np.ndarray], image: np.ndarray, scale: int, tile: int,
-              overlap: int = 16, progress: Progress | None = None) -> np.ndarray:
+              overlap: int = OVERLAP, progress: Progress | None = None) -> np.ndarray:
     """`run` maps a C×h×w float32 array to C'×(h·scale)×(w·scale). `tile` ≤ 0 runs the image whole."""
     channels, height, width = image.shape
     grid = tile_grid(height, width, tile)

