@@ -22,7 +22,8 @@ if image is None:
     st.info("Choose a sample or upload an image in the sidebar.")
     st.stop()
 
-DEFAULT_METHODS = ["nearest", "bicubic", "bilateral", "wavelet", "realesr-animevideov3", "RealESRGAN_x4plus"]
+DEFAULT_METHODS = ["nearest", "bicubic", "bilateral", "wavelet", "SPAN_x4", "realesr-animevideov3",
+                   "RealESRGAN_x4plus"]
 MODES = ["Make a test pair from a clean image", "Upload a reference", "No reference"]
 
 
@@ -33,12 +34,12 @@ for k, v in DEFAULTS.items():  # widgets below take their values from here, so t
 
 
 def one_click() -> None:
-    """The classroom demo: astronaut, ×4, noise σ 10, JPEG 60, six methods."""
+    """The classroom demo: astronaut, ×4, noise σ 10, JPEG 60, seven methods."""
     st.session_state.update(DEFAULTS, source="Sample", sample="astronaut", met_noise=10.0, met_jpeg=60,
                             met_go=True)
 
 
-st.button("One click: astronaut, ×4, noise σ 10, JPEG 60, six methods", on_click=one_click, key="met_demo",
+st.button("One click: astronaut, ×4, noise σ 10, JPEG 60, seven methods", on_click=one_click, key="met_demo",
           type="primary")
 
 mode = st.radio("Reference", MODES, horizontal=True, key="met_mode")
@@ -172,7 +173,7 @@ for col, m in zip(chart_cols, FULL_REFERENCE):
     col.bar_chart(finite[m.name], height=220, horizontal=True)
 
 st.markdown("**Perception–distortion**: PSNR (pixel fidelity, → better) vs LPIPS (perceptual distance, ↓ better). "
-            "A GAN such as Real-ESRGAN is expected left of bicubic (lower PSNR) but lower down (better LPIPS).")
+            "A GAN such as Real-ESRGAN is expected left of bicubic (lower PSNR) but lower down (better LPIPS); SPAN, trained for PSNR, far right.")
 points = finite.reset_index()[["method", "kind", "psnr_db", "lpips"]].dropna()
 base = alt.Chart(points).encode(x=alt.X("psnr_db", title="PSNR (dB) →", scale=alt.Scale(zero=False)),
                                 y=alt.Y("lpips", title="LPIPS (lower is better)", scale=alt.Scale(zero=False)))

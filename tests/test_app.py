@@ -95,14 +95,14 @@ def test_baselines_grid_with_network_result_reused_from_enhance():
     assert len(at.get("download_button")) == 5
 
 
-def test_metrics_one_click_demo_scores_six_methods_against_the_truth():
+def test_metrics_one_click_demo_scores_seven_methods_against_the_truth():
     at = new_app()
     at.switch_page("pages/metrics.py").run()
     at.button(key="met_demo").click().run()
     assert not at.exception and not errors(at)
     assert any("→ Gaussian noise σ 10 (seed 0) → JPEG quality 60 → input 128×128" in m.value for m in at.markdown)
     df = at.dataframe[0].value
-    assert list(df.index) == ["nearest", "bicubic", "bilateral", "wavelet", "realesr-animevideov3",
+    assert list(df.index) == ["nearest", "bicubic", "bilateral", "wavelet", "SPAN_x4", "realesr-animevideov3",
                               "RealESRGAN_x4plus"]
     assert list(df.columns[:4]) == ["PSNR (dB) ↑", "SSIM ↑", "LPIPS ↓", "MSE ↓"]
     # the perception–distortion trade-off, on real weights: the GAN loses PSNR to bicubic, wins LPIPS
