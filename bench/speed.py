@@ -75,7 +75,6 @@ def official_upsampler(spec):
 
 def main() -> int:
     import core  # noqa: F401
-    from core import backends
     from core.engine import enhance
     from core.methods import networks
 
@@ -97,7 +96,6 @@ def main() -> int:
     for name in args.methods.split(","):
         spec = get(name)
         official = official_upsampler(spec)
-        chosen = backends.get(spec, "auto")
         enhance(crop(32), name)  # warm-up: first-call costs are not what we measure
         official.enhance(cv2.cvtColor(crop(32), cv2.COLOR_RGB2BGR), outscale=spec.native_scale)
         for size in sizes:
@@ -111,7 +109,7 @@ def main() -> int:
             rss = peak_rss_mb()
             rec = {"method": name, "size": size, "official_s": round(off_s, 3), "ours_s": round(ours_s, 3),
                    "speedup": round(off_s / ours_s, 2), "psnr_vs_official_db": round(psnr(off, ours.pixels), 1),
-                   "peak_rss_mb": round(rss), "backend": chosen.name, "tiles": ours.stats.tiles,
+                   "peak_rss_mb": round(rss), "backend": ours.stats.backend, "tiles": ours.stats.tiles,
                    "ours_s_per_mpx": round(ours_s / (size * size / 1e6), 1)}
             if size == max(sizes) and ours.stats.tiles > 1:
                 untiled_s, _ = timed(lambda: enhance(img, name, tile=size), repeats)

@@ -4,7 +4,7 @@
 - ncnn:      the ncnn runtime on the same ncnn files the weights come from, fp32 (≈ torch, max diff ~1e-5)
 - ncnn-bf16: ncnn with bfloat16 storage: faster where the CPU has AVX-512 BF16, ≈ 50 dB from fp32
 
-"auto" measures the candidates once per machine and model on a small real image and keeps the fastest whose
+"auto" measures the candidates once per machine and model on a 64×64 real image and keeps the fastest whose
 output stays ≥ 45 dB PSNR from the fp32 reference; the choice is saved in weights/backend_choice.json.
 """
 from __future__ import annotations
@@ -180,7 +180,7 @@ def _cheapest(record: dict, height: int, width: int, tile_for) -> str:
     return min(cost, key=cost.get) if cost else record["backend"]
 
 
-def calibration_image(size: int = 48) -> np.ndarray:
+def calibration_image(size: int = 64) -> np.ndarray:
     import cv2
     from skimage import data
 
@@ -190,7 +190,7 @@ def calibration_image(size: int = 48) -> np.ndarray:
 
 
 def calibrate(spec) -> dict:
-    """Time each candidate on a 48×48 real crop; keep the fastest that is ≥ MIN_PSNR_DB from fp32."""
+    """Time each candidate on a 64×64 real crop; keep the fastest that is ≥ MIN_PSNR_DB from fp32."""
     x = calibration_image()
     names = candidates(spec)
     reference_name = "torch" if "torch" in names else "ncnn"

@@ -25,7 +25,7 @@ from core.tiling import run_tiled, tile_grid
 MAX_OUTSCALE = 8.0
 MIN_OUTSCALE = 1.0
 MAX_OUTPUT_PIXELS = int(os.environ.get("SRLAB_MAX_OUTPUT_PIXELS", 64_000_000))  # 8000×8000: ~0.8 GB float
-TILE_MEMORY_MB = int(os.environ.get("SRLAB_TILE_MEMORY_MB", 1500))  # per job; the app runs one job at a time
+TILE_MEMORY_MB = int(os.environ.get("SRLAB_TILE_MEMORY_MB", 2000))  # per job; the app runs one job at a time
 
 Progress = Callable[[int, int, str], None]
 
@@ -232,7 +232,8 @@ def enhance(image: LoadedImage | np.ndarray, method: str = "RealESRGAN_x4plus", 
         hint = (f"choose a scale of at most ×{math.floor(fit * 4) / 4:g}" if fit >= MIN_OUTSCALE
                 else "crop or downscale the image first")
         raise EnhanceError(f"the output would be {out_w}×{out_h} = {out_w * out_h / 1e6:.0f} megapixels, over the "
-                           f"output limit of {MAX_OUTPUT_PIXELS / 1e6:.0f} MP: {hint} (limit: SRLAB_MAX_OUTPUT_PIXELS).")
+                           f"output limit of {MAX_OUTPUT_PIXELS / 1e6:.0f} MP: {hint} "
+                           "(limit: SRLAB_MAX_OUTPUT_PIXELS).")
     color, alpha, maxval = _split(pixels)
     if spec.kind == "network":
         from core import backends

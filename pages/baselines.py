@@ -2,8 +2,8 @@
 import streamlit as st
 
 from core.methods import METHODS
-from ui.common import DISPLAY_MAX, nearest_up, page_setup, result_key, results, run_with_progress
-from ui.controls import param_widgets, scale_picker
+from ui.common import DISPLAY_MAX, page_setup, result_key, results, run_with_progress
+from ui.controls import param_widgets, scale_picker, zoom_grid
 from ui.slider import to_display
 
 image = page_setup()
@@ -71,14 +71,5 @@ for start in range(0, len(done), per_row):
                             f"x{s.outscale:g}.png", mime="image/png", key=f"base_dl_{start}_{s.method}")
 
 st.markdown("**Zoom**: the same region of every result, at the same magnification")
-zoom = min(96, out_w, out_h)
-z1, z2 = st.columns(2)
-zx = z1.slider("Zoom centre x (output px)", 0, out_w - 1, out_w // 2, key="base_zx")
-zy = z2.slider("Zoom centre y (output px)", 0, out_h - 1, out_h // 2, key="base_zy")
-x0, y0 = min(max(0, zx - zoom // 2), out_w - zoom), min(max(0, zy - zoom // 2), out_h - zoom)
-mag = max(1, 288 // zoom)
-for start in range(0, len(done), 4):
-    cols = st.columns(4)
-    for col, (key, (result, _)) in zip(cols, done[start:start + 4]):
-        px = to_display(result.pixels[y0:y0 + zoom, x0:x0 + zoom], zoom)
-        col.image(nearest_up(px, (zoom * mag, zoom * mag)), caption=f"{result.stats.method} ×{mag} zoom")
+zoom_grid([(result.stats.method, result.pixels) for _, (result, _) in done], key="base", window=96,
+          shown_px=288)

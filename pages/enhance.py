@@ -1,11 +1,11 @@
 """Enhance: one network on the chosen image, a crop preview first, then the full image."""
 import cv2
-import numpy as np
 import streamlit as st
 
 from core import face
 from core.methods import METHODS
 from ui.common import DISPLAY_MAX, nearest_up, page_setup, result_key, results, run_with_progress
+from ui.controls import scale_picker, zoom_grid
 from ui.slider import slider_height, slider_html, to_display
 
 image = page_setup()
@@ -22,9 +22,7 @@ networks = [m for m in METHODS if m.kind == "network"]
 c1, c2, c3 = st.columns([2, 2, 1])
 method = c1.selectbox("Method", [m.name for m in networks], key="enh_method")
 c1.caption(METHODS.get(method).description)
-choice = c2.radio("Scale", ["×2", "×3", "×4", "×8", "custom"], index=2, horizontal=True, key="enh_scale")
-outscale = (c2.number_input("Custom scale", 1.0, 8.0, 2.5, 0.25, key="enh_custom") if choice == "custom"
-            else float(choice[1:]))
+outscale = scale_picker("enh_scale", c2)
 native = METHODS.get(method).native_scale
 c2.caption(f"The network upscales ×{native}; " + ("no resize after it." if outscale == native else
                                                    f"a Lanczos resize then makes it ×{outscale:g}."))
@@ -99,18 +97,9 @@ if shown_after.shape[:2] != result.pixels.shape[:2]:
 
 # ---- zoom: the same region across input-nearest, bicubic and the result
 st.markdown("**Zoom** (same region, same magnification, pixels shown as squares)")
-zoom = min(128, out_w, out_h)
-z1, z2 = st.columns(2)
-zx = z1.slider("Zoom centre x (output px)", 0, out_w - 1, out_w // 2, key="enh_zx")
-zy = z2.slider("Zoom centre y (output px)", 0, out_h - 1, out_h // 2, key="enh_zy")
-zx0, zy0 = min(max(0, zx - zoom // 2), out_w - zoom), min(max(0, zy - zoom // 2), out_h - zoom)
 bicubic = cv2.resize(src, (out_w, out_h), interpolation=cv2.INTER_CUBIC)
-mag = max(1, 384 // zoom)
-cols = st.columns(3)
-for col, (label, px) in zip(cols, [("input, nearest neighbour", before), ("bicubic (OpenCV)", bicubic),
-                                   (f"{s.method}", result.pixels)]):
-    tile_px = to_display(px[zy0:zy0 + zoom, zx0:zx0 + zoom], zoom)
-    col.image(nearest_up(tile_px, (zoom * mag, zoom * mag)), caption=f"{label} ×{mag} zoom")
+zoom_grid([("input, nearest neighbour", before), ("bicubic (OpenCV)", bicubic), (s.method, result.pixels)],
+          key="enh", per_row=3)
 
 st.markdown("**Statistics**")
 st.table({"": [r[0] for r in s.rows(len(png))], "value": [r[1] for r in s.rows(len(png))]})

@@ -9,10 +9,10 @@ import streamlit as st
 
 from core.degrade import DOWNSCALE_METHODS, Degradation, make_pair
 from core.imageio import ImageError, LoadedImage, load_image
-from core.metrics import FULL_REFERENCE, METRICS, SizeMismatch, error_maps, indicators, score
+from core.metrics import FULL_REFERENCE, SizeMismatch, error_maps, indicators, score
 from core.methods import METHODS
 from core.samples import SAMPLES
-from ui.common import UPLOAD_TYPES, image_key, page_setup, result_key, run_with_progress
+from ui.common import UPLOAD_TYPES, image_key, page_setup, result_key, results, run_with_progress
 from ui.controls import scale_picker
 from ui.slider import to_display
 
@@ -173,7 +173,8 @@ for col, m in zip(chart_cols, FULL_REFERENCE):
     col.bar_chart(finite[m.name], height=220, horizontal=True)
 
 st.markdown("**Perception–distortion**: PSNR (pixel fidelity, → better) vs LPIPS (perceptual distance, ↓ better). "
-            "A GAN such as Real-ESRGAN is expected left of bicubic (lower PSNR) but lower down (better LPIPS); SPAN, trained for PSNR, far right.")
+            "A GAN such as Real-ESRGAN is expected left of bicubic (lower PSNR) but lower down (better LPIPS); "
+            "SPAN, trained for PSNR, far right.")
 points = finite.reset_index()[["method", "kind", "psnr_db", "lpips"]].dropna()
 base = alt.Chart(points).encode(x=alt.X("psnr_db", title="PSNR (dB) →", scale=alt.Scale(zero=False)),
                                 y=alt.Y("lpips", title="LPIPS (lower is better)", scale=alt.Scale(zero=False)))
@@ -182,8 +183,6 @@ st.altair_chart((base.mark_circle(size=120).encode(color="kind") + base.mark_tex
 
 st.markdown("**Where the errors are**")
 pick = st.selectbox("Method", list(df.index), key="met_map_method")
-from ui.common import results  # noqa: E402
-
 hit = results().get(res["keys"][pick])
 if hit is not None and reference is not None:
     err, smap = error_maps(hit[0].pixels, reference, y_only=y_only, crop_border=int(crop_border),

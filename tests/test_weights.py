@@ -8,7 +8,7 @@ import torch
 from core import methods, weights
 from core.engine import load_network
 from core.methods import networks
-from core.ncnn_weights import read_layers, to_state_dict
+from core.ncnn_weights import read_layers
 
 NETWORKS = [m.name for m in networks() if m.official_filename]  # converted to torch; ncnn-only: test_more_models
 
