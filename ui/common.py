@@ -138,6 +138,10 @@ def run_with_progress(label: str, method: str, image_px: np.ndarray, cache_key: 
     h, w = image_px.shape[:2]
     expected = engine.estimate_seconds(method, h, w)
     bar = st.progress(0.0, text=f"{label}: queued")
+    # Pressing it (or any widget) reruns the page: Streamlit then stops this run at its next progress update,
+    # which cancels the job and frees its place in the queue.
+    cancel = st.empty()
+    cancel.button("Cancel", key=f"cancel_{label}_{method}")
     queue = job_queue()
 
     def waiting(place: int) -> None:  # a Streamlit call: raises if the user left or pressed something else
@@ -154,6 +158,7 @@ def run_with_progress(label: str, method: str, image_px: np.ndarray, cache_key: 
             bar.progress(done / total, text=f"{label}: {msg}, {elapsed:.1f} s elapsed, about {left:.0f} s left")
 
         result = engine.enhance(LoadedImage(image_px), method, progress=progress, **kwargs)
+    cancel.empty()
     bar.progress(1.0, text=f"{label}: done in {result.stats.elapsed_s:.1f} s")
     png = encode_png(result.pixels)
     cache.put(cache_key, (result, png))
