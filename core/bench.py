@@ -10,11 +10,10 @@ from typing import Callable
 
 from core.degrade import Degradation, make_pair
 from core.engine import enhance
-from core.imageio import read_image_file
+from core.imageio import IMAGE_SUFFIXES, read_image_file
 from core.metrics import FULL_REFERENCE, score
 
 SUMMARY_FIELDS = ["method", "psnr_db", "ssim", "lpips", "mse", "images"]
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
 
 @dataclass

@@ -5,7 +5,7 @@ import argparse
 import sys
 from pathlib import Path
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif"}
+from core.imageio import IMAGE_SUFFIXES
 
 
 def _inputs(paths: list[str]) -> list[Path]:

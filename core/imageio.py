@@ -17,6 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # Our own limit replaces Pillow's bomb guard, so the message can say what to do.
 Image.MAX_IMAGE_PIXELS = None
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 MAX_INPUT_PIXELS = int(os.environ.get("SRLAB_MAX_INPUT_PIXELS", 16_000_000))
 MIN_SIDE = 1
 

