@@ -40,37 +40,38 @@ def tile_grid(height: int, width: int, tile: int) -> list[tuple[tuple[int, int],
     return [(ys, xs) for ys in _spans(height, tile) for xs in _spans(width, tile)]
 
 
+def windows(height: int, width: int, tile: int, overlap: int = OVERLAP):
+    """Per tile: its core spans and the input window run for it (the core plus `overlap` on inner sides)."""
+    grid = tile_grid(height, width, tile)
+    overlap = max(1, min(overlap, tile // 2)) if len(grid) > 1 else 0
+    for (y0, y1), (x0, x1) in grid:
+        window = (max(0, y0 - overlap), min(height, y1 + overlap)), (max(0, x0 - overlap), min(width, x1 + overlap))
+        yield ((y0, y1), (x0, x1)), window, overlap
+
+
 def tiled_area(height: int, width: int, tile: int, overlap: int = OVERLAP) -> int:
     """Input pixels the network really processes for this grid, overlaps included (a cost model)."""
-    grid = tile_grid(height, width, tile)
-    if len(grid) == 1:
-        return height * width
-    overlap = max(1, min(overlap, tile // 2))
-    return sum((min(height, y1 + overlap) - max(0, y0 - overlap)) * (min(width, x1 + overlap) - max(0, x0 - overlap))
-               for (y0, y1), (x0, x1) in grid)
+    return sum((hy - ly) * (hx - lx) for _, ((ly, hy), (lx, hx)), _ in windows(height, width, tile, overlap))
 
 
 def run_tiled(run: Callable[[np.ndarray], np.ndarray], image: np.ndarray, scale: int, tile: int,
               overlap: int = OVERLAP, progress: Progress | None = None) -> np.ndarray:
     """`run` maps a C×h×w float32 array to C'×(h·scale)×(w·scale). `tile` ≤ 0 runs the image whole."""
     channels, height, width = image.shape
-    grid = tile_grid(height, width, tile)
-    if len(grid) == 1:
+    tiles = list(windows(height, width, tile, overlap))
+    if len(tiles) == 1:
         out = run(image)
         if progress:
             progress(1, 1)
         return out
-    overlap = max(1, min(overlap, tile // 2))
     out = None
-    for i, ((y0, y1), (x0, x1)) in enumerate(grid):
-        ly, hy = max(0, y0 - overlap), min(height, y1 + overlap)
-        lx, hx = max(0, x0 - overlap), min(width, x1 + overlap)
+    for i, (((y0, y1), (x0, x1)), ((ly, hy), (lx, hx)), ov) in enumerate(tiles):
         result = run(np.ascontiguousarray(image[:, ly:hy, lx:hx]))
         if out is None:
             out = np.zeros((result.shape[0], height * scale, width * scale), np.float32)
-        wy = _ramp(ly, hy, y0, y1, height, overlap, scale)
-        wx = _ramp(lx, hx, x0, x1, width, overlap, scale)
+        wy = _ramp(ly, hy, y0, y1, height, ov, scale)
+        wx = _ramp(lx, hx, x0, x1, width, ov, scale)
         out[:, ly * scale:hy * scale, lx * scale:hx * scale] += result * wy[:, None] * wx[None, :]
         if progress:
-            progress(i + 1, len(grid))
+            progress(i + 1, len(tiles))
     return out  # complementary ramps sum to exactly 1 everywhere: no normalisation needed
