@@ -6,11 +6,8 @@ from ui.common import DISPLAY_MAX, page_setup, result_key, results, run_with_pro
 from ui.controls import param_widgets, scale_picker, zoom_grid
 from ui.slider import to_display
 
-image = page_setup()
 st.title("Baselines")
-if image is None:
-    st.info("Choose a sample or upload an image in the sidebar.")
-    st.stop()
+image = page_setup()
 
 DEFAULT = ["nearest", "bicubic", "bilateral", "wavelet", "RealESRGAN_x4plus"]
 chosen = st.multiselect("Methods", METHODS.names(), default=DEFAULT, key="base_methods",

@@ -8,11 +8,8 @@ from ui.common import DISPLAY_MAX, nearest_up, page_setup, result_key, results, 
 from ui.controls import scale_picker, zoom_grid
 from ui.slider import slider_height, slider_html, to_display
 
-image = page_setup()
 st.title("Enhance")
-if image is None:
-    st.info("Choose a sample or upload an image in the sidebar.")
-    st.stop()
+image = page_setup()
 
 for note in image.notes:
     if not note.startswith("sample:"):

@@ -16,11 +16,8 @@ from ui.common import UPLOAD_TYPES, image_key, page_setup, result_key, results, 
 from ui.controls import scale_picker
 from ui.slider import to_display
 
-image = page_setup()
 st.title("Metrics")
-if image is None:
-    st.info("Choose a sample or upload an image in the sidebar.")
-    st.stop()
+image = page_setup()
 
 DEFAULT_METHODS = ["nearest", "bicubic", "bilateral", "wavelet", "SPAN_x4", "realesr-animevideov3",
                    "RealESRGAN_x4plus"]

@@ -61,11 +61,16 @@ def _remember(widget_key: str) -> None:
     st.session_state[widget_key.removesuffix("_w")] = st.session_state[widget_key]
 
 
-def page_setup() -> LoadedImage | None:
-    """First call of every page: the sidebar picker, any upload error, and the chosen image."""
+def page_setup(needs_image: bool = True) -> LoadedImage | None:
+    """First call of every page: the sidebar picker, any upload error, and the chosen image (a page that
+    needs one stops here with a hint when there is none)."""
     image_picker()
     show_upload_error()
-    return current_image()
+    image = current_image()
+    if image is None and needs_image:
+        st.info("Choose a sample or upload an image in the sidebar.")
+        st.stop()
+    return image
 
 
 def image_picker() -> None:
