@@ -1,12 +1,18 @@
-"""SR Lab: see and measure image super-resolution. Entry point: navigation and the shared image picker."""
+"""SR Lab: see and measure image super-resolution. The entry file is the frame around every page: the image
+picker lives here (so it keeps its state on every page), and kept widget values are re-saved each run."""
 import streamlit as st
 
-st.set_page_config(page_title="SR Lab", page_icon=":material/biotech:", layout="wide")
+import core  # noqa: F401  (installs the torchvision shim before any page imports basicsr)
+from ui.picker import image_picker
+from ui.state import restore_kept
 
+st.set_page_config(page_title="SR Lab", page_icon=":material/biotech:", layout="wide")
+restore_kept()
+image_picker()
 pages = st.navigation([
     st.Page("pages/enhance.py", title="Enhance", icon=":material/auto_awesome:", default=True),
     st.Page("pages/baselines.py", title="Baselines", icon=":material/compare:"),
     st.Page("pages/metrics.py", title="Metrics", icon=":material/straighten:"),
     st.Page("pages/how_it_works.py", title="How it works", icon=":material/menu_book:"),
 ])
-pages.run()  # each page starts with ui.common.page_setup(): the shared sidebar and the chosen image
+pages.run()

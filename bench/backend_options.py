@@ -42,7 +42,6 @@ def main() -> int:
     import torch
     from skimage import data
 
-    from core.engine import load_network
     from core.methods import get
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -53,7 +52,7 @@ def main() -> int:
     img = cv2.resize(data.astronaut(), (args.size, args.size), interpolation=cv2.INTER_AREA)
     chw = np.ascontiguousarray(img.astype(np.float32).transpose(2, 0, 1) / 255)
     x = torch.from_numpy(chw)[None]
-    model, _ = load_network(args.method)
+    model = get(args.method).torch_module()
     with torch.inference_mode():
         t, ref = best_of(lambda: model(x)[0].numpy())
         print(f"torch fp32                 {t:8.3f} s   reference")

@@ -1,7 +1,7 @@
 """Peak inference memory per input pixel of each network and backend (feeds `bytes_per_input_pixel` in
-core/methods.py).
+core/networks.py).
 
-    python bench/memory.py [--sizes 64,128,192] [--backends torch,ncnn]
+    python bench/memory.py [--sizes 64,128,192] [--backends torch,torch-bf16,ncnn]
 
 Each size runs in a fresh process; the figure is the slope of peak RSS over input pixels.
 """
@@ -40,7 +40,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="64,128,192")
     ap.add_argument("--methods", default=",".join(m.name for m in networks()))
-    ap.add_argument("--backends", default="torch,ncnn")
+    ap.add_argument("--backends", default="torch,torch-bf16,ncnn")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     from core import backends

@@ -1,49 +1,97 @@
 """Ways to run a network on the CPU. The tiler (core/tiling.py) calls a backend on C×h×w float32 tiles.
 
-- torch:     the official PyTorch architecture in fp32 (the reference; every model converted from ncnn has it)
-- ncnn:      the ncnn runtime on the same ncnn files the weights come from, fp32 (≈ torch, max diff ~1e-5)
-- ncnn-bf16: ncnn with bfloat16 storage: faster where the CPU has AVX-512 BF16, ≈ 50 dB from fp32
+- torch:      the official PyTorch architecture in fp32 (the reference; every model converted from ncnn has it)
+- torch-bf16: the same module with its weights cast to bfloat16, channels-last; output back to float32.
+              ~3× fp32 on CPUs with native bf16 (AVX-512 BF16, AMX); emulated and slow elsewhere.
+- ncnn:       the ncnn runtime on the same ncnn files the weights come from, fp32 (≈ torch, max diff ~1e-5)
+- ncnn-bf16:  ncnn with bfloat16 storage
 
-"auto" measures the candidates once per machine and model on a 64×64 real image and keeps the fastest whose
-output stays ≥ 45 dB PSNR from the fp32 reference; the choice is saved in weights/backend_choice.json.
+"auto" measures the candidates once per machine and model (warm-up, then the median of several runs on a
+real photo crop), keeps the fastest whose output stays ≥ 45 dB PSNR from fp32, and per image weighs what
+tiling costs each one. The measurements, with the CPU's flags and the library versions they were made with,
+are saved in weights/backend_choice.json; a change of either measures again.
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
+import statistics
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
+from core import settings
 from core import weights as _weights
 
-CHOICES = ("auto", "torch", "ncnn", "ncnn-bf16")
+CHOICES = ("auto", "torch", "torch-bf16", "ncnn", "ncnn-bf16")
+LABELS = {"torch": "torch fp32", "torch-bf16": "torch bfloat16, channels-last", "ncnn": "ncnn fp32",
+          "ncnn-bf16": "ncnn bf16 storage"}
 MIN_PSNR_DB = 45.0
+CALIBRATION_SIZES = (128, 256)  # 256 only where 128 is quick: a fast model's 128² time is mostly overhead
 _lock = threading.Lock()
 _backends: dict[tuple[str, str], object] = {}
+_step = threading.local()  # the running job's on_step, seen by the torch step hooks of this thread
 
 
 class TorchBackend:
-    def __init__(self, module, name: str = "torch"):
-        self.module, self.name = module, name
-        self.label = "torch fp32"
+    """fp32, or bfloat16 weights and activations in channels-last layout (not autocast, which is slower)."""
+
+    def __init__(self, module, bf16: bool = False):
+        import copy
+
+        import torch
+
+        self.name = "torch-bf16" if bf16 else "torch"
+        self.label = LABELS[self.name]
+        self.dtype = torch.bfloat16 if bf16 else torch.float32
+        if bf16:
+            module = copy.deepcopy(module).to(torch.bfloat16).to(memory_format=torch.channels_last)
+        self.module = module
+        self.steps = _install_step_hooks(module)
 
     def __call__(self, chw: np.ndarray) -> np.ndarray:
         import torch
 
+        x = torch.from_numpy(chw)[None]
+        if self.dtype is not torch.float32:
+            x = x.to(self.dtype).contiguous(memory_format=torch.channels_last)
         with torch.inference_mode():
-            return self.module(torch.from_numpy(chw)[None]).squeeze(0).numpy()
+            out = self.module(x)
+        return out.squeeze(0).float().contiguous().numpy()
+
+
+def _install_step_hooks(module) -> int:
+    """A forward hook on every convolution reports progress inside a tile and lets a job be cancelled
+    between layers (RealESRGAN_x4plus has 351: one every few ms to ~1 s). Returns the number of steps."""
+    import torch
+
+    convs = [m for m in module.modules() if isinstance(m, torch.nn.Conv2d)]
+    if not getattr(module, "_srlab_step_hooks", False):  # the fp32 module is shared: hook it once
+        for conv in convs:
+            conv.register_forward_hook(_on_layer_done)
+        module._srlab_step_hooks = True
+    return len(convs)
+
+
+def _on_layer_done(*_args) -> None:
+    hook = getattr(_step, "hook", None)
+    if hook is not None:
+        hook()
 
 
 class NcnnBackend:
+    """ncnn offers no hook inside a graph: progress and cancellation happen between tiles."""
+    steps = 0
+
     def __init__(self, files: tuple[Path, Path], bf16: bool, input_blob: str, output_blob: str):
         import ncnn
 
         self.name = "ncnn-bf16" if bf16 else "ncnn"
-        self.label = "ncnn bf16 storage" if bf16 else "ncnn fp32"
+        self.label = LABELS[self.name]
         self.net = ncnn.Net()
         self.net.opt.use_vulkan_compute = False
         self.net.opt.num_threads = max(1, os.cpu_count() or 1)
@@ -96,35 +144,36 @@ class RealCuganAdapter(NcnnBackend):
         return out
 
 
+NCNN_ADAPTERS = {"plain": NcnnBackend, "realcugan": RealCuganAdapter}
+
+
 def candidates(spec) -> list[str]:
-    names = ["torch"] if spec.arch in _torch_archs() else []
+    names = ["torch", "torch-bf16"] if spec.has_torch else []
     return names + (["ncnn-bf16", "ncnn"] if spec.ncnn.files() else [])
 
 
-def _torch_archs():
-    from core.methods import ARCHITECTURES
-    return ARCHITECTURES
-
-
 def build(spec, name: str):
-    if name == "torch":
-        from core.engine import load_network
-        return TorchBackend(load_network(spec.name)[0])
+    if name in ("torch", "torch-bf16"):
+        return TorchBackend(spec.torch_module(), bf16=name == "torch-bf16")
     files = spec.ncnn.files()
     if files is None:
         raise _weights.WeightsUnavailable(f"{spec.name}: the ncnn backend needs the package {spec.ncnn.pip_name}")
-    if spec.official_filename is None:
-        _weights.resolve_ncnn(spec)  # ncnn-only models: verify the file before running it
+    spec.weights()  # ncnn-only models: verify the file before running it
     args = (files, name == "ncnn-bf16", spec.ncnn.input_blob, spec.ncnn.output_blob)
-    if spec.ncnn_adapter == "realcugan":
-        return RealCuganAdapter(*args, scale=spec.native_scale)
-    return NcnnBackend(*args)
+    adapter = NCNN_ADAPTERS[spec.ncnn_adapter]
+    return adapter(*args, scale=spec.native_scale) if adapter is RealCuganAdapter else adapter(*args)
+
+
+def _built(spec, name: str):
+    if (spec.name, name) not in _backends:
+        _backends[(spec.name, name)] = build(spec, name)
+    return _backends[(spec.name, name)]
 
 
 def get(spec, choice: str = "auto", height: int = 0, width: int = 0, tile_for=None):
     """The backend for `spec`, built once per process. For "auto" with an image size and `tile_for(backend
     name) -> tile size`, the choice also weighs what tiling would cost each backend on that image."""
-    choice = os.environ.get("SRLAB_BACKEND", choice) if choice == "auto" else choice
+    choice = settings.current().backend if choice == "auto" else choice
     if choice not in CHOICES:
         raise ValueError(f"unknown backend {choice!r}; choose one of {', '.join(CHOICES)}")
     with _lock:
@@ -135,12 +184,52 @@ def get(spec, choice: str = "auto", height: int = 0, width: int = 0, tile_for=No
             name = choice
         if name not in candidates(spec):
             raise ValueError(f"{spec.name} cannot run on {name}; it runs on {', '.join(candidates(spec))}")
-        if (spec.name, name) not in _backends:
-            _backends[(spec.name, name)] = build(spec, name)
-        return _backends[(spec.name, name)]
+        return _built(spec, name)
 
 
-def _machine() -> str:
+@contextlib.contextmanager
+def steps(runner, n_tiles: int, on_step):
+    """While a network runs: `on_step(fraction done)` after every layer of a torch backend (so one large
+    tile shows progress and can be cancelled between layers) and after every tile. Yields `tile_done(n)`."""
+    layers = getattr(runner, "steps", 0)
+    per_tile = max(1, layers)
+    total = per_tile * n_tiles
+    done = [0]
+
+    def layer() -> None:
+        done[0] = min(done[0] + 1, total)
+        on_step(done[0] / total)
+
+    def tile_done(tiles: int) -> None:
+        done[0] = tiles * per_tile
+        if on_step:
+            on_step(tiles / n_tiles)
+
+    previous = getattr(_step, "hook", None)
+    _step.hook = layer if on_step and layers else None
+    try:
+        yield tile_done
+    finally:
+        _step.hook = previous
+
+
+# ---------------------------------------------------------------- measuring, once per machine
+def cpu_flags() -> list[str]:
+    """The CPU features that decide which backend is fast (bf16 is emulated without them)."""
+    wanted = {"avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile", "bf16", "asimd"}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                return sorted(wanted & set(line.split(":", 1)[1].split()))
+    except OSError:
+        pass
+    return []
+
+
+def machine() -> dict:
+    """What a calibration depends on: CPU model, core count, flags, library versions."""
+    import importlib.metadata as md
+
     model = "unknown cpu"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -149,35 +238,63 @@ def _machine() -> str:
                 break
     except OSError:
         pass
-    return f"{platform.machine()} {model} ×{os.cpu_count()}"
+    versions = {}
+    for pkg in ("torch", "ncnn", "numpy"):
+        try:
+            versions[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            versions[pkg] = None
+    return {"cpu": f"{platform.machine()} {model}", "cores": os.cpu_count(), "flags": cpu_flags(),
+            "versions": versions}
 
 
 def _choice_file() -> Path:
-    return _weights.WEIGHTS_DIR / "backend_choice.json"
+    return settings.current().weights_dir / "backend_choice.json"
 
 
 def _auto_choice(spec) -> dict:
-    key = f"{_machine()} | {spec.name}"
     path = _choice_file()
-    saved = json.loads(path.read_text()) if path.is_file() else {}
-    if key in saved and saved[key]["backend"] in candidates(spec):
-        return saved[key]
-    result = calibrate(spec)
-    saved[key] = result
+    try:
+        saved = json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, json.JSONDecodeError):
+        saved = {}
+    here = machine()
+    if saved.get("machine") != here:  # another CPU or library version: every model is measured again
+        saved = {"machine": here, "models": {}}
+    record = saved["models"].get(spec.name)
+    if record and record.get("sha256") == spec.sha256 and set(record["measured"]) == set(candidates(spec)):
+        return record
+    record = calibrate(spec)
+    saved["models"][spec.name] = record
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(saved, indent=1))
-    return result
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(saved, indent=1))
+    os.replace(tmp, path)
+    return record
+
+
+def measured(spec) -> dict | None:
+    """This machine's saved measurements for `spec` (None before the first calibration)."""
+    try:
+        saved = json.loads(_choice_file().read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    if saved.get("machine") != machine():
+        return None
+    return saved.get("models", {}).get(spec.name)
 
 
 def _cheapest(record: dict, height: int, width: int, tile_for) -> str:
     """Expected time = measured seconds per pixel × the pixels the tiles really run (overlaps included)."""
+    cost = {name: expected_seconds(record, name, height, width, tile_for(name))
+            for name, m in record["measured"].items() if m["psnr_vs_fp32_db"] >= MIN_PSNR_DB}
+    return min(cost, key=cost.get) if cost else record["backend"]
+
+
+def expected_seconds(record: dict, name: str, height: int, width: int, tile: int) -> float:
     from core.tiling import tiled_area
 
-    cost = {}
-    for name, m in record["measured"].items():
-        if m["psnr_vs_fp32_db"] >= MIN_PSNR_DB:
-            cost[name] = m["seconds"] * tiled_area(height, width, tile_for(name))
-    return min(cost, key=cost.get) if cost else record["backend"]
+    return record["measured"][name]["seconds_per_mpx"] * tiled_area(height, width, tile) / 1e6
 
 
 def calibration_image(size: int = 64) -> np.ndarray:
@@ -189,27 +306,48 @@ def calibration_image(size: int = 64) -> np.ndarray:
                                 .astype(np.float32).transpose(2, 0, 1) / 255)
 
 
-def calibrate(spec) -> dict:
-    """Time each candidate on a 64×64 real crop; keep the fastest that is ≥ MIN_PSNR_DB from fp32."""
-    x = calibration_image()
-    names = candidates(spec)
-    reference_name = "torch" if "torch" in names else "ncnn"
-    runs = {}
-    for name in names:
-        backend = _backends.get((spec.name, name)) or build(spec, name)
-        _backends[(spec.name, name)] = backend
-        out = backend(x)  # warm-up (and the output to compare)
-        times: list[float] = []
-        while len(times) < 2 or (sum(times) < 0.5 and len(times) < 20):  # fast models: more runs, less noise
-            t = time.perf_counter()
-            backend(x)
-            times.append(time.perf_counter() - t)
-        runs[name] = (min(times), np.clip(out, 0, 1))
+def _median_seconds(backend, x: np.ndarray, runs: int = 3) -> float:
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        backend(x)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def calibrate(spec, sizes: tuple[int, ...] = CALIBRATION_SIZES) -> dict:
+    """Per candidate: a warm-up run (also the output compared with fp32), then the median of 3 runs at
+    128², and at 256² as well when 128² took under 0.25 s. A candidate whose warm-up is over 4× the best
+    median so far (bf16 emulated in software, say) is timed by that warm-up alone: it cannot win."""
     from core.metrics import psnr
 
-    ref = runs[reference_name][1]
-    report = {name: {"seconds": round(seconds, 4), "psnr_vs_fp32_db": round(min(99.0, psnr(out, ref)), 1)}
-              for name, (seconds, out) in runs.items()}  # 99: JSON has no infinity
+    names = candidates(spec)
+    reference_name = "torch" if "torch" in names else "ncnn"
+    x = calibration_image(sizes[0])
+    report, outputs, best = {}, {}, float("inf")
+    for name in names:
+        backend = _built(spec, name)
+        t = time.perf_counter()
+        outputs[name] = np.clip(backend(x), 0, 1)
+        warm = time.perf_counter() - t
+        timings = {}
+        if warm > 4 * best:
+            timings[sizes[0]] = warm
+        else:
+            timings[sizes[0]] = _median_seconds(backend, x)
+            for size in sizes[1:]:
+                if timings[sizes[0]] < 0.25:
+                    timings[size] = _median_seconds(backend, calibration_image(size))
+        largest = max(timings)
+        per_mpx = timings[largest] / (largest * largest / 1e6)
+        best = min(best, timings[sizes[0]])
+        report[name] = {"seconds": {str(k): round(v, 4) for k, v in timings.items()},
+                        "seconds_per_mpx": round(per_mpx, 3)}
+    ref = outputs[reference_name]
+    for name in names:  # 99: JSON has no infinity
+        report[name]["psnr_vs_fp32_db"] = round(min(99.0, psnr(outputs[name], ref)), 1)
     usable = [n for n in names if report[n]["psnr_vs_fp32_db"] >= MIN_PSNR_DB]
-    best = min(usable, key=lambda n: report[n]["seconds"])
-    return {"backend": best, "measured": report}
+    chosen = min(usable, key=lambda n: report[n]["seconds_per_mpx"])
+    return {"backend": chosen, "sha256": spec.sha256, "measured": report,
+            "why": f"{LABELS[chosen]}: fastest of {', '.join(usable)} at "
+                   f"{report[chosen]['seconds_per_mpx']:.3g} s per input megapixel"}

@@ -7,37 +7,14 @@ Images arrive as float32 H×W×C (C = 1 or 3) in 0…1; parameters in 0…255 un
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 import cv2
 import numpy as np
 
+from core.interface import Param, Upscaled, checked_params
+
 Size = tuple[int, int]  # (width, height)
-
-
-@dataclass(frozen=True)
-class Param:
-    name: str
-    label: str
-    default: Any
-    help: str = ""
-    min: float | None = None
-    max: float | None = None
-    step: float | None = None
-    choices: tuple | None = None
-
-    def check(self, value: Any) -> Any:
-        if self.choices is not None:
-            if value not in self.choices:
-                raise ValueError(f"{self.label}: {value!r} is not one of {', '.join(map(str, self.choices))}")
-            return value
-        try:
-            value = type(self.default)(float(value))
-        except (TypeError, ValueError):
-            raise ValueError(f"{self.label}: {value!r} is not a number") from None
-        if not (self.min <= value <= self.max):
-            raise ValueError(f"{self.label}: {value:g} is outside {self.min:g}…{self.max:g}")
-        return value
 
 
 @dataclass(frozen=True)
@@ -54,20 +31,26 @@ class ClassicalMethod:
     def label(self) -> str:
         return f"{self.name} ({self.kind})"
 
+    @property
+    def source(self) -> str:
+        return self.library_call
+
     def defaults(self) -> dict:
         return {p.name: p.default for p in self.params}
 
     def checked(self, params: dict | None) -> dict:
-        known = {p.name: p for p in self.params}
-        values = self.defaults()
-        for key, value in (params or {}).items():
-            if key not in known:
-                raise ValueError(f"{self.name} has no parameter {key!r}; it has {', '.join(known) or 'none'}")
-            values[key] = known[key].check(value)
-        return values
+        return checked_params(self.name, self.params, params)
 
-    def upscale(self, image: np.ndarray, size: Size, params: dict) -> np.ndarray:
+    def upscale(self, color: np.ndarray, size: Size, params: dict | None = None, *, tile: int = 0,
+                backend: str = "auto", progress=None, on_step=None) -> Upscaled:
+        """The shared method interface (core/interface.py); `tile` and `backend` do not apply here."""
         p = self.checked(params)
+        out = self._apply(color, size, p)
+        if progress:
+            progress(1, 1, "done")
+        return Upscaled(out, self.describe(p, float(f"{size[0] / color.shape[1]:.4g}")), self.library_call)
+
+    def _apply(self, image: np.ndarray, size: Size, p: dict) -> np.ndarray:
         if self.kind == "interpolation":
             return _keep3(self.run(image, {**p, "size": size}), image)
         up = lambda x: _keep3(INTERPOLATIONS[p["upscale_with"]](x, size), x)  # noqa: E731

@@ -5,6 +5,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from core.backends import CHOICES as BACKEND_CHOICES
+from core.degrade import DOWNSCALE_METHODS
 from core.imageio import IMAGE_SUFFIXES
 
 
@@ -124,7 +126,7 @@ def cmd_enhance(args) -> int:
 
 def _add_degradation(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("degradation (blur → downscale → noise → JPEG; each optional)")
-    g.add_argument("--downscale", default="bicubic", choices=["bicubic", "area", "nearest"],
+    g.add_argument("--downscale", default="bicubic", choices=DOWNSCALE_METHODS,
                    help="bicubic = Pillow, antialiased like MATLAB imresize")
     g.add_argument("--blur", type=float, default=0.0, metavar="SIGMA", help="Gaussian blur σ in HR pixels")
     g.add_argument("--noise", type=float, default=0.0, metavar="SIGMA", help="Gaussian noise σ on 0–255")
@@ -214,7 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tile", type=int, default=0, help="tile size in input pixels; 0 = automatic")
     p.add_argument("--face", action="store_true", help="GFPGAN face restoration (needs its weights)")
     p.add_argument("--face-strength", type=float, default=0.5, help="0 to 1 (blend with the un-restored result)")
-    p.add_argument("--backend", default="auto", choices=["auto", "torch", "ncnn", "ncnn-bf16"],
+    p.add_argument("--backend", default="auto", choices=BACKEND_CHOICES,
                    help="how networks run on the CPU; auto: the fastest faithful one, measured once per machine")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="a classical method's parameter, e.g. --param sigma_color=40 (repeatable)")

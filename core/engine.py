@@ -1,4 +1,5 @@
-"""enhance(): decode → method → tiles → result with statistics. The pages, the CLI and the benches call this.
+"""The data path every page, the CLI and the benches walk: validate → split colour and alpha → the method's
+`upscale()` → faces → alpha → join, for one `Request`.
 
 Networks run through the official architectures (basicsr RRDBNet, realesrgan SRVGGNetCompact) but not through
 `RealESRGANer.enhance`, which pastes tiles without blending, prints per tile, swallows tile errors (upstream
@@ -8,30 +9,59 @@ native scale, then a Lanczos resize to the requested scale — and tests compare
 from __future__ import annotations
 
 import math
-import os
-import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable
 
 import cv2
 import numpy as np
 
 from core import methods as _methods
+from core import settings
 from core.imageio import LoadedImage
-from core.tiling import OVERLAP as TILE_OVERLAP
-from core.tiling import run_tiled, tile_grid
+from core.interface import OnStep, Progress
 
 MAX_OUTSCALE = 8.0
 MIN_OUTSCALE = 1.0
-MAX_OUTPUT_PIXELS = int(os.environ.get("SRLAB_MAX_OUTPUT_PIXELS", 64_000_000))  # 8000×8000: ~0.8 GB float
-TILE_MEMORY_MB = int(os.environ.get("SRLAB_TILE_MEMORY_MB", 2000))  # per job; the app runs one job at a time
-
-Progress = Callable[[int, int, str], None]
 
 
 class EnhanceError(ValueError):
     """A request that cannot be done, with a message for the user."""
+
+
+class Cancelled(Exception):
+    """The user cancelled the job (raised from a progress callback)."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """Everything that decides a result: the results cache key, and what `run()` is called with.
+    `image_key` names the input pixels (core.imageio.image_key); `crop` is (x, y, w, h) of them or None."""
+    method: str = "RealESRGAN_x4plus"
+    outscale: float | None = None           # None: the method's native scale (×4 for classical methods)
+    tile: int = 0                           # input px; 0 = automatic
+    face: bool = False
+    face_strength: float = 0.5
+    params: tuple[tuple[str, object], ...] = ()
+    backend: str = "auto"
+    image_key: str = ""
+    crop: tuple[int, int, int, int] | None = None
+
+    @classmethod
+    def make(cls, method: str = "RealESRGAN_x4plus", *, params: dict | None = None, **fields) -> "Request":
+        """From plain values: `params` as a dict; face strength only counts when faces are on."""
+        if not fields.get("face"):
+            fields["face_strength"] = 0.5
+        if fields.get("outscale") is not None:
+            fields["outscale"] = float(fields["outscale"])
+        return cls(method=method, params=tuple(sorted((params or {}).items())), **fields)
+
+    @property
+    def settings(self) -> dict:
+        return dict(self.params)
+
+    def scale(self) -> float:
+        native = getattr(_methods.get(self.method), "native_scale", None)
+        return float(self.outscale if self.outscale is not None else (native or 4))
 
 
 @dataclass
@@ -98,57 +128,6 @@ class EnhanceResult:
     stats: Stats
 
 
-# ---------------------------------------------------------------- models, loaded once per process
-_model_lock = threading.Lock()
-_models: dict[str, tuple[object, str]] = {}
-
-
-def load_network(name: str):
-    """(torch module in eval mode, weights origin); cached per process, safe across threads."""
-    with _model_lock:
-        if name not in _models:
-            import torch
-
-            from core.weights import load_checkpoint, resolve
-
-            spec = _methods.get(name)
-            info = resolve(spec)
-            model = spec.build()
-            model.load_state_dict(load_checkpoint(info.path), strict=True)
-            model.eval()
-            for p in model.parameters():
-                p.requires_grad_(False)
-            _models[name] = (model, info.origin)
-            torch.set_num_threads(max(1, os.cpu_count() or 1))
-        return _models[name]
-
-
-def weights_origin(spec) -> str:
-    if spec.official_filename is None:
-        from core.weights import resolve_ncnn
-        return resolve_ncnn(spec).origin
-    return load_network(spec.name)[1]
-
-
-def auto_tile(spec, height: int, width: int, backend: str = "torch") -> int:
-    """0 (whole image) when it fits the memory budget, else the largest tile that does."""
-    per_pixel = spec.bytes_per_input_pixel["torch" if backend == "torch" else "ncnn"]
-    max_pixels = TILE_MEMORY_MB * 1e6 / per_pixel
-    if height * width <= max_pixels:
-        return 0
-    return max(64, int(math.sqrt(max_pixels)) - 2 * TILE_OVERLAP) // 8 * 8
-
-
-_speed: dict[str, float] = {}  # measured seconds per input megapixel, per method, this process
-
-
-def estimate_seconds(method: str, height: int, width: int) -> float:
-    """Expected run time: the last measurement on this machine, else the registry's first guess."""
-    spec = _methods.get(method)
-    rate = _speed.get(method, getattr(spec, "seconds_per_mpx", 1.0))
-    return rate * height * width / 1e6
-
-
 # ---------------------------------------------------------------- pixel plumbing
 def _split(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, float]:
     """float32 colour (H×W×1 or H×W×3, 0..1), alpha (H×W) or None, and the dtype's maximum."""
@@ -177,107 +156,76 @@ def target_size(width: int, height: int, outscale: float) -> tuple[int, int]:
     return max(1, round(width * outscale)), max(1, round(height * outscale))
 
 
-def _run_network(spec, color: np.ndarray, tile: int, backend, progress: Progress | None):
-    rgb = np.repeat(color, 3, axis=2) if color.shape[2] == 1 else color
-    chw = np.ascontiguousarray(rgb.transpose(2, 0, 1))
-    tile = tile if tile > 0 else auto_tile(spec, *rgb.shape[:2], backend=backend.name)
-    n_tiles = len(tile_grid(rgb.shape[0], rgb.shape[1], tile))
-
-    def tick(done: int, total: int) -> None:
-        if progress:
-            progress(done, total, f"tile {done}/{total}")
-
-    out = run_tiled(backend, chw, spec.native_scale, tile, TILE_OVERLAP, tick)
-    out = np.clip(out, 0, 1, out=out).transpose(1, 2, 0)  # network output is not clamped (-0.8…1.7 seen)
-    if color.shape[2] == 1:
-        out = cv2.cvtColor(np.ascontiguousarray(out), cv2.COLOR_RGB2GRAY)[..., None]
-    return out, tile, n_tiles
-
-
-def _resize(arr: np.ndarray, size: tuple[int, int], interpolation=cv2.INTER_LANCZOS4) -> np.ndarray:
-    out = cv2.resize(arr, size, interpolation=interpolation)
-    return out[..., None] if out.ndim == 2 and arr.ndim == 3 else out
-
-
-# ---------------------------------------------------------------- the one entry point
-def enhance(image: LoadedImage | np.ndarray, method: str = "RealESRGAN_x4plus", outscale: float | None = None,
-            tile: int = 0, face: bool = False, face_strength: float = 0.5, params: dict | None = None,
-            progress: Progress | None = None, face_landmarks: list | None = None,
-            backend: str = "auto") -> EnhanceResult:
-    """Upscale `image` by `outscale` (1–8; default the method's native scale) with `method`.
-
-    `progress(done, total, message)` is called per tile; it may raise to cancel the job. `backend`: one of
-    core.backends.CHOICES ("auto" measures once per machine and picks the fastest faithful one).
-    """
-    loaded = image if isinstance(image, LoadedImage) else LoadedImage(np.asarray(image))
-    pixels = loaded.pixels
-    spec = _methods.get(method)
-    native = getattr(spec, "native_scale", None)
-    outscale = float(outscale if outscale is not None else (native or 4))
-    if not (MIN_OUTSCALE <= outscale <= MAX_OUTSCALE) or not math.isfinite(outscale):
+def check(request: Request, width: int, height: int) -> tuple[int, int]:
+    """The output size, or an EnhanceError that says which limit and what to do."""
+    spec = _methods.get(request.method)
+    outscale = request.scale()
+    limit = settings.current().max_output_pixels
+    if not math.isfinite(outscale) or not (MIN_OUTSCALE <= outscale <= MAX_OUTSCALE):
         raise EnhanceError(f"scale {outscale:g} is out of range: choose a scale from {MIN_OUTSCALE:g} to "
                            f"{MAX_OUTSCALE:g}.")
-    if pixels.dtype not in (np.uint8, np.uint16):
-        raise EnhanceError(f"pixels must be uint8 or uint16, not {pixels.dtype}")
-    if face:
+    out_w, out_h = target_size(width, height, outscale)
+    native = getattr(spec, "native_scale", None)
+    if native and outscale < native and width * height * native ** 2 > limit:
+        raise EnhanceError(f"the network's ×{native} pass would make {width * native}×{height * native} = "
+                           f"{width * height * native ** 2 / 1e6:.0f} megapixels before the resize to ×{outscale:g}, "
+                           f"over the output limit of {limit / 1e6:.0f} MP: crop or downscale the image "
+                           "first, or use a classical method (limit: SRLAB_MAX_OUTPUT_PIXELS).")
+    if out_w * out_h > limit:
+        fit = math.sqrt(limit / (width * height))
+        hint = (f"choose a scale of at most ×{math.floor(fit * 4) / 4:g}" if fit >= MIN_OUTSCALE
+                else "crop or downscale the image first")
+        raise EnhanceError(f"the output would be {out_w}×{out_h} = {out_w * out_h / 1e6:.0f} megapixels, over the "
+                           f"output limit of {limit / 1e6:.0f} MP: {hint} (limit: SRLAB_MAX_OUTPUT_PIXELS).")
+    if request.face:
         from core.face import availability
 
         ok, why = availability()
         if not ok:
             raise EnhanceError(why)
-    height, width = pixels.shape[:2]
-    out_w, out_h = target_size(width, height, outscale)
-    if native and outscale < native and width * height * native ** 2 > MAX_OUTPUT_PIXELS:
-        raise EnhanceError(f"the network's ×{native} pass would make {width * native}×{height * native} = "
-                           f"{width * height * native ** 2 / 1e6:.0f} megapixels before the resize to ×{outscale:g}, "
-                           f"over the output limit of {MAX_OUTPUT_PIXELS / 1e6:.0f} MP: crop or downscale the image "
-                           "first, or use a classical method (limit: SRLAB_MAX_OUTPUT_PIXELS).")
-    if out_w * out_h > MAX_OUTPUT_PIXELS:
-        fit = math.sqrt(MAX_OUTPUT_PIXELS / (width * height))
-        hint = (f"choose a scale of at most ×{math.floor(fit * 4) / 4:g}" if fit >= MIN_OUTSCALE
-                else "crop or downscale the image first")
-        raise EnhanceError(f"the output would be {out_w}×{out_h} = {out_w * out_h / 1e6:.0f} megapixels, over the "
-                           f"output limit of {MAX_OUTPUT_PIXELS / 1e6:.0f} MP: {hint} "
-                           "(limit: SRLAB_MAX_OUTPUT_PIXELS).")
-    color, alpha, maxval = _split(pixels)
-    if spec.kind == "network":
-        from core import backends
+    return out_w, out_h
 
-        # built once, chosen once per machine ("auto" also weighs tiling costs on this image); not timed
-        runner = backends.get(spec, backend, height, width,
-                              tile_for=lambda name: tile or auto_tile(spec, height, width, backend=name))
+
+def run(image: LoadedImage | np.ndarray, request: Request, progress: Progress | None = None,
+        on_step: OnStep | None = None, face_landmarks: list | None = None) -> EnhanceResult:
+    """Do `request` on `image` (the whole input; `request.crop` selects a part). `progress(done, total,
+    message)` per tile and `on_step(fraction)` within tiles may raise to cancel the job."""
+    loaded = image if isinstance(image, LoadedImage) else LoadedImage(np.asarray(image))
+    pixels = loaded.pixels
+    if request.crop is not None:
+        x, y, w, h = request.crop
+        pixels = pixels[y:y + h, x:x + w]
+    if pixels.dtype not in (np.uint8, np.uint16):
+        raise EnhanceError(f"pixels must be uint8 or uint16, not {pixels.dtype}")
+    spec = _methods.get(request.method)
+    height, width = pixels.shape[:2]
+    out_w, out_h = check(request, width, height)
+    color, alpha, maxval = _split(pixels)
     start = time.perf_counter()
-    stats = Stats(method=method, kind=spec.kind, input_size=(width, height), output_size=(out_w, out_h),
-                  outscale=outscale, network_scale=None, resize="none", elapsed_s=0.0,
-                  input_file_bytes=loaded.file_bytes or None, notes=list(loaded.notes))
-    if spec.kind == "network":
-        out, used_tile, n_tiles = _run_network(spec, color, tile, runner, progress)
-        stats.network_scale, stats.tiles, stats.tile_size = native, n_tiles, used_tile
-        stats.backend, stats.weights = runner.label, weights_origin(spec)
-        stats.summary = f"{method} network ×{native}"
-        if out.shape[:2] != (out_h, out_w):
-            factor = out_w / out.shape[1]
-            stats.resize = f"×{factor:.4g} Lanczos resize ({out.shape[1]}×{out.shape[0]} → {out_w}×{out_h})"
-            stats.summary += f", then {stats.resize}"
-            out = _resize(out, (out_w, out_h))
-    else:
-        try:
-            stats.summary = spec.describe(params, outscale)
-        except ValueError as exc:
-            raise EnhanceError(str(exc)) from None
-        out = spec.upscale(color, (out_w, out_h), params or {})
-        stats.backend = spec.library_call
-        if progress:
-            progress(1, 1, "done")
-    if face:
+    try:
+        done = spec.upscale(color, (out_w, out_h), request.settings, tile=request.tile, backend=request.backend,
+                            progress=progress, on_step=on_step)
+    except ValueError as exc:  # a parameter out of range, a model that cannot run this input
+        raise EnhanceError(str(exc)) from None
+    stats = Stats(method=request.method, kind=spec.kind, input_size=(width, height), output_size=(out_w, out_h),
+                  outscale=request.scale(), network_scale=done.network_scale, resize=done.resize, elapsed_s=0.0,
+                  backend=done.backend, tiles=done.tiles, tile_size=done.tile_size, weights=done.weights,
+                  input_file_bytes=loaded.file_bytes or None, notes=list(loaded.notes), summary=done.summary)
+    out = done.pixels
+    if request.face:
         from core.face import restore_faces
 
-        out, stats.face = restore_faces(color, out, outscale, face_strength, face_landmarks)
+        out, stats.face = restore_faces(color, out, stats.outscale, request.face_strength, face_landmarks)
     if alpha is not None:  # alpha is resized, not hallucinated: a network was never trained on it
         alpha = cv2.resize(alpha, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
         stats.notes.append("alpha channel resized with bilinear interpolation")
     result = _join(out, alpha, maxval, pixels.dtype)
     stats.elapsed_s = time.perf_counter() - start
-    if not face:
-        _speed[method] = stats.elapsed_s / (height * width / 1e6)
     return EnhanceResult(result, stats)
+
+
+def enhance(image: LoadedImage | np.ndarray, method: str = "RealESRGAN_x4plus", *, progress: Progress | None = None,
+            on_step: OnStep | None = None, face_landmarks: list | None = None, params: dict | None = None,
+            **fields) -> EnhanceResult:
+    """`run()` for callers holding plain values: `enhance(img, "bicubic", outscale=3, params={...})`."""
+    return run(image, Request.make(method, params=params, **fields), progress, on_step, face_landmarks)

@@ -28,7 +28,7 @@ class FaceWeightsMissing(RuntimeError):
 
 
 def missing_files() -> list[str]:
-    return [name for name in FACE_FILES if not (_weights.WEIGHTS_DIR / name).is_file()]
+    return [name for name in FACE_FILES if not (_weights.weights_dir() / name).is_file()]
 
 
 def availability() -> tuple[bool, str]:
@@ -36,7 +36,7 @@ def availability() -> tuple[bool, str]:
     if not missing:
         return True, "GFPGAN v1.4 ready"
     lines = "; ".join(f"{n} ({FACE_FILES[n]})" for n in missing)
-    return False, f"Face restoration needs these files in {_weights.WEIGHTS_DIR}/: {lines}."
+    return False, f"Face restoration needs these files in {_weights.weights_dir()}/: {lines}."
 
 
 class FaceRestorer:
@@ -48,12 +48,12 @@ class FaceRestorer:
         self.net = GFPGANv1Clean(out_size=512, num_style_feat=512, channel_multiplier=2, decoder_load_path=None,
                                  fix_decoder=False, num_mlp=8, input_is_latent=True, different_w=True, narrow=1,
                                  sft_half=True)
-        self.net.load_state_dict(_weights.load_checkpoint(_weights.WEIGHTS_DIR / "GFPGANv1.4.pth"), strict=True)
+        self.net.load_state_dict(_weights.load_checkpoint(_weights.weights_dir() / "GFPGANv1.4.pth"), strict=True)
         self.net.eval()
         # model_rootpath: absolute, so facexlib finds the user's files instead of downloading into the cwd.
         self.helper = FaceRestoreHelper(1, face_size=512, crop_ratio=(1, 1), det_model="retinaface_resnet50",
                                         save_ext="png", use_parse=True, device=torch.device("cpu"),
-                                        model_rootpath=str(_weights.WEIGHTS_DIR))
+                                        model_rootpath=str(_weights.weights_dir()))
 
     def restore(self, low_bgr: np.ndarray, up_bgr: np.ndarray, outscale: float,
                 landmarks: list[np.ndarray] | None = None) -> tuple[np.ndarray, int]:

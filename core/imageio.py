@@ -14,11 +14,12 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from core import settings
+
 # Our own limit replaces Pillow's bomb guard, so the message can say what to do.
 Image.MAX_IMAGE_PIXELS = None
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
-MAX_INPUT_PIXELS = int(os.environ.get("SRLAB_MAX_INPUT_PIXELS", 16_000_000))
 MIN_SIDE = 1
 
 
@@ -65,7 +66,7 @@ _DIRECT_MODES = {"L": None, "LA": None, "RGB": None, "RGBA": None, "I;16": np.ui
 
 def load_image(data: bytes, name: str = "image", max_pixels: int | None = None) -> LoadedImage:
     """Decode `data` into a LoadedImage or raise ImageError with a message for the user."""
-    max_pixels = MAX_INPUT_PIXELS if max_pixels is None else max_pixels
+    max_pixels = settings.current().max_input_pixels if max_pixels is None else max_pixels
     if not data:
         raise ImageError(f"{name}: the file is empty (0 bytes). Choose another file.")
     try:
@@ -231,3 +232,12 @@ def encode_png(pixels: np.ndarray, compression: int = 3) -> bytes:
     if not ok:
         raise ImageError("PNG encoding failed")
     return buf.tobytes()
+
+
+def image_key(pixels: np.ndarray) -> str:
+    """A short content hash that names an input in results caches and requests."""
+    import hashlib
+
+    h = hashlib.sha1(np.ascontiguousarray(pixels).data)
+    h.update(str((pixels.shape, pixels.dtype)).encode())
+    return h.hexdigest()[:16]

@@ -5,18 +5,18 @@ a closed browser tab), its place is given up at once.
 """
 from __future__ import annotations
 
-import os
 import threading
 from collections import deque
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
-DEFAULT_SLOTS = int(os.environ.get("SRLAB_JOB_SLOTS", 1))  # inference already uses every core
+from core import settings
+
 
 
 class JobQueue:
-    def __init__(self, slots: int = DEFAULT_SLOTS):
-        self.slots = max(1, slots)
+    def __init__(self, slots: int | None = None):
+        self.slots = max(1, settings.current().job_slots if slots is None else slots)
         self._cond = threading.Condition()
         self._waiting: deque[object] = deque()
         self._running = 0

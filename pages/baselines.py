@@ -1,28 +1,32 @@
 """Baselines: classical interpolations and filters side by side with the network, labelled truthfully."""
 import streamlit as st
 
+from core.engine import Request
 from core.methods import METHODS
-from ui.common import DISPLAY_MAX, page_setup, result_key, results, run_with_progress
 from ui.controls import param_widgets, scale_picker, zoom_grid
+from ui.jobs import cached, run_job, show_cancelled
+from ui.result_view import DISPLAY_MAX
 from ui.slider import to_display
+from ui.state import current_image_key, kept, require_image
 
 st.title("Baselines")
-image = page_setup()
+image = require_image()
+show_cancelled()
 
 DEFAULT = ["nearest", "bicubic", "bilateral", "wavelet", "RealESRGAN_x4plus"]
-chosen = st.multiselect("Methods", METHODS.names(), default=DEFAULT, key="base_methods",
+chosen = st.multiselect("Methods", METHODS.names(), key=kept("base_methods", DEFAULT),
                         format_func=lambda n: METHODS.get(n).label)
 c1, c2 = st.columns([2, 2])
 outscale = scale_picker("base_scale", c1)
 h, w = image.height, image.width
-big = h * w > 256 * 256
-where = c2.radio("Run on", ["centre crop 128×128", "full image"], index=0 if big else 1, horizontal=True,
-                 key="base_where", help="Networks take seconds per 128×128 on a CPU; a crop keeps it quick.")
+first_choice = "centre crop 128×128" if h * w > 256 * 256 else "full image"
+where = c2.radio("Run on", ["centre crop 128×128", "full image"], horizontal=True,
+                 key=kept("base_where", first_choice), help="Networks take seconds per 128×128 on a CPU; a "
+                                                            "crop keeps it quick.")
+crop = None
 if where.startswith("centre") and (w > 128 or h > 128):
     cw, ch = min(128, w), min(128, h)
     crop = ((w - cw) // 2, (h - ch) // 2, cw, ch)
-else:
-    crop = None
 
 params = {}
 with_params = [METHODS.get(n) for n in chosen if METHODS.get(n).params]
@@ -31,36 +35,37 @@ if with_params:
     cols = st.columns(min(3, len(with_params)))
     for i, m in enumerate(with_params):
         with cols[i % len(cols)].expander(m.label):
-            st.caption(f"{m.description} Library: `{m.library_call}`.")
+            st.caption(f"{m.description} Source: `{m.source}`.")
             params[m.name] = param_widgets(m, "base", st)
 
+requests = [Request.make(n, outscale=outscale, params=params.get(n), image_key=current_image_key(), crop=crop)
+            for n in chosen]
 if st.button("Run", type="primary", key="base_run", disabled=not chosen):
-    px = image.pixels if crop is None else image.pixels[crop[1]:crop[1] + crop[3], crop[0]:crop[0] + crop[2]]
-    keys = []
-    for name in chosen:
-        key = result_key(crop, name, outscale, params=params.get(name))
+    done = []
+    for request in requests:
         try:
-            run_with_progress(name, name, px, key, outscale=outscale, params=params.get(name))
-            keys.append(key)
+            run_job(request.method, request, image)
+            done.append(request)
         except Exception as exc:  # one failed method must not hide the others
-            st.error(f"{name} failed: {exc}")
-    st.session_state.base_last = keys
+            st.error(f"{request.method} failed: {exc}")
+    st.session_state.base_last = done
 
-keys = [k for k in st.session_state.get("base_last", []) if k[0] == st.session_state.image_key]
-done = [(k, results().get(k)) for k in keys]
-done = [(k, hit) for k, hit in done if hit is not None]
-if not done:
+shown = [(r, cached(r)) for r in st.session_state.get("base_last", []) if r.image_key == current_image_key()]
+shown = [(r, hit) for r, hit in shown if hit is not None]
+if not shown:
     st.caption("Choose methods and press Run. Results of the Enhance page are reused, not recomputed.")
     st.stop()
+if [r for r, _ in shown] != requests:
+    st.info("The results below were made with other settings than the controls show now: press Run to update.")
 
-first = done[0][1][0]
+first = shown[0][1][0]
 out_w, out_h = first.stats.output_size
-region = "full image" if done[0][0][1] is None else "centre crop {2}×{3}".format(*done[0][0][1])
-st.subheader(f"{len(done)} results at ×{first.stats.outscale:g} ({out_w}×{out_h}), {region}")
+region = "full image" if shown[0][0].crop is None else "centre crop {2}×{3}".format(*shown[0][0].crop)
+st.subheader(f"{len(shown)} results at ×{first.stats.outscale:g} ({out_w}×{out_h}), {region}")
 per_row = 3
-for start in range(0, len(done), per_row):
+for start in range(0, len(shown), per_row):
     cols = st.columns(per_row)
-    for col, (key, (result, png)) in zip(cols, done[start:start + per_row]):
+    for col, (request, (result, png)) in zip(cols, shown[start:start + per_row]):
         s = result.stats
         col.image(to_display(result.pixels, DISPLAY_MAX // 2), width="stretch")
         col.caption(f"**{s.method}** ({s.kind}): {s.summary}. {s.elapsed_s:.2f} s.")
@@ -68,5 +73,5 @@ for start in range(0, len(done), per_row):
                             f"x{s.outscale:g}.png", mime="image/png", key=f"base_dl_{start}_{s.method}")
 
 st.markdown("**Zoom**: the same region of every result, at the same magnification")
-zoom_grid([(result.stats.method, result.pixels) for _, (result, _) in done], key="base", window=96,
+zoom_grid([(result.stats.method, result.pixels) for _, (result, _) in shown], key="base", window=96,
           shown_px=288)

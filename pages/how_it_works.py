@@ -1,11 +1,8 @@
 """A short explanation for a classroom."""
 import streamlit as st
 
-from ui.common import page_setup
-
 from core.methods import METHODS
 
-page_setup(needs_image=False)
 st.title("How it works")
 st.markdown("""
 **Super-resolution** makes an image larger and tries to recover detail that the small image does not hold.

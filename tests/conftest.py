@@ -1,4 +1,3 @@
-import os
 import sys
 from pathlib import Path
 
@@ -40,4 +39,28 @@ def shared_path(*parts: str) -> Path:
     return path
 
 
-os.environ.setdefault("SRLAB_TEST", "1")
+
+
+def use_settings(monkeypatch, **changes) -> None:
+    """Other settings for one test (core.settings is read once per process)."""
+    import dataclasses
+
+    from core import settings
+
+    monkeypatch.setattr(settings, "_settings", dataclasses.replace(settings.current(), **changes))
+
+
+@pytest.fixture(autouse=True)
+def _apptest_runs_the_entry_file(monkeypatch):
+    """AppTest resets Streamlit's "pages/ folder" flag before every run, so with our pages/ folder it replays
+    the old multipage mode from the second run on and runs a page without the entry file (no sidebar picker).
+    A real server runs st.navigation on its first run, which clears the flag for good; do the same here."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    init = PagesManager.__init__
+
+    def init_without_pages_folder(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", init_without_pages_folder)

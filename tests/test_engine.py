@@ -4,6 +4,8 @@ import io
 import cv2
 import numpy as np
 import pytest
+
+from tests.conftest import use_settings
 from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio
 
@@ -70,9 +72,9 @@ def test_every_backend_is_within_40_db_of_the_torch_reference(astronaut, method,
 
 
 def test_auto_backend_is_measured_once_and_remembered(tmp_path, monkeypatch):
-    from core import backends, methods, weights
+    from core import backends, methods
 
-    monkeypatch.setattr(weights, "WEIGHTS_DIR", tmp_path)
+    use_settings(monkeypatch, weights_dir=tmp_path)
     monkeypatch.setattr(backends, "_backends", {})
     spec = methods.get(FAST)
     chosen = backends.get(spec, "auto")
@@ -155,9 +157,8 @@ def test_cancel_from_progress_stops_the_job(astronaut_lr):
 
 
 def test_output_limit_says_which_limit_and_what_to_do(monkeypatch):
-    import core.engine as engine
 
-    monkeypatch.setattr(engine, "MAX_OUTPUT_PIXELS", 1_000_000)
+    use_settings(monkeypatch, max_output_pixels=1_000_000)
     img = np.zeros((300, 400, 3), np.uint8)
     with pytest.raises(EnhanceError, match=r"1600×1200 = 2 megapixels, over the output limit of 1 MP: "
                                            r"choose a scale of at most ×2.75"):
@@ -166,8 +167,7 @@ def test_output_limit_says_which_limit_and_what_to_do(monkeypatch):
 
 
 def test_network_intermediate_counts_against_the_output_limit(monkeypatch):
-    import core.engine as engine
 
-    monkeypatch.setattr(engine, "MAX_OUTPUT_PIXELS", 1_000_000)
+    use_settings(monkeypatch, max_output_pixels=1_000_000)
     with pytest.raises(EnhanceError, match=r"network's ×4 pass would make 1600×1200 = 2 megapixels before"):
         enhance(np.zeros((300, 400, 3), np.uint8), FAST, outscale=2)

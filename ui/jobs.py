@@ -1,0 +1,113 @@
+"""Running a `Request` from a page: the process-wide results cache and job queue, a progress bar with an
+honest time left, and a Cancel that stops the job within a layer of the network."""
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from core import backends, engine, settings
+from core.cache import BoundedCache
+from core.engine import Request
+from core.imageio import LoadedImage, encode_png
+from core.jobs import JobQueue
+from core.methods import METHODS
+
+UPDATE_EVERY_S = 0.3  # progress redraws; each redraw is also where a pressed Cancel stops the job
+
+
+@st.cache_resource
+def job_queue() -> JobQueue:
+    """One queue for every session: SRLAB_JOB_SLOTS jobs run at once, the others wait in line."""
+    return JobQueue()
+
+
+@st.cache_resource
+def results() -> BoundedCache:
+    """Finished results of every session by request (SRLAB_RESULTS_CACHE_MB; least recently used out)."""
+    return BoundedCache(settings.current().results_cache_mb * 1_000_000)
+
+
+def cached(request: Request):
+    """(EnhanceResult, PNG bytes) for a request already run in this server, else None."""
+    return results().get(request)
+
+
+@st.cache_resource(show_spinner="Loading the network (once per server; the first time on a machine it also "
+                                 "measures which CPU backend is fastest, up to a minute)…")
+def _prepared(method: str, backend: str) -> None:
+    spec = METHODS.get(method)
+    if spec.kind == "network":
+        backends.get(spec, backend)
+
+
+def expected_seconds(request: Request, height: int, width: int) -> float | None:
+    """From this machine's measurements of this model and backend at this size (never another user's run)."""
+    spec = METHODS.get(request.method)
+    if spec.kind != "network":
+        return None
+    runner = backends.get(spec, request.backend, height, width,
+                          tile_for=lambda name: request.tile or spec.auto_tile(height, width, name))
+    record = backends.measured(spec)
+    if record is None or runner.name not in record["measured"]:
+        return None
+    return backends.expected_seconds(record, runner.name, height, width,
+                                     request.tile or spec.auto_tile(height, width, runner.name))
+
+
+def _cancel(label: str) -> None:
+    st.session_state.cancelled = label
+
+
+def run_job(label: str, request: Request, image: LoadedImage):
+    """Run `request` on `image` once per server (cached), waiting for a slot in the FIFO queue."""
+    if (hit := cached(request)) is not None:
+        return hit
+    st.session_state.pop("cancelled", None)
+    _prepared(request.method, request.backend)
+    crop = request.crop
+    height, width = (crop[3], crop[2]) if crop else image.pixels.shape[:2]
+    expected = expected_seconds(request, height, width)
+    about = f" (about {expected:.0f} s on this machine)" if expected else ""
+    bar = st.progress(0.0, text=f"{label}: queued{about}")
+    cancel = st.empty()
+    # Cancel reruns the page; Streamlit stops this run at its next redraw, raising inside the network.
+    cancel.button("Cancel", key=f"cancel_{label}", on_click=_cancel, args=(label,))
+    queue = job_queue()
+
+    def waiting(place: int) -> None:
+        bar.progress(0.0, text=f"{label}: waiting, {_ordinal(place)} in line ({queue.running} job running). "
+                               "Other people are using this server.")
+
+    with queue.slot(on_wait=waiting):
+        start = time.perf_counter()
+        shown = [0.0]
+
+        def on_step(fraction: float) -> None:
+            now = time.perf_counter()
+            if now - shown[0] < UPDATE_EVERY_S and fraction < 1:
+                return
+            shown[0] = now
+            elapsed = now - start
+            if fraction > 0.1 or not expected:
+                left = elapsed / max(fraction, 1e-3) * (1 - fraction)
+            else:  # early on, this machine's measurement is the better guess
+                left = max(0.0, expected - elapsed)
+            bar.progress(min(1.0, fraction), text=f"{label}: {fraction:.0%}, {elapsed:.1f} s elapsed, "
+                                                  f"about {left:.0f} s left")
+
+        result = engine.run(image, request, on_step=on_step)
+    cancel.empty()
+    bar.progress(1.0, text=f"{label}: done in {result.stats.elapsed_s:.1f} s on {result.stats.backend}")
+    png = encode_png(result.pixels)
+    results().put(request, (result, png))
+    return result, png
+
+
+def show_cancelled() -> None:
+    if label := st.session_state.pop("cancelled", None):
+        st.warning(f"{label}: cancelled. Nothing was kept; the server is free for the next job.")
+
+
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"

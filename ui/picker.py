@@ -1,0 +1,57 @@
+"""The image picker: drawn by the entry file in the sidebar, so it keeps its state on every page."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.imageio import IMAGE_SUFFIXES, ImageError, LoadedImage, image_key, load_image
+from core.samples import SAMPLES
+from ui.slider import to_display
+from ui.state import current_image, kept
+
+UPLOAD_TYPES = [suffix[1:] for suffix in IMAGE_SUFFIXES]
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def _sample(name: str) -> LoadedImage:
+    return SAMPLES[name].image()
+
+
+def image_picker() -> None:
+    sb = st.sidebar
+    source = sb.radio("Image", ["Sample", "Upload"], horizontal=True, key=kept("source_w", "Sample"))
+    if source == "Sample":
+        name = sb.selectbox("Sample", list(SAMPLES), key=kept("sample_w", "astronaut"),
+                            format_func=lambda n: SAMPLES[n].title, help="\n\n".join(
+                                f"**{s.title}**: {s.about}" for s in SAMPLES.values()))
+        _choose(_sample(name), f"sample:{name}")
+        st.session_state.pop("upload_error", None)
+    else:
+        up = sb.file_uploader("Upload an image", type=UPLOAD_TYPES, key="upload",
+                              help="PNG, JPEG, WebP, BMP, TIFF or GIF. The file stays in this server's memory.")
+        if up is not None and st.session_state.get("upload_id") != up.file_id:
+            st.session_state.upload_id = up.file_id
+            try:
+                _choose(load_image(up.getvalue(), up.name), f"upload:{up.file_id}")
+                st.session_state.pop("upload_error", None)
+            except ImageError as exc:
+                st.session_state.upload_error = str(exc)
+    image = current_image()
+    if image is not None:
+        sb.image(to_display(image.pixels, 256), caption=f"{image.name}: {image.describe()}")
+        for note in image.notes:
+            sb.caption(note)
+    if msg := st.session_state.get("upload_error"):
+        st.error(f"That file could not be used: {msg} The previous image is still selected.")
+
+
+def _choose(image: LoadedImage, source_id: str) -> None:
+    if st.session_state.get("image_source") != source_id:
+        st.session_state.image = image
+        st.session_state.image_source = source_id
+        st.session_state.image_key = image_key(image.pixels)
+
+
+def chosen_sample() -> str | None:
+    """The sample's name when the image is a built-in sample (its clean original is a true reference)."""
+    source = st.session_state.get("image_source", "")
+    return source.split(":", 1)[1] if source.startswith("sample:") else None

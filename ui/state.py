@@ -1,0 +1,44 @@
+"""Session state shared by the pages: widgets that keep their value across pages, and the chosen image.
+
+Streamlit drops the state of widgets that a run does not draw, so a page's controls would reset on a visit
+to another page. Keys registered with `kept()` are re-saved by the entry file at the start of every run, which
+keeps them (Streamlit's documented way, "Interrupt the widget clean-up process"). Defaults go into
+session_state, never into the widget call, so a value set by code is not fought by a `value=` argument.
+"""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.imageio import LoadedImage
+
+_KEPT: set[str] = set()
+
+
+def kept(key: str, default) -> str:
+    """A widget key whose value survives page switches; `default` is its first value in a session."""
+    _KEPT.add(key)
+    st.session_state.setdefault(key, default)
+    return key
+
+
+def restore_kept() -> None:
+    for key in _KEPT:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
+def current_image() -> LoadedImage | None:
+    return st.session_state.get("image")
+
+
+def current_image_key() -> str:
+    return st.session_state.get("image_key", "")
+
+
+def require_image() -> LoadedImage:
+    """The image chosen in the sidebar; a page that needs one stops here with a hint when there is none."""
+    image = current_image()
+    if image is None:
+        st.info("Choose a sample or upload an image in the sidebar.")
+        st.stop()
+    return image
