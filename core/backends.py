@@ -297,6 +297,20 @@ def expected_seconds(record: dict, name: str, height: int, width: int, tile: int
     return record["measured"][name]["seconds_per_mpx"] * tiled_area(height, width, tile) / 1e6
 
 
+def explain(spec, name: str, choice: str) -> str:
+    """Why `name` runs `spec`: chosen by hand, or this machine's measurements (seconds per megapixel)."""
+    choice = settings.current().backend if choice == "auto" else choice
+    if choice != "auto":
+        return f"{LABELS[name]}: chosen by hand"
+    record = measured(spec)
+    if record is None:
+        return LABELS[name]
+    times = ", ".join(f"{n} {m['seconds_per_mpx']:.3g} s/MP" + ("" if m["psnr_vs_fp32_db"] >= MIN_PSNR_DB else
+                                                                " (too far from fp32)")
+                      for n, m in record["measured"].items())
+    return f"{LABELS[name]}: the fastest faithful one measured on this machine, tiling counted per image (measured: {times})"
+
+
 def calibration_image(size: int = 64) -> np.ndarray:
     import cv2
     from skimage import data

@@ -32,27 +32,38 @@ def _parse_params(pairs: list[str]) -> dict:
 
 
 def cmd_methods(args) -> int:
+    from core import backends
     from core.methods import METHODS
-    from core.weights import WeightsUnavailable, resolve
+    from core.weights import WeightsUnavailable
 
+    groups: dict[str, list] = {}
     for m in METHODS:
-        if m.kind == "network":
-            try:
-                origin = resolve(m).origin
-                status = f"available ({origin})"
-            except WeightsUnavailable as exc:
-                status = f"unavailable: {exc}"
-            scale = f"×{m.native_scale}"
-        else:
-            status, scale = "available", "any"
-        print(f"{m.name:28} {m.kind:19} {scale:4} {status}\n{'':28} {m.description}")
-        for p in m.params:
-            rng = "|".join(map(str, p.choices)) if p.choices else f"{p.min:g}…{p.max:g}"
-            print(f"{'':30}--param {p.name}=  ({rng}; default {p.default}) {p.label}")
+        groups.setdefault(getattr(m, "family", None) or f"classical: {m.kind}", []).append(m)
+    for group, members in groups.items():
+        print(f"== {group}")
+        for m in members:
+            if m.kind == "network":
+                try:
+                    status = f"available ({m.weights().origin})"
+                except WeightsUnavailable as exc:
+                    status = f"unavailable: {exc}"
+                scale = f"×{m.native_scale}"
+            else:
+                status, scale = "available", "any"
+            print(f"{m.name:28} {m.kind:19} {scale:4} {status}\n{'':28} {m.description}\n{'':28} {m.source}")
+            for p in m.params:
+                rng = "|".join(map(str, p.choices)) if p.choices else f"{p.min:g}…{p.max:g}"
+                print(f"{'':30}--param {p.name}=  ({rng}; default {p.default}) {p.label}")
+            if args.backends and m.kind == "network":
+                runner = backends.get(m, args.backend)  # "auto" measures once per machine
+                print(f"{'':30}backend: {backends.explain(m, runner.name, args.backend)}")
     from core.face import availability
 
     ok, why = availability()
     print(f"\nface restoration (--face): {'available' if ok else 'unavailable'}: {why}")
+    if args.backends:
+        machine = backends.machine()
+        print(f"CPU: {machine['cpu']}, {machine['cores']} cores, flags: {' '.join(machine['flags']) or 'none'}")
     return 0
 
 
@@ -205,6 +216,9 @@ def build_parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="python -m core", description="SR Lab: super-resolution on the command line")
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("methods", help="list every method, and whether it is available")
+    p.add_argument("--backends", action="store_true",
+                   help="also say which CPU backend runs each network here, and why (measures once per machine)")
+    p.add_argument("--backend", default="auto", choices=BACKEND_CHOICES, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_methods)
     p = sub.add_parser("prepare", help="convert or verify the networks' weights (make does this)")
     p.set_defaults(func=cmd_prepare)

@@ -81,6 +81,7 @@ class Stats:
     input_file_bytes: int | None = None
     face: str = "off"
     weights: str = ""
+    backend_why: str = ""
     notes: list[str] = field(default_factory=list)
     summary: str = ""                # one true sentence: what was done, for captions
 
@@ -109,6 +110,7 @@ class Stats:
             ("resize after", self.resize),
             ("elapsed", f"{self.elapsed_s:.2f} s"),
             ("device / backend", f"{self.device} / {self.backend}"),
+            *([("why this backend", self.backend_why)] if self.backend_why else []),
             ("tiles", f"{self.tiles}" + (f" of {self.tile_size} px, overlap-blended" if self.tiles > 1 else
                                          " (whole image)")),
             ("face restoration", self.face),
@@ -210,6 +212,7 @@ def run(image: LoadedImage | np.ndarray, request: Request, progress: Progress | 
     stats = Stats(method=request.method, kind=spec.kind, input_size=(width, height), output_size=(out_w, out_h),
                   outscale=request.scale(), network_scale=done.network_scale, resize=done.resize, elapsed_s=0.0,
                   backend=done.backend, tiles=done.tiles, tile_size=done.tile_size, weights=done.weights,
+                  backend_why=done.why,
                   input_file_bytes=loaded.file_bytes or None, notes=list(loaded.notes), summary=done.summary)
     out = done.pixels
     if request.face:

@@ -64,3 +64,4 @@ class Upscaled:
     tiles: int = 1
     tile_size: int = 0               # 0: the whole image at once
     weights: str = ""                # where a network's weights came from
+    why: str = ""                    # why this backend ran it

