@@ -7,7 +7,9 @@ median seconds of the official path and of ours (default settings: automatic bac
 speed-up, ours in seconds per input megapixel, the PSNR of our output against the official output, our
 tiles, and the process's peak RSS during our run (VmHWM, reset before each run). At the largest size it
 also times ours untiled, to show what tiling costs. `--big METHOD` runs a 2000×2000 input at ×4 and reports
-time and peak RSS. `--quick` (one repeat at 256 px) finishes in about 5 minutes on a 2-core machine.
+time and peak RSS. `--quick` (one repeat at 256 px) finishes in about 5 minutes on a 2-core machine. The JSON
+also records the CPU (model, cores, flags such as avx512_bf16) and library versions: a speed-up is a property
+of the CPU it was measured on.
 """
 from __future__ import annotations
 
@@ -127,8 +129,12 @@ def main() -> int:
                "backend": out.stats.backend, "peak_rss_mb": round(peak_rss_mb())}
         records.append(rec)
         print(json.dumps(rec), flush=True)
+    from core.backends import machine
+
+    here = machine()
     if args.json:
-        Path(args.json).write_text(json.dumps(records, indent=1))
+        Path(args.json).write_text(json.dumps({"machine": here, "records": records}, indent=1))
+    print(f"\n{here['cpu']}, {here['cores']} cores, flags: {' '.join(here['flags'])}; torch {here['versions']['torch']}")
     print("\n| method | size | official s | ours s | speed-up | PSNR vs official dB | peak RSS MB | backend, tiles |")
     print("|---|---|---|---|---|---|---|---|")
     for r in records:

@@ -30,6 +30,11 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+class _Server(str):
+    """The server's URL, which also knows the server's process id."""
+    pid: int
+
+
 @pytest.fixture(scope="module")
 def server(artifacts):
     port = _free_port()
@@ -38,7 +43,8 @@ def server(artifacts):
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    url = _Server(f"http://127.0.0.1:{port}")
+    url.pid = proc.pid
     deadline = time.time() + 60
     while time.time() < deadline:
         try:
