@@ -7,6 +7,7 @@ from pathlib import Path
 
 from core.backends import CHOICES as BACKEND_CHOICES
 from core.degrade import DOWNSCALE_METHODS
+from core.engine import ALPHA_MODES
 from core.imageio import IMAGE_SUFFIXES
 
 
@@ -113,7 +114,7 @@ def cmd_enhance(args) -> int:
 
                 result = enhance(image, args.method, outscale=args.outscale, tile=args.tile, face=args.face,
                                  face_strength=args.face_strength, params=params, progress=progress,
-                                 backend=args.backend)
+                                 backend=args.backend, alpha=args.alpha)
             png = encode_png(result.pixels)
             dest = out_dir / f"{path.stem}_{args.method}_x{result.stats.outscale:g}.png"
             dest.write_bytes(png)
@@ -232,6 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--face-strength", type=float, default=0.5, help="0 to 1 (blend with the un-restored result)")
     p.add_argument("--backend", default="auto", choices=BACKEND_CHOICES,
                    help="how networks run on the CPU; auto: the fastest faithful one, measured once per machine")
+    p.add_argument("--alpha", default="resize", choices=ALPHA_MODES,
+                   help="transparency: resize it (bilinear) or run it through the method (sharper edges)")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="a classical method's parameter, e.g. --param sigma_color=40 (repeatable)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

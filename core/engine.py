@@ -43,6 +43,7 @@ class Request:
     face_strength: float = 0.5
     params: tuple[tuple[str, object], ...] = ()
     backend: str = "auto"
+    alpha: str = "resize"                   # "resize" (bilinear) or "network" (alpha run through the method)
     image_key: str = ""
     crop: tuple[int, int, int, int] | None = None
 
@@ -154,6 +155,20 @@ def _join(color: np.ndarray, alpha: np.ndarray | None, maxval: float, dtype) -> 
     return arr.astype(dtype)
 
 
+ALPHA_MODES = ("resize", "network")
+
+
+def _upscale_alpha(spec, alpha: np.ndarray, size: tuple[int, int], request: Request) -> np.ndarray:
+    """By default alpha is resized, not hallucinated: a network was never trained on it. On request it runs
+    through the method as a gray image, as the official `alpha_upsampler='realesrgan'` does."""
+    if request.alpha not in ALPHA_MODES:
+        raise EnhanceError(f"alpha mode {request.alpha!r}: choose one of {', '.join(ALPHA_MODES)}")
+    if request.alpha == "resize":
+        return cv2.resize(alpha, size, interpolation=cv2.INTER_LINEAR)
+    done = spec.upscale(alpha[..., None], size, request.settings, tile=request.tile, backend=request.backend)
+    return done.pixels[..., 0]
+
+
 def target_size(width: int, height: int, outscale: float) -> tuple[int, int]:
     return max(1, round(width * outscale)), max(1, round(height * outscale))
 
@@ -219,9 +234,10 @@ def run(image: LoadedImage | np.ndarray, request: Request, progress: Progress | 
         from core.face import restore_faces
 
         out, stats.face = restore_faces(color, out, stats.outscale, request.face_strength, face_landmarks)
-    if alpha is not None:  # alpha is resized, not hallucinated: a network was never trained on it
-        alpha = cv2.resize(alpha, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
-        stats.notes.append("alpha channel resized with bilinear interpolation")
+    if alpha is not None:
+        alpha = _upscale_alpha(spec, alpha, (out_w, out_h), request)
+        stats.notes.append("alpha channel run through the method as gray (sharper edges)" if request.alpha ==
+                           "network" else "alpha channel resized with bilinear interpolation")
     result = _join(out, alpha, maxval, pixels.dtype)
     stats.elapsed_s = time.perf_counter() - start
     return EnhanceResult(result, stats)

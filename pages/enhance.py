@@ -4,7 +4,7 @@ import dataclasses
 import streamlit as st
 
 from core import face
-from core.engine import Request
+from core.engine import ALPHA_MODES, Request
 from core.methods import BACKEND_CHOICES, METHODS, networks
 from ui.controls import scale_picker
 from ui.jobs import cached, run_job, show_cancelled
@@ -43,9 +43,13 @@ if not face_ok:
     st.caption("Face restoration is off: it needs the GFPGAN weights, which are not bundled "
                "(`python -m core fetch face` on the server).", help=face_why)
 
+alpha = "resize"
+if image.channels in (2, 4):
+    alpha = st.radio("Transparency", ALPHA_MODES, horizontal=True, key=kept("enh_alpha", "resize"),
+                     format_func={"resize": "resize (bilinear)", "network": "through the network (sharper)"}.get)
 region = crop_picker(image)
 request = Request.make(method, outscale=outscale, tile=tile, face=use_face and face_ok, face_strength=strength,
-                       backend=runtime, image_key=current_image_key())
+                       backend=runtime, alpha=alpha, image_key=current_image_key())
 b1, b2, _ = st.columns([1, 1, 2])
 preview = b1.button(f"Preview a crop ({region[2]}×{region[3]})", type="primary", key="enh_preview",
                     width="content")
