@@ -3,14 +3,14 @@ import streamlit as st
 
 from core.degrade import DOWNSCALE_METHODS, Degradation, make_pair
 from core.engine import Request
-from core.imageio import ImageError, LoadedImage, image_key, load_image
+from core.imageio import LoadedImage, image_key
 from core.metrics import SizeMismatch, indicators, score
 from core.methods import METHODS
 from core.samples import SAMPLES
 from ui.controls import scale_picker
 from ui.jobs import run_job, show_cancelled
-from ui.picker import UPLOAD_TYPES, chosen_sample
-from ui.metrics_view import show_scores
+from ui.picker import chosen_sample
+from ui.metrics_view import show_scores, uploaded_reference
 from ui.slider import to_display
 from ui.state import kept, require_image
 
@@ -58,30 +58,20 @@ if mode == MODES[0]:
     p1.image(to_display(pair.lr, 256), caption=f"input (degraded) {pair.lr.shape[1]}×{pair.lr.shape[0]}")
     p2.image(to_display(pair.hr, 256), caption=f"reference (clean) {pair.hr.shape[1]}×{pair.hr.shape[0]}")
 elif mode == MODES[1]:
-    up = st.file_uploader("Reference (the true high-resolution image)", type=UPLOAD_TYPES, key="met_ref")
-    outscale = 4.0
-    if up is not None:
-        try:
-            ref = load_image(up.getvalue(), up.name)
-            reference = ref.pixels
-            outscale = ref.width / image.width
-            st.caption(f"Reference {ref.describe()}; input {image.describe()}: scale ×{outscale:.4g} "
-                       "(reference width ÷ input width).")
-            if not 1 <= outscale <= 8:
-                st.error(f"The reference is ×{outscale:.3g} the input's width; it must be ×1 to ×8.")
-                st.stop()
-        except ImageError as exc:
-            st.error(f"That reference could not be used: {exc}")
-            st.stop()
+    ref = uploaded_reference(image)
+    reference, outscale = (ref.pixels, ref.width / image.width) if ref else (None, 4.0)
+    if ref:
+        st.caption(f"Reference {ref.name}: {ref.describe()}; input {image.describe()}: scale ×{outscale:.4g} "
+                   "(reference width ÷ input width).")
     else:
         st.caption("Upload the high-resolution original of the image in the sidebar.")
 else:
     outscale = scale_picker("met_scale")
 
-c1, c2, c3, c4 = st.columns([4, 1, 1, 2])
-methods = c1.multiselect("Methods", METHODS.names(), key="met_methods")
-y_only = c2.toggle("Y channel", key="met_y", help="PSNR/SSIM on BT.601 luma (as published SR "
-                                                                   "tables) instead of RGB. LPIPS is always RGB.")
+methods = st.multiselect("Methods", METHODS.names(), key="met_methods")
+c2, c3, c4 = st.columns(3)
+y_only = c2.toggle("Y channel (BT.601)", key="met_y", help="PSNR/SSIM on BT.601 luma (as published SR "
+                                                           "tables) instead of RGB. LPIPS is always RGB.")
 crop_border = c3.number_input("Border crop (px)", 0, 32, key=kept(f"met_crop_{outscale:g}", int(round(outscale))),
                               help="Pixels removed on every side before scoring; the scale, as BasicSR does.")
 policy = c4.radio("If sizes differ", ["crop", "refuse"], horizontal=True, key="met_policy",
@@ -89,6 +79,8 @@ policy = c4.radio("If sizes differ", ["crop", "refuse"], horizontal=True, key="m
 
 go = st.button("Score", key="met_run", disabled=not methods) or st.session_state.pop("met_go", False)
 lr_key = image_key(lr_pixels)
+settings_now = (lr_key, None if reference is None else image_key(reference), outscale, tuple(methods), y_only,
+                int(crop_border), policy)
 if go:
     rows, maps_src = [], {}
     for name in methods:
@@ -112,12 +104,15 @@ if go:
             row.update(indicators(result.pixels))
         rows.append(row)
     st.session_state.met_result = dict(rows=rows, notes=notes, lr_key=lr_key, ref=reference is not None,
-                                       input=indicators(lr_pixels), keys={r["method"]: Request.make(
-                                           r["method"], outscale=outscale, image_key=lr_key) for r in rows})
+                                       input=indicators(lr_pixels), settings=settings_now, keys={
+                                           r["method"]: Request.make(r["method"], outscale=outscale,
+                                                                     image_key=lr_key) for r in rows})
 
 res = st.session_state.get("met_result")
 if not res or res["lr_key"] != lr_key or not res["rows"]:
     st.caption("Choose methods and press Score.")
     st.stop()
+if res["settings"] != settings_now:
+    st.info("The scores below were made with other settings than the controls show now: press Score to update.")
 
 show_scores(res, reference, y_only, int(crop_border), policy)

@@ -139,3 +139,35 @@ def test_metrics_with_an_uploaded_reference_of_another_size_says_it_cropped(astr
     at.radio(key="met_policy").set_value("refuse").run()
     at.button(key="met_run").click().run()
     assert any("not scored (size policy: refuse)" in e for e in errors(at))
+
+
+def test_a_rejected_reference_changes_nothing_else_and_its_error_clears(astronaut):
+    at = new_app()
+    at.switch_page("pages/metrics.py").run()
+    at.radio(key="met_mode").set_value("Upload a reference").run()
+    methods_before, y_before = at.multiselect(key="met_methods").value, at.toggle(key="met_y").value
+    at.file_uploader(key="met_ref").upload("bad.png", b"not an image", "image/png").run()
+    assert not at.exception and any("could not be used" in e for e in errors(at))
+    assert at.multiselect(key="met_methods").value == methods_before and at.toggle(key="met_y").value == y_before
+    buf = io.BytesIO()
+    Image.fromarray(astronaut).save(buf, "PNG")
+    at.file_uploader(key="met_ref").upload("good.png", buf.getvalue(), "image/png").run()
+    assert not errors(at)
+    at.multiselect(key="met_methods").set_value(["bicubic"]).run()
+    at.button(key="met_run").click().run()
+    assert at.dataframe[0].value.index.tolist() == ["bicubic"] and not errors(at)
+    at.toggle(key="met_y").set_value(not y_before).run()
+    assert any("made with other settings" in i.value for i in at.info)  # the table no longer matches
+
+
+def test_page_controls_survive_a_round_trip_through_the_other_pages():
+    at = new_app()
+    at.selectbox(key="enh_method").set_value(FAST).run()
+    at.radio(key="enh_scale").set_value("×2").run()
+    at.switch_page("pages/metrics.py").run()
+    at.slider(key="met_noise").set_value(5.0).run()
+    at.switch_page("pages/baselines.py").run()
+    at.switch_page("pages/enhance.py").run()
+    assert at.selectbox(key="enh_method").value == FAST and at.radio(key="enh_scale").value == "×2"
+    at.switch_page("pages/metrics.py").run()
+    assert at.slider(key="met_noise").value == 5.0

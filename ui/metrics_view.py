@@ -3,15 +3,37 @@ from __future__ import annotations
 
 import math
 
-import altair as alt
 import cv2
 import numpy as np
 import pandas as pd
 import streamlit as st
 
+from core.imageio import ImageError, LoadedImage, load_image
 from core.metrics import FULL_REFERENCE, error_maps
+from ui.charts import metric_dots, tradeoff_scatter
 from ui.jobs import cached
+from ui.picker import UPLOAD_TYPES
 from ui.slider import to_display
+
+
+def uploaded_reference(image: LoadedImage) -> LoadedImage | None:
+    """The uploaded true reference; a rejected upload says why and keeps the last good one (nothing else
+    changes), and its error goes once a good file arrives."""
+    up = st.file_uploader("Reference (the true high-resolution image)", type=UPLOAD_TYPES, key="met_ref")
+    if up is not None and st.session_state.get("met_ref_id") != up.file_id:
+        st.session_state.met_ref_id = up.file_id
+        try:
+            ref = load_image(up.getvalue(), up.name)
+            if not 1 <= ref.width / image.width <= 8:
+                raise ImageError(f"it is ×{ref.width / image.width:.3g} the input's width; a reference must be "
+                                 "×1 to ×8 the input")
+            st.session_state.met_ref_good, st.session_state.met_ref_error = ref, None
+        except ImageError as exc:
+            st.session_state.met_ref_error = f"That reference could not be used: {exc}"
+    if msg := st.session_state.get("met_ref_error"):
+        kept_one = " The previous reference is still used." if st.session_state.get("met_ref_good") else ""
+        st.error(msg + kept_one)
+    return st.session_state.get("met_ref_good")
 
 
 def show_scores(res: dict, reference, y_only: bool, crop_border: int, policy: str) -> None:
@@ -49,25 +71,24 @@ def show_scores(res: dict, reference, y_only: bool, crop_border: int, policy: st
     st.download_button("Download CSV", df.reset_index().to_csv(index=False).encode(), "scores.csv", "text/csv",
                        key="met_csv")
 
-    st.markdown("**Each metric** (arrows say which way is better)")
-    chart_cols = st.columns(len(FULL_REFERENCE))
+    st.markdown("**Each metric**, best on top (the axis spans the values, it does not start at 0)")
     finite = df.replace([math.inf], np.nan)
-    for col, m in zip(chart_cols, FULL_REFERENCE):
-        col.caption(f"{m.label} {m.arrow}")
-        col.bar_chart(finite[m.name], height=220, horizontal=True)
+    chart_cols = st.columns(2)
+    for i, m in enumerate(FULL_REFERENCE):
+        chart_cols[i % 2].altair_chart(metric_dots(finite[m.name], m.label, m.higher_is_better,
+                                                   4 if m.name != "psnr_db" else 2), key=f"met_dots_{m.name}")
 
     st.markdown("**Perception–distortion**: PSNR (pixel fidelity, → better) vs LPIPS (perceptual distance, ↓ better). "
                 "A GAN such as Real-ESRGAN is expected left of bicubic (lower PSNR) but lower down (better LPIPS). "
                 "SPAN, trained for PSNR on clean bicubic downscaling, lies far right on clean pairs (Set5: 32.2 dB); "
                 "noise and JPEG, which it never saw, pull it back.")
     points = finite.reset_index()[["method", "kind", "psnr_db", "lpips"]].dropna()
-    base = alt.Chart(points).encode(x=alt.X("psnr_db", title="PSNR (dB) →", scale=alt.Scale(zero=False)),
-                                    y=alt.Y("lpips", title="LPIPS (lower is better)", scale=alt.Scale(zero=False)))
-    st.altair_chart((base.mark_circle(size=120).encode(color="kind") + base.mark_text(dx=8, align="left").encode(
-        text="method")).properties(height=360), key="met_scatter")
+    st.altair_chart(tradeoff_scatter(points), key="met_scatter")
 
     st.markdown("**Where the errors are**")
-    pick = st.selectbox("Method", list(df.index), key="met_map_method")
+    networks = [n for n in df.index if df.loc[n, "kind"] == "network"]
+    pick = st.selectbox("Method", list(df.index), key="met_map_method",  # a network's errors are the lesson
+                        index=list(df.index).index(networks[-1]) if networks else 0)
     hit = cached(res["keys"][pick])
     if hit is not None and reference is not None:
         err, smap = error_maps(hit[0].pixels, reference, y_only=y_only, crop_border=int(crop_border),
