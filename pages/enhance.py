@@ -50,10 +50,9 @@ if image.channels in (2, 4):
 region = crop_picker(image)
 request = Request.make(method, outscale=outscale, tile=tile, face=use_face and face_ok, face_strength=strength,
                        backend=runtime, alpha=alpha, image_key=current_image_key())
-b1, b2, _ = st.columns([1, 1, 2])
-preview = b1.button(f"Preview a crop ({region[2]}×{region[3]})", type="primary", key="enh_preview",
-                    width="content")
-full = b2.button(f"Enhance full image ({image.width}×{image.height})", key="enh_full", width="content")
+buttons = st.container(horizontal=True)  # sized to their labels: nothing cut at 1280 px
+preview = buttons.button(f"Preview a crop ({region[2]}×{region[3]})", type="primary", key="enh_preview")
+full = buttons.button(f"Enhance full image ({image.width}×{image.height})", key="enh_full")
 if preview or full:
     wanted = dataclasses.replace(request, crop=region if preview else None)
     try:

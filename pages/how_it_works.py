@@ -2,7 +2,9 @@
 import streamlit as st
 
 from core.methods import METHODS
+from ui.state import require_frame
 
+require_frame()
 st.title("How it works")
 st.markdown("""
 **Super-resolution** makes an image larger and tries to recover detail that the small image does not hold.

@@ -98,7 +98,7 @@ def run_job(label: str, request: Request, image: LoadedImage):
 
         result = engine.run(image, request, on_step=on_step)
     cancel.empty()
-    bar.progress(1.0, text=f"{label}: done in {result.stats.elapsed_s:.1f} s on {result.stats.backend}")
+    bar.empty()  # the result below says how long it took and on what
     png = encode_png(result.pixels)
     results().put(request, (result, png))
     return result, png

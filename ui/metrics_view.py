@@ -50,7 +50,7 @@ def show_scores(res: dict, reference, y_only: bool, crop_border: int, policy: st
         return
 
     cols = {m.name: f"{m.label}{' (' + m.unit + ')' if m.unit else ''} {m.arrow}" for m in FULL_REFERENCE}
-    table = df[[*cols, "time_s", "what"]].rename(columns={**cols, "time_s": "time (s)", "what": "what was done"})
+    table = df[[*cols, "time_s"]].rename(columns={**cols, "time_s": "time (s)"})
     best = {cols[m.name]: (df[m.name].idxmax() if m.higher_is_better else df[m.name].idxmin()) for m in FULL_REFERENCE}
 
 
@@ -68,6 +68,8 @@ def show_scores(res: dict, reference, y_only: bool, crop_border: int, policy: st
                "0–1 range; SSIM: scikit-image, Gaussian window σ 1.5, data range 1; LPIPS: AlexNet v0.1 on RGB "
                "with the same crop, lower is better. Best: " +
                ", ".join(f"{k.split(' ')[0]} {v}" for k, v in best.items()) + ".")
+    with st.expander("What was done, per method"):  # full sentences: a table column would cut them
+        st.markdown("\n".join(f"- **{name}**: {what}" for name, what in df["what"].items()))
     st.download_button("Download CSV", df.reset_index().to_csv(index=False).encode(), "scores.csv", "text/csv",
                        key="met_csv")
 

@@ -35,8 +35,20 @@ def current_image_key() -> str:
     return st.session_state.get("image_key", "")
 
 
+def require_frame() -> None:
+    """Every page starts here. Streamlit 1.67 replays its old multipage mode (a page run alone, without the
+    entry file and its picker) while no run has called st.navigation yet — a fresh server whose first visitor
+    opens /metrics, say — because our pages live in a folder named pages/. Run again through the entry file."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def require_image() -> LoadedImage:
     """The image chosen in the sidebar; a page that needs one stops here with a hint when there is none."""
+    require_frame()
     image = current_image()
     if image is None:
         st.info("Choose a sample or upload an image in the sidebar.")
