@@ -14,6 +14,7 @@ are saved in weights/backend_choice.json; a change of either measures again.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import platform
@@ -226,8 +227,9 @@ def cpu_flags() -> list[str]:
     return []
 
 
+@functools.lru_cache(maxsize=1)
 def machine() -> dict:
-    """What a calibration depends on: CPU model, core count, flags, library versions."""
+    """What a calibration depends on: CPU model, core count, flags, library versions (read once)."""
     import importlib.metadata as md
 
     model = "unknown cpu"
@@ -252,8 +254,13 @@ def _choice_file() -> Path:
     return settings.current().weights_dir / "backend_choice.json"
 
 
+_records: dict[tuple[Path, str], dict] = {}  # this process's copy of the saved measurements
+
+
 def _auto_choice(spec) -> dict:
     path = _choice_file()
+    if (path, spec.name) in _records:
+        return _records[(path, spec.name)]
     try:
         saved = json.loads(path.read_text()) if path.is_file() else {}
     except (OSError, json.JSONDecodeError):
@@ -263,8 +270,10 @@ def _auto_choice(spec) -> dict:
         saved = {"machine": here, "models": {}}
     record = saved["models"].get(spec.name)
     if record and record.get("sha256") == spec.sha256 and set(record["measured"]) == set(candidates(spec)):
+        _records[(path, spec.name)] = record
         return record
     record = calibrate(spec)
+    _records[(path, spec.name)] = record
     saved["models"][spec.name] = record
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(f".tmp{os.getpid()}")
@@ -275,6 +284,8 @@ def _auto_choice(spec) -> dict:
 
 def measured(spec) -> dict | None:
     """This machine's saved measurements for `spec` (None before the first calibration)."""
+    if (_choice_file(), spec.name) in _records:
+        return _records[(_choice_file(), spec.name)]
     try:
         saved = json.loads(_choice_file().read_text())
     except (OSError, json.JSONDecodeError):

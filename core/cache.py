@@ -47,10 +47,3 @@ class BoundedCache:
             while self._bytes > self.max_bytes:
                 _, (_, old) = self._items.popitem(last=False)
                 self._bytes -= old
-
-    @property
-    def nbytes(self) -> int:
-        return self._bytes
-
-    def __len__(self) -> int:
-        return len(self._items)

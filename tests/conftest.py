@@ -32,6 +32,22 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
+def ncnn_reference(spec, chw: np.ndarray) -> np.ndarray:
+    """The ncnn runtime on the model's files, set up directly (not through core/backends.py): a reference."""
+    import ncnn
+
+    param, bin_ = spec.ncnn.files()
+    net = ncnn.Net()
+    net.opt.use_vulkan_compute = False
+    net.load_param(str(param))
+    net.load_model(str(bin_))
+    ex = net.create_extractor()
+    data = np.ascontiguousarray(chw, dtype=np.float32)  # ncnn.Mat borrows this memory: keep it alive
+    ex.input(spec.ncnn.input_blob, ncnn.Mat(data))
+    _, out = ex.extract(spec.ncnn.output_blob)
+    return np.array(out).copy()
+
+
 def shared_path(*parts: str) -> Path:
     path = SHARED.joinpath(*parts)
     if not path.exists():

@@ -79,6 +79,7 @@ def test_calibration_records_medians_flags_and_versions_and_remeasures_on_change
     saved["machine"]["versions"]["torch"] = "0.0-other"
     saved["models"][spec.name]["backend"] = "not-a-backend"
     (tmp_path / "backend_choice.json").write_text(json.dumps(saved))
+    monkeypatch.setattr(backends, "_records", {})  # as a new process would start
     assert backends.get(spec, "auto").name in backends.candidates(spec)
     again = json.loads((tmp_path / "backend_choice.json").read_text())
     assert again["machine"] == backends.machine() and again["models"][spec.name]["backend"] != "not-a-backend"

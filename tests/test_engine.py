@@ -4,14 +4,12 @@ import io
 import cv2
 import numpy as np
 import pytest
-
-from tests.conftest import use_settings
 from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio
 
 from core.engine import EnhanceError, enhance
 from core.imageio import load_image, read_image_file
-from tests.conftest import shared_path
+from tests.conftest import shared_path, use_settings
 
 FAST = "realesr-animevideov3"
 

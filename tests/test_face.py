@@ -3,12 +3,11 @@ RANDOMLY INITIALISED weights for all three networks into a temporary weights/ fo
 loading, alignment, pasting, blending and pixel-format handling, not the quality of restored faces."""
 import numpy as np
 import pytest
-
-from tests.conftest import use_settings
 import torch
 
 from core import face
 from core.engine import EnhanceError, enhance
+from tests.conftest import use_settings
 
 # Landmarks (eyes, nose, mouth corners) of the astronaut's face in the 128×128 input: fixed, because a
 # random detector finds hundreds of "faces" in anything.

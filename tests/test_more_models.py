@@ -6,6 +6,7 @@ from skimage.metrics import peak_signal_noise_ratio
 
 from core import backends, methods, weights
 from core.engine import enhance
+from tests.conftest import ncnn_reference
 
 NCNN_ONLY = [m.name for m in methods.networks() if m.official_filename is None]
 
@@ -30,21 +31,6 @@ def test_weights_are_verified_by_checksum(name, tmp_path, monkeypatch):
         weights.resolve(wrong)
 
 
-def _direct_ncnn(spec, chw):
-    import ncnn
-
-    param, bin_ = spec.ncnn.files()
-    net = ncnn.Net()
-    net.opt.use_vulkan_compute = False
-    net.load_param(str(param))
-    net.load_model(str(bin_))
-    ex = net.create_extractor()
-    data = np.ascontiguousarray(chw)
-    ex.input(spec.ncnn.input_blob, ncnn.Mat(data))
-    _, out = ex.extract(spec.ncnn.output_blob)
-    return np.array(out).copy()
-
-
 @pytest.fixture(scope="module")
 def lr(astronaut):
     return cv2.resize(astronaut[40:232, 150:342], (48, 48), interpolation=cv2.INTER_AREA)
@@ -55,7 +41,7 @@ def test_span_through_the_engine_equals_the_ncnn_runtime(lr):
         spec = methods.get(name)
         chw = np.ascontiguousarray(lr.astype(np.float32).transpose(2, 0, 1) / 255)
         ours = backends.get(spec, "ncnn")(chw)
-        ref = _direct_ncnn(spec, chw)
+        ref = ncnn_reference(spec, chw)
         assert ours.shape == ref.shape == (3, 48 * spec.native_scale, 48 * spec.native_scale)
         assert np.abs(ours - ref).max() <= 1e-4
         out = enhance(lr, name, backend="ncnn").pixels
@@ -68,7 +54,7 @@ def test_realcugan_equals_the_ncnn_runtime_and_is_aligned(name, lr):
     s = spec.native_scale
     chw = np.ascontiguousarray(lr.astype(np.float32).transpose(2, 0, 1) / 255)
     pad = backends.RealCuganAdapter.PREPADDING[s]
-    ref = _direct_ncnn(spec, np.pad(chw, ((0, 0), (pad, pad), (pad, pad)), mode="reflect"))[:, :48 * s, :48 * s]
+    ref = ncnn_reference(spec, np.pad(chw, ((0, 0), (pad, pad), (pad, pad)), mode="reflect"))[:, :48 * s, :48 * s]
     if s == 4:
         ref = ref + np.repeat(np.repeat(chw, 4, axis=1), 4, axis=2)
     ours = backends.get(spec, "ncnn")(chw)

@@ -3,13 +3,12 @@ import pickle
 
 import numpy as np
 import pytest
-
-from tests.conftest import use_settings
 import torch
 
 from core import methods, weights
 from core.methods import networks
 from core.ncnn_weights import read_layers
+from tests.conftest import ncnn_reference, use_settings
 
 NETWORKS = [m.name for m in networks() if m.official_filename]  # converted to torch; ncnn-only: test_more_models
 
@@ -37,23 +36,6 @@ def test_ncnn_reader_consumes_every_byte_and_rejects_a_short_file(tmp_path):
         read_layers(param, short)
 
 
-def _ncnn_run(spec, rgb01: np.ndarray) -> np.ndarray:
-    import ncnn
-
-    param, bin_ = spec.ncnn.files()
-    net = ncnn.Net()
-    net.opt.use_vulkan_compute = False
-    net.opt.num_threads = 2
-    net.load_param(str(param))
-    net.load_model(str(bin_))
-    ex = net.create_extractor()
-    chw = np.ascontiguousarray(rgb01.transpose(2, 0, 1))  # ncnn.Mat borrows this memory: keep it alive
-    mat = ncnn.Mat(chw)
-    ex.input("data", mat)
-    _, out = ex.extract("output")
-    return np.array(out).copy()
-
-
 @pytest.mark.parametrize("name", NETWORKS)
 def test_torch_model_matches_ncnn_runtime_on_a_real_image(name, astronaut):
     spec = methods.get(name)
@@ -61,7 +43,7 @@ def test_torch_model_matches_ncnn_runtime_on_a_real_image(name, astronaut):
     model = spec.torch_module()
     with torch.inference_mode():
         ours = model(torch.from_numpy(crop.transpose(2, 0, 1).copy())[None])[0].numpy()
-    ref = _ncnn_run(spec, crop)
+    ref = ncnn_reference(spec, crop.transpose(2, 0, 1))
     assert ours.shape == ref.shape == (3, 192, 192)
     assert np.abs(ours - ref).max() <= 1e-4
 
