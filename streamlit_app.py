@@ -13,6 +13,7 @@ pages = st.navigation([
     st.Page("pages/enhance.py", title="Enhance", icon=":material/auto_awesome:", default=True),
     st.Page("pages/baselines.py", title="Baselines", icon=":material/compare:"),
     st.Page("pages/metrics.py", title="Metrics", icon=":material/straighten:"),
+    st.Page("pages/batch.py", title="Batch", icon=":material/photo_library:"),
     st.Page("pages/how_it_works.py", title="How it works", icon=":material/menu_book:"),
 ])
 pages.run()
