@@ -5,10 +5,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from core.backends import CHOICES as BACKEND_CHOICES
 from core.degrade import DOWNSCALE_METHODS
 from core.engine import ALPHA_MODES
 from core.imageio import IMAGE_SUFFIXES
+from core.methods import BACKEND_CHOICES, SCALES
 
 
 def _inputs(paths: list[str]) -> list[Path]:
@@ -243,7 +243,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("degrade", help="make test pairs (clean reference + degraded input) from clean images")
     p.add_argument("inputs", nargs="+", metavar="INPUT")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR", help="writes OUTDIR/lr and OUTDIR/hr")
-    p.add_argument("--scale", type=int, default=4, choices=[1, 2, 3, 4, 8])
+    p.add_argument("--scale", type=int, default=4, choices=[1, *SCALES])
     _add_degradation(p)
     p.set_defaults(func=cmd_degrade)
 
@@ -251,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--hr", required=True, metavar="DIR", help="clean reference images")
     p.add_argument("--lr", metavar="DIR", help="given LR images, paired by name (babyx4.png ↔ baby.png); "
                                                "without it the LR is made from HR with the degradation options")
-    p.add_argument("--scale", type=int, required=True, choices=[2, 3, 4, 8])
+    p.add_argument("--scale", type=int, required=True, choices=SCALES)
     p.add_argument("--methods", required=True, help="comma-separated, e.g. bicubic,RealESRGAN_x4plus")
     p.add_argument("--y-channel", action="store_true", help="PSNR/SSIM on the BT.601 Y channel (else RGB)")
     p.add_argument("--crop-border", type=int, default=None, metavar="N", help="default: the scale")

@@ -5,7 +5,7 @@ from core.degrade import DOWNSCALE_METHODS, Degradation, make_pair
 from core.engine import Request
 from core.imageio import LoadedImage, image_key
 from core.metrics import SizeMismatch, indicators, score
-from core.methods import METHODS
+from core.methods import METHODS, SCALES
 from core.samples import SAMPLES
 from ui.controls import scale_picker
 from ui.jobs import run_job, show_cancelled
@@ -45,7 +45,7 @@ if mode == MODES[0]:
     st.caption(f"Clean image: {'the full-size original of the sample ' + sample if sample else image.name}, "
                f"{clean.shape[1]}×{clean.shape[0]}. It becomes the reference; its degraded copy the input.")
     c = st.columns(6)
-    factor = c[0].selectbox("Downscale ÷", [2, 3, 4, 8], key="met_factor")
+    factor = c[0].selectbox("Downscale ÷", SCALES, key="met_factor")
     down = c[1].selectbox("Downscale with", DOWNSCALE_METHODS, key="met_down")
     blur = c[2].slider("Blur σ (0 = off)", 0.0, 5.0, step=0.1, key="met_blur")
     noise = c[3].slider("Noise σ (0 = off)", 0.0, 50.0, step=1.0, key="met_noise")
