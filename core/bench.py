@@ -9,12 +9,10 @@ from pathlib import Path
 from typing import Callable
 
 from core.degrade import Degradation, make_pair
-from core.engine import enhance
+from core.engine import Request
 from core.imageio import IMAGE_SUFFIXES, read_image_file
-from core.metrics import FULL_REFERENCE, score
-
-SUMMARY_FIELDS = ["method", "psnr_db", "ssim", "lpips", "mse", "images"]
-
+from core.metrics import Metric, indicators
+from core.scoring import entries, mean_over, score_methods
 
 @dataclass
 class ImageScore:
@@ -46,37 +44,54 @@ def pairs(hr_dir: Path, lr_dir: Path | None, scale: int, degradation: Degradatio
         yield f.name, read_image_file(lr).pixels, read_image_file(f).pixels, f"given LR {lr.name}"
 
 
+REFERENCE_ROW = "(reference)"  # no-reference measures of the HR images themselves, for scale
+
+
 def run(hr_dir: Path, lr_dir: Path | None, scale: int, methods: list[str], degradation: Degradation, *,
-        y_only: bool, crop_border: int, size_policy: str = "crop",
-        on_image: Callable[[ImageScore], None] | None = None) -> tuple[list[dict], list[ImageScore]]:
+        y_only: bool, crop_border: int, size_policy: str = "crop", metrics: list[str] | str | None = None,
+        on_image: Callable[[ImageScore], None] | None = None) -> tuple[list[Metric], list[dict], list[ImageScore]]:
+    """(metrics reported, one summary row per method, one score per method and image)."""
+    chosen = entries(metrics, has_reference=True)
+    no_ref = [m.name for m in chosen if not m.full_reference]
     per_image: list[ImageScore] = []
     for name, lr, hr, how in pairs(hr_dir, lr_dir, scale, degradation):
-        for method in methods:
-            out = enhance(lr, method, outscale=scale).pixels
-            values, notes = score(out, hr, y_only=y_only, crop_border=crop_border, size_policy=size_policy)
-            item = ImageScore(method, name, values, [how, *notes])
+        table = score_methods(lr, hr, [Request.make(m, outscale=scale) for m in methods], y_only=y_only,
+                              crop_border=crop_border, size_policy=size_policy, metrics=[m.name for m in chosen])
+        if table.errors:
+            raise ValueError(f"{name}: {table.errors[0]}")
+        items = [ImageScore(r.method, name, r.values, [how, *table.notes]) for r in table.rows]
+        if no_ref:
+            nan = {m.name: math.nan for m in chosen}
+            items.append(ImageScore(REFERENCE_ROW, name, {**nan, **indicators(hr, no_ref)}, [how]))
+        for item in items:
             per_image.append(item)
             if on_image:
                 on_image(item)
     summary = []
-    for method in methods:
+    for method in [*methods, *([REFERENCE_ROW] if no_ref else [])]:
         rows = [s for s in per_image if s.method == method]
-        means = {m.name: math.fsum(r.values[m.name] for r in rows) / len(rows) for m in FULL_REFERENCE}
+        means = {m.name: mean_over(rows, m) for m in chosen}
         summary.append({"method": method, **means, "images": len(rows)})
-    return summary, per_image
+    return chosen, summary, per_image
 
 
-def write_summary(path: Path, summary: list[dict]) -> None:
+def _number(value) -> str | int:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.6g}"
+    return value
+
+
+def write_summary(path: Path, metrics: list[Metric], summary: list[dict]) -> None:
     with open(path, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=SUMMARY_FIELDS)
+        w = csv.DictWriter(f, fieldnames=["method", *[m.name for m in metrics], "images"])
         w.writeheader()
         for row in summary:
-            w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in row.items()})
+            w.writerow({k: _number(v) for k, v in row.items()})
 
 
-def write_per_image(path: Path, per_image: list[ImageScore]) -> None:
+def write_per_image(path: Path, metrics: list[Metric], per_image: list[ImageScore]) -> None:
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["method", "image", *[m.name for m in FULL_REFERENCE], "notes"])
+        w.writerow(["method", "image", *[m.name for m in metrics], "notes"])
         for s in per_image:
-            w.writerow([s.method, s.image, *[f"{s.values[m.name]:.6g}" for m in FULL_REFERENCE], "; ".join(s.notes)])
+            w.writerow([s.method, s.image, *[_number(s.values[m.name]) for m in metrics], "; ".join(s.notes)])

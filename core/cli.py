@@ -9,6 +9,7 @@ from core.degrade import DOWNSCALE_METHODS
 from core.engine import ALPHA_MODES
 from core.imageio import IMAGE_SUFFIXES
 from core.methods import BACKEND_CHOICES, SCALES
+from core.scoring import entries as metric_entries
 
 
 def _inputs(paths: list[str]) -> list[Path]:
@@ -30,6 +31,17 @@ def _parse_params(pairs: list[str]) -> dict:
             raise ValueError(f"--param wants NAME=VALUE, got {pair!r}")
         params[key.strip()] = value.strip()
     return params
+
+
+def cmd_metrics(args) -> int:
+    from core.metrics import METRICS
+    for full in (True, False):
+        print("Full reference (scored against the true image):" if full else
+              "\nNo reference (describe one image; they cannot say which restore is right):")
+        for m in METRICS:
+            if m.full_reference == full:
+                print(f"  {m.name:12} {m.heading:14} {'default' if m.default else 'opt-in ':8} {m.about}")
+    return 0
 
 
 def cmd_methods(args) -> int:
@@ -178,7 +190,7 @@ def cmd_degrade(args) -> int:
 def cmd_bench(args) -> int:
     from core import bench
     from core.methods import METHODS
-    from core.metrics import FULL_REFERENCE
+    from core.metrics import METRICS
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = [m for m in methods if m not in METHODS]
@@ -186,30 +198,40 @@ def cmd_bench(args) -> int:
         print(f"error: unknown method(s) {', '.join(unknown)}; known: {', '.join(METHODS.names())}",
               file=sys.stderr)
         return 2
+    metrics = None if args.metrics is None else "all" if args.metrics == "all" else [
+        m.strip() for m in args.metrics.split(",") if m.strip()]
+    if isinstance(metrics, list) and (wrong := [m for m in metrics if m not in METRICS]):
+        print(f"error: unknown metric(s) {', '.join(wrong)}; known: {', '.join(METRICS.names())}", file=sys.stderr)
+        return 2
     crop = args.scale if args.crop_border is None else args.crop_border
     scale = int(args.scale)
 
     def show(item) -> None:
-        vals = "  ".join(f"{m.label} {item.values[m.name]:.4f}" for m in FULL_REFERENCE)
+        vals = "  ".join(f"{m.label} {m.format(item.values[m.name])}" for m in chosen)
         print(f"  {item.image:24} {item.method:28} {vals}", file=sys.stderr)
 
+    chosen = bench.entries(metrics, has_reference=True)
     try:
-        summary, per_image = bench.run(Path(args.hr), Path(args.lr) if args.lr else None, scale, methods,
-                                       _degradation(args, scale), y_only=args.y_channel, crop_border=crop,
-                                       on_image=None if args.quiet else show)
+        chosen, summary, per_image = bench.run(
+            Path(args.hr), Path(args.lr) if args.lr else None, scale, methods, _degradation(args, scale),
+            y_only=args.y_channel, crop_border=crop, metrics=metrics, on_image=None if args.quiet else show)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    how = (f"{'Y (BT.601)' if args.y_channel else 'RGB'} PSNR/SSIM, border crop {crop} px, LPIPS-alex on RGB; "
+    rgb_only = ", ".join(m.label for m in chosen if m.rgb_only)
+    how = (f"{'Y (BT.601)' if args.y_channel else 'RGB'}, border crop {crop} px"
+           f"{', ' + rgb_only + ' on RGB' if rgb_only and args.y_channel else ''}; "
            f"LR: {'given (' + args.lr + ')' if args.lr else 'made from HR'}")
-    print(f"{how}\n{'method':28} {'PSNR dB ↑':>10} {'SSIM ↑':>8} {'LPIPS ↓':>8} {'MSE ↓':>10} images")
+    widths = [max(len(m.heading), 8) for m in chosen]
+    print(how)
+    print(f"{'method':28} " + " ".join(f"{m.heading:>{w}}" for m, w in zip(chosen, widths)) + " images")
     for r in summary:
-        print(f"{r['method']:28} {r['psnr_db']:10.2f} {r['ssim']:8.4f} {r['lpips']:8.3f} {r['mse']:10.6f} "
-              f"{r['images']}")
+        print(f"{r['method']:28} " + " ".join(f"{m.format(r[m.name]):>{w}}" for m, w in zip(chosen, widths))
+              + f" {r['images']}")
     if args.csv:
-        bench.write_summary(Path(args.csv), summary)
+        bench.write_summary(Path(args.csv), chosen, summary)
     if args.per_image_csv:
-        bench.write_per_image(Path(args.per_image_csv), per_image)
+        bench.write_per_image(Path(args.per_image_csv), chosen, per_image)
     return 0
 
 
@@ -221,6 +243,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also say which CPU backend runs each network here, and why (measures once per machine)")
     p.add_argument("--backend", default="auto", choices=BACKEND_CHOICES, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_methods)
+    p = sub.add_parser("metrics", help="list every metric: direction, unit, what it measures")
+    p.set_defaults(func=cmd_metrics)
     p = sub.add_parser("prepare", help="convert or verify the networks' weights (make does this)")
     p.set_defaults(func=cmd_prepare)
     p = sub.add_parser("enhance", help="upscale image files or folders into OUTDIR as PNG")
@@ -255,8 +279,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--methods", required=True, help="comma-separated, e.g. bicubic,RealESRGAN_x4plus")
     p.add_argument("--y-channel", action="store_true", help="PSNR/SSIM on the BT.601 Y channel (else RGB)")
     p.add_argument("--crop-border", type=int, default=None, metavar="N", help="default: the scale")
-    p.add_argument("--csv", metavar="OUT", help="one row per method: " + ",".join(
-        ["method", "psnr_db", "ssim", "lpips", "mse", "images"]))
+    p.add_argument("--metrics", metavar="NAMES", help="comma-separated metric names, or 'all'; no-reference ones "
+                   "(niqe, piqe, …) also get a '(reference)' row. Default: " + ",".join(
+                       m.name for m in metric_entries(None, has_reference=True)) + ". See `python -m core metrics`")
+    p.add_argument("--csv", metavar="OUT", help="one row per method: method, each metric, images")
     p.add_argument("--per-image-csv", metavar="OUT", help="one row per method and image")
     p.add_argument("-q", "--quiet", action="store_true")
     _add_degradation(p)

