@@ -5,10 +5,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from core.colour import COLOUR_FIXES
 from core.degrade import DOWNSCALE_METHODS
-from core.engine import ALPHA_MODES
+from core.engine import ALPHA_MODES, FIT_MODES
 from core.imageio import IMAGE_SUFFIXES
 from core.methods import BACKEND_CHOICES, SCALES
+from core.output import FORMATS
 from core.scoring import entries as metric_entries
 
 
@@ -100,8 +102,9 @@ def cmd_enhance(args) -> int:
     from tqdm import tqdm
 
     from core.engine import EnhanceError, enhance
-    from core.imageio import ImageError, encode_png, read_image_file
+    from core.imageio import ImageError, read_image_file
     from core.methods import METHODS
+    from core.output import SUFFIXES, OutputOptions, encode
 
     if args.method not in METHODS:
         print(f"error: unknown method {args.method!r}; known: {', '.join(METHODS.names())}", file=sys.stderr)
@@ -109,6 +112,13 @@ def cmd_enhance(args) -> int:
     try:
         params = _parse_params(args.param)
     except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        fit = _parse_fit(args.fit)
+        options = OutputOptions(args.format, args.quality, 8 if args.eight_bit else None)
+        options.check()
+    except (ValueError, ImageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     out_dir = Path(args.output)
@@ -126,10 +136,14 @@ def cmd_enhance(args) -> int:
 
                 result = enhance(image, args.method, outscale=args.outscale, tile=args.tile, face=args.face,
                                  face_strength=args.face_strength, params=params, progress=progress,
-                                 backend=args.backend, alpha=args.alpha)
-            png = encode_png(result.pixels)
-            dest = out_dir / f"{path.stem}_{args.method}_x{result.stats.outscale:g}.png"
-            dest.write_bytes(png)
+                                 backend=args.backend, alpha=args.alpha, fit=fit, fit_mode=args.fit_mode,
+                                 colour_fix=args.colour_fix)
+            data, written = encode(result.pixels, options, image.metadata, result.stats.summary)
+            size = f"{result.stats.output_size[0]}x{result.stats.output_size[1]}" if fit else \
+                f"x{result.stats.outscale:g}"
+            dest = out_dir / f"{path.stem}_{args.method}_{size}{SUFFIXES[options.format]}"
+            dest.write_bytes(data)
+            result.stats.notes.extend(written)
         except (ImageError, EnhanceError, ValueError) as exc:
             failed += 1
             print(f"error: {exc}", file=sys.stderr)
@@ -144,8 +158,18 @@ def cmd_enhance(args) -> int:
         net = f"network ×{s.network_scale}{extra}" if s.network_scale else s.summary
         print(f"{path.name}: {s.input_size[0]}×{s.input_size[1]} → {s.output_size[0]}×{s.output_size[1]} "
               f"(×{s.pixel_ratio:.2f} pixels; {net}) in {s.elapsed_s:.2f} s on {s.backend}, {s.tiles} tile(s), "
-              f"face: {s.face} → {dest} ({len(png):,} bytes){notes}")
+              f"face: {s.face} → {dest} ({len(data):,} bytes){notes}")
     return 1 if failed else 0
+
+
+def _parse_fit(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"--fit {text!r}: write WIDTHxHEIGHT, e.g. 1920x1080") from None
+    return w, h
 
 
 def _add_degradation(p: argparse.ArgumentParser) -> None:
@@ -261,6 +285,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help="transparency: resize it (bilinear) or run it through the method (sharper edges)")
     p.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
                    help="a classical method's parameter, e.g. --param sigma_color=40 (repeatable)")
+    p.add_argument("--fit", metavar="WxH", help="fit this size instead of a scale (network pass, then an exact "
+                                                 "resize); see --fit-mode")
+    p.add_argument("--fit-mode", default="keep", choices=FIT_MODES,
+                   help="keep: inside the box, aspect kept; crop: fill the box, the centre cut out")
+    p.add_argument("--colour-fix", default="off", choices=COLOUR_FIXES,
+                   help="put the input's colours back (a GAN's tint or brightness shift): per-channel mean/std, or "
+                        "the input's low frequencies under the output's detail")
+    p.add_argument("--format", default="png", choices=FORMATS, help="png keeps 16 bits and alpha; jpeg/webp: 8-bit")
+    p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1–100 (WebP 100 = lossless)")
+    p.add_argument("--8-bit", dest="eight_bit", action="store_true", help="PNG: write a 16-bit result as 8-bit")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_enhance)
 

@@ -1,5 +1,5 @@
 """The data path every page, the CLI and the benches walk: validate → split colour and alpha → the method's
-`upscale()` → faces → alpha → join, for one `Request`.
+`upscale()` → colour fix → faces → alpha → join, for one `Request`.
 
 Networks run through the official architectures (basicsr RRDBNet, realesrgan SRVGGNetCompact) but not through
 `RealESRGANer.enhance`, which pastes tiles without blending, prints per tile, swallows tile errors (upstream
@@ -17,6 +17,7 @@ import numpy as np
 
 from core import methods as _methods
 from core import settings
+from core.colour import colour_fix
 from core.imageio import LoadedImage
 from core.interface import OnStep, Progress
 
@@ -46,6 +47,9 @@ class Request:
     alpha: str = "resize"                   # "resize" (bilinear) or "network" (alpha run through the method)
     image_key: str = ""
     crop: tuple[int, int, int, int] | None = None
+    fit: tuple[int, int] | None = None      # width, height to fit instead of `outscale`
+    fit_mode: str = "keep"                  # "keep": inside the box, aspect kept; "crop": fill it, centre-cropped
+    colour_fix: str = "off"                 # core.colour.COLOUR_FIXES: the input's colours on the output
 
     @classmethod
     def make(cls, method: str = "RealESRGAN_x4plus", *, params: dict | None = None, **fields) -> "Request":
@@ -173,15 +177,35 @@ def target_size(width: int, height: int, outscale: float) -> tuple[int, int]:
     return max(1, round(width * outscale)), max(1, round(height * outscale))
 
 
+FIT_MODES = ("keep", "crop")
+
+
+def plan(request: Request, width: int, height: int) -> tuple[float, tuple[int, int], tuple[int, int] | None]:
+    """(scale, size the method makes, final size after a centre crop or None) for an input of width×height."""
+    if request.fit is None:
+        outscale = request.scale()
+        return outscale, target_size(width, height, outscale), None
+    box_w, box_h = request.fit
+    if request.fit_mode not in FIT_MODES or box_w < 1 or box_h < 1:
+        raise EnhanceError(f"fit {box_w}×{box_h} ({request.fit_mode}): give a positive width and height and a "
+                           f"mode from {', '.join(FIT_MODES)}")
+    if request.fit_mode == "keep":  # exact on the tighter side
+        if box_w / width <= box_h / height:
+            return box_w / width, (box_w, max(1, round(height * box_w / width))), None
+        return box_h / height, (max(1, round(width * box_h / height)), box_h), None
+    outscale = max(box_w / width, box_h / height)
+    return outscale, (max(box_w, round(width * outscale)), max(box_h, round(height * outscale))), (box_w, box_h)
+
+
 def check(request: Request, width: int, height: int) -> tuple[int, int]:
-    """The output size, or an EnhanceError that says which limit and what to do."""
+    """The size the method makes, or an EnhanceError that says which limit and what to do."""
     spec = _methods.get(request.method)
-    outscale = request.scale()
+    outscale, (out_w, out_h), _ = plan(request, width, height)
     limit = settings.current().max_output_pixels
     if not math.isfinite(outscale) or not (MIN_OUTSCALE <= outscale <= MAX_OUTSCALE):
-        raise EnhanceError(f"scale {outscale:g} is out of range: choose a scale from {MIN_OUTSCALE:g} to "
+        fitted = f" (to fit {request.fit[0]}×{request.fit[1]})" if request.fit else ""
+        raise EnhanceError(f"scale {outscale:.3g}{fitted} is out of range: choose a scale from {MIN_OUTSCALE:g} to "
                            f"{MAX_OUTSCALE:g}.")
-    out_w, out_h = target_size(width, height, outscale)
     native = getattr(spec, "native_scale", None)
     if native and outscale < native and width * height * native ** 2 > limit:
         raise EnhanceError(f"the network's ×{native} pass would make {width * native}×{height * native} = "
@@ -217,6 +241,7 @@ def run(image: LoadedImage | np.ndarray, request: Request, progress: Progress | 
     spec = _methods.get(request.method)
     height, width = pixels.shape[:2]
     out_w, out_h = check(request, width, height)
+    outscale, _, final = plan(request, width, height)
     color, alpha, maxval = _split(pixels)
     start = time.perf_counter()
     try:
@@ -225,11 +250,17 @@ def run(image: LoadedImage | np.ndarray, request: Request, progress: Progress | 
     except ValueError as exc:  # a parameter out of range, a model that cannot run this input
         raise EnhanceError(str(exc)) from None
     stats = Stats(method=request.method, kind=spec.kind, input_size=(width, height), output_size=(out_w, out_h),
-                  outscale=request.scale(), network_scale=done.network_scale, resize=done.resize, elapsed_s=0.0,
+                  outscale=outscale, network_scale=done.network_scale, resize=done.resize, elapsed_s=0.0,
                   backend=done.backend, tiles=done.tiles, tile_size=done.tile_size, weights=done.weights,
                   backend_why=done.why,
                   input_file_bytes=loaded.file_bytes or None, notes=list(loaded.notes), summary=done.summary)
     out = done.pixels
+    if request.colour_fix != "off":
+        try:
+            out = colour_fix(out, color, request.colour_fix)
+        except ValueError as exc:
+            raise EnhanceError(str(exc)) from None
+        stats.notes.append(f"colour fix ({request.colour_fix}): the input's colours put back on the output")
     if request.face:
         from core.face import restore_faces
 
@@ -239,6 +270,15 @@ def run(image: LoadedImage | np.ndarray, request: Request, progress: Progress | 
         stats.notes.append("alpha channel run through the method as gray (sharper edges)" if request.alpha ==
                            "network" else "alpha channel resized with bilinear interpolation")
     result = _join(out, alpha, maxval, pixels.dtype)
+    if request.fit:
+        box = f"fit to {request.fit[0]}×{request.fit[1]}"
+        if final:
+            x0, y0 = (out_w - final[0]) // 2, (out_h - final[1]) // 2
+            result = np.ascontiguousarray(result[y0:y0 + final[1], x0:x0 + final[0]])
+            stats.output_size = final
+            stats.notes.append(f"{box}: scaled ×{outscale:.4g} to fill it ({out_w}×{out_h}), then the centre cut")
+        else:
+            stats.notes.append(f"{box}: scaled ×{outscale:.4g}, aspect kept ({out_w}×{out_h})")
     stats.elapsed_s = time.perf_counter() - start
     return EnhanceResult(result, stats)
 

@@ -34,6 +34,7 @@ class LoadedImage:
     format: str = "PNG"
     file_bytes: int = 0
     notes: list[str] = field(default_factory=list)
+    metadata: "Metadata" = field(default_factory=lambda: Metadata())
 
     @property
     def width(self) -> int:
@@ -57,6 +58,24 @@ class LoadedImage:
 
     def describe(self) -> str:
         return f"{self.width}×{self.height} {self.mode} {self.bit_depth}-bit"
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """What an output file carries over from its input: ICC colour profile, resolution, EXIF (orientation
+    reset to 1, since the pixels are already turned upright)."""
+    icc_profile: bytes | None = None
+    dpi: tuple[float, float] | None = None
+    exif: bytes | None = None
+
+    @classmethod
+    def of(cls, im: Image.Image) -> "Metadata":
+        exif = im.getexif()
+        if 0x0112 in exif:
+            exif[0x0112] = 1
+        dpi = im.info.get("dpi")
+        return cls(icc_profile=im.info.get("icc_profile") or None,
+                   dpi=(float(dpi[0]), float(dpi[1])) if dpi else None, exif=exif.tobytes() if len(exif) else None)
 
 
 # Pillow modes we can take as they are (numpy view of the same values).
@@ -89,7 +108,13 @@ def load_image(data: bytes, name: str = "image", max_pixels: int | None = None) 
         raise
     except Exception as exc:
         raise ImageError(f"{name}: the file is damaged or truncated and cannot be decoded ({exc}).") from None
-    return LoadedImage(np.ascontiguousarray(pixels), name=name, format=fmt, file_bytes=len(data), notes=notes)
+    try:
+        metadata = Metadata.of(im)
+    except Exception:  # damaged EXIF must not lose the pixels
+        metadata = Metadata()
+        notes.append("unreadable metadata (EXIF/ICC) dropped")
+    return LoadedImage(np.ascontiguousarray(pixels), name=name, format=fmt, file_bytes=len(data), notes=notes,
+                       metadata=metadata)
 
 
 def _check_size(name: str, width: int, height: int, max_pixels: int) -> None:

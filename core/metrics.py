@@ -290,6 +290,8 @@ for m in [
            "lower is better", piqe, decimals=2, min_side=16),
 ]:
     METRICS.register(m)
+METRICS.alias("psnr", "psnr_db")
+METRICS.alias("noise", "noise_sigma")
 
 FULL_REFERENCE = [m for m in METRICS if m.full_reference]
 NO_REFERENCE = [m for m in METRICS if not m.full_reference]

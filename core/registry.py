@@ -15,6 +15,11 @@ class Registry(Generic[T]):
     def __init__(self, what: str):
         self._what = what
         self._items: dict[str, T] = {}
+        self._aliases: dict[str, str] = {}
+
+    def alias(self, name: str, target: str) -> None:
+        """Another accepted spelling (e.g. "psnr" for "psnr_db"); never listed."""
+        self._aliases[name] = target
 
     def register(self, item: T, name: str | None = None) -> T:
         key = name or getattr(item, "name")
@@ -25,13 +30,13 @@ class Registry(Generic[T]):
 
     def get(self, name: str) -> T:
         try:
-            return self._items[name]
+            return self._items[self._aliases.get(name, name)]
         except KeyError:
             known = ", ".join(self._items) or "none"
             raise UnknownName(f"unknown {self._what} {name!r}; known: {known}") from None
 
     def __contains__(self, name: object) -> bool:
-        return name in self._items
+        return name in self._items or name in self._aliases
 
     def __iter__(self) -> Iterator[T]:
         return iter(self._items.values())

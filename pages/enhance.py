@@ -4,6 +4,7 @@ import dataclasses
 import streamlit as st
 
 from core import face
+from core.colour import COLOUR_FIXES
 from core.engine import ALPHA_MODES, Request
 from core.methods import BACKEND_CHOICES, METHODS, networks
 from ui.controls import scale_picker
@@ -22,9 +23,11 @@ c1, c2, c3 = st.columns([2, 2, 1])
 method = c1.selectbox("Method", [m.name for m in networks()], key=kept("enh_method", "RealESRGAN_x4plus"))
 spec = METHODS.get(method)
 c1.caption(f"{spec.description} {spec.family}, {spec.licence}.")
-outscale = scale_picker("enh_scale", c2)
+size = scale_picker("enh_scale", c2, fit=True)
+outscale, fit = (size, None) if isinstance(size, float) else (None, size)
 c2.caption(f"The network upscales ×{spec.native_scale}; " + (
-    "no resize after it." if outscale == spec.native_scale else f"a Lanczos resize then makes it ×{outscale:g}."))
+    "no resize after it." if outscale == spec.native_scale else "a Lanczos resize then makes it " +
+    (f"×{outscale:g}." if fit is None else f"{fit[0]}×{fit[1]}" + (" (centre cut)." if fit[2] == "crop" else "."))))
 tile = c3.selectbox("Tile size", [0, 64, 128, 192, 256, 384, 512], key=kept("enh_tile", 0),
                     format_func=lambda t: "automatic" if t == 0 else f"{t} px",
                     help="Large images run in overlapping tiles, blended so no seams show; memory is bounded.")
@@ -43,13 +46,17 @@ if not face_ok:
     st.caption("Face restoration is off: it needs the GFPGAN weights, which are not bundled "
                "(`python -m core fetch face` on the server).", help=face_why)
 
+fix = st.radio("Colour fix", COLOUR_FIXES, horizontal=True, key=kept("enh_colour_fix", "off"),
+               help="GANs can shift colours. mean/std: each channel gets the input's mean and spread; low band: "
+                    "the input's low frequencies under the network's detail.")
 alpha = "resize"
 if image.channels in (2, 4):
     alpha = st.radio("Transparency", ALPHA_MODES, horizontal=True, key=kept("enh_alpha", "resize"),
                      format_func={"resize": "resize (bilinear)", "network": "through the network (sharper)"}.get)
 region = crop_picker(image)
 request = Request.make(method, outscale=outscale, tile=tile, face=use_face and face_ok, face_strength=strength,
-                       backend=runtime, alpha=alpha, image_key=current_image_key())
+                       backend=runtime, alpha=alpha, image_key=current_image_key(),
+                       fit=fit and fit[:2], fit_mode=fit[2] if fit else "keep", colour_fix=fix)
 buttons = st.container(horizontal=True)  # sized to their labels: nothing cut at 1280 px
 preview = buttons.button(f"Preview a crop ({region[2]}×{region[3]})", type="primary", key="enh_preview")
 full = buttons.button(f"Enhance full image ({image.width}×{image.height})", key="enh_full")
@@ -61,6 +68,10 @@ if preview or full:
     except Exception as exc:  # shown, not raised: the page keeps answering
         st.error(f"The enhancement failed: {exc}")
 
+def _size(req: Request) -> str:
+    return f"fit {req.fit[0]}×{req.fit[1]}" if req.fit else f"×{req.scale():g}"
+
+
 last = st.session_state.get("enh_last")
 if not last or last.image_key != current_image_key():
     st.caption("Preview a crop first (seconds on a CPU), then enhance the full image.")
@@ -71,5 +82,5 @@ if hit is None:
     st.stop()
 if dataclasses.replace(last, crop=None) != request:
     st.info("The result below was made with other settings than the controls show now "
-            f"({last.method}, ×{last.scale():g}, backend {last.backend}): press a button to update it.")
+            f"({last.method}, {_size(last)}, backend {last.backend}): press a button to update it.")
 show_enhanced(image, last, *hit)

@@ -172,3 +172,23 @@ def test_page_controls_survive_a_round_trip_through_the_other_pages():
     assert at.selectbox(key="enh_method").value == FAST and at.radio(key="enh_scale").value == "×2"
     at.switch_page("pages/metrics.py").run()
     assert at.slider(key="met_noise").value == 5.0
+
+
+def test_enhance_fit_to_size_and_a_jpeg_download():
+    at = new_app()
+    at.selectbox(key="sample_w").set_value("cat").run()  # 150×100
+    at.selectbox(key="enh_method").set_value(FAST).run()
+    at.radio(key="enh_scale").set_value("fit to size").run()
+    at.number_input(key="enh_scale_fit_w").set_value(400).run()
+    at.number_input(key="enh_scale_fit_h").set_value(400).run()
+    at.radio(key="enh_scale_fit_mode").set_value("crop").run()
+    at.button(key="enh_full").click().run()
+    assert not at.exception and not errors(at)
+    stats = dict(zip(at.table[0].value.iloc[:, 0], at.table[0].value.iloc[:, 1]))
+    assert stats["output size"].startswith("400 × 400")
+    assert any("fit to 400×400: scaled ×4 to fill it (600×400), then the centre cut" in c.value for c in at.caption)
+    at.radio(key="enh_format").set_value("jpeg").run()
+    assert not at.exception
+    label = at.get("download_button")[0].proto.label
+    assert label.startswith("Download full-size JPEG (400×400")
+    assert any("No-reference measures" in e.proto.label for e in at.expander)

@@ -5,16 +5,25 @@ from __future__ import annotations
 import cv2
 import streamlit as st
 
+from core.engine import FIT_MODES
 from core.methods import SCALES
 from ui.slider import to_display
 from ui.state import kept
 
 
-def scale_picker(key: str, container=st) -> float:
-    options = [f"×{s}" for s in SCALES] + ["custom"]
+def scale_picker(key: str, container=st, fit: bool = False) -> float | tuple[int, int, str]:
+    """A scale (×2…×8 or custom); with `fit`, also "fit to width × height" → (width, height, fit mode)."""
+    options = [f"×{s}" for s in SCALES] + ["custom"] + (["fit to size"] if fit else [])
     choice = container.radio("Scale", options, horizontal=True, key=kept(key, "×4"))
     if choice == "custom":
         return float(container.number_input("Custom scale", 1.0, 8.0, step=0.25, key=kept(key + "_custom", 2.5)))
+    if choice == "fit to size":
+        w, h, m = container.columns([1, 1, 2])
+        width = w.number_input("Width", 1, 16_000, step=100, key=kept(key + "_fit_w", 1920))
+        height = h.number_input("Height", 1, 16_000, step=100, key=kept(key + "_fit_h", 1080))
+        mode = m.radio("Aspect", FIT_MODES, key=kept(key + "_fit_mode", "keep"), format_func={
+            "keep": "keep (fits inside)", "crop": "fill, cut the centre"}.get)
+        return int(width), int(height), mode
     return float(choice[1:])
 
 

@@ -5,8 +5,10 @@ import cv2
 import numpy as np
 import streamlit as st
 
-from core.engine import EnhanceResult, Request
+from core.engine import EnhanceResult, Request, plan
 from core.imageio import LoadedImage
+from core.metrics import NO_REFERENCE, indicators
+from core.output import FORMATS, MIME, SUFFIXES, OutputOptions, encode
 from ui.controls import nearest_up, zoom_grid
 from ui.slider import slider_html, slider_size, to_display
 from ui.state import kept
@@ -45,19 +47,27 @@ def show_enhanced(image: LoadedImage, request: Request, result: EnhanceResult, p
     what = f"crop {crop[2]}×{crop[3]} at ({crop[0]}, {crop[1]})" if crop else "full image"
     done_by = f"network ×{s.network_scale}" + ("" if s.resize == "none" else f", then {s.resize}")
     st.subheader(f"Result: {s.method} on the {what}")
-    st.caption(f"{done_by}. Settings of this result: scale ×{s.outscale:g}, backend {s.backend}, face: {s.face}.")
+    size = f"fit {request.fit[0]}×{request.fit[1]} (×{s.outscale:.3g})" if request.fit else f"×{s.outscale:g}"
+    st.caption(f"{done_by}. Settings of this result: scale {size}, backend {s.backend}, face: {s.face}.")
 
-    before = nearest_up(src, (out_w, out_h))
+    _, made, final = plan(request, src.shape[1], src.shape[0])
+    x0, y0 = ((made[0] - final[0]) // 2, (made[1] - final[1]) // 2) if final else (0, 0)
+    cut_w, cut_h = final or made
+
+    def same_cut(arr):  # what a fit-and-fill did to the result
+        return arr[y0:y0 + cut_h, x0:x0 + cut_w]
+
+    before = same_cut(nearest_up(src, made))
     shown_before, shown_after = to_display(before, DISPLAY_MAX), to_display(result.pixels, DISPLAY_MAX)
     _, frame_height = slider_size(shown_after)
-    st.iframe(slider_html(shown_before, shown_after, f"input, nearest-neighbour ×{s.outscale:g}",
-                          f"{s.method} ×{s.outscale:g}"), height=frame_height)
+    st.iframe(slider_html(shown_before, shown_after, f"input, nearest-neighbour ×{s.outscale:.3g}",
+                          f"{s.method} ×{s.outscale:.3g}"), height=frame_height)
     if shown_after.shape[:2] != result.pixels.shape[:2]:
         st.caption(f"Display preview downsized to {shown_after.shape[1]}×{shown_after.shape[0]}; "
                    f"the download is the full {out_w}×{out_h}.")
 
     st.markdown("**Zoom** (same region, same magnification, pixels shown as squares)")
-    bicubic = cv2.resize(src, (out_w, out_h), interpolation=cv2.INTER_CUBIC)
+    bicubic = same_cut(cv2.resize(src, made, interpolation=cv2.INTER_CUBIC))
     zoom_grid([("input, nearest neighbour", before), ("bicubic (OpenCV)", bicubic), (s.method, result.pixels)],
               key="enh", per_row=3)
 
@@ -66,7 +76,49 @@ def show_enhanced(image: LoadedImage, request: Request, result: EnhanceResult, p
     st.table({"": [r[0] for r in rows], "value": [r[1] for r in rows]})
     for note in s.notes:
         st.caption(note)
+    no_reference_measures(src, request, result)
+    download(image, request, result)
+
+
+def no_reference_measures(src, request: Request, result: EnhanceResult) -> None:
+    """Without a true reference only descriptive measures are honest: input and result side by side."""
+    measured = st.session_state.setdefault("enh_measured", {})
+    with st.expander("No-reference measures (there is no true image to score against)"):
+        big = result.pixels.shape[0] * result.pixels.shape[1] > 1_000_000  # ~1.5 s per megapixel on 2 cores
+        if request not in measured and (not big or st.button("Measure the full-size result", key="enh_measure")):
+            measured.clear()
+            measured[request] = (indicators(src), indicators(result.pixels))
+        if request not in measured:
+            return
+        before, after = measured[request]
+        rows = [m for m in NO_REFERENCE if m.name in after]
+        st.table({"measure": [m.heading for m in rows], "input": [m.format(before[m.name]) for m in rows],
+                  "result": [m.format(after[m.name]) for m in rows], "what it says": [m.about for m in rows]})
+        st.caption("They describe an image; they cannot say which restore is right. PSNR, SSIM and LPIPS need the "
+                   "true high-resolution image: the Metrics page makes one by degrading a clean image.")
+
+
+def download(image: LoadedImage, request: Request, result: EnhanceResult) -> None:
+    """The full-size file in the chosen format, with the input's ICC profile, DPI and EXIF and how it was made."""
+    s = result.stats
+    c1, c2 = st.columns([1, 2])
+    fmt = c1.radio("File format", FORMATS, horizontal=True, key=kept("enh_format", "png"),
+                   format_func=str.upper, help="PNG keeps 16 bits and transparency; JPEG and WebP are smaller.")
+    quality = c2.slider("Quality (JPEG/WebP; WebP 100 = lossless)", 50, 100, key=kept("enh_quality", 92),
+                        disabled=fmt == "png")
+    options = OutputOptions(fmt, quality)
+    encoded = st.session_state.setdefault("enh_encoded", {})
+    if (request, options) not in encoded:
+        encoded.clear()  # one result's files at a time: memory stays bounded
+        encoded[(request, options)] = encode(result.pixels, options, image.metadata, s.summary)
+    data, notes = encoded[(request, options)]
+    kept_meta = [name for name, v in [("ICC profile", image.metadata.icc_profile), ("EXIF", image.metadata.exif),
+                                      ("DPI", image.metadata.dpi and fmt != "webp")] if v]
+    st.caption("The file says how it was made (PNG text / EXIF software and description)" +
+               (f" and keeps the input's {', '.join(kept_meta)}" if kept_meta else "") + ". " + " ".join(notes))
+    out_w, out_h = s.output_size
     stem = image.name.rsplit(".", 1)[0]
-    st.download_button(f"Download full-size PNG ({out_w}×{out_h}, {len(png) / 1e6:.1f} MB)", png,
-                       file_name=f"{stem}_{s.method}_x{s.outscale:g}{'_crop' if crop else ''}.png",
-                       mime="image/png", key="enh_download")
+    size = f"{out_w}x{out_h}" if request.fit else f"x{s.outscale:g}"
+    st.download_button(f"Download full-size {fmt.upper()} ({out_w}×{out_h}, {len(data) / 1e6:.1f} MB)", data,
+                       file_name=f"{stem}_{s.method}_{size}{'_crop' if request.crop else ''}{SUFFIXES[fmt]}",
+                       mime=MIME[fmt], key="enh_download")
