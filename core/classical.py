@@ -1,4 +1,4 @@
-"""Classical methods: interpolations and restoration filters, each one library call.
+"""Classical methods: interpolations, restoration (denoise) and enhancement filters, each one library call.
 
 A filter used for upscaling runs as "interpolate to the target size, then filter" unless its `order`
 parameter says otherwise; `describe()` states what was really done, for captions and the CLI.
@@ -20,7 +20,7 @@ Size = tuple[int, int]  # (width, height)
 @dataclass(frozen=True)
 class ClassicalMethod:
     name: str
-    kind: str                      # "interpolation" | "restoration filter"
+    kind: str                      # "interpolation" | "restoration filter" | "enhancement filter"
     description: str
     library_call: str
     run: Callable[[np.ndarray, dict], np.ndarray] = field(repr=False)
@@ -34,6 +34,10 @@ class ClassicalMethod:
     @property
     def source(self) -> str:
         return self.library_call
+
+    @property
+    def purpose(self) -> str:
+        return PURPOSES[self.kind]
 
     def defaults(self) -> dict:
         return {p.name: p.default for p in self.params}
@@ -67,6 +71,9 @@ class ClassicalMethod:
         step = f"{p['upscale_with']} ×{outscale:g}"
         order = f"{what} after {step}" if p["order"] == "upscale, then filter" else f"{what}, then {step}"
         return f"{order}, {self.library_call}"
+
+
+PURPOSES = {"interpolation": "interpolation", "restoration filter": "denoise", "enhancement filter": "enhance"}
 
 
 def _keep3(out: np.ndarray, like: np.ndarray) -> np.ndarray:
@@ -103,8 +110,45 @@ _FILTER_ORDER = (
 )
 
 
+# Denoisers run before the upscale by default: after it, the noise is spread over s×s correlated pixels and
+# a noise estimate (BayesShrink's) sees almost none, so the filter removes nothing.
+_DENOISE_ORDER = (
+    Param("order", "Order", "filter, then upscale", "Denoise the input first (default: the noise is still "
+          "pixel-sized there) or filter the upscaled image.", choices=("filter, then upscale", "upscale, then filter")),
+    _FILTER_ORDER[1],
+)
+
+
 def _interp(name: str, call: str, about: str) -> ClassicalMethod:
     return ClassicalMethod(name, "interpolation", about, call, lambda img, p: INTERPOLATIONS[name](img, p["size"]))
+
+
+def _wavelet_sr(img: np.ndarray, p: dict) -> np.ndarray:
+    """DWT–SWT super-resolution (Demirel & Anbarjafari, IEEE TIP 2011), ×2 per pass: the input is the
+    approximation band; the detail bands are estimated from the input's DWT details interpolated ×2 and its SWT
+    details (same size as the input); the inverse DWT doubles the size. Passes until ≥ the target, then an
+    area resize to the exact size."""
+    import pywt
+
+    width, height = p["size"]
+    out = img
+    while out.shape[1] < width or out.shape[0] < height:
+        h, w = out.shape[:2]
+        even = np.pad(out, ((0, h % 2), (0, w % 2), (0, 0)), mode="reflect")  # the SWT needs even sides
+        chans = []
+        for c in range(even.shape[2]):
+            x = even[..., c].astype(np.float64)
+            _, dwt_details = pywt.dwt2(x, p["wavelet"], mode="periodization")
+            (_, swt_details), = pywt.swt2(x, p["wavelet"], level=1, trim_approx=False)
+            # two estimates of the same bands, averaged (their sum, as in the paper, doubles the detail energy)
+            details = tuple((cv2.resize(d, (x.shape[1], x.shape[0]), interpolation=cv2.INTER_CUBIC) + s) / 2
+                            for d, s in zip(dwt_details, swt_details))
+            # orthonormal 2-D DWT: an approximation coefficient is 2 × the local mean
+            chans.append(pywt.idwt2((2 * x, details), p["wavelet"], mode="periodization"))
+        out = np.clip(np.stack(chans, axis=2)[:2 * h, :2 * w], 0, 1).astype(np.float32)
+    if out.shape[:2] != (height, width):
+        out = _keep3(cv2.resize(out, (width, height), interpolation=cv2.INTER_AREA), img)
+    return out
 
 
 def _bilateral(img: np.ndarray, p: dict) -> np.ndarray:
@@ -139,6 +183,39 @@ def _nl_means(img: np.ndarray, p: dict) -> np.ndarray:
     return out.astype(np.float32)
 
 
+def _on_luminance(img: np.ndarray, change: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Apply `change` to the luminance only (Y of YCrCb; gray is its own), so colours do not shift."""
+    if img.shape[2] == 1:
+        return change(img[..., 0])[..., None]
+    ycc = cv2.cvtColor(img, cv2.COLOR_RGB2YCrCb)
+    ycc[..., 0] = change(ycc[..., 0])
+    return np.clip(cv2.cvtColor(ycc, cv2.COLOR_YCrCb2RGB), 0, 1)
+
+
+def _hist_eq(img: np.ndarray, p: dict) -> np.ndarray:
+    from skimage.exposure import equalize_hist  # on floats: OpenCV's equalizeHist would quantise to 8 bits
+
+    return _on_luminance(img, lambda y: equalize_hist(y, nbins=p["bins"]).astype(np.float32))
+
+
+def _clahe(img: np.ndarray, p: dict) -> np.ndarray:
+    clahe = cv2.createCLAHE(clipLimit=p["clip_limit"], tileGridSize=(p["tiles"], p["tiles"]))
+
+    def change(y: np.ndarray) -> np.ndarray:
+        # OpenCV's CLAHE maps 8-bit levels (at 16 bits its clip limit stops working: 65536 sparse bins);
+        # adding the mapping's change keeps the float luminance's finer steps
+        y8 = np.round(np.clip(y, 0, 1) * 255).astype(np.uint8)
+        return y + (clahe.apply(y8).astype(np.float32) - y8) / 255
+
+    return _on_luminance(img, change)
+
+
+def _unsharp(img: np.ndarray, p: dict) -> np.ndarray:
+    # skimage 0.26's unsharp_mask returns values of 1e12 and more on some float32 images: OpenCV's blur instead
+    blurred = cv2.GaussianBlur(img, (0, 0), sigmaX=p["radius"])
+    return np.clip(cv2.addWeighted(img, 1 + p["amount"], blurred, -p["amount"], 0), 0, 1)
+
+
 CLASSICAL = [
     _interp("nearest", "cv2.resize INTER_NEAREST", "Copies the closest pixel: blocky, adds nothing."),
     _interp("bilinear", "cv2.resize INTER_LINEAR", "Weighted average of the 4 nearest pixels: smooth, blurry."),
@@ -149,13 +226,21 @@ CLASSICAL = [
     _interp("lanczos", "cv2.resize INTER_LANCZOS4", "Windowed sinc over 8×8 neighbours: sharpest interpolation, "
                                                     "may ring at edges."),
     ClassicalMethod(
+        "wavelet_sr", "interpolation",
+        "Wavelet-domain super-resolution (DWT–SWT): the image is the low band of a finer image; the missing detail "
+        "bands are estimated from its own wavelet details, then the inverse transform doubles the size.",
+        "pywt.dwt2 / swt2 / idwt2 (Demirel & Anbarjafari 2011)", _wavelet_sr,
+        (Param("wavelet", "Wavelet", "db1", "db1 = Haar. Only short wavelets: with longer ones the image is not "
+               "their low band (it would be shifted by half a filter length).", choices=("db1", "bior1.3")),),
+        lambda p: p["wavelet"]),
+    ClassicalMethod(
         "bilateral", "restoration filter",
         "Edge-preserving smoothing: averages neighbours that are close in both position and colour.",
         "cv2.bilateralFilter", _bilateral,
         (Param("d", "Diameter d (px)", 9, "Neighbourhood diameter.", 1, 25, 2),
          Param("sigma_color", "σ colour (0–255)", 25.0, "How different a colour may be and still be averaged.",
                1.0, 150.0, 1.0),
-         Param("sigma_space", "σ space (px)", 5.0, "How far a neighbour may be.", 0.5, 25.0, 0.5)) + _FILTER_ORDER,
+         Param("sigma_space", "σ space (px)", 5.0, "How far a neighbour may be.", 0.5, 25.0, 0.5)) + _DENOISE_ORDER,
         lambda p: f"d={p['d']}, σcolor={p['sigma_color']:g}, σspace={p['sigma_space']:g}"),
     ClassicalMethod(
         "wavelet", "restoration filter",
@@ -168,17 +253,17 @@ CLASSICAL = [
          Param("method", "Threshold rule", "BayesShrink", "BayesShrink adapts per sub-band; VisuShrink is global.",
                choices=("BayesShrink", "VisuShrink")),
          Param("sigma", "Noise σ (0–255; 0 = estimate)", 0.0, "0 estimates the noise from the image.",
-               0.0, 50.0, 1.0)) + _FILTER_ORDER,
+               0.0, 50.0, 1.0)) + _DENOISE_ORDER,
         lambda p: f"{p['wavelet']}, {p['mode']}, {p['method']}, σ={'auto' if p['sigma'] == 0 else p['sigma']}"),
     ClassicalMethod(
         "gaussian", "restoration filter", "Gaussian blur: removes noise and detail alike.",
         "cv2.GaussianBlur", _gaussian,
-        (Param("sigma", "σ (px)", 1.0, "Blur radius.", 0.1, 10.0, 0.1),) + _FILTER_ORDER,
+        (Param("sigma", "σ (px)", 1.0, "Blur radius.", 0.1, 10.0, 0.1),) + _DENOISE_ORDER,
         lambda p: f"σ={p['sigma']:g}"),
     ClassicalMethod(
         "median", "restoration filter", "Median filter: removes salt-and-pepper noise, keeps edges, loses texture.",
         "scipy.ndimage.median_filter", _median,
-        (Param("size", "Window (px)", 3, "Odd window size.", 3, 11, 2),) + _FILTER_ORDER,
+        (Param("size", "Window (px)", 3, "Odd window size.", 3, 11, 2),) + _DENOISE_ORDER,
         lambda p: f"{p['size']}×{p['size']}"),
     ClassicalMethod(
         "nl_means", "restoration filter",
@@ -187,6 +272,28 @@ CLASSICAL = [
         (Param("h", "Strength h (0–255)", 8.0, "Higher removes more noise and more detail.", 1.0, 50.0, 1.0),
          Param("patch_size", "Patch (px)", 5, "Patch side.", 3, 9, 2),
          Param("patch_distance", "Search distance (px)", 6, "How far to look for similar patches.", 2, 15, 1))
-        + _FILTER_ORDER,
+        + _DENOISE_ORDER,
         lambda p: f"h={p['h']:g}, patch {p['patch_size']}, distance {p['patch_distance']}"),
+    ClassicalMethod(
+        "hist_eq", "enhancement filter",
+        "Histogram equalisation of the luminance: spreads the brightness levels over the whole range; global, "
+        "so it also lifts noise and can wash out.",
+        "skimage.exposure.equalize_hist on Y (YCrCb)", _hist_eq,
+        (Param("bins", "Bins", 256, "Histogram bins.", 16, 1024, 16),) + _FILTER_ORDER,
+        lambda p: f"{p['bins']} bins"),
+    ClassicalMethod(
+        "clahe", "enhancement filter",
+        "CLAHE: equalisation per tile with a clip on the contrast gain: local contrast without the global "
+        "wash-out.",
+        "cv2.createCLAHE on Y (YCrCb)", _clahe,
+        (Param("clip_limit", "Clip limit", 2.0, "How much contrast a tile may gain.", 0.5, 10.0, 0.5),
+         Param("tiles", "Tiles per side", 8, "Grid of tiles (8 = 8×8).", 2, 16, 1)) + _FILTER_ORDER,
+        lambda p: f"clip {p['clip_limit']:g}, {p['tiles']}×{p['tiles']} tiles"),
+    ClassicalMethod(
+        "unsharp", "enhancement filter",
+        "Unsharp masking: adds back the difference from a blurred copy; sharper edges, halos if overdone.",
+        "cv2.GaussianBlur + cv2.addWeighted", _unsharp,
+        (Param("radius", "Radius (px)", 2.0, "Blur radius of the mask.", 0.5, 10.0, 0.5),
+         Param("amount", "Amount", 1.0, "Strength of the sharpening.", 0.1, 5.0, 0.1)) + _FILTER_ORDER,
+        lambda p: f"radius {p['radius']:g}, amount {p['amount']:g}"),
 ]

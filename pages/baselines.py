@@ -14,8 +14,13 @@ image = require_image()
 show_cancelled()
 
 DEFAULT = ["nearest", "bicubic", "bilateral", "wavelet", "RealESRGAN_x4plus"]
-chosen = st.multiselect("Methods", METHODS.names(), key=kept("base_methods", DEFAULT),
-                        format_func=lambda n: METHODS.get(n).label)
+PURPOSES = {"interpolation": "Interpolation", "denoise": "Denoise (after bicubic)",
+            "enhance": "Contrast and sharpness", "super-resolution": "Networks"}
+chosen = []
+for col, (purpose, title) in zip(st.columns(len(PURPOSES)), PURPOSES.items()):
+    names = [m.name for m in METHODS if m.purpose == purpose]
+    chosen += col.multiselect(title, names, key=kept(f"base_methods_{purpose}", [n for n in DEFAULT if n in names]),
+                              help="; ".join(f"{n}: {METHODS.get(n).description}" for n in names[:12]))
 c1, c2 = st.columns([2, 2])
 outscale = scale_picker("base_scale", c1)
 h, w = image.height, image.width

@@ -77,16 +77,18 @@ def test_baselines_grid_with_network_result_reused_from_enhance():
     at.button(key="enh_full").click().run()  # RealESRGAN_x4plus, ×4, on the astronaut sample
     enhance_time = dict(zip(at.table[0].value.iloc[:, 0], at.table[0].value.iloc[:, 1]))["elapsed"]
     at.switch_page("pages/baselines.py").run()
-    assert at.multiselect(key="base_methods").value == ["nearest", "bicubic", "bilateral", "wavelet",
-                                                        "RealESRGAN_x4plus"]
+    groups = {p: at.multiselect(key=f"base_methods_{p}").value for p in
+              ("interpolation", "denoise", "enhance", "super-resolution")}
+    assert groups == {"interpolation": ["nearest", "bicubic"], "denoise": ["bilateral", "wavelet"], "enhance": [],
+                      "super-resolution": ["RealESRGAN_x4plus"]}
     at.button(key="base_run").click().run()
     assert not at.exception and not errors(at)
     assert any("5 results at ×4 (512×512)" in s.value for s in at.subheader)
     captions = [c.value for c in at.caption]
     expect = ["**nearest** (interpolation): nearest ×4, cv2.resize INTER_NEAREST",
               "**bicubic** (interpolation): bicubic ×4, cv2.resize INTER_CUBIC",
-              "**bilateral** (restoration filter): bilateral (d=9, σcolor=25, σspace=5) after bicubic ×4",
-              "**wavelet** (restoration filter): wavelet (db1, soft, BayesShrink, σ=auto) after bicubic ×4",
+              "**bilateral** (restoration filter): bilateral (d=9, σcolor=25, σspace=5), then bicubic ×4",
+              "**wavelet** (restoration filter): wavelet (db1, soft, BayesShrink, σ=auto), then bicubic ×4",
               "**RealESRGAN_x4plus** (network): RealESRGAN_x4plus network ×4."]
     for text in expect:
         assert any(c.startswith(text) for c in captions), text
