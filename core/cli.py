@@ -82,6 +82,34 @@ def cmd_methods(args) -> int:
     return 0
 
 
+def cmd_fetch(args) -> int:
+    """Download pinned, verified weights that no package registry ships (only when asked)."""
+    from tqdm import tqdm
+
+    from core.fetch import MANIFEST, FetchError, fetch, missing
+
+    if args.group not in MANIFEST:
+        print(f"error: nothing called {args.group!r} to fetch; known: {', '.join(MANIFEST)}", file=sys.stderr)
+        return 2
+    todo = missing(args.group)
+    for f in MANIFEST[args.group]:
+        size = f"{f.size / 1e6:.0f} MB" if f.size else "size not published"
+        print(f"{f.name}: {f.about}, {f.licence}, {size}, {'to fetch' if f in todo else 'present'} ({f.url})")
+    if args.list or not todo:
+        return 0
+    with tqdm(unit="B", unit_scale=True, disable=True if args.quiet else None) as bar:
+        def on_bytes(done: int, total: int | None, _speed: float) -> None:
+            bar.total, bar.n = total, done
+            bar.refresh()
+        try:
+            paths = fetch(args.group, on_bytes=on_bytes)
+        except FetchError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    print(f"verified (sha256) and in place: {', '.join(str(p) for p in paths)}")
+    return 0
+
+
 def cmd_prepare(args) -> int:
     """Convert (or verify) every network's weights now, so the first enhancement does not wait for it."""
     from core.methods import networks
@@ -267,6 +295,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also say which CPU backend runs each network here, and why (measures once per machine)")
     p.add_argument("--backend", default="auto", choices=BACKEND_CHOICES, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_methods)
+    p = sub.add_parser("fetch", help="download pinned, verified weights no package ships (face: GFPGAN, facexlib)")
+    p.add_argument("group", help="what to fetch: face")
+    p.add_argument("--list", action="store_true", help="say what would be fetched, from where, how big")
+    p.add_argument("-q", "--quiet", action="store_true")
+    p.set_defaults(func=cmd_fetch)
     p = sub.add_parser("metrics", help="list every metric: direction, unit, what it measures")
     p.set_defaults(func=cmd_metrics)
     p = sub.add_parser("prepare", help="convert or verify the networks' weights (make does this)")

@@ -1,6 +1,7 @@
 """Optional face restoration: GFPGAN v1.4 (arch 'clean', runs on CPU) with facexlib's detector and parser.
 
-Its weights are not on any package registry, so it works only when the user has put them in `weights/`.
+Its weights are not on any package registry: `python -m core fetch face` (or the Enhance page's button)
+downloads them, pinned and verified (core/fetch.py), into the weights folder.
 Built here rather than through `GFPGANer`, which loads facexlib weights from a path relative to the working
 directory (downloading them if absent) and crashes on gray and RGBA input (upstream #483, #55).
 """
@@ -12,12 +13,9 @@ import cv2
 import numpy as np
 
 from core import weights as _weights
+from core.fetch import MANIFEST, total_bytes
 
-FACE_FILES = {
-    "GFPGANv1.4.pth": "GFPGAN v1.4 face restorer, from the GFPGAN GitHub releases (v1.3.4)",
-    "detection_Resnet50_Final.pth": "RetinaFace detector, from the facexlib GitHub releases (v0.1.0)",
-    "parsing_parsenet.pth": "face parser, from the facexlib GitHub releases (v0.2.2)",
-}
+FACE_FILES = {f.name: f"{f.about}, {f.url}" for f in MANIFEST["face"]}
 
 _lock = threading.Lock()
 _restorer = None
@@ -35,8 +33,8 @@ def availability() -> tuple[bool, str]:
     missing = missing_files()
     if not missing:
         return True, "GFPGAN v1.4 ready"
-    lines = "; ".join(f"{n} ({FACE_FILES[n]})" for n in missing)
-    return False, f"Face restoration needs these files in {_weights.weights_dir()}/: {lines}."
+    return False, (f"Face restoration needs its weights (about {total_bytes('face') / 1e6:.0f} MB, fetched once): "
+                   "run `python -m core fetch face`, or press 'Fetch face weights' on the Enhance page.")
 
 
 class FaceRestorer:

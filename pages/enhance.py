@@ -8,7 +8,7 @@ from core.colour import COLOUR_FIXES
 from core.engine import ALPHA_MODES, Request
 from core.methods import BACKEND_CHOICES, METHODS, networks
 from ui.controls import scale_picker
-from ui.jobs import cached, run_job, show_cancelled
+from ui.jobs import cached, fetch_with_progress, run_job, show_cancelled
 from ui.result_view import crop_picker, show_enhanced
 from ui.state import current_image_key, kept, require_image
 
@@ -43,8 +43,11 @@ use_face = f1.toggle("Face restoration (GFPGAN v1.4)", disabled=not face_ok, key
 strength = f2.slider("Face strength", 0.0, 1.0, step=0.05, disabled=not (face_ok and use_face),
                      help="0 keeps the network's faces, 1 uses GFPGAN's entirely.", key=kept("enh_strength", 0.5))
 if not face_ok:
-    st.caption("Face restoration is off: it needs the GFPGAN weights, which are not bundled "
-               "(`python -m core fetch face` on the server).", help=face_why)
+    note, button = st.columns([3, 1])
+    note.caption("Face restoration is off: its weights are not on this server yet (fetched once from GitHub, "
+                 "verified).", help=face_why)
+    if button.button("Fetch face weights", key="enh_fetch"):
+        fetch_with_progress("face")
 
 fix = st.radio("Colour fix", COLOUR_FIXES, horizontal=True, key=kept("enh_colour_fix", "off"),
                help="GANs can shift colours. mean/std: each channel gets the input's mean and spread; low band: "

@@ -194,3 +194,17 @@ def test_enhance_fit_to_size_and_a_jpeg_download():
     label = at.get("download_button")[0].proto.label
     assert label.startswith("Download full-size JPEG (400×400")
     assert any("No-reference measures" in e.proto.label for e in at.expander)
+
+
+def test_fetch_face_weights_without_network_is_one_clear_error(monkeypatch, tmp_path):
+    from tests.conftest import use_settings
+
+    use_settings(monkeypatch, weights_dir=tmp_path)
+    monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")  # nothing listens: like a machine offline
+    at = new_app()
+    assert at.toggle(key="enh_face").disabled
+    at.button(key="enh_fetch").click().run()
+    assert not at.exception
+    assert len(errors(at)) == 1 and "cannot reach github.com" in errors(at)[0]
+    at.selectbox(key="enh_method").set_value(FAST).run()  # the page keeps answering
+    assert not at.exception and at.toggle(key="enh_face").disabled

@@ -111,3 +111,25 @@ def show_cancelled() -> None:
 
 def _ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+def fetch_with_progress(group: str) -> None:
+    """Download pinned weights with a progress bar (bytes, speed, time left); the page reloads when done."""
+    from core.fetch import FetchError, fetch
+
+    bar = st.progress(0.0, text="Connecting…")
+
+    def on_bytes(done: int, total: int | None, speed: float) -> None:
+        left = f", about {(total - done) / speed:.0f} s left" if total and speed > 0 else ""
+        of = f" of {total / 1e6:.0f} MB" if total else ""
+        bar.progress(min(1.0, done / total) if total else 0.0,
+                     text=f"{done / 1e6:.0f} MB{of}, {speed / 1e6:.1f} MB/s{left}")
+
+    try:
+        fetch(group, on_bytes=on_bytes)
+    except FetchError as exc:
+        bar.empty()
+        st.error(f"The weights could not be fetched: {exc}")
+        return
+    bar.empty()
+    st.rerun()
