@@ -178,7 +178,9 @@ def get(spec, choice: str = "auto", height: int = 0, width: int = 0, tile_for=No
     if choice not in CHOICES:
         raise ValueError(f"unknown backend {choice!r}; choose one of {', '.join(CHOICES)}")
     with _lock:
-        if choice == "auto":
+        if choice == "auto" and not spec.measured_auto:
+            name = candidates(spec)[0]
+        elif choice == "auto":
             record = _auto_choice(spec)
             name = _cheapest(record, height, width, tile_for) if height and tile_for else record["backend"]
         else:

@@ -134,6 +134,16 @@ def cmd_enhance(args) -> int:
     from core.methods import METHODS
     from core.output import SUFFIXES, OutputOptions, encode
 
+    if args.model_path:
+        from core.user_models import UserModelError, load_user_model_file
+
+        try:
+            spec = load_user_model_file(args.model_path)
+        except UserModelError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        args.method = spec.name
+        print(f"{Path(args.model_path).name}: detected {spec.detected} (spandrel); runs on torch fp32")
     if args.method not in METHODS:
         print(f"error: unknown method {args.method!r}; known: {', '.join(METHODS.names())}", file=sys.stderr)
         return 2
@@ -169,7 +179,7 @@ def cmd_enhance(args) -> int:
             data, written = encode(result.pixels, options, image.metadata, result.stats.summary)
             size = f"{result.stats.output_size[0]}x{result.stats.output_size[1]}" if fit else \
                 f"x{result.stats.outscale:g}"
-            dest = out_dir / f"{path.stem}_{args.method}_{size}{SUFFIXES[options.format]}"
+            dest = out_dir / f"{path.stem}_{args.method.replace(':', '_')}_{size}{SUFFIXES[options.format]}"
             dest.write_bytes(data)
             result.stats.notes.extend(written)
         except (ImageError, EnhanceError, ValueError) as exc:
@@ -308,6 +318,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files and/or folders")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR")
     p.add_argument("--method", default="RealESRGAN_x4plus", help="see `python -m core methods`")
+    p.add_argument("--model-path", metavar="FILE", help="your own model (.pth/.safetensors; architecture detected "
+                                                        "by spandrel, loaded without running code) instead of --method")
     p.add_argument("--outscale", type=float, default=None, help="1 to 8; default: the method's native scale")
     p.add_argument("--tile", type=int, default=0, help="tile size in input pixels; 0 = automatic")
     p.add_argument("--face", action="store_true", help="GFPGAN face restoration (needs its weights)")

@@ -21,4 +21,5 @@ def get(name: str):
 
 
 def networks() -> list[NetworkMethod]:
-    return list(NETWORKS)
+    """The built-in networks (a user's own models are added to the registry when loaded, not listed here)."""
+    return [n for n in NETWORKS if n.measured_auto]

@@ -55,6 +55,7 @@ class NetworkMethod:
     params: tuple[Param, ...] = ()
     kind: str = "network"
     purpose: str = "super-resolution"
+    measured_auto: bool = True            # "auto" measures the backends; False: the first candidate (torch fp32)
 
     @property
     def label(self) -> str:

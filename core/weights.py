@@ -34,6 +34,8 @@ class NcnnSource:
     output_blob: str = "output"
 
     def files(self) -> tuple[Path, Path] | None:
+        if not self.module:
+            return None
         spec = importlib.util.find_spec(self.module)
         if spec is None or not spec.submodule_search_locations:
             return None
@@ -56,20 +58,29 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def load_checkpoint(path: Path) -> dict:
-    """A state dict from a `.pth`; `weights_only=True` refuses pickles that would run code."""
+def load_checkpoint(path, name: str | None = None) -> dict:
+    """A state dict from a `.pth` (a path or a file object); `weights_only=True` refuses pickles that would run
+    code."""
     import pickle
 
     import torch
 
+    name = name or Path(path).name
+    if hasattr(path, "getvalue"):
+        head = path.getvalue()[:4]
+    else:
+        with open(path, "rb") as f:
+            head = f.read(4)
+    if not (head.startswith(b"PK\x03\x04") or head.startswith(b"\x80")):  # torch.save: a zip, or a pickle
+        raise WeightsUnavailable(f"{name} could not be read as a PyTorch checkpoint (not a torch.save file)")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         raise WeightsUnavailable(
-            f"{path.name} was refused: it is not a plain weights file (loading it would run code). "
+            f"{name} was refused: it is not a plain weights file (loading it would run code). "
             f"Use the official file. Detail: {str(exc).splitlines()[0]}") from None
     except Exception as exc:
-        raise WeightsUnavailable(f"{path.name} could not be read as a PyTorch checkpoint: {exc}") from None
+        raise WeightsUnavailable(f"{name} could not be read as a PyTorch checkpoint: {exc}") from None
     if isinstance(ckpt, dict):
         for key in ("params_ema", "params"):
             if key in ckpt:

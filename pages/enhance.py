@@ -9,7 +9,7 @@ from core.engine import ALPHA_MODES, Request
 from core.methods import BACKEND_CHOICES, METHODS, networks
 from ui.controls import scale_picker
 from ui.jobs import cached, fetch_with_progress, run_job, show_cancelled
-from ui.result_view import crop_picker, show_enhanced
+from ui.result_view import crop_picker, show_enhanced, user_model_uploader
 from ui.state import current_image_key, kept, require_image
 
 st.title("Enhance")
@@ -20,7 +20,10 @@ for note in image.notes:
         st.info(f"About this image: {note}.")
 
 c1, c2, c3 = st.columns([2, 2, 1])
-method = c1.selectbox("Method", [m.name for m in networks()], key=kept("enh_method", "RealESRGAN_x4plus"))
+own = st.session_state.setdefault("user_models", [])  # this session's own models (core/user_models.py)
+if chosen_model := st.session_state.pop("enh_method_next", None):
+    st.session_state.enh_method = chosen_model
+method = c1.selectbox("Method", [m.name for m in networks()] + own, key=kept("enh_method", "RealESRGAN_x4plus"))
 spec = METHODS.get(method)
 c1.caption(f"{spec.description} {spec.family}, {spec.licence}.")
 size = scale_picker("enh_scale", c2, fit=True)
@@ -36,6 +39,8 @@ runtime = c3.selectbox("CPU backend", BACKEND_CHOICES, key=kept("enh_backend", "
                             "this machine (see the statistics for why). torch: the fp32 reference; torch-bf16: "
                             "bfloat16 weights; ncnn: the same files on the ncnn runtime.")
 
+with c1.popover("Use your own model"):
+    user_model_uploader()
 face_ok, face_why = face.availability()
 f1, f2 = st.columns([1, 2])
 use_face = f1.toggle("Face restoration (GFPGAN v1.4)", disabled=not face_ok, key=kept("enh_face", False),

@@ -208,3 +208,23 @@ def test_fetch_face_weights_without_network_is_one_clear_error(monkeypatch, tmp_
     assert len(errors(at)) == 1 and "cannot reach github.com" in errors(at)[0]
     at.selectbox(key="enh_method").set_value(FAST).run()  # the page keeps answering
     assert not at.exception and at.toggle(key="enh_face").disabled
+
+
+def test_a_users_own_model_is_detected_chosen_and_run():
+    import torch
+    from realesrgan.archs.srvgg_arch import SRVGGNetCompact
+
+    torch.manual_seed(1)
+    buf = io.BytesIO()
+    torch.save(SRVGGNetCompact(3, 3, num_feat=8, num_conv=2, upscale=2).state_dict(), buf)
+    at = new_app()
+    at.file_uploader(key="enh_user_model").upload("class_model.pth", buf.getvalue(), "application/octet-stream").run()
+    assert not at.exception and not errors(at)
+    assert at.selectbox(key="enh_method").value.startswith("user:class_model-")
+    assert any("RealESRGAN Compact, ×2" in s.value for s in at.success)
+    at.radio(key="enh_scale").set_value("×2").run()
+    at.button(key="enh_preview").click().run()
+    assert not at.exception and not errors(at)
+    assert any("Result: user:class_model-" in s.value for s in at.subheader)
+    at.file_uploader(key="enh_user_model").upload("junk.pth", b"junk", "application/octet-stream").run()
+    assert len(errors(at)) == 1 and "not a torch.save file" in errors(at)[0]

@@ -120,5 +120,29 @@ def download(image: LoadedImage, request: Request, result: EnhanceResult) -> Non
     stem = image.name.rsplit(".", 1)[0]
     size = f"{out_w}x{out_h}" if request.fit else f"x{s.outscale:g}"
     st.download_button(f"Download full-size {fmt.upper()} ({out_w}×{out_h}, {len(data) / 1e6:.1f} MB)", data,
-                       file_name=f"{stem}_{s.method}_{size}{'_crop' if request.crop else ''}{SUFFIXES[fmt]}",
+                       file_name=f"{stem}_{s.method.replace(':', '_')}_{size}{'_crop' if request.crop else ''}{SUFFIXES[fmt]}",
                        mime=MIME[fmt], key="enh_download")
+
+
+def user_model_uploader() -> None:
+    """A .pth / .safetensors the user brings: detected by spandrel, kept in memory, listed under Method."""
+    from core.user_models import SUFFIXES, UserModelError, load_user_model
+
+    up = st.file_uploader("Model file (.pth, .safetensors)", type=[s.lstrip(".") for s in SUFFIXES],
+                          key="enh_user_model", help="ESRGAN, Real-ESRGAN compact, SPAN, SwinIR, HAT, DAT and "
+                          "other architectures spandrel knows; read without running code, never saved to disk.")
+    if up is None or st.session_state.get("enh_user_model_id") == up.file_id:
+        if msg := st.session_state.get("enh_user_model_msg"):
+            (st.error if msg.startswith("!") else st.success)(msg.lstrip("!"))
+        return
+    st.session_state.enh_user_model_id = up.file_id
+    try:
+        spec = load_user_model(up.getvalue(), up.name)
+    except UserModelError as exc:
+        st.session_state.enh_user_model_msg = f"!{exc}"
+    else:
+        if spec.name not in st.session_state.user_models:
+            st.session_state.user_models.append(spec.name)
+        st.session_state.enh_method_next = spec.name  # set before the Method box is drawn, on the rerun
+        st.session_state.enh_user_model_msg = f"{spec.name}: {spec.detected}. Chosen under Method; runs on torch fp32."
+    st.rerun()
