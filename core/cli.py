@@ -129,7 +129,7 @@ def cmd_prepare(args) -> int:
 def cmd_enhance(args) -> int:
     from tqdm import tqdm
 
-    from core.engine import EnhanceError, enhance
+    from core.engine import EnhanceError, Request, enhance
     from core.imageio import ImageError, read_image_file
     from core.methods import METHODS
     from core.output import SUFFIXES, OutputOptions, encode
@@ -161,6 +161,16 @@ def cmd_enhance(args) -> int:
         return 2
     out_dir = Path(args.output)
     out_dir.mkdir(parents=True, exist_ok=True)
+    size = f"{fit[0]}x{fit[1]}" if fit else f"x{Request.make(args.method, outscale=args.outscale).scale():g}"
+
+    def out_name(path: Path) -> str:
+        return f"{path.stem}_{args.method.replace(':', '_')}_{size}{SUFFIXES[options.format]}"
+
+    if args.ray:
+        request = Request.make(args.method, outscale=args.outscale, tile=args.tile, face=args.face,
+                               face_strength=args.face_strength, params=params, backend=args.backend,
+                               alpha=args.alpha, fit=fit, fit_mode=args.fit_mode, colour_fix=args.colour_fix)
+        return _enhance_on_ray(args, _inputs(args.inputs), out_dir, request, options, out_name)
     failed = 0
     for path in _inputs(args.inputs):
         try:
@@ -177,9 +187,7 @@ def cmd_enhance(args) -> int:
                                  backend=args.backend, alpha=args.alpha, fit=fit, fit_mode=args.fit_mode,
                                  colour_fix=args.colour_fix)
             data, written = encode(result.pixels, options, image.metadata, result.stats.summary)
-            size = f"{result.stats.output_size[0]}x{result.stats.output_size[1]}" if fit else \
-                f"x{result.stats.outscale:g}"
-            dest = out_dir / f"{path.stem}_{args.method.replace(':', '_')}_{size}{SUFFIXES[options.format]}"
+            dest = out_dir / out_name(path)
             dest.write_bytes(data)
             result.stats.notes.extend(written)
         except (ImageError, EnhanceError, ValueError) as exc:
@@ -197,6 +205,32 @@ def cmd_enhance(args) -> int:
         print(f"{path.name}: {s.input_size[0]}×{s.input_size[1]} → {s.output_size[0]}×{s.output_size[1]} "
               f"(×{s.pixel_ratio:.2f} pixels; {net}) in {s.elapsed_s:.2f} s on {s.backend}, {s.tiles} tile(s), "
               f"face: {s.face} → {dest} ({len(data):,} bytes){notes}")
+    return 1 if failed else 0
+
+
+def _enhance_on_ray(args, files: list[Path], out_dir: Path, request, options, out_name) -> int:
+    """A folder as Ray tasks: bounded in flight, each output written when done, existing outputs skipped."""
+    from tqdm import tqdm
+
+    from core import distributed
+
+    try:
+        distributed.connect(args.ray)
+    except distributed.RayUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    failed = 0
+    with tqdm(total=len(files), unit="file", disable=True if args.quiet else None) as bar:
+        def on_file(item) -> None:
+            nonlocal failed
+            bar.update(1)
+            if item.error:
+                failed += 1
+                print(f"error: {item.error}", file=sys.stderr)
+            else:
+                print(f"{item.source.name}: {'already done, skipped' if item.skipped else 'done'} → {item.output}")
+        distributed.run_folder(files, out_dir, request, options, out_name, max_in_flight=args.ray_in_flight,
+                               on_file=on_file)
     return 1 if failed else 0
 
 
@@ -340,6 +374,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", default="png", choices=FORMATS, help="png keeps 16 bits and alpha; jpeg/webp: 8-bit")
     p.add_argument("--quality", type=int, default=95, help="JPEG/WebP quality 1–100 (WebP 100 = lossless)")
     p.add_argument("--8-bit", dest="eight_bit", action="store_true", help="PNG: write a 16-bit result as 8-bit")
+    p.add_argument("--ray", metavar="ADDRESS", help="run the files as tasks on a Ray cluster: host:port of its head, "
+                                                    "or 'local' to start one here (see README)")
+    p.add_argument("--ray-in-flight", type=int, default=4, metavar="N", help="at most N files on the cluster at once")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_enhance)
 

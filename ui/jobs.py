@@ -17,8 +17,31 @@ UPDATE_EVERY_S = 0.3  # progress redraws; each redraw is also where a pressed Ca
 
 
 @st.cache_resource
+def cluster() -> tuple[bool, str]:
+    """(jobs go to Ray, what to tell the user): joined once per server when SRLAB_RAY_ADDRESS is set."""
+    address = settings.current().ray_address
+    if not address:
+        return False, ""
+    from core import distributed
+
+    try:
+        distributed.connect(address)
+    except distributed.RayUnavailable as exc:
+        return False, f"{exc}. Jobs run on this server meanwhile."
+    import ray
+
+    return True, f"Jobs run on the Ray cluster at {address} ({ray.cluster_resources().get('CPU', 0):.0f} CPUs)."
+
+
+@st.cache_resource
 def job_queue() -> JobQueue:
-    """One queue for every session: SRLAB_JOB_SLOTS jobs run at once, the others wait in line."""
+    """One queue for every session: SRLAB_JOB_SLOTS jobs run at once (on a cluster: one per CPU), the others wait
+    in line and see their place."""
+    on_ray, _ = cluster()
+    if on_ray:
+        import ray
+
+        return JobQueue(max(settings.current().job_slots, int(ray.cluster_resources().get("CPU", 1))))
     return JobQueue()
 
 
@@ -96,7 +119,23 @@ def run_job(label: str, request: Request, image: LoadedImage):
             bar.progress(min(1.0, fraction), text=f"{label}: {fraction:.0%}, {elapsed:.1f} s elapsed, "
                                                   f"about {left:.0f} s left")
 
-        result = engine.run(image, request, on_step=on_step)
+        on_ray, why = cluster()
+        if on_ray:  # no per-layer progress from a remote worker: this machine's estimate, then "finishing"
+            from core import distributed
+
+            ref = distributed.submit(image, request)
+
+            def on_wait(elapsed: float) -> None:  # each redraw is also where a pressed Cancel stops the task
+                if expected:
+                    on_step(min(0.95, elapsed / expected))
+                else:
+                    bar.progress(0.0, text=f"{label}: running on the cluster, {elapsed:.0f} s")
+
+            result = distributed.wait_result(ref, UPDATE_EVERY_S, on_wait)
+        else:
+            if why:
+                st.caption(why)
+            result = engine.run(image, request, on_step=on_step)
     cancel.empty()
     bar.empty()  # the result below says how long it took and on what
     png = encode_png(result.pixels)
