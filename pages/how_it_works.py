@@ -1,26 +1,78 @@
-"""A short explanation for a classroom."""
+"""How it works: a lesson page for a class, drawn from the same registries the tool runs on."""
+from pathlib import Path
+
+import pandas as pd
 import streamlit as st
 
-from core.methods import METHODS
+from core.methods import METHODS, networks
+from core.metrics import METRICS
+from ui.charts import tradeoff_scatter
 from ui.state import require_frame
 
 require_frame()
 st.title("How it works")
+SET5 = Path(__file__).resolve().parent.parent / "bench" / "results" / "set5_x4.csv"
+
+st.header("1. Making an image larger")
 st.markdown("""
-**Super-resolution** makes an image larger and tries to recover detail that the small image does not hold.
-
-* **Interpolation** (nearest, bicubic, …) only spreads the existing pixels over a bigger grid: no new detail.
-* **Real-ESRGAN** is a neural network trained on pairs of clean photos and artificially degraded copies
-  (blur, noise, JPEG, downscaling). It learned what sharp images usually look like and *invents* plausible
-  detail. It is a GAN: its results look sharp but need not be pixel-true.
-* Every network here works at a fixed scale (×4). Any other scale is the network pass **plus** an ordinary
-  Lanczos resize, and the statistics always say which part was which.
-* Large images are cut into overlapping tiles; the tiles are blended, so no seams show and memory stays bounded.
-* **Measuring** needs a true reference: a clean image that was degraded on purpose (the Metrics page). Without
-  one, PSNR/SSIM/LPIPS cannot be computed honestly.
-
-Everything runs on this computer's CPU, offline. Uploaded images stay in the server's memory.
+* **Interpolation** (nearest, bilinear, bicubic, Lanczos) spreads the existing pixels over a bigger grid and
+  fills the gaps with a fixed formula. It adds no detail; it only decides how blurry or blocky the gaps look.
+* **Wavelet-domain SR** treats the small image as the low-frequency band of a larger one and estimates the
+  missing detail bands from the image's own wavelet details; the inverse transform doubles the size.
+* **Denoising filters** (bilateral, wavelet, non-local means, …) remove noise; here they run *before* the
+  upscale by default, while the noise is still pixel-sized and easy to tell from detail.
+* **A super-resolution network** learned from millions of pairs (a sharp photo and a degraded copy) what
+  sharp images usually look like. Each runs at its own native scale; any other scale is the network pass plus
+  an ordinary Lanczos resize, and every result says which part was which.
 """)
-st.subheader("Methods")
-for m in METHODS:
-    st.markdown(f"- **{m.name}** ({m.kind}): {m.description}")
+
+st.header("2. What a GAN invents")
+st.markdown("""
+Real-ESRGAN is trained as a **GAN**: a second network, the discriminator, punishes results that *look* fake.
+So the generator paints textures — hair, grass, brick — that are plausible but were never in the photo. They
+look sharp and natural, yet they are guesses: a licence plate or a face can come out convincing and wrong.
+Networks trained only for fidelity (SPAN here) stay closer to the truth and look softer.
+""")
+
+st.header("3. Measuring: which number, which way")
+full = [m for m in METRICS if m.full_reference]
+no_ref = [m for m in METRICS if not m.full_reference]
+st.markdown("**With a true reference** (a clean image degraded on purpose, on the Metrics page):")
+st.table(pd.DataFrame({"measure": [m.heading for m in full], "better": [
+    "higher" if m.higher_is_better else "lower" for m in full], "what it measures": [m.about for m in full]}))
+st.markdown("**Without one**, only descriptions of a single image — they cannot say which result is right:")
+st.table(pd.DataFrame({"measure": [m.heading for m in no_ref], "better": [
+    {True: "higher", False: "lower", None: "neither"}[m.higher_is_better] for m in no_ref],
+    "what it measures": [m.about for m in no_ref]}))
+st.markdown("PSNR and SSIM are computed on the Y (brightness) channel with a border of *scale* pixels removed, as "
+            "published tables do; LPIPS is always on colour. Every table on the Metrics page says which.")
+
+st.header("4. The perception–distortion trade-off")
+if SET5.exists():
+    scores = pd.read_csv(SET5)
+    scores = scores[scores["method"].isin(METHODS.names())]
+    scores["kind"] = [METHODS.get(m).kind for m in scores["method"]]
+    st.altair_chart(tradeoff_scatter(scores[["method", "kind", "psnr_db", "lpips"]].dropna()), key="how_scatter")
+    st.caption("Set5 ×4 (bicubic-downscaled inputs), measured by this tool: `python -m core bench --hr "
+               "../shared/data/Set5/HR --lr ../shared/data/Set5/LR_bicubic/X4 --scale 4 … --csv "
+               "bench/results/set5_x4.csv` (the README has the full command and table).")
+st.markdown("""
+No method can be best at both: the closer to the true pixels on average (PSNR, right), the blurrier the result,
+because averaging all plausible answers is blurry; the more natural it looks (LPIPS, down), the more it invents.
+The GAN sits lower and further left than bicubic; SPAN, trained for fidelity, furthest right.
+""")
+
+st.header("5. Running on a laptop CPU")
+st.markdown("""
+* **Tiles**: a large image is cut into overlapping tiles, each run alone and cross-faded into the result, so no
+  seams show and memory stays bounded (the tile size comes from each backend's measured memory per pixel).
+* **bfloat16**: on CPUs with native bfloat16 (`avx512_bf16`), the network's weights and activations are
+  stored in 16 bits instead of 32: 2–3× faster on the AMD EPYC (Zen 4) this was measured on, and the output
+  stays ≥ 45 dB from the 32-bit one —
+  differences no one can see. Each machine measures once which way is fastest.
+* Everything runs offline; uploaded images stay in the server's memory.
+""")
+
+st.header("6. The models: where they come from")
+st.table(pd.DataFrame([{"model": n.name, "scale": f"×{n.native_scale}", "family": n.family, "licence": n.licence,
+                        "trained for": n.trained_for, "use": n.description} for n in networks()]))

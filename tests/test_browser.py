@@ -114,9 +114,9 @@ def test_enhance_with_fast_model_renders_slider_offline(offline_page, server, ar
     assert "inset(0px 50%" in before.evaluate("e => getComputedStyle(e).clipPath")
     frame.locator("#pos").fill("20")
     assert "inset(0px 80%" in before.evaluate("e => getComputedStyle(e).clipPath")
-    page.get_by_text("Statistics").scroll_into_view_if_needed()
-    assert page.get_by_test_id("stTable").inner_text().count("512 × 512") == 1
-    assert page.get_by_test_id("stDownloadButton").count() == 1
+    page.get_by_text("Statistics", exact=True).scroll_into_view_if_needed()
+    assert page.get_by_test_id("stTable").first.inner_text().count("512 × 512") == 1
+    expect(page.get_by_test_id("stDownloadButton")).to_have_count(1, timeout=30_000)
     page.screenshot(path=str(artifacts / "enhance_result.png"), full_page=True)
     assert not [e for e in page.context.pages[0].locator("[data-testid=stException]").all()]
     # Blocked requests may exist (Streamlit asks for nothing external, but be explicit about what happened).
