@@ -3,6 +3,7 @@ picker lives here (so it keeps its state on every page), and kept widget values 
 import streamlit as st
 
 import core  # noqa: F401  (installs the torchvision shim before any page imports basicsr)
+from core.timing import timed
 from ui.picker import image_picker
 from ui.state import restore_kept
 
@@ -16,4 +17,5 @@ pages = st.navigation([
     st.Page("pages/batch.py", title="Batch", icon=":material/photo_library:"),
     st.Page("pages/how_it_works.py", title="How it works", icon=":material/menu_book:"),
 ])
-pages.run()
+with timed("page_run", page=pages.title):  # SRLAB_TIMING_LOG: the server's time per page request
+    pages.run()

@@ -184,6 +184,9 @@ def plan(request: Request, width: int, height: int) -> tuple[float, tuple[int, i
     """(scale, size the method makes, final size after a centre crop or None) for an input of width×height."""
     if request.fit is None:
         outscale = request.scale()
+        if not math.isfinite(outscale) or not (MIN_OUTSCALE <= outscale <= MAX_OUTSCALE):
+            raise EnhanceError(f"scale {outscale:g} is out of range: choose a scale from {MIN_OUTSCALE:g} to "
+                               f"{MAX_OUTSCALE:g}.")
         return outscale, target_size(width, height, outscale), None
     box_w, box_h = request.fit
     if request.fit_mode not in FIT_MODES or box_w < 1 or box_h < 1:

@@ -93,8 +93,8 @@ def test_set5_x4_bench_reproduces_the_anchors():
     from tests.conftest import shared_path
 
     hr, lr = shared_path("Set5", "HR"), shared_path("Set5", "LR_bicubic", "X4")
-    summary, _ = bench.run(Path(hr), Path(lr), 4, ["bicubic_pillow", "SPAN_x4", "RealESRGAN_x4plus"],
-                           Degradation(scale=4), y_only=True, crop_border=4)
+    _, summary, _ = bench.run(Path(hr), Path(lr), 4, ["bicubic_pillow", "SPAN_x4", "RealESRGAN_x4plus"],
+                              Degradation(scale=4), y_only=True, crop_border=4)
     rows = {r["method"]: r for r in summary}
     assert abs(rows["bicubic_pillow"]["psnr_db"] - 28.4) <= 0.3  # the published bicubic anchor
     assert abs(rows["SPAN_x4"]["psnr_db"] - 32.2) <= 0.3         # SPAN's paper, reproduced

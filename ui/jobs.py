@@ -11,6 +11,7 @@ from core.cache import BoundedCache
 from core.engine import Request
 from core.imageio import LoadedImage, encode_png
 from core.jobs import JobQueue
+from core.timing import timed
 from core.methods import METHODS
 
 UPDATE_EVERY_S = 0.3  # progress redraws; each redraw is also where a pressed Cancel stops the job
@@ -102,8 +103,10 @@ def run_job(label: str, request: Request, image: LoadedImage):
         bar.progress(0.0, text=f"{label}: waiting, {_ordinal(place)} in line ({queue.running} job running). "
                                "Other people are using this server.")
 
-    with queue.slot(on_wait=waiting):
+    queued_at = time.perf_counter()
+    with queue.slot(on_wait=waiting), timed("job", method=request.method) as job:
         start = time.perf_counter()
+        job["waited_s"] = round(start - queued_at, 4)
         shown = [0.0]
 
         def on_step(fraction: float) -> None:
