@@ -17,5 +17,5 @@ pages = st.navigation([
     st.Page("pages/batch.py", title="Batch", icon=":material/photo_library:"),
     st.Page("pages/how_it_works.py", title="How it works", icon=":material/menu_book:"),
 ])
-with timed("page_run", page=pages.title):  # SRLAB_TIMING_LOG: the server's time per page request
-    pages.run()
+with timed("page_run", page=pages.title, job=False):  # SRLAB_TIMING_LOG: the server's time per page request
+    pages.run()  # ui/jobs.py notes job=True when this run asks for a job

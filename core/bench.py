@@ -22,6 +22,21 @@ class ImageScore:
     notes: list[str]
 
 
+BUILTIN = ("astronaut", "cat", "coffee", "rocket", "camera", "text")  # scikit-image's photos: every clone has them
+
+
+def builtin_folder(folder: Path) -> Path:
+    """The built-in benchmark set written as PNGs into `folder`: scikit-image's photos (portrait, fur, smooth
+    gradients, sky and metal, a gray classic, printed text), so a fresh clone can bench without any data."""
+    from core.imageio import encode_png
+    from core.samples import SAMPLES
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in BUILTIN:
+        (folder / f"{name}.png").write_bytes(encode_png(SAMPLES[name].original()))
+    return folder
+
+
 def pairs(hr_dir: Path, lr_dir: Path | None, scale: int, degradation: Degradation):
     """(name, LR pixels, HR pixels, how the pair was made) for every HR image, sorted by name."""
     hr_files = sorted(f for f in Path(hr_dir).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)

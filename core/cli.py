@@ -306,11 +306,15 @@ def cmd_bench(args) -> int:
         vals = "  ".join(f"{m.label} {m.format(item.values[m.name])}" for m in chosen)
         print(f"  {item.image:24} {item.method:28} {vals}", file=sys.stderr)
 
+    import tempfile
+
     chosen = bench.entries(metrics, has_reference=True)
     try:
-        chosen, summary, per_image = bench.run(
-            Path(args.hr), Path(args.lr) if args.lr else None, scale, methods, _degradation(args, scale),
-            y_only=args.y_channel, crop_border=crop, metrics=metrics, on_image=None if args.quiet else show)
+        with tempfile.TemporaryDirectory(prefix="srlab-builtin-") as tmp:
+            hr = bench.builtin_folder(Path(tmp)) if args.builtin else Path(args.hr)
+            chosen, summary, per_image = bench.run(
+                hr, Path(args.lr) if args.lr else None, scale, methods, _degradation(args, scale),
+                y_only=args.y_channel, crop_border=crop, metrics=metrics, on_image=None if args.quiet else show)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -388,7 +392,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_degrade)
 
     p = sub.add_parser("bench", help="score methods on folders of images against true references")
-    p.add_argument("--hr", required=True, metavar="DIR", help="clean reference images")
+    source = p.add_mutually_exclusive_group(required=True)
+    source.add_argument("--hr", metavar="DIR", help="clean reference images")
+    source.add_argument("--builtin", action="store_true", help="the built-in set: scikit-image's photos "
+                        "(astronaut, cat, coffee, rocket, camera, text), on every fresh clone")
     p.add_argument("--lr", metavar="DIR", help="given LR images, paired by name (babyx4.png ↔ baby.png); "
                                                "without it the LR is made from HR with the degradation options")
     p.add_argument("--scale", type=int, required=True, choices=SCALES)

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from core import settings
 
 _lock = threading.Lock()
+_current = threading.local()  # the fields of the block running in this thread (a Streamlit run has its own)
 
 
 def record(kind: str, **fields) -> None:
@@ -21,11 +22,19 @@ def record(kind: str, **fields) -> None:
         f.write(line + "\n")
 
 
+def note(**fields) -> None:
+    """Add fields to the record of the `timed` block running in this thread (e.g. that a page run has a job)."""
+    getattr(_current, "fields", {}).update(fields)
+
+
 @contextmanager
 def timed(kind: str, **fields):
-    """Record how long the block took (also when it ends by an exception, e.g. Streamlit's rerun)."""
-    start = time.perf_counter()
+    """Record how long the block took, also when it ends by an exception (Streamlit's stop and rerun: no
+    Streamlit call is made here, since after a stop they raise again)."""
+    start, outer = time.perf_counter(), getattr(_current, "fields", None)
+    _current.fields = fields
     try:
         yield fields
     finally:
+        _current.fields = outer
         record(kind, seconds=round(time.perf_counter() - start, 4), **fields)

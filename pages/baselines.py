@@ -1,6 +1,7 @@
 """Baselines: classical interpolations and filters side by side with the network, labelled truthfully."""
 import streamlit as st
 
+from core import face
 from core.engine import Request
 from core.methods import METHODS
 from ui.controls import param_widgets, scale_picker, zoom_grid
@@ -43,8 +44,11 @@ if with_params:
             st.caption(f"{m.description} Source: `{m.source}`.")
             params[m.name] = param_widgets(m, "base", st)
 
-requests = [Request.make(n, outscale=outscale, params=params.get(n), image_key=current_image_key(), crop=crop)
-            for n in chosen]
+face_ok, face_why = face.availability()
+use_face = st.toggle("Face restoration on the networks' results (GFPGAN v1.4)", key=kept("base_face", False),
+                     disabled=not face_ok, help=face_why + " Classical methods are shown as they are.")
+requests = [Request.make(n, outscale=outscale, params=params.get(n), image_key=current_image_key(), crop=crop,
+                         face=use_face and face_ok and METHODS.get(n).kind == "network") for n in chosen]
 if st.button("Run", type="primary", key="base_run", disabled=not chosen):
     done = []
     for request in requests:
@@ -73,7 +77,8 @@ for start in range(0, len(shown), per_row):
     for col, (request, (result, png)) in zip(cols, shown[start:start + per_row]):
         s = result.stats
         col.image(to_display(result.pixels, DISPLAY_MAX // 2), width="stretch")
-        col.caption(f"**{s.method}** ({s.kind}): {s.summary}. {s.elapsed_s:.2f} s.")
+        col.caption(f"**{s.method}** ({s.kind}): {s.summary}{'; faces: ' + s.face if request.face else ''}. "
+                    f"{s.elapsed_s:.2f} s.")
         col.download_button("Download PNG", png, file_name=f"{image.name.rsplit('.', 1)[0]}_{s.method}_"
                             f"x{s.outscale:g}.png", mime="image/png", key=f"base_dl_{start}_{s.method}")
 

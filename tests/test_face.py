@@ -72,3 +72,21 @@ def test_strength_zero_changes_nothing(with_face_weights, astronaut_lr):
     plain = enhance(astronaut_lr, "realesr-animevideov3").pixels
     zero = enhance(astronaut_lr, "realesr-animevideov3", face=True, face_strength=0.0, face_landmarks=LANDMARKS)
     assert np.array_equal(zero.pixels, plain)
+
+
+def test_baselines_face_toggle_applies_to_networks_only_and_is_labelled(with_face_weights):
+    from streamlit.testing.v1 import AppTest
+
+    from tests.conftest import ROOT
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300)
+    at.run()
+    at.switch_page("pages/baselines.py").run()
+    at.multiselect(key="base_methods_super-resolution").set_value(["realesr-animevideov3"]).run()
+    at.multiselect(key="base_methods_denoise").set_value([]).run()
+    at.toggle(key="base_face").set_value(True).run()
+    at.button(key="base_run").click().run()
+    assert not at.exception and not at.error
+    captions = [c.value for c in at.caption]
+    assert any(c.startswith("**realesr-animevideov3** (network)") and "; faces: " in c for c in captions)
+    assert any(c.startswith("**bicubic** (interpolation)") and "faces" not in c for c in captions)

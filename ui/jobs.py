@@ -11,6 +11,7 @@ from core.cache import BoundedCache
 from core.engine import Request
 from core.imageio import LoadedImage, encode_png
 from core.jobs import JobQueue
+from core import timing
 from core.timing import timed
 from core.methods import METHODS
 
@@ -104,6 +105,7 @@ def run_job(label: str, request: Request, image: LoadedImage):
                                "Other people are using this server.")
 
     queued_at = time.perf_counter()
+    timing.note(job=True)
     with queue.slot(on_wait=waiting), timed("job", method=request.method) as job:
         start = time.perf_counter()
         job["waited_s"] = round(start - queued_at, 4)
