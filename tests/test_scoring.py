@@ -119,3 +119,10 @@ def test_bench_cli_metrics_option_names_the_columns(tmp_path, photo):
     proc = subprocess.run([sys.executable, "-m", "core", "bench", "--hr", hr, "--scale", "2", "--methods",
                            "bicubic", "--metrics", "psnr,brisque"], cwd=ROOT, capture_output=True, text=True)  # psnr: an alias
     assert proc.returncode == 2 and "unknown metric(s) brisque;" in proc.stderr
+
+
+def test_bench_builtin_set_runs_on_any_clone():
+    proc = subprocess.run([sys.executable, "-m", "core", "bench", "--builtin", "--scale", "4", "--methods",
+                           "bicubic", "--y-channel", "-q"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1].split()[0] == "bicubic" and proc.stdout.splitlines()[-1].endswith(" 6")
