@@ -16,24 +16,17 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from scripts import local_server  # noqa: E402
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpu_name() -> str:
@@ -156,22 +149,11 @@ def main() -> int:
     args = ap.parse_args()
     if not 1 <= args.sessions <= 50:
         ap.error("--sessions must be 1…50")
-    port = free_port()
     log = open(ROOT / "bench" / "results" / "load_test_server.log", "wb")
     timings = ROOT / "bench" / "results" / "load_test_timings.jsonl"
     timings.unlink(missing_ok=True)
-    server = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port",
-                               str(port), "--server.address", "127.0.0.1", "--server.headless", "true"],
-                              cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                              env={**os.environ, "SRLAB_TIMING_LOG": str(timings)})
-    url = f"http://127.0.0.1:{port}"
+    server, url = local_server.start(log, env={**os.environ, "SRLAB_TIMING_LOG": str(timings)})
     try:
-        for _ in range(200):
-            try:
-                if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                time.sleep(0.3)
         t0 = time.perf_counter()
         results = asyncio.run(run(url, args.sessions, args.method, args.timeout, args.join_window,
                                   args.click_window, max(1, args.browsers)))
@@ -179,11 +161,7 @@ def main() -> int:
         crashed = server.poll() is not None
         rss = peak_rss_mb(server.pid) if not crashed else float("nan")
     finally:
-        server.terminate()
-        try:
-            server.wait(10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        local_server.stop(server)
     times = sorted(r["seconds"] for r in results if r["ok"])
     q = statistics.quantiles(times, n=20) if len(times) >= 2 else times * 19
     summary = {"sessions": args.sessions, "method": args.method, "completed": len(times),

@@ -6,7 +6,7 @@ from core.engine import Request
 from core.methods import METHODS
 from ui.controls import param_widgets, scale_picker, zoom_grid
 from ui.jobs import cached, run_job, show_cancelled
-from ui.result_view import DISPLAY_MAX
+from ui.result_view import DISPLAY_MAX, no_reference_table
 from ui.slider import to_display
 from ui.state import current_image_key, kept, require_image
 
@@ -82,6 +82,7 @@ for start in range(0, len(shown), per_row):
         col.download_button("Download PNG", png, file_name=f"{image.name.rsplit('.', 1)[0]}_{s.method}_"
                             f"x{s.outscale:g}.png", mime="image/png", key=f"base_dl_{start}_{s.method}")
 
+no_reference_table([(r.method, hit[0].pixels) for r, hit in shown], tuple(r for r, _ in shown), "base")
 st.markdown("**Zoom**: the same region of every result, at the same magnification")
 zoom_grid([(result.stats.method, result.pixels) for _, (result, _) in shown], key="base", window=96,
           shown_px=288)

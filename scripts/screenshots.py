@@ -3,38 +3,14 @@ in the states a class sees. Run: `.venv/bin/python scripts/screenshots.py` (writ
 from __future__ import annotations
 
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from scripts import local_server  # noqa: E402
 OUT = ROOT / "docs" / "screenshots"
 WIDTH, HEIGHT = 1280, 720
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server() -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-                             "--server.address", "127.0.0.1"], cwd=ROOT, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
-                return proc, url
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit("streamlit did not start")
 
 
 def shoot(page, name: str) -> None:
@@ -52,7 +28,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     OUT.mkdir(parents=True, exist_ok=True)
-    proc, url = start_server()
+    proc, url = local_server.start()
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
@@ -83,7 +59,7 @@ def main() -> None:
                 shoot(page, name.lower().replace(" ", "_"))
             browser.close()
     finally:
-        proc.terminate()
+        local_server.stop(proc)
 
 
 if __name__ == "__main__":

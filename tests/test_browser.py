@@ -2,17 +2,12 @@
 request blocked: the app must render and enhance offline. Screenshots go to test-artifacts/."""
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.conftest import ROOT
+from scripts import local_server
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -24,12 +19,6 @@ if not os.path.exists(CHROMIUM):
     pytest.skip("chromium is not installed (make browser)", allow_module_level=True)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class _Server(str):
     """The server's URL, which also knows the server's process id."""
     pid: int
@@ -37,30 +26,12 @@ class _Server(str):
 
 @pytest.fixture(scope="module")
 def server(artifacts):
-    port = _free_port()
     log = open(artifacts / "streamlit-server.log", "wb")  # a file, not a pipe: a full pipe would block the server
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    url = _Server(f"http://127.0.0.1:{port}")
+    proc, address = local_server.start(log)
+    url = _Server(address)
     url.pid = proc.pid
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            if urllib.request.urlopen(url + "/_stcore/health", timeout=1).read() == b"ok":
-                break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        raise RuntimeError("streamlit did not start: see test-artifacts/streamlit-server.log")
     yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    local_server.stop(proc)
     log.close()
 
 

@@ -1,7 +1,6 @@
 """Jobs and folders on a real Ray cluster: a head started by the test on 127.0.0.1, its own worker processes."""
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -16,13 +15,8 @@ from core import distributed
 from core.engine import Request, run
 from core.imageio import read_image_file
 from core.output import OutputOptions
+from scripts.local_server import free_port
 from tests.conftest import ROOT
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 # `ray start --head` replaces 127.0.0.1 by the machine's address (Ray's services.resolve_ip_for_localhost);
 # a head started from Python keeps loopback, which is all these tests may use.
