@@ -35,11 +35,13 @@ class WeightFile:
     about: str
 
 
-# Hashes as published by public model managers for these release assets (see the README's "Face restoration").
+# URLs as in the upstream code (GFPGAN's inference_gfpgan.py; facexlib's model loaders); sizes and sha256 as
+# listed, identically, by several public model managers and verification scripts (GFPGAN and facexlib publish
+# none themselves). See the README's "Face restoration".
 MANIFEST: dict[str, tuple[WeightFile, ...]] = {
     "face": (
         WeightFile("GFPGANv1.4.pth", "https://github.com/TencentARC/GFPGAN/releases/download/v1.3.0/GFPGANv1.4.pth",
-                   "e2cd4703ab14f4d01fd1383a8a8b266f9a5833dacee8e6a79d3bf21a1b6be5ad", None,
+                   "e2cd4703ab14f4d01fd1383a8a8b266f9a5833dacee8e6a79d3bf21a1b6be5ad", 348_632_874,
                    "Apache-2.0 (GFPGAN)", "GFPGAN v1.4 face restorer"),
         WeightFile("detection_Resnet50_Final.pth",
                    "https://github.com/xinntao/facexlib/releases/download/v0.1.0/detection_Resnet50_Final.pth",
@@ -47,7 +49,7 @@ MANIFEST: dict[str, tuple[WeightFile, ...]] = {
                    "MIT (facexlib; RetinaFace)", "RetinaFace face detector"),
         WeightFile("parsing_parsenet.pth",
                    "https://github.com/xinntao/facexlib/releases/download/v0.2.2/parsing_parsenet.pth",
-                   "3d558d8d0e42c20224f13cf5a29c79eba2d59913419f945545d8cf7b72920de2", None,
+                   "3d558d8d0e42c20224f13cf5a29c79eba2d59913419f945545d8cf7b72920de2", 85_331_193,
                    "MIT (facexlib)", "face parser (which pixels are face)"),
     ),
 }
