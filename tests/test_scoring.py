@@ -126,3 +126,17 @@ def test_bench_builtin_set_runs_on_any_clone():
                            "bicubic", "--y-channel", "-q"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1].split()[0] == "bicubic" and proc.stdout.splitlines()[-1].endswith(" 6")
+
+
+def test_builtin_anchors_hold_on_every_clone(tmp_path):
+    """The counterpart of the Set5 anchors (tests/test_more_models.py), on the photos every clone has: both ends
+    of the perception–distortion trade-off."""
+    from core import bench
+
+    hr = bench.builtin_folder(tmp_path)
+    _, summary, _ = bench.run(hr, None, 4, ["bicubic_pillow", "SPAN_x4", "RealESRGAN_x4plus"], Degradation(scale=4),
+                              y_only=True, crop_border=4, metrics=["psnr_db", "lpips", "niqe"])
+    rows = {r["method"]: r for r in summary}
+    assert rows["SPAN_x4"]["psnr_db"] > rows["bicubic_pillow"]["psnr_db"] + 1  # trained for fidelity
+    assert rows["RealESRGAN_x4plus"]["lpips"] < rows["bicubic_pillow"]["lpips"]  # trained to look real
+    assert rows["RealESRGAN_x4plus"]["niqe"] < rows["bicubic_pillow"]["niqe"]
