@@ -84,6 +84,15 @@ def _on_layer_done(*_args) -> None:
         hook()
 
 
+def threads() -> int:
+    """CPU threads for one job: OMP_NUM_THREADS where set (a Ray worker gets its task's CPUs there, so two
+    workers on two cores do not each start two threads), else every core."""
+    try:
+        return max(1, int(os.environ.get("OMP_NUM_THREADS", "")))
+    except ValueError:
+        return max(1, os.cpu_count() or 1)
+
+
 class NcnnBackend:
     """ncnn offers no hook inside a graph: progress and cancellation happen between tiles."""
     steps = 0
@@ -95,7 +104,7 @@ class NcnnBackend:
         self.label = LABELS[self.name]
         self.net = ncnn.Net()
         self.net.opt.use_vulkan_compute = False
-        self.net.opt.num_threads = max(1, os.cpu_count() or 1)
+        self.net.opt.num_threads = threads()
         self.net.opt.use_bf16_storage = bf16
         self.net.load_param(str(files[0]))
         self.net.load_model(str(files[1]))

@@ -132,7 +132,6 @@ def _load_torch(spec: NetworkMethod):
     """The fp32 module in eval mode, loaded strictly once per process; safe across threads."""
     with _load_lock:
         if spec.name not in _modules:
-            import os
 
             import torch
 
@@ -144,7 +143,7 @@ def _load_torch(spec: NetworkMethod):
             for p in model.parameters():
                 p.requires_grad_(False)
             _modules[spec.name] = model
-            torch.set_num_threads(max(1, os.cpu_count() or 1))
+            torch.set_num_threads(_backends.threads())
         return _modules[spec.name]
 
 
