@@ -324,9 +324,9 @@ def cmd_bench(args) -> int:
            f"LR: {'given (' + args.lr + ')' if args.lr else 'made from HR'}")
     widths = [max(len(m.heading), 8) for m in chosen]
     print(how)
-    print(f"{'method':28} " + " ".join(f"{m.heading:>{w}}" for m, w in zip(chosen, widths)) + " images")
+    print(f"{'method':32} " + " ".join(f"{m.heading:>{w}}" for m, w in zip(chosen, widths)) + " images")
     for r in summary:
-        print(f"{r['method']:28} " + " ".join(f"{m.format(r[m.name]):>{w}}" for m, w in zip(chosen, widths))
+        print(f"{r['method']:32} " + " ".join(f"{m.format(r[m.name]):>{w}}" for m, w in zip(chosen, widths))
               + f" {r['images']}")
     if args.csv:
         bench.write_summary(Path(args.csv), chosen, summary)
