@@ -15,10 +15,11 @@ image = require_image()
 show_cancelled()
 
 DEFAULT = ["nearest", "bicubic", "bilateral", "wavelet", "RealESRGAN_x4plus"]
-PURPOSES = {"interpolation": "Interpolation", "denoise": "Denoise (after bicubic)",
+PURPOSES = {"interpolation": "Interpolation", "denoise": "Denoise",
             "enhance": "Contrast and sharpness", "super-resolution": "Networks"}
 chosen = []
-for col, (purpose, title) in zip(st.columns(len(PURPOSES)), PURPOSES.items()):
+halves = st.columns(2) + st.columns(2)  # two per row: wide enough that no method name is cut
+for col, (purpose, title) in zip(halves, PURPOSES.items()):
     names = [m.name for m in METHODS if m.purpose == purpose]
     chosen += col.multiselect(title, names, key=kept(f"base_methods_{purpose}", [n for n in DEFAULT if n in names]),
                               help="; ".join(f"{n}: {METHODS.get(n).description}" for n in names[:12]))

@@ -14,9 +14,10 @@ VIEWPORTS = [(1280, 720), (1440, 900)]
 FAST = "realesr-animevideov3"
 
 TRUNCATED = """() => [...document.querySelectorAll(
-    'button, [data-baseweb=tag] span, [data-testid=stMarkdownContainer] p, label p, [data-testid=stCaptionContainer]')]
+    'button, [data-tag] span[title], [data-testid=stMultiSelectTagsContainer], [data-testid=stMarkdownContainer] p, ' +
+    'label p, [data-testid=stCaptionContainer]')]
   .filter(e => e.offsetParent !== null && e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1)
-  .map(e => e.innerText.slice(0, 60))"""
+  .map(e => e.innerText.slice(0, 60))"""  # a chip container that scrolls hides chosen methods
 
 SLIDER_FITS = """(frame) => {
   const doc = frame.contentDocument;
