@@ -12,7 +12,7 @@ from core.degrade import Degradation, make_pair
 from core.engine import Request
 from core.imageio import IMAGE_SUFFIXES, read_image_file
 from core.metrics import Metric, indicators
-from core.scoring import entries, mean_over, score_methods
+from core.scoring import csv_number, entries, mean_over, score_methods
 
 @dataclass
 class ImageScore:
@@ -90,18 +90,12 @@ def run(hr_dir: Path, lr_dir: Path | None, scale: int, methods: list[str], degra
     return chosen, summary, per_image
 
 
-def _number(value) -> str | int:
-    if isinstance(value, float):
-        return "" if math.isnan(value) else f"{value:.6g}"
-    return value
-
-
 def write_summary(path: Path, metrics: list[Metric], summary: list[dict]) -> None:
     with open(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=["method", *[m.name for m in metrics], "images"])
         w.writeheader()
         for row in summary:
-            w.writerow({k: _number(v) for k, v in row.items()})
+            w.writerow({k: csv_number(v) for k, v in row.items()})
 
 
 def write_per_image(path: Path, metrics: list[Metric], per_image: list[ImageScore]) -> None:
@@ -109,4 +103,4 @@ def write_per_image(path: Path, metrics: list[Metric], per_image: list[ImageScor
         w = csv.writer(f)
         w.writerow(["method", "image", *[m.name for m in metrics], "notes"])
         for s in per_image:
-            w.writerow([s.method, s.image, *[_number(s.values[m.name]) for m in metrics], "; ".join(s.notes)])
+            w.writerow([s.method, s.image, *[csv_number(s.values[m.name]) for m in metrics], "; ".join(s.notes)])

@@ -129,7 +129,7 @@ def cmd_prepare(args) -> int:
 def cmd_enhance(args) -> int:
     from tqdm import tqdm
 
-    from core.engine import EnhanceError, Request, enhance
+    from core.engine import EnhanceError, Request, run
     from core.imageio import ImageError, read_image_file
     from core.methods import METHODS
     from core.output import SUFFIXES, OutputOptions, encode
@@ -161,15 +161,15 @@ def cmd_enhance(args) -> int:
         return 2
     out_dir = Path(args.output)
     out_dir.mkdir(parents=True, exist_ok=True)
-    size = f"{fit[0]}x{fit[1]}" if fit else f"x{Request.make(args.method, outscale=args.outscale).scale():g}"
+    request = Request.make(args.method, outscale=args.outscale, tile=args.tile, face=args.face,
+                           face_strength=args.face_strength, params=params, backend=args.backend, alpha=args.alpha,
+                           fit=fit, fit_mode=args.fit_mode, colour_fix=args.colour_fix)
+    size = f"{fit[0]}x{fit[1]}" if fit else f"x{request.scale():g}"
 
     def out_name(path: Path) -> str:
         return f"{path.stem}_{args.method.replace(':', '_')}_{size}{SUFFIXES[options.format]}"
 
     if args.ray:
-        request = Request.make(args.method, outscale=args.outscale, tile=args.tile, face=args.face,
-                               face_strength=args.face_strength, params=params, backend=args.backend,
-                               alpha=args.alpha, fit=fit, fit_mode=args.fit_mode, colour_fix=args.colour_fix)
         return _enhance_on_ray(args, _inputs(args.inputs), out_dir, request, options, out_name)
     failed = 0
     for path in _inputs(args.inputs):
@@ -182,10 +182,7 @@ def cmd_enhance(args) -> int:
                     bar.total, bar.n = total, done
                     bar.refresh()
 
-                result = enhance(image, args.method, outscale=args.outscale, tile=args.tile, face=args.face,
-                                 face_strength=args.face_strength, params=params, progress=progress,
-                                 backend=args.backend, alpha=args.alpha, fit=fit, fit_mode=args.fit_mode,
-                                 colour_fix=args.colour_fix)
+                result = run(image, request, progress)
             data, written = encode(result.pixels, options, image.metadata, result.stats.summary)
             dest = out_dir / out_name(path)
             dest.write_bytes(data)

@@ -8,6 +8,7 @@ atomically, so a file is either absent or whole.
 """
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import threading
@@ -64,30 +65,28 @@ def connect(address: str) -> None:
         _connected = address
 
 
-def _remote_run():
+@functools.lru_cache(maxsize=None)
+def _remote(fn):
+    """`fn` as a Ray task, retried on another worker when its worker dies (not when it raises)."""
     import ray
 
-    @ray.remote(max_retries=RETRIES, retry_exceptions=False)
-    def run_on_worker(pixels, request: Request) -> EnhanceResult:
-        from core.engine import run
-
-        result = run(pixels, request)
-        result.stats.notes.append(f"ran on the Ray cluster (node {ray.util.get_node_ip_address()}, worker process "
-                                  f"{os.getpid()})")
-        return result
-
-    return run_on_worker
+    return ray.remote(max_retries=RETRIES, retry_exceptions=False)(fn)
 
 
-_task = None
+def _run_on_worker(pixels, request: Request) -> EnhanceResult:
+    import ray
+
+    from core.engine import run
+
+    result = run(pixels, request)
+    result.stats.notes.append(f"ran on the Ray cluster (node {ray.util.get_node_ip_address()}, worker process "
+                              f"{os.getpid()})")
+    return result
 
 
 def submit(pixels: np.ndarray, request: Request):
     """Start `request` on the cluster; returns a Ray object reference."""
-    global _task
-    if _task is None:
-        _task = _remote_run()
-    return _task.remote(pixels, request)
+    return _remote(_run_on_worker).remote(pixels, request)
 
 
 def wait_result(ref, poll_s: float = 0.3, on_wait: Callable[[float], None] | None = None) -> EnhanceResult:
@@ -121,25 +120,19 @@ class FileDone:
     skipped: bool = False
 
 
-def _enhance_file():
-    import ray
+def _enhance_file(data: bytes, name: str, request: Request, options) -> tuple[bytes | None, str]:
+    """On a worker: (encoded output, summary) or (None, error): a bad file is reported, the batch goes on."""
+    from core.engine import EnhanceError, run
+    from core.imageio import ImageError, load_image
+    from core.output import encode
 
-    @ray.remote(max_retries=RETRIES, retry_exceptions=False)
-    def enhance_file(data: bytes, name: str, request: Request, options) -> tuple[bytes | None, str]:
-        """(encoded output, summary) or (None, error): a bad file is reported, the batch goes on."""
-        from core.engine import EnhanceError, run
-        from core.imageio import ImageError, load_image
-        from core.output import encode
-
-        try:
-            image = load_image(data, name)
-            result = run(image, request)
-            encoded, _ = encode(result.pixels, options, image.metadata, result.stats.summary)
-            return encoded, result.stats.summary
-        except (ImageError, EnhanceError, ValueError) as exc:
-            return None, str(exc)
-
-    return enhance_file
+    try:
+        image = load_image(data, name)
+        result = run(image, request)
+        encoded, _ = encode(result.pixels, options, image.metadata, result.stats.summary)
+        return encoded, result.stats.summary
+    except (ImageError, EnhanceError, ValueError) as exc:
+        return None, str(exc)
 
 
 def run_folder(files: Iterable[Path], out_dir: Path, request: Request, options, out_name: Callable[[Path], str], *,
@@ -149,7 +142,7 @@ def run_folder(files: Iterable[Path], out_dir: Path, request: Request, options, 
     its task ends, atomically."""
     import ray
 
-    task = _enhance_file()
+    task = _remote(_enhance_file)
     out_dir.mkdir(parents=True, exist_ok=True)
     pending: dict = {}
     done: list[FileDone] = []

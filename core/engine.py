@@ -181,34 +181,36 @@ FIT_MODES = ("keep", "crop")
 
 
 def plan(request: Request, width: int, height: int) -> tuple[float, tuple[int, int], tuple[int, int] | None]:
-    """(scale, size the method makes, final size after a centre crop or None) for an input of width×height."""
+    """(scale, size the method makes, final size after a centre crop or None) for an input of width×height, or
+    an EnhanceError when the scale (given, or needed to fit) is out of range."""
+    size = final = None
     if request.fit is None:
         outscale = request.scale()
-        if not math.isfinite(outscale) or not (MIN_OUTSCALE <= outscale <= MAX_OUTSCALE):
-            raise EnhanceError(f"scale {outscale:g} is out of range: choose a scale from {MIN_OUTSCALE:g} to "
-                               f"{MAX_OUTSCALE:g}.")
-        return outscale, target_size(width, height, outscale), None
-    box_w, box_h = request.fit
-    if request.fit_mode not in FIT_MODES or box_w < 1 or box_h < 1:
-        raise EnhanceError(f"fit {box_w}×{box_h} ({request.fit_mode}): give a positive width and height and a "
-                           f"mode from {', '.join(FIT_MODES)}")
-    if request.fit_mode == "keep":  # exact on the tighter side
-        if box_w / width <= box_h / height:
-            return box_w / width, (box_w, max(1, round(height * box_w / width))), None
-        return box_h / height, (max(1, round(width * box_h / height)), box_h), None
-    outscale = max(box_w / width, box_h / height)
-    return outscale, (max(box_w, round(width * outscale)), max(box_h, round(height * outscale))), (box_w, box_h)
-
-
-def check(request: Request, width: int, height: int) -> tuple[int, int]:
-    """The size the method makes, or an EnhanceError that says which limit and what to do."""
-    spec = _methods.get(request.method)
-    outscale, (out_w, out_h), _ = plan(request, width, height)
-    limit = settings.current().max_output_pixels
+    else:
+        box_w, box_h = request.fit
+        if request.fit_mode not in FIT_MODES or box_w < 1 or box_h < 1:
+            raise EnhanceError(f"fit {box_w}×{box_h} ({request.fit_mode}): give a positive width and height and a "
+                               f"mode from {', '.join(FIT_MODES)}")
+        if request.fit_mode == "keep":  # exact on the tighter side
+            if box_w / width <= box_h / height:
+                outscale, size = box_w / width, (box_w, max(1, round(height * box_w / width)))
+            else:
+                outscale, size = box_h / height, (max(1, round(width * box_h / height)), box_h)
+        else:
+            outscale = max(box_w / width, box_h / height)
+            size, final = (max(box_w, round(width * outscale)), max(box_h, round(height * outscale))), (box_w, box_h)
     if not math.isfinite(outscale) or not (MIN_OUTSCALE <= outscale <= MAX_OUTSCALE):
         fitted = f" (to fit {request.fit[0]}×{request.fit[1]})" if request.fit else ""
-        raise EnhanceError(f"scale {outscale:.3g}{fitted} is out of range: choose a scale from {MIN_OUTSCALE:g} to "
+        raise EnhanceError(f"scale {outscale:.4g}{fitted} is out of range: choose a scale from {MIN_OUTSCALE:g} to "
                            f"{MAX_OUTSCALE:g}.")
+    return outscale, size or target_size(width, height, outscale), final
+
+
+def check(request: Request, width: int, height: int) -> tuple[float, tuple[int, int], tuple[int, int] | None]:
+    """`plan()` within the limits, or an EnhanceError that says which limit and what to do."""
+    spec = _methods.get(request.method)
+    outscale, (out_w, out_h), _ = planned = plan(request, width, height)
+    limit = settings.current().max_output_pixels
     native = getattr(spec, "native_scale", None)
     if native and outscale < native and width * height * native ** 2 > limit:
         raise EnhanceError(f"the network's ×{native} pass would make {width * native}×{height * native} = "
@@ -227,7 +229,7 @@ def check(request: Request, width: int, height: int) -> tuple[int, int]:
         ok, why = availability()
         if not ok:
             raise EnhanceError(why)
-    return out_w, out_h
+    return planned
 
 
 def run(image: LoadedImage | np.ndarray, request: Request, progress: Progress | None = None,
@@ -243,8 +245,7 @@ def run(image: LoadedImage | np.ndarray, request: Request, progress: Progress | 
         raise EnhanceError(f"pixels must be uint8 or uint16, not {pixels.dtype}")
     spec = _methods.get(request.method)
     height, width = pixels.shape[:2]
-    out_w, out_h = check(request, width, height)
-    outscale, _, final = plan(request, width, height)
+    outscale, (out_w, out_h), final = check(request, width, height)
     color, alpha, maxval = _split(pixels)
     start = time.perf_counter()
     try:

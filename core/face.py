@@ -13,9 +13,7 @@ import cv2
 import numpy as np
 
 from core import weights as _weights
-from core.fetch import MANIFEST, total_bytes
-
-FACE_FILES = {f.name: f"{f.about}, {f.url}" for f in MANIFEST["face"]}
+from core.fetch import missing, total_bytes
 
 _lock = threading.Lock()
 _restorer = None
@@ -25,13 +23,8 @@ class FaceWeightsMissing(RuntimeError):
     pass
 
 
-def missing_files() -> list[str]:
-    return [name for name in FACE_FILES if not (_weights.weights_dir() / name).is_file()]
-
-
 def availability() -> tuple[bool, str]:
-    missing = missing_files()
-    if not missing:
+    if not missing("face"):
         return True, "GFPGAN v1.4 ready"
     return False, (f"Face restoration needs its weights (about {total_bytes('face') / 1e6:.0f} MB, fetched once): "
                    "run `python -m core fetch face`, or press 'Fetch face weights' on the Enhance page.")
@@ -87,9 +80,9 @@ class FaceRestorer:
 def _get_restorer() -> FaceRestorer:
     global _restorer
     if _restorer is None:
-        missing = missing_files()
-        if missing:
-            raise FaceWeightsMissing(availability()[1])
+        ok, why = availability()
+        if not ok:
+            raise FaceWeightsMissing(why)
         _restorer = FaceRestorer()
     return _restorer
 

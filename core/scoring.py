@@ -52,8 +52,15 @@ class Scores:
                                                  "output", "what"])
         writer.writeheader()
         for rec in self.records():
-            writer.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in rec.items()})
+            writer.writerow({k: csv_number(v) for k, v in rec.items()})
         return out.getvalue()
+
+
+def csv_number(value):
+    """Floats to 6 significant digits for CSV; NaN ("n/a": under a measure's minimum size) as an empty cell."""
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.6g}"
+    return value
 
 
 def default_runner(request: Request, image: LoadedImage) -> EnhanceResult:

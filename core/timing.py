@@ -34,7 +34,7 @@ def timed(kind: str, **fields):
     start, outer = time.perf_counter(), getattr(_current, "fields", None)
     _current.fields = fields
     try:
-        yield fields
+        yield
     finally:
         _current.fields = outer
         record(kind, seconds=round(time.perf_counter() - start, 4), **fields)

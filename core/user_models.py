@@ -13,7 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from core.networks import NETWORKS, NetworkMethod
+from core.networks import NetworkMethod
 from core.weights import NcnnSource, WeightsInfo, WeightsUnavailable, load_checkpoint
 
 SUFFIXES = (".pth", ".pt", ".ckpt", ".safetensors")
@@ -91,9 +91,11 @@ def load_user_model(data: bytes, file_name: str) -> UserNetwork:
     sha = hashlib.sha256(data).hexdigest()
     stem = re.sub(r"[^A-Za-z0-9_.-]", "_", Path(file_name).stem)[:40]
     name = f"user:{stem}-{sha[:8]}"
+    from core.methods import METHODS
+
     with _lock:
-        if name in NETWORKS:
-            return NETWORKS.get(name)
+        if name in METHODS:
+            return METHODS.get(name)
         from spandrel import ImageModelDescriptor, ModelLoader, UnsupportedModelError
 
         state = _state_dict(data, file_name)
@@ -124,10 +126,7 @@ def load_user_model(data: bytes, file_name: str) -> UserNetwork:
             bytes_per_input_pixel={"torch": 60_000},  # unknown architecture: a cautious tile (2 GB → ~180²)
             family=f"user model ({arch})", licence="the user's", trained_for="unknown",
             measured_auto=False, detected=detected, module=_padded_module(descriptor), file_name=file_name)
-        NETWORKS.register(spec)
-        from core.methods import METHODS
-
-        METHODS.register(spec)
+        METHODS.register(spec)  # a method for this process; not a built-in network (core.methods.networks())
         return spec
 
 

@@ -12,7 +12,6 @@ from core.engine import Request
 from core.imageio import LoadedImage, encode_png
 from core.jobs import JobQueue
 from core import timing
-from core.timing import timed
 from core.methods import METHODS
 
 UPDATE_EVERY_S = 0.3  # progress redraws; each redraw is also where a pressed Cancel stops the job
@@ -106,9 +105,9 @@ def run_job(label: str, request: Request, image: LoadedImage):
 
     queued_at = time.perf_counter()
     timing.note(job=True)
-    with queue.slot(on_wait=waiting), timed("job", method=request.method) as job:
+    with queue.slot(on_wait=waiting), timing.timed("job", method=request.method):
         start = time.perf_counter()
-        job["waited_s"] = round(start - queued_at, 4)
+        timing.note(waited_s=round(start - queued_at, 4))
         shown = [0.0]
 
         def on_step(fraction: float) -> None:
