@@ -21,6 +21,7 @@ import platform
 import statistics
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -93,11 +94,32 @@ def threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+@dataclass(frozen=True)
+class Framing:
+    """How an ncnn graph wants its tile, as its upstream runner feeds it (realcugan-, waifu2x-, realsr- and
+    srmd-ncnn-vulkan, read for each): `pad` context pixels on every side, made by numpy's `border` mode
+    ("reflect" mirrors without the edge pixel, "edge" repeats it); height and width rounded up to `multiple`
+    on the bottom and right; the graph crops the context itself (`graph_crops`, valid convolutions) or
+    returns it ×scale to be cut here; `residual`: the output is added to the nearest-upscaled input;
+    `constants` and `noise_channel`: channels appended to the image (SRMD's degradation map)."""
+    pad: int = 0
+    border: str = "reflect"
+    multiple: int = 1
+    graph_crops: bool = False
+    residual: bool = False
+    constants: tuple[float, ...] = ()
+    noise_channel: bool = False
+
+
+PLAIN = Framing()
+
+
 class NcnnBackend:
     """ncnn offers no hook inside a graph: progress and cancellation happen between tiles."""
     steps = 0
 
-    def __init__(self, files: tuple[Path, Path], bf16: bool, input_blob: str, output_blob: str):
+    def __init__(self, files: tuple[Path, Path], bf16: bool, input_blob: str, output_blob: str,
+                 framing: Framing = PLAIN, scale: int = 1):
         import ncnn
 
         self.name = "ncnn-bf16" if bf16 else "ncnn"
@@ -109,8 +131,28 @@ class NcnnBackend:
         self.net.load_param(str(files[0]))
         self.net.load_model(str(files[1]))
         self.input_blob, self.output_blob = input_blob, output_blob
+        self.framing, self.scale = framing, scale
 
-    def __call__(self, chw: np.ndarray) -> np.ndarray:
+    def __call__(self, chw: np.ndarray, noise: float = 0.0) -> np.ndarray:
+        """C×h×w in 0…1 → C×(h·scale)×(w·scale); `noise`: the σ (0–255 scale) a noise-channel graph is told."""
+        f, s = self.framing, self.scale
+        if f == PLAIN:
+            return self._run(chw)
+        _, h, w = chw.shape
+        extra_h, extra_w = (-h) % f.multiple, (-w) % f.multiple
+        data = np.pad(chw, ((0, 0), (f.pad, f.pad + extra_h), (f.pad, f.pad + extra_w)), mode=f.border)
+        planes = list(f.constants) + ([noise / 255] if f.noise_channel else [])
+        if planes:
+            data = np.concatenate([data, np.broadcast_to(np.float32(planes)[:, None, None],
+                                                         (len(planes),) + data.shape[1:])])
+        out = self._run(data)
+        top = 0 if f.graph_crops else f.pad * s
+        out = out[:, top:top + h * s, top:top + w * s]
+        if f.residual:
+            out = out + np.repeat(np.repeat(chw, s, axis=1), s, axis=2)
+        return out
+
+    def _run(self, chw: np.ndarray) -> np.ndarray:
         import ncnn
 
         # Our own pools, cleared after each tile: ncnn's default ones keep the peak (~1.6 GB at 192² for
@@ -133,30 +175,6 @@ class NcnnBackend:
             workspace.clear()
 
 
-class RealCuganAdapter(NcnnBackend):
-    """Real-CUGAN's ncnn graphs (from realcugan-ncnn-vulkan) expect the tile reflect-padded by `prepadding`
-    and made even (×2, ×4); they crop the padding themselves, and the ×4 graph returns a residual to add to
-    the nearest-upscaled input."""
-    PREPADDING = {2: 18, 3: 14, 4: 19}
-
-    def __init__(self, *args, scale: int, **kw):
-        super().__init__(*args, **kw)
-        self.scale = scale
-
-    def __call__(self, chw: np.ndarray) -> np.ndarray:
-        _, h, w = chw.shape
-        pad = self.PREPADDING[self.scale]
-        multiple = 4 if self.scale == 3 else 2
-        padded = np.pad(chw, ((0, 0), (pad, pad + (-h) % multiple), (pad, pad + (-w) % multiple)), mode="reflect")
-        out = super().__call__(padded)[:, :h * self.scale, :w * self.scale]
-        if self.scale == 4:
-            out = out + np.repeat(np.repeat(chw, 4, axis=1), 4, axis=2)
-        return out
-
-
-NCNN_ADAPTERS = {"plain": NcnnBackend, "realcugan": RealCuganAdapter}
-
-
 def candidates(spec) -> list[str]:
     names = ["torch", "torch-bf16"] if spec.has_torch else []
     return names + (["ncnn-bf16", "ncnn"] if spec.ncnn.files() else [])
@@ -169,9 +187,8 @@ def build(spec, name: str):
     if files is None:
         raise _weights.WeightsUnavailable(f"{spec.name}: the ncnn backend needs the package {spec.ncnn.pip_name}")
     spec.weights()  # ncnn-only models: verify the file before running it
-    args = (files, name == "ncnn-bf16", spec.ncnn.input_blob, spec.ncnn.output_blob)
-    adapter = NCNN_ADAPTERS[spec.ncnn_adapter]
-    return adapter(*args, scale=spec.native_scale) if adapter is RealCuganAdapter else adapter(*args)
+    return NcnnBackend(files, name == "ncnn-bf16", spec.ncnn.input_blob, spec.ncnn.output_blob, spec.framing,
+                       spec.native_scale)
 
 
 def _built(spec, name: str):

@@ -52,6 +52,9 @@ def cmd_methods(args) -> int:
     from core.weights import WeightsUnavailable
 
     groups: dict[str, list] = {}
+    width = max(len(name) for name in METHODS.names()) + 1
+    networks = sum(m.kind == "network" for m in METHODS)
+    print(f"{networks} networks and {len(METHODS.names()) - networks} classical methods, by family\n")
     for m in METHODS:
         groups.setdefault(getattr(m, "family", None) or f"classical: {m.kind}", []).append(m)
     for group, members in groups.items():
@@ -65,13 +68,14 @@ def cmd_methods(args) -> int:
                 scale = f"×{m.native_scale}"
             else:
                 status, scale = "available", "any"
-            print(f"{m.name:28} {m.kind:19} {scale:4} {status}\n{'':28} {m.description}\n{'':28} {m.source}")
+            print(f"{m.name:{width}} {m.kind:19} {scale:4} {status}\n{'':{width}} {m.description}\n"
+                  f"{'':{width}} {m.source}")
             for p in m.params:
                 rng = "|".join(map(str, p.choices)) if p.choices else f"{p.min:g}…{p.max:g}"
-                print(f"{'':30}--param {p.name}=  ({rng}; default {p.default}) {p.label}")
+                print(f"{'':{width + 2}}--param {p.name}=  ({rng}; default {p.default}) {p.label}")
             if args.backends and m.kind == "network":
                 runner = backends.get(m, args.backend)  # "auto" measures once per machine
-                print(f"{'':30}backend: {backends.explain(m, runner.name, args.backend)}")
+                print(f"{'':{width + 2}}backend: {backends.explain(m, runner.name, args.backend)}")
     from core.face import availability
 
     ok, why = availability()

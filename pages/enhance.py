@@ -7,7 +7,7 @@ from core import face
 from core.colour import COLOUR_FIXES
 from core.engine import ALPHA_MODES, Request
 from core.methods import BACKEND_CHOICES, METHODS, networks
-from ui.controls import scale_picker
+from ui.controls import param_widgets, scale_picker
 from ui.jobs import cached, fetch_with_progress, run_job, show_cancelled
 from ui.result_view import crop_picker, show_enhanced, user_model_uploader
 from ui.state import current_image_key, kept, require_image
@@ -26,6 +26,7 @@ if chosen_model := st.session_state.pop("enh_method_next", None):
 method = c1.selectbox("Method", [m.name for m in networks()] + own, key=kept("enh_method", "RealESRGAN_x4plus"))
 spec = METHODS.get(method)
 c1.caption(f"{spec.description} {spec.family}, {spec.licence}.")
+params = param_widgets(spec, "enh", c1)  # a network's own knobs (SRMD's noise level)
 size = scale_picker("enh_scale", c2, fit=True)
 outscale, fit = (size, None) if isinstance(size, float) else (None, size)
 c2.caption(f"The network upscales ×{spec.native_scale}; " + (
@@ -62,7 +63,7 @@ if image.channels in (2, 4):
     alpha = st.radio("Transparency", ALPHA_MODES, horizontal=True, key=kept("enh_alpha", "resize"),
                      format_func={"resize": "resize (bilinear)", "network": "through the network (sharper)"}.get)
 region = crop_picker(image)
-request = Request.make(method, outscale=outscale, tile=tile, face=use_face and face_ok, face_strength=strength,
+request = Request.make(method, params=params, outscale=outscale, tile=tile, face=use_face and face_ok, face_strength=strength,
                        backend=runtime, alpha=alpha, image_key=current_image_key(),
                        fit=fit and fit[:2], fit_mode=fit[2] if fit else "keep", colour_fix=fix)
 buttons = st.container(horizontal=True)  # sized to their labels: nothing cut at 1280 px

@@ -74,5 +74,12 @@ st.markdown("""
 """)
 
 st.header("6. The models: where they come from")
-st.table(pd.DataFrame([{"model": n.name, "scale": f"×{n.native_scale}", "family": n.family, "licence": n.licence,
-                        "trained for": n.trained_for, "use": n.description} for n in networks()]))
+families: dict[str, list] = {}
+for n in networks():
+    families.setdefault(n.family, []).append(n)
+st.table(pd.DataFrame([{"family": f, "models": len(ms), "scales": " ".join(sorted({f"×{m.native_scale}" for m in ms})),
+                        "trained for": " / ".join(sorted({m.trained_for for m in ms})), "licence": ms[0].licence,
+                        "for example": ms[0].description} for f, ms in families.items()]))
+with st.expander(f"Every network ({sum(map(len, families.values()))})"):
+    st.table(pd.DataFrame([{"model": n.name, "scale": f"×{n.native_scale}", "family": n.family,
+                            "trained for": n.trained_for, "use": n.description} for n in networks()]))
