@@ -33,7 +33,8 @@ def tradeoff_scatter(points: pd.DataFrame) -> alt.Chart:
     x = alt.X("psnr_db:Q", title="PSNR dB (right is more faithful)", scale=alt.Scale(zero=False))
     y = alt.Y("lpips:Q", title="LPIPS (lower looks closer)", scale=alt.Scale(zero=False))
     chart = alt.Chart(points).mark_point(size=220, filled=True).encode(
-        x=x, y=y, color=alt.Color("method:N", title="method", scale=alt.Scale(scheme="tableau10")),
+        x=x, y=y, color=alt.Color("method:N", title="method", scale=alt.Scale(scheme="tableau20")),
         shape=alt.Shape("kind:N", title="kind"),
         tooltip=["method", "kind", alt.Tooltip("psnr_db:Q", format=".2f"), alt.Tooltip("lpips:Q", format=".3f")])
-    return _style(chart.properties(height=380))
+    legend_rows = points["method"].nunique() + points["kind"].nunique() + 4  # titles and gap
+    return _style(chart.properties(height=max(380, 20 * legend_rows)))  # the legend is cut at the plot's height
