@@ -42,10 +42,18 @@ def choose(page, label: str, option: str) -> None:
     page.get_by_role("option", name=option, exact=True).click()
 
 
+def idle(page) -> None:
+    """Wait until no rerun is running: a click that lands during one can be lost (seen once in CI, under load)."""
+    page.wait_for_timeout(300)
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidgetRunningIcon]')",
+                           timeout=60_000)
+
+
 def radio(page, group: str, option: str) -> None:
     page.get_by_role("radiogroup", name=group).get_by_text(option, exact=True).click()
     expect(page.get_by_role("radiogroup", name=group).get_by_role("radio", name=option)).to_be_checked()
     page.wait_for_timeout(500)  # the rerun that stores it
+    idle(page)
 
 
 def slider_fits(page) -> tuple[int, int]:
@@ -64,6 +72,7 @@ def enhance_whole_and_check_layout(page, scale: str) -> None:
     """Run the fast model on the full image; the slider frame must hold its image and no label may be cut."""
     choose(page, "Method", FAST)
     radio(page, "Scale", scale)
+    idle(page)
     page.get_by_role("button", name="Enhance full image").click()
     page.get_by_text(f"Result: {FAST} on the full image").wait_for(timeout=180_000)
     frame_h, content_h = slider_fits(page)
