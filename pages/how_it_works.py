@@ -74,12 +74,14 @@ st.markdown("""
 """)
 
 st.header("6. The models: where they come from")
+built_in = networks()
 families: dict[str, list] = {}
-for n in networks():
+for n in built_in:
     families.setdefault(n.family, []).append(n)
-st.table(pd.DataFrame([{"family": f, "models": len(ms), "scales": " ".join(sorted({f"×{m.native_scale}" for m in ms})),
+st.table(pd.DataFrame([{"family": f, "models": len(ms), "scales": " ".join(sorted({f"×{m.native_scale}"
+                                                                                  for m in ms})),
                         "trained for": " / ".join(sorted({m.trained_for for m in ms})), "licence": ms[0].licence,
                         "for example": ms[0].description} for f, ms in families.items()]))
-with st.expander(f"Every network ({sum(map(len, families.values()))})"):
+with st.expander(f"Every network ({len(built_in)})"):
     st.table(pd.DataFrame([{"model": n.name, "scale": f"×{n.native_scale}", "family": n.family,
-                            "trained for": n.trained_for, "use": n.description} for n in networks()]))
+                            "trained for": n.trained_for, "use": n.description} for n in built_in]))

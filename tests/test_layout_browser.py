@@ -71,8 +71,7 @@ def no_truncation(page) -> list[str]:
 def enhance_whole_and_check_layout(page, scale: str) -> None:
     """Run the fast model on the full image; the slider frame must hold its image and no label may be cut."""
     choose(page, "Method", FAST)
-    radio(page, "Scale", scale)
-    idle(page)
+    radio(page, "Scale", scale)  # waits until the app is idle
     page.get_by_role("button", name="Enhance full image").click()
     page.get_by_text(f"Result: {FAST} on the full image").wait_for(timeout=180_000)
     frame_h, content_h = slider_fits(page)

@@ -51,6 +51,13 @@ def test_span_through_the_engine_equals_the_ncnn_runtime(lr):
         assert np.abs(out.astype(np.float32) / 255 - np.clip(ref, 0, 1).transpose(1, 2, 0)).max() <= 0.5 / 255 + 1e-4
 
 
+def _shrunk_back_fits_the_input(out: np.ndarray, lr: np.ndarray) -> dict:
+    back = cv2.resize(out, lr.shape[1::-1], interpolation=cv2.INTER_AREA).astype(float)
+    return {(dy, dx): peak_signal_noise_ratio(lr[2:-2, 2:-2].astype(float),
+                                              np.roll(back, (dy, dx), (0, 1))[2:-2, 2:-2], data_range=255)
+            for dy in (-1, 0, 1) for dx in (-1, 0, 1)}
+
+
 @pytest.mark.parametrize("name", [n for n in NCNN_ONLY if n.startswith("RealCUGAN")])
 def test_realcugan_equals_the_ncnn_runtime_and_is_aligned(name, lr):
     spec = methods.get(name)
@@ -63,11 +70,7 @@ def test_realcugan_equals_the_ncnn_runtime_and_is_aligned(name, lr):
     ours = backends.get(spec, "ncnn")(chw)
     assert ours.shape == (3, 48 * s, 48 * s) and np.abs(ours - ref).max() <= 1e-4
     # aligned with its input (a wrong pad or crop would shift it): shrink it back and compare
-    out = enhance(lr, name, backend="ncnn").pixels
-    back = cv2.resize(out, (48, 48), interpolation=cv2.INTER_AREA).astype(float)
-    fit = {(dy, dx): peak_signal_noise_ratio(lr[2:-2, 2:-2].astype(float),
-                                             np.roll(back, (dy, dx), (0, 1))[2:-2, 2:-2], data_range=255)
-           for dy in (-1, 0, 1) for dx in (-1, 0, 1)}
+    fit = _shrunk_back_fits_the_input(enhance(lr, name, backend="ncnn").pixels, lr)
     assert max(fit, key=fit.get) == (0, 0) and fit[(0, 0)] > 25
 
 
@@ -108,13 +111,6 @@ def test_set5_x4_bench_reproduces_the_anchors():
 
 
 FRAMED = [n for n in NCNN_ONLY if not n.startswith(("SPAN", "RealCUGAN"))]  # waifu2x, RealSR, SRMD
-
-
-def _shrunk_back_fits_the_input(out: np.ndarray, lr: np.ndarray) -> dict:
-    back = cv2.resize(out, lr.shape[1::-1], interpolation=cv2.INTER_AREA).astype(float)
-    return {(dy, dx): peak_signal_noise_ratio(lr[2:-2, 2:-2].astype(float),
-                                              np.roll(back, (dy, dx), (0, 1))[2:-2, 2:-2], data_range=255)
-            for dy in (-1, 0, 1) for dx in (-1, 0, 1)}
 
 
 @pytest.mark.parametrize("name", FRAMED)
