@@ -246,20 +246,27 @@ def noise_sigma(img: np.ndarray) -> float:
     return float(estimate_sigma(img, channel_axis=-1, average_sigmas=True) * 255)
 
 
+def as_bgr(img: np.ndarray) -> np.ndarray:
+    """OpenCV's channel order, for libraries written around cv2.imread (BasicSR's NIQE, pypiqe); gray stays."""
+    return np.ascontiguousarray(img[..., ::-1]) if img.shape[2] == 3 else img
+
+
 def niqe(img: np.ndarray) -> float:
-    """NIQE (Mittal et al. 2013) with BasicSR's port and its pristine-model parameters shipped in the wheel."""
+    """NIQE (Mittal et al. 2013) with BasicSR's port and its pristine-model parameters shipped in the wheel.
+    BasicSR takes BGR on 0…255 (its Y is `bgr2ycbcr`, BT.601 studio range); gray is used as it is."""
     import core.compat  # noqa: F401  (basicsr imports a renamed torchvision module)
     from basicsr.metrics.niqe import calculate_niqe
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        return calculate_niqe(img * 255.0, 0, input_order="HWC", convert_to="y")
+        return float(calculate_niqe(as_bgr(img) * 255.0, 0, input_order="HWC", convert_to="y"))
 
 
 def piqe(img: np.ndarray) -> float:
-    """PIQE (Venkatanath et al. 2015), pypiqe's port of MATLAB's piqe, on 8-bit values."""
+    """PIQE (Venkatanath et al. 2015), pypiqe's port of MATLAB's piqe, on 8-bit values. pypiqe makes gray with
+    cv2.COLOR_BGR2GRAY (0.299 R + 0.587 G + 0.114 B, as MATLAB's rgb2gray), so it is given BGR."""
     from pypiqe import piqe as _piqe
-    rgb = np.repeat(img, 3, axis=2) if img.shape[2] == 1 else img
-    return _piqe(np.round(rgb * 255).astype(np.uint8))[0]
+    gray_or_bgr = img[..., 0] if img.shape[2] == 1 else as_bgr(img)
+    return float(_piqe(np.round(gray_or_bgr * 255).astype(np.uint8))[0])
 
 
 for m in [
