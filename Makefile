@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 REQS := requirements.txt requirements-dev.txt requirements-nodeps.txt
 PORT ?= 8501
 
-.PHONY: setup run test weights browser bench
+.PHONY: setup run test lint weights warm browser bench
 
 $(STAMP): $(REQS)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -21,16 +21,24 @@ $(STAMP): $(REQS)
 
 setup: $(STAMP)
 
+# weights only: a test measures a backend when it first needs one
 weights: setup
+	$(BIN)/python -m core prepare --no-measure
+
+# weights, and this machine's backend measurements for the default networks: ready before class
+warm: setup
 	$(BIN)/python -m core prepare
 
 browser:
 	@command -v chromium >/dev/null || scripts/install-chromium.sh
 
-run: weights
+run: warm
 	$(BIN)/streamlit run streamlit_app.py --server.port $(PORT)
 
-test: weights browser
+lint: setup
+	$(BIN)/ruff check .
+
+test: lint weights browser
 	$(BIN)/python -m pytest
 
 bench: weights

@@ -3,7 +3,7 @@ picker lives here (so it keeps its state on every page), and kept widget values 
 import streamlit as st
 
 import core  # noqa: F401  (installs the torchvision shim before any page imports basicsr)
-from core.timing import timed
+from core.serve.timing import timed
 from ui.picker import image_picker
 from ui.state import restore_kept
 

@@ -31,18 +31,18 @@ def best_of(fn, n: int = 2):
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """core.metrics' PSNR on clamped network outputs; 99 stands for identical."""
-    from core.metrics import psnr as psnr01
+    """core.quality.metrics' PSNR on clamped network outputs; 99 stands for identical."""
+    from core.quality.metrics import psnr as psnr01
     return min(99.0, psnr01(np.clip(a, 0, 1), np.clip(b, 0, 1)))
 
 
 def main() -> int:
-    import core  # noqa: F401
     import cv2
     import ncnn
     import torch
     from skimage import data
 
+    import core  # noqa: F401
     from core.methods import get
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

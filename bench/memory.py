@@ -18,8 +18,9 @@ CHILD = """
 import resource, sys, numpy as np
 sys.path.insert(0, {root!r})
 import core
-from core import backends, methods
-from core.engine import enhance
+from core import methods
+from core.runtime import backends
+from core.pipeline.engine import enhance
 backends.get(methods.get({name!r}), {backend!r})
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 img = (np.random.default_rng(0).random(({size}, {size}, 3)) * 255).astype(np.uint8)

@@ -10,7 +10,7 @@ crops (centre crops of scikit-image's astronaut, coffee and chelsea) against the
 with the converted weights, which equals RealESRGANer to ≥ 75 dB — as the worst PSNR and worst LPIPS (AlexNet)
 of the three, on outputs clipped to 0…1. The gate: ≥ 40 dB and LPIPS ≤ 0.01.
 
-Candidates: torch fp32 and torch-bf16 (core.backends, the references); torch.compile (inductor, freezing) and
+Candidates: torch fp32 and torch-bf16 (core.runtime.backends, the references); torch.compile (inductor, freezing) and
 torch.jit.trace + freeze over the bf16 channels-last model; ONNX Runtime fp32 and int8 (quantize_static, QDQ,
 per-channel int8 weights, uint8 activations, calibrated on 8 crops of other scikit-image photos, all convs or
 first/last/upsampling convs in float); OpenVINO fp32 and bf16 (its CPU plugin's bf16 inference precision)
@@ -190,8 +190,13 @@ def float_kept_convs(onnx_path: Path) -> list[str]:
 
 
 def ort_int8(ctx: Context, keep_float: bool):
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_static)
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
 
     source = ctx.onnx_path()
     crops = [to_nchw(c) for c in calibration_crops()]
@@ -283,7 +288,7 @@ def prepare(candidate: Candidate, crops: dict[str, np.ndarray], references: dict
             keep: dict) -> dict:
     """Build, a first run (warm-up), and the quality of the outputs on the three crops. The first candidate
     (torch fp32) fills `references`."""
-    from core.metrics import lpips_distance, psnr
+    from core.quality.metrics import lpips_distance, psnr
 
     record = {"candidate": candidate.name}
     if candidate.not_run:
@@ -346,7 +351,8 @@ def verdict(r: dict) -> str:
             why.append(f"{r['worst_psnr_db']:.1f} dB < {MIN_PSNR_DB:.0f}")
         if r["worst_lpips"] > MAX_LPIPS:
             why.append(f"LPIPS {r['worst_lpips']:.3f} > {MAX_LPIPS}")
-        return f"not kept: fails the gate ({', '.join(why)})" + (f", although ×{gain:.2f} torch-bf16" if gain > 1 else "")
+        although = f", although ×{gain:.2f} torch-bf16" if gain > 1 else ""
+        return f"not kept: fails the gate ({', '.join(why)}){although}"
     if gain >= KEEP_SPEEDUP:
         return f"kept: passes, at least ×{gain:.2f} torch-bf16 in every timing"
     return f"not kept: passes but ×{gain:.2f} torch-bf16 (< ×{KEEP_SPEEDUP} is not worth a new backend)"
@@ -390,7 +396,7 @@ def main() -> int:
     report = {"command": "python " + " ".join([f"bench/{Path(__file__).name}", *sys.argv[1:]]),
               "load_before": load(), "machine": None, "gate": {"min_psnr_db": MIN_PSNR_DB, "max_lpips": MAX_LPIPS},
               "threads": args.threads, "calibration": args.calibration, "results": []}
-    from core.backends import machine
+    from core.runtime.backends import machine
     report["machine"] = machine()
     with tempfile.TemporaryDirectory(prefix="one_step_") as tmp:
         for model_name in args.models.split(","):

@@ -58,8 +58,8 @@ def timed(fn, repeats: int):
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    """core.metrics' PSNR on 8-bit images; 99 stands for identical (JSON has no infinity)."""
-    from core.metrics import psnr as psnr01
+    """core.quality.metrics' PSNR on 8-bit images; 99 stands for identical (JSON has no infinity)."""
+    from core.quality.metrics import psnr as psnr01
     return min(99.0, psnr01(a.astype(np.float32) / 255, b.astype(np.float32) / 255))
 
 
@@ -78,8 +78,8 @@ def official_upsampler(spec):
 
 def main() -> int:
     import core  # noqa: F401
-    from core.engine import enhance
     from core.methods import networks
+    from core.pipeline.engine import enhance
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true")
@@ -130,12 +130,13 @@ def main() -> int:
                "backend": out.stats.backend, "peak_rss_mb": round(peak_rss_mb())}
         records.append(rec)
         print(json.dumps(rec), flush=True)
-    from core.backends import machine
+    from core.runtime.backends import machine
 
     here = machine()
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": here, "records": records}, indent=1))
-    print(f"\n{here['cpu']}, {here['cores']} cores, flags: {' '.join(here['flags'])}; torch {here['versions']['torch']}")
+    print(f"\n{here['cpu']}, {here['cores']} cores, flags: {' '.join(here['flags'])}; "
+          f"torch {here['versions']['torch']}")
     print("\n| method | size | official s | ours s | speed-up | PSNR vs official dB | peak RSS MB | backend, tiles |")
     print("|---|---|---|---|---|---|---|---|")
     for r in records:

@@ -33,7 +33,7 @@ from skimage import data
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from core import methods  # noqa: E402
-from core.engine import enhance  # noqa: E402
+from core.pipeline.engine import enhance  # noqa: E402
 
 SR_VULKAN_DIR = {"waifu2x": "waifu2x", "RealSR": "realsr", "Real-CUGAN": "realcugan"}
 

@@ -1,28 +1,27 @@
 """Baselines: classical interpolations and filters side by side with the network, labelled truthfully."""
 import streamlit as st
 
-from core import face
-from core.engine import Request
-from core.methods import METHODS
+from core.pipeline import face
+from core.pipeline.engine import Request
 from ui.controls import param_widgets, scale_picker, zoom_grid
 from ui.jobs import cached, run_job, show_cancelled
 from ui.result_view import DISPLAY_MAX, no_reference_table
 from ui.slider import to_display
-from ui.state import current_image_key, kept, require_image
+from ui.state import current_image_key, kept, method, method_names, require_image
 
 st.title("Baselines")
 image = require_image()
 show_cancelled()
 
 DEFAULT = ["nearest", "bicubic", "bilateral", "wavelet", "RealESRGAN_x4plus"]
-PURPOSES = {"interpolation": "Interpolation", "denoise": "Denoise",
+GROUP_TITLES = {"interpolation": "Interpolation", "denoise": "Denoise",
             "enhance": "Contrast and sharpness", "super-resolution": "Networks"}
 chosen = []
 halves = st.columns(2) + st.columns(2)  # two per row: wide enough that no method name is cut
-for col, (purpose, title) in zip(halves, PURPOSES.items()):
-    names = [m.name for m in METHODS if m.purpose == purpose]
+for col, (purpose, title) in zip(halves, GROUP_TITLES.items()):
+    names = [n for n in method_names() if method(n).purpose == purpose]
     chosen += col.multiselect(title, names, key=kept(f"base_methods_{purpose}", [n for n in DEFAULT if n in names]),
-                              help="; ".join(f"{n}: {METHODS.get(n).description}" for n in names[:12]))
+                              help="; ".join(f"{n}: {method(n).description}" for n in names[:12]))
 c1, c2 = st.columns([2, 2])
 outscale = scale_picker("base_scale", c1)
 h, w = image.height, image.width
@@ -36,7 +35,7 @@ if where.startswith("centre") and (w > 128 or h > 128):
     crop = ((w - cw) // 2, (h - ch) // 2, cw, ch)
 
 params = {}
-with_params = [METHODS.get(n) for n in chosen if METHODS.get(n).params]
+with_params = [method(n) for n in chosen if method(n).params]
 if with_params:
     st.caption("Parameters")
     cols = st.columns(min(3, len(with_params)))
@@ -49,7 +48,7 @@ face_ok, face_why = face.availability()
 use_face = st.toggle("Face restoration on the networks' results (GFPGAN v1.4)", key=kept("base_face", False),
                      disabled=not face_ok, help=face_why + " Classical methods are shown as they are.")
 requests = [Request.make(n, outscale=outscale, params=params.get(n), image_key=current_image_key(), crop=crop,
-                         face=use_face and face_ok and METHODS.get(n).kind == "network") for n in chosen]
+                         face=use_face and face_ok and method(n).native_scale is not None) for n in chosen]
 if st.button("Run", type="primary", key="base_run", disabled=not chosen):
     done = []
     for request in requests:

@@ -1,14 +1,13 @@
 """Batch: one method and scale over many images (or a zip); a zip of results with a CSV of statistics."""
 import streamlit as st
 
-from core.batch import read_batch, results_zip
-from core.engine import Request
-from core.imageio import ImageError, image_key
-from core.methods import METHODS
+from core.io.batch import read_batch, results_zip
+from core.io.imageio import ImageError, image_key
+from core.pipeline.engine import Request
 from ui.controls import scale_picker
 from ui.jobs import run_job, show_cancelled
 from ui.picker import UPLOAD_TYPES
-from ui.state import kept, require_frame
+from ui.state import kept, method, method_names, require_frame
 
 require_frame()
 st.title("Batch")
@@ -18,8 +17,8 @@ st.caption("Many images with one method and scale. Files stay in this server's m
 files = st.file_uploader("Images, or zip archives of images", type=UPLOAD_TYPES + ["zip"],
                          accept_multiple_files=True, key="batch_files")
 c1, c2 = st.columns(2)
-method = c1.selectbox("Method", METHODS.names(), key=kept("batch_method", "realesr-animevideov3"),
-                      format_func=lambda n: METHODS.get(n).label)
+chosen = c1.selectbox("Method", method_names(), key=kept("batch_method", "realesr-animevideov3"),
+                      format_func=lambda n: method(n).label)
 outscale = scale_picker("batch_scale", c2)
 
 if st.button("Run batch", type="primary", key="batch_run", disabled=not files):
@@ -31,15 +30,15 @@ if st.button("Run batch", type="primary", key="batch_run", disabled=not files):
     overall = st.progress(0.0, text=f"0 of {len(items)} images")
     outputs, rows = [], []
     for i, item in enumerate(items):
-        row = {"file": item.name, "method": method, "scale": outscale}
+        row = {"file": item.name, "method": chosen, "scale": outscale}
         if item.image is None:
             row["error"] = item.error
         else:
-            request = Request.make(method, outscale=outscale, image_key=image_key(item.image.pixels))
+            request = Request.make(chosen, outscale=outscale, image_key=image_key(item.image.pixels))
             try:
                 result, png = run_job(f"{item.name} ({i + 1} of {len(items)})", request, item.image)
                 s = result.stats
-                outputs.append((f"{item.name.rsplit('.', 1)[0]}_{method}_x{outscale:g}.png", png))
+                outputs.append((f"{item.name.rsplit('.', 1)[0]}_{chosen}_x{outscale:g}.png", png))
                 row.update({"input": f"{s.input_size[0]}x{s.input_size[1]}",
                             "output": f"{s.output_size[0]}x{s.output_size[1]}", "what was done": s.summary,
                             "backend": s.backend, "seconds": round(s.elapsed_s, 3), "error": ""})

@@ -3,14 +3,15 @@ import dataclasses
 
 import streamlit as st
 
-from core import face
-from core.colour import COLOUR_FIXES
-from core.engine import ALPHA_MODES, Request
-from core.methods import BACKEND_CHOICES, METHODS, networks
+from core.pipeline import face
+from core.pipeline.colour import COLOUR_FIXES
+from core.pipeline.engine import ALPHA_MODES, Request
+from core.runtime.backends import CHOICES as BACKEND_CHOICES
 from ui.controls import param_widgets, scale_picker
 from ui.jobs import cached, fetch_with_progress, run_job, show_cancelled
 from ui.result_view import crop_picker, show_enhanced, user_model_uploader
-from ui.state import current_image_key, kept, require_image
+from ui.state import current_image_key, kept, method_names, require_image
+from ui.state import method as method_of
 
 st.title("Enhance")
 image = require_image()
@@ -20,11 +21,10 @@ for note in image.notes:
         st.info(f"About this image: {note}.")
 
 c1, c2, c3 = st.columns([2, 2, 1])
-own = st.session_state.setdefault("user_models", [])  # this session's own models (core/user_models.py)
 if chosen_model := st.session_state.pop("enh_method_next", None):
     st.session_state.enh_method = chosen_model
-method = c1.selectbox("Method", [m.name for m in networks()] + own, key=kept("enh_method", "RealESRGAN_x4plus"))
-spec = METHODS.get(method)
+method = c1.selectbox("Method", method_names(networks_only=True), key=kept("enh_method", "RealESRGAN_x4plus"))
+spec = method_of(method)
 c1.caption(f"{spec.description} {spec.family}, {spec.licence}.")
 params = param_widgets(spec, "enh", c1)  # a network's own knobs (SRMD's noise level)
 size = scale_picker("enh_scale", c2, fit=True)
@@ -78,7 +78,7 @@ if preview or full:
         st.error(f"The enhancement failed: {exc}")
 
 def _size(req: Request) -> str:
-    return f"fit {req.fit[0]}×{req.fit[1]}" if req.fit else f"×{req.scale():g}"
+    return f"fit {req.fit[0]}×{req.fit[1]}" if req.fit else f"×{req.scale(method_of(req.method)):g}"
 
 
 last = st.session_state.get("enh_last")

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from core.methods import METHODS, networks
-from core.metrics import METRICS
+from core.quality.metrics import METRICS
 from ui.charts import tradeoff_scatter
 from ui.state import require_frame
 

@@ -1,19 +1,19 @@
 """Metrics: score every method against a true reference (uploaded, or made by degrading a clean image)."""
 import streamlit as st
 
-from core.degrade import DOWNSCALE_METHODS, Degradation, make_pair
-from core.engine import Request
-from core.imageio import image_key
-from core.metrics import METRICS
-from core.methods import METHODS, SCALES
-from core.samples import SAMPLES
-from core.scoring import entries, score_methods
+from core.io.imageio import image_key
+from core.io.samples import SAMPLES
+from core.methods import SCALES
+from core.pipeline.engine import Request
+from core.quality.degrade import DOWNSCALE_METHODS, Degradation, make_pair
+from core.quality.metrics import METRICS
+from core.quality.scoring import entries, score_methods
 from ui.controls import scale_picker
 from ui.jobs import run_job, show_cancelled
-from ui.picker import chosen_sample
 from ui.metrics_view import show_scores, uploaded_reference
+from ui.picker import chosen_sample
 from ui.slider import to_display
-from ui.state import kept, require_image
+from ui.state import kept, method_names, require_image
 
 st.title("Metrics")
 image = require_image()
@@ -69,7 +69,7 @@ elif mode == MODES[1]:
 else:
     outscale = scale_picker("met_scale")
 
-methods = st.multiselect("Methods", METHODS.names(), key="met_methods")
+methods = st.multiselect("Methods", method_names(), key="met_methods")
 c2, c3, c4 = st.columns(3)
 y_only = c2.toggle("Y channel (BT.601)", key="met_y", help="PSNR/SSIM on BT.601 luma (as published SR "
                                                            "tables) instead of RGB. LPIPS is always RGB.")

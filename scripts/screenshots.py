@@ -9,6 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from scripts import local_server  # noqa: E402
+
 OUT = ROOT / "docs" / "screenshots"
 WIDTH, HEIGHT = 1280, 720
 

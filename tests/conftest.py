@@ -1,12 +1,11 @@
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import core  # noqa: F401  (installs the torchvision shim before any test imports basicsr)
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-import core  # noqa: E402,F401  (installs the torchvision shim before any test imports basicsr)
 
 SHARED = ROOT.parent / "shared" / "data"
 ARTIFACTS = ROOT / "test-artifacts"

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.engine import enhance
-from core.imageio import ImageError, load_image
+from core.io.imageio import ImageError, load_image
+from core.pipeline.engine import enhance
 from tests.badfiles import build
 from tests.conftest import ROOT
 

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from core import batch
-from core.imageio import ImageError
+from core.io import batch
+from core.io.imageio import ImageError
 from tests.conftest import ROOT
 
 

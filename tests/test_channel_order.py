@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from core.imageio import encode_png, load_image
-from core.metrics import METRICS, niqe, piqe, sharpness, to_float, y_channel
+from core.io.imageio import encode_png, load_image
+from core.quality.metrics import METRICS, niqe, piqe, sharpness, to_float, y_channel
 from tests.conftest import shared_path
 
 # BasicSR fed as it expects (cv2.imread: BGR, 0…255, crop 0, Y) on ../shared/data/Set5/HR (issue 24)
@@ -112,7 +112,8 @@ def test_lpips_equals_the_lpips_packages_own_loader_on_the_example_triplet():
     import lpips
     import torch
 
-    from core.metrics import lpips_distance, lpips_model
+    from core.quality.lpips_weights import lpips_model
+    from core.quality.metrics import lpips_distance
 
     ref, p0 = (str(shared_path("lpips", f)) for f in ("ex_ref.png", "ex_p0.png"))
     with torch.inference_mode():
@@ -139,7 +140,7 @@ def test_luminance_filters_equalise_opencvs_y_of_rgb():
 
 def test_jpeg_degradation_keeps_red_red():
     """The JPEG step hands OpenCV BGR and takes BGR back: a swap would turn red into blue."""
-    from core.degrade import Degradation, make_pair
+    from core.quality.degrade import Degradation, make_pair
 
     red = np.zeros((64, 64, 3), np.uint8)
     red[..., 0] = 220
@@ -149,7 +150,7 @@ def test_jpeg_degradation_keeps_red_red():
 
 def test_face_helper_gets_bgr():
     """GFPGAN and facexlib work on cv2 images (BGR uint8)."""
-    from core.face import _to_bgr8
+    from core.pipeline.face import _to_bgr8
 
     red = np.zeros((4, 4, 3), np.float32)
     red[..., 0] = 1.0

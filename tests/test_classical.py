@@ -1,15 +1,15 @@
 """Classical methods: each is the library call it claims to be, at the right size, parameters matter."""
 import cv2
-from skimage.exposure import equalize_hist
 import numpy as np
 import pytest
 from PIL import Image
 from scipy.ndimage import median_filter
+from skimage.exposure import equalize_hist
 from skimage.restoration import denoise_nl_means, denoise_wavelet
 
-from core.classical import CLASSICAL
-from core.engine import EnhanceError, enhance
 from core.methods import METHODS
+from core.methods.classical import CLASSICAL
+from core.pipeline.engine import EnhanceError, enhance
 
 NAMES = [m.name for m in CLASSICAL]
 

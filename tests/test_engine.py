@@ -1,5 +1,6 @@
 """The engine with real weights on real images: sizes, scale bookkeeping, tiling, pixel formats."""
 import io
+import weakref
 
 import cv2
 import numpy as np
@@ -7,8 +8,8 @@ import pytest
 from PIL import Image
 from skimage.metrics import peak_signal_noise_ratio
 
-from core.engine import EnhanceError, enhance
-from core.imageio import load_image, read_image_file
+from core.io.imageio import load_image, read_image_file
+from core.pipeline.engine import EnhanceError, enhance
 from tests.conftest import shared_path, use_settings
 
 FAST = "realesr-animevideov3"
@@ -49,7 +50,8 @@ def test_outscale_out_of_range_is_refused(astronaut_lr, bad):
 def test_matches_official_realesrganer_untiled(astronaut_lr):
     from realesrgan import RealESRGANer
 
-    from core import methods, weights
+    from core import methods
+    from core.weights import resolve as weights
 
     spec = methods.get(FAST)
     official = RealESRGANer(scale=4, model_path=str(weights.resolve(spec).path), model=spec.build(), tile=0,
@@ -70,16 +72,17 @@ def test_every_backend_is_within_40_db_of_the_torch_reference(astronaut, method,
 
 
 def test_auto_backend_is_measured_once_and_remembered(tmp_path, monkeypatch):
-    from core import backends, methods
+    from core import methods
+    from core.runtime import backends, select
 
     use_settings(monkeypatch, weights_dir=tmp_path)
-    monkeypatch.setattr(backends, "_backends", {})
+    monkeypatch.setattr(backends, "_built", weakref.WeakKeyDictionary())
     spec = methods.get(FAST)
-    chosen = backends.get(spec, "auto")
+    chosen = select.runner(spec, "auto")
     saved = (tmp_path / "backend_choice.json").read_text()
     assert chosen.name in backends.candidates(spec) and f'"backend": "{chosen.name}"' in saved
     assert '"psnr_vs_fp32_db"' in saved
-    assert backends.get(spec, "auto") is chosen
+    assert select.runner(spec, "auto") is chosen
 
 
 def test_tiled_equals_untiled_on_a_real_image_at_40_db(astronaut, capsys, artifacts):

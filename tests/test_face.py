@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from core import face
-from core.engine import EnhanceError, enhance
+from core.pipeline import face
+from core.pipeline.engine import EnhanceError, enhance
 from tests.conftest import use_settings
 
 # Landmarks (eyes, nose, mouth corners) of the astronaut's face in the 128×128 input: fixed, because a

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from core import fetch as fetching
-from core.fetch import MANIFEST, FetchError, WeightFile, fetch
+from core.weights import fetch as fetching
+from core.weights.fetch import MANIFEST, FetchError, WeightFile, fetch
 from tests.conftest import ROOT
 
 PAYLOAD = bytes(range(256)) * 4096 * 3  # 3 MB, three chunks
@@ -56,7 +56,7 @@ def server():
     srv.shutdown()
 
 
-def manifest_for(server, sha=None, size=len(PAYLOAD)):
+def manifest_for(server, sha=None, size=len(PAYLOAD)):  # noqa: B008  (a constant)
     url = f"http://127.0.0.1:{server.server_address[1]}/weights.pth"
     entry = WeightFile("weights.pth", url, sha or hashlib.sha256(PAYLOAD).hexdigest(), size, "test", "test file")
     return {"test": (entry,)}

@@ -3,7 +3,7 @@ import threading
 
 import pytest
 
-from core.jobs import JobQueue
+from core.serve.jobs import JobQueue
 
 
 def test_fifo_one_at_a_time_with_places_reported():

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from core.degrade import Degradation, make_pair
-from core.imageio import read_image_file
-from core.metrics import METRICS, SizeMismatch, error_maps, indicators, prepare, score, to_float, y_channel
+from core.io.imageio import read_image_file
+from core.quality.degrade import Degradation, make_pair
+from core.quality.metrics import METRICS, SizeMismatch, error_maps, indicators, prepare, score, to_float, y_channel
 from tests.conftest import ROOT, shared_path
 
 

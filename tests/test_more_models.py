@@ -4,8 +4,10 @@ import numpy as np
 import pytest
 from skimage.metrics import peak_signal_noise_ratio
 
-from core import backends, methods, weights
-from core.engine import enhance
+from core import methods
+from core.pipeline.engine import enhance
+from core.runtime import backends
+from core.weights import resolve as weights
 from tests.conftest import ncnn_reference
 
 NCNN_ONLY = [m.name for m in methods.networks() if m.official_filename is None]
@@ -29,7 +31,7 @@ def test_weights_are_verified_by_checksum(name, tmp_path, monkeypatch):
 
     spec = methods.get(name)
     assert "sha256 verified" in weights.resolve(spec).origin
-    wrong = dataclasses.replace(spec, sha256="0" * 64)
+    wrong = dataclasses.replace(spec, weights=dataclasses.replace(spec.weights, sha256="0" * 64))
     with pytest.raises(weights.WeightsUnavailable, match="not the pinned version"):
         weights.resolve(wrong)
 
@@ -43,7 +45,7 @@ def test_span_through_the_engine_equals_the_ncnn_runtime(lr):
     for name in ("SPAN_x2", "SPAN_x4"):
         spec = methods.get(name)
         chw = np.ascontiguousarray(lr.astype(np.float32).transpose(2, 0, 1) / 255)
-        ours = backends.get(spec, "ncnn")(chw)
+        ours = backends.built(spec, "ncnn")(chw)
         ref = ncnn_reference(spec, chw)
         assert ours.shape == ref.shape == (3, 48 * spec.native_scale, 48 * spec.native_scale)
         assert np.abs(ours - ref).max() <= 1e-4
@@ -67,7 +69,7 @@ def test_realcugan_equals_the_ncnn_runtime_and_is_aligned(name, lr):
     ref = ncnn_reference(spec, np.pad(chw, ((0, 0), (pad, pad), (pad, pad)), mode="reflect"))[:, :48 * s, :48 * s]
     if s == 4:
         ref = ref + np.repeat(np.repeat(chw, 4, axis=1), 4, axis=2)
-    ours = backends.get(spec, "ncnn")(chw)
+    ours = backends.built(spec, "ncnn")(chw)
     assert ours.shape == (3, 48 * s, 48 * s) and np.abs(ours - ref).max() <= 1e-4
     # aligned with its input (a wrong pad or crop would shift it): shrink it back and compare
     fit = _shrunk_back_fits_the_input(enhance(lr, name, backend="ncnn").pixels, lr)
@@ -94,8 +96,8 @@ def test_set5_x4_bench_reproduces_the_anchors():
     """The README's Set5 ×4 figures, from the bench code: both ends of the perception–distortion trade-off."""
     from pathlib import Path
 
-    from core import bench
-    from core.degrade import Degradation
+    from core.quality import bench
+    from core.quality.degrade import Degradation
     from tests.conftest import shared_path
 
     hr, lr = shared_path("Set5", "HR"), shared_path("Set5", "LR_bicubic", "X4")

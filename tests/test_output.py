@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from core.engine import EnhanceError, enhance
-from core.imageio import ImageError, Metadata, load_image
-from core.output import OutputOptions, encode
+from core.io.imageio import ImageError, Metadata, load_image
+from core.io.output import OutputOptions, encode
+from core.pipeline.engine import EnhanceError, enhance
 from tests.conftest import ROOT
 
 
@@ -103,8 +103,8 @@ def test_cli_writes_the_chosen_format_and_size(tmp_path, camera_jpeg):
 
 @pytest.mark.parametrize("mode", ["mean/std", "low band"])
 def test_colour_fix_removes_a_known_shift(astronaut, mode):
-    from core.colour import colour_fix
-    from core.metrics import psnr
+    from core.pipeline.colour import colour_fix
+    from core.quality.metrics import psnr
 
     lr = astronaut[::4, ::4].astype(np.float32) / 255
     truth = astronaut.astype(np.float32) / 255

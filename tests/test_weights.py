@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from core import methods, weights
+from core import methods
 from core.methods import networks
-from core.ncnn_weights import read_layers
+from core.weights import resolve as weights
+from core.weights.ncnn_reader import read_layers
 from tests.conftest import ncnn_reference, use_settings
 
 NETWORKS = [m.name for m in networks() if m.official_filename]  # converted to torch; ncnn-only: test_more_models
@@ -72,7 +73,8 @@ def test_missing_source_gives_one_clear_error(tmp_path, monkeypatch):
     import dataclasses
 
     spec = methods.get("realesr-animevideov3")
-    gone = dataclasses.replace(spec, ncnn=dataclasses.replace(spec.ncnn, module="no_such_package_here"))
+    gone = dataclasses.replace(spec, weights=dataclasses.replace(
+        spec.weights, ncnn=dataclasses.replace(spec.ncnn, module="no_such_package_here")))
     use_settings(monkeypatch, weights_dir=tmp_path)
     with pytest.raises(weights.WeightsUnavailable) as err:
         weights.resolve(gone)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import cv2
 import streamlit as st
 
-from core.engine import FIT_MODES
 from core.methods import SCALES
+from core.pipeline.engine import FIT_MODES
 from ui.slider import to_display
 from ui.state import kept
 

@@ -6,13 +6,13 @@ import time
 
 import streamlit as st
 
-from core import backends, engine, settings
-from core.cache import BoundedCache
-from core.engine import Request
-from core.imageio import LoadedImage, encode_png
-from core.jobs import JobQueue
-from core import timing
-from core.methods import METHODS
+from core import settings
+from core.io.imageio import LoadedImage, encode_png
+from core.pipeline import engine
+from core.pipeline.engine import Request
+from core.serve import timing
+from core.serve.cache import BoundedCache
+from core.serve.jobs import JobQueue
 
 UPDATE_EVERY_S = 0.3  # progress redraws; each redraw is also where a pressed Cancel stops the job
 
@@ -23,7 +23,7 @@ def cluster() -> tuple[bool, str]:
     address = settings.current().ray_address
     if not address:
         return False, ""
-    from core import distributed
+    from core.serve import distributed
 
     try:
         distributed.connect(address)
@@ -57,28 +57,6 @@ def cached(request: Request):
     return results().get(request)
 
 
-@st.cache_resource(show_spinner="Loading the network (once per server; the first time on a machine it also "
-                                 "measures which CPU backend is fastest, up to a minute)…")
-def _prepared(method: str, backend: str) -> None:
-    spec = METHODS.get(method)
-    if spec.kind == "network":
-        backends.get(spec, backend)
-
-
-def expected_seconds(request: Request, height: int, width: int) -> float | None:
-    """From this machine's measurements of this model and backend at this size (never another user's run)."""
-    spec = METHODS.get(request.method)
-    if spec.kind != "network":
-        return None
-    runner = backends.get(spec, request.backend, height, width,
-                          tile_for=lambda name: request.tile or spec.auto_tile(height, width, name))
-    record = backends.measured(spec)
-    if record is None or runner.name not in record["measured"]:
-        return None
-    return backends.expected_seconds(record, runner.name, height, width,
-                                     request.tile or spec.auto_tile(height, width, runner.name))
-
-
 def _cancel(label: str) -> None:
     st.session_state.cancelled = label
 
@@ -88,10 +66,11 @@ def run_job(label: str, request: Request, image: LoadedImage):
     if (hit := cached(request)) is not None:
         return hit
     st.session_state.pop("cancelled", None)
-    _prepared(request.method, request.backend)
-    crop = request.crop
-    height, width = (crop[3], crop[2]) if crop else image.pixels.shape[:2]
-    expected = expected_seconds(request, height, width)
+    own = st.session_state.get("user_models", {})
+    with st.spinner("Loading the network (once per server; the first time on a machine it also measures which "
+                    "CPU backend is fastest)…"):
+        prepared = engine.prepare(image, request, own=own)
+    expected = prepared.plan.expected_s
     about = f" (about {expected:.0f} s on this machine)" if expected else ""
     bar = st.progress(0.0, text=f"{label}: queued{about}")
     cancel = st.empty()
@@ -125,9 +104,9 @@ def run_job(label: str, request: Request, image: LoadedImage):
 
         on_ray, why = cluster()
         if on_ray:  # no per-layer progress from a remote worker: this machine's estimate, then "finishing"
-            from core import distributed
+            from core.serve import distributed
 
-            ref = distributed.submit(image, request)
+            ref = distributed.submit(image, request, own)
 
             def on_wait(elapsed: float) -> None:  # each redraw is also where a pressed Cancel stops the task
                 if expected:
@@ -139,7 +118,7 @@ def run_job(label: str, request: Request, image: LoadedImage):
         else:
             if why:
                 st.caption(why)
-            result = engine.run(image, request, on_step=on_step)
+            result = engine.execute(prepared, on_step=on_step)
     cancel.empty()
     bar.empty()  # the result below says how long it took and on what
     png = encode_png(result.pixels)
@@ -158,7 +137,7 @@ def _ordinal(n: int) -> str:
 
 def fetch_with_progress(group: str) -> None:
     """Download pinned weights with a progress bar (bytes, speed, time left); the page reloads when done."""
-    from core.fetch import FetchError, fetch
+    from core.weights.fetch import FetchError, fetch
 
     bar = st.progress(0.0, text="Connecting…")
 

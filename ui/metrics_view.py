@@ -8,13 +8,14 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.imageio import ImageError, LoadedImage, load_image
-from core.metrics import Metric, error_maps
-from core.scoring import Scores
+from core.io.imageio import ImageError, LoadedImage, load_image
+from core.quality.metrics import Metric, error_maps
+from core.quality.scoring import Scores
 from ui.charts import metric_dots, tradeoff_scatter
 from ui.jobs import cached
 from ui.picker import UPLOAD_TYPES
 from ui.slider import to_display
+from ui.state import method
 
 
 def uploaded_reference(image: LoadedImage) -> LoadedImage | None:
@@ -100,7 +101,7 @@ def tradeoff(finite: pd.DataFrame) -> None:
 
 def error_map(res: dict, methods: list[str], reference, y_only: bool, crop_border: int, policy: str) -> None:
     st.markdown("**Where the errors are**")
-    networks = [r.method for r in res["scores"].rows if r.kind == "network"]
+    networks = [r.method for r in res["scores"].rows if method(r.method).native_scale is not None]
     pick = st.selectbox("Method", methods, key="met_map_method",  # a network's errors are the lesson
                         index=methods.index(networks[-1]) if networks else 0)
     hit = cached(res["keys"][pick])

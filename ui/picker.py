@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.imageio import IMAGE_SUFFIXES, ImageError, LoadedImage, image_key, load_image
-from core.samples import SAMPLES
+from core.io.imageio import IMAGE_SUFFIXES, ImageError, LoadedImage, image_key, load_image
+from core.io.samples import SAMPLES
 from ui.slider import to_display
 from ui.state import current_image, kept
 

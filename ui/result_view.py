@@ -5,13 +5,13 @@ import cv2
 import numpy as np
 import streamlit as st
 
-from core.engine import EnhanceResult, Request, plan
-from core.imageio import LoadedImage
-from core.metrics import NO_REFERENCE, indicators
-from core.output import FORMATS, MIME, SUFFIXES, OutputOptions, encode
+from core.io.imageio import LoadedImage
+from core.io.output import FORMATS, MIME, SUFFIXES, OutputOptions, encode
+from core.pipeline.engine import EnhanceResult, Request, plan
+from core.quality.metrics import NO_REFERENCE, indicators
 from ui.controls import nearest_up, zoom_grid
 from ui.slider import slider_html, slider_size, to_display
-from ui.state import kept
+from ui.state import kept, method, own_models
 
 DISPLAY_MAX = 1024  # px: larger results are shown downsized; the full size is a download
 
@@ -50,7 +50,7 @@ def show_enhanced(image: LoadedImage, request: Request, result: EnhanceResult, p
     size = f"fit {request.fit[0]}×{request.fit[1]} (×{s.outscale:.3g})" if request.fit else f"×{s.outscale:g}"
     st.caption(f"{done_by}. Settings of this result: scale {size}, backend {s.backend}, face: {s.face}.")
 
-    _, made, final = plan(request, src.shape[1], src.shape[0])
+    _, made, final = plan(request, src.shape[1], src.shape[0], method(request.method))
     x0, y0 = ((made[0] - final[0]) // 2, (made[1] - final[1]) // 2) if final else (0, 0)
     cut_w, cut_h = final or made
 
@@ -126,13 +126,14 @@ def download(image: LoadedImage, request: Request, result: EnhanceResult) -> Non
     stem = image.name.rsplit(".", 1)[0]
     size = f"{out_w}x{out_h}" if request.fit else f"x{s.outscale:g}"
     st.download_button(f"Download full-size {fmt.upper()} ({out_w}×{out_h}, {len(data) / 1e6:.1f} MB)", data,
-                       file_name=f"{stem}_{s.method.replace(':', '_')}_{size}{'_crop' if request.crop else ''}{SUFFIXES[fmt]}",
+                       file_name=f"{stem}_{s.method.replace(':', '_')}_{size}{'_crop' if request.crop else ''}"
+                                 f"{SUFFIXES[fmt]}",
                        mime=MIME[fmt], key="enh_download")
 
 
 def user_model_uploader() -> None:
     """A .pth / .safetensors the user brings: detected by spandrel, kept in memory, listed under Method."""
-    from core.user_models import SUFFIXES, UserModelError, load_user_model
+    from core.methods.user import SUFFIXES, UserModelError, load_user_model
 
     up = st.file_uploader("Model file (.pth, .safetensors)", type=[s.lstrip(".") for s in SUFFIXES],
                           key="enh_user_model", help="ESRGAN, Real-ESRGAN compact, SPAN, SwinIR, HAT, DAT and "
@@ -147,8 +148,7 @@ def user_model_uploader() -> None:
     except UserModelError as exc:
         st.session_state.enh_user_model_msg = f"!{exc}"
     else:
-        if spec.name not in st.session_state.user_models:
-            st.session_state.user_models.append(spec.name)
+        own_models()[spec.name] = spec
         st.session_state.enh_method_next = spec.name  # set before the Method box is drawn, on the rerun
         st.session_state.enh_user_model_msg = f"{spec.name}: {spec.detected}. Chosen under Method; runs on torch fp32."
     st.rerun()

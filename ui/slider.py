@@ -9,7 +9,7 @@ import html
 import cv2
 import numpy as np
 
-from core.imageio import encode_png
+from core.io.imageio import encode_png
 
 
 def to_display(pixels: np.ndarray, max_side: int) -> np.ndarray:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.imageio import LoadedImage
+from core.io.imageio import LoadedImage
 
 _KEPT: set[str] = set()
 
@@ -54,3 +54,23 @@ def require_image() -> LoadedImage:
         st.info("Choose a sample or upload an image in the sidebar.")
         st.stop()
     return image
+
+
+def own_models() -> dict:
+    """This session's own models by name (core/methods/user.py): nobody else's session sees them, and they go
+    with the session."""
+    return st.session_state.setdefault("user_models", {})
+
+
+def method(name: str):
+    """A built-in method or one of this session's own models."""
+    from core.methods import lookup
+
+    return lookup(name, own_models())
+
+
+def method_names(*, networks_only: bool = False) -> list[str]:
+    """The built-in methods (networks only, if asked) and then this session's own models."""
+    from core.methods import METHODS
+
+    return [m.name for m in METHODS if not networks_only or m.native_scale is not None] + list(own_models())

@@ -1,0 +1,94 @@
+"""Writing a result file: PNG (8 or 16 bit, as the result), JPEG or WebP with a quality; the input's ICC profile,
+resolution and EXIF carried over (orientation reset), and how the file was made written into it."""
+from __future__ import annotations
+
+import io
+import struct
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+from PIL import Image
+
+from core.io.imageio import ImageError, Metadata, encode_png
+
+FORMATS = ("png", "jpeg", "webp")
+SUFFIXES = {"png": ".png", "jpeg": ".jpg", "webp": ".webp"}
+MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+SOFTWARE = "SR Lab"
+
+
+@dataclass(frozen=True)
+class OutputOptions:
+    format: str = "png"
+    quality: int = 95           # JPEG and WebP; WebP at 100 is lossless
+    bit_depth: int | None = None  # PNG: None keeps the result's (16-bit in, 16-bit out); 8 reduces
+
+    def check(self) -> None:
+        if self.format not in FORMATS:
+            raise ImageError(f"output format {self.format!r}: choose one of {', '.join(FORMATS)}")
+        if not 1 <= self.quality <= 100:
+            raise ImageError(f"quality {self.quality}: choose 1 to 100")
+
+
+def encode(pixels: np.ndarray, options: OutputOptions | None = None, metadata: Metadata | None = None,
+           made_by: str = "") -> tuple[bytes, list[str]]:
+    """File bytes and notes on what the format changed (alpha flattened, bits reduced)."""
+    options, metadata = options or OutputOptions(), metadata or Metadata()
+    options.check()
+    notes: list[str] = []
+    if options.format == "png":
+        if options.bit_depth == 8 and pixels.dtype == np.uint16:
+            pixels = _to_8_bit(pixels, notes)
+        return _png_with_metadata(encode_png(pixels), metadata, made_by), notes
+    if pixels.dtype == np.uint16:
+        pixels = _to_8_bit(pixels, notes)
+    im = Image.fromarray(pixels)
+    if options.format == "jpeg" and im.mode in ("LA", "RGBA"):
+        background = Image.new("RGBA", im.size, (255, 255, 255, 255))
+        im = Image.alpha_composite(background, im.convert("RGBA")).convert("RGB")
+        notes.append("JPEG has no transparency: flattened onto white")
+    exif = Image.Exif()
+    if metadata.exif:
+        exif.load(metadata.exif)
+    exif[0x0131] = SOFTWARE
+    if made_by:
+        exif[0x010E] = made_by.replace("×", "x").encode("ascii", "replace").decode()  # ASCII only
+    kw = dict(exif=exif.tobytes())
+    if metadata.icc_profile:
+        kw["icc_profile"] = metadata.icc_profile
+    if metadata.dpi and options.format == "jpeg":
+        kw["dpi"] = tuple(round(d) for d in metadata.dpi)
+    buf = io.BytesIO()
+    if options.format == "jpeg":
+        im.save(buf, "JPEG", quality=options.quality, **kw)
+    else:
+        im.save(buf, "WEBP", quality=options.quality, lossless=options.quality == 100, method=4, **kw)
+    return buf.getvalue(), notes
+
+
+def _to_8_bit(pixels: np.ndarray, notes: list[str]) -> np.ndarray:
+    notes.append("16-bit result written as 8-bit")
+    return ((pixels.astype(np.uint32) * 255 + 32767) // 65535).astype(np.uint8)
+
+
+# Pillow cannot write 16-bit colour PNGs and OpenCV writes no metadata, so the metadata chunks are added to
+# OpenCV's file here (PNG spec: ancillary chunks between IHDR and IDAT).
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def _png_with_metadata(png: bytes, metadata: Metadata, made_by: str) -> bytes:
+    chunks = [_chunk(b"iTXt", b"Software\0\0\0\0\0" + SOFTWARE.encode())]
+    if made_by:
+        chunks.append(_chunk(b"iTXt", b"Description\0\0\0\0\0" + made_by.encode()))
+    if metadata.icc_profile:
+        chunks.append(_chunk(b"iCCP", b"ICC profile\0\0" + zlib.compress(metadata.icc_profile)))
+    if metadata.dpi:
+        per_metre = [round(d / 0.0254) for d in metadata.dpi]
+        chunks.append(_chunk(b"pHYs", struct.pack(">IIB", *per_metre, 1)))
+    if metadata.exif:
+        exif = metadata.exif[6:] if metadata.exif.startswith(b"Exif\0\0") else metadata.exif
+        chunks.append(_chunk(b"eXIf", exif))
+    ihdr_end = 8 + 8 + 13 + 4  # signature, IHDR length+type, IHDR data, CRC
+    return png[:ihdr_end] + b"".join(chunks) + png[ihdr_end:]

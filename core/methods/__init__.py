@@ -1,0 +1,42 @@
+"""Every way SR Lab turns an image into a larger one, behind one contract (core/methods/contract.py): the
+built-in networks (core/methods/catalog/, one module per family) and the classical methods
+(core/methods/classical.py), joined in one registry. A user's own model (core/methods/user.py) belongs to the
+session that loaded it and is never in the registry: `lookup` finds it among that session's models.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from core.methods.catalog import NETWORKS
+from core.methods.classical import CLASSICAL
+from core.methods.contract import Method
+from core.methods.network import NetworkMethod
+from core.registry import Registry, UnknownName
+
+METHODS: Registry = Registry("method")
+for _method in [*NETWORKS, *CLASSICAL]:
+    METHODS.register(_method)
+
+SCALES = (2, 3, 4, 8)  # the scale buttons; any scale from 1 to 8 is allowed
+
+
+def get(name: str) -> Method:
+    return METHODS.get(name)
+
+
+def lookup(name: str, own: Mapping[str, Method] | None = None) -> Method:
+    """A built-in method, or one of `own` (a session's user models, by name)."""
+    if own and name in own:
+        return own[name]
+    try:
+        return METHODS.get(name)
+    except UnknownName:
+        if name.startswith("user:"):
+            raise UnknownName(f"{name} is a model another session (or an earlier one) loaded; load the file "
+                              "again") from None
+        raise
+
+
+def networks() -> list[NetworkMethod]:
+    """The built-in networks."""
+    return list(NETWORKS)

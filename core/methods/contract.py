@@ -1,0 +1,125 @@
+"""The one method contract (after spandrel's ImageModelDescriptor): every network and classical method declares,
+as data, its native scale (None: it resizes to any scale), its kind and purpose, its size rules and its typed
+parameters, and offers
+
+    plan(height, width, tile=0, backend="auto") -> Plan       backend and tile, chosen once per job
+    upscale(color, size, params, plan, *, progress=None, on_step=None) -> Upscaled
+
+with `color` an H×W×C float32 array in 0…1 (C = 1 or 3; alpha is handled once, in the pipeline) and `size` the
+target (width, height). `progress(done, total, message)` is called per tile, `on_step(fraction)` as the work
+advances (inside a tile on the torch backends, between tiles on ncnn); either may raise to cancel the job.
+Nothing outside this package asks which kind of method it holds.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Callable, Literal, Protocol
+
+import numpy as np
+
+from core.runtime.select import Plan  # noqa: F401  (part of the contract)
+
+Progress = Callable[[int, int, str], None]
+OnStep = Callable[[float], None]
+Kind = Literal["network", "interpolation", "restoration filter", "enhancement filter"]
+Purpose = Literal["super-resolution", "interpolation", "denoise", "enhance"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Param:
+    """A method's typed parameter: it draws the page's widget and checks the CLI's `--param NAME=VALUE`."""
+    name: str
+    label: str
+    default: Any
+    help: str = ""
+    min: float | None = None
+    max: float | None = None
+    step: float | None = None
+    choices: tuple | None = None
+
+    def check(self, value: Any) -> Any:
+        if self.choices is not None:
+            if value not in self.choices:
+                raise ValueError(f"{self.label}: {value!r} is not one of {', '.join(map(str, self.choices))}")
+            return value
+        try:
+            value = type(self.default)(float(value))
+        except (TypeError, ValueError):
+            raise ValueError(f"{self.label}: {value!r} is not a number") from None
+        if not (self.min <= value <= self.max):
+            raise ValueError(f"{self.label}: {value:g} is outside {self.min:g}…{self.max:g}")
+        return value
+
+
+def checked_params(owner: str, params: tuple[Param, ...], given: dict | None) -> dict:
+    """Defaults overridden by `given`, each value checked; an unknown name is a clear error."""
+    known = {p.name: p for p in params}
+    values = {p.name: p.default for p in params}
+    for key, value in (given or {}).items():
+        if key not in known:
+            raise ValueError(f"{owner} has no parameter {key!r}; it has {', '.join(known) or 'none'}")
+        values[key] = known[key].check(value)
+    return values
+
+
+@dataclass(frozen=True, kw_only=True)
+class SizeRules:
+    """What input sizes a method takes as it is; the runner pads anything else (spandrel's SizeRequirements)."""
+    minimum: int = 1
+    multiple_of: int = 1
+
+
+@dataclass(kw_only=True)
+class MethodRun:
+    """What a method did, in words and numbers: shared by `Upscaled` and the job's statistics."""
+    summary: str                     # one true sentence: what was done
+    backend: str                     # what ran it: a backend label or the library call
+    network_scale: int | None = None  # the part done by a network (None: no network)
+    resize: str = "none"             # what was done after the network
+    tiles: int = 1
+    tile_size: int = 0               # 0: the whole image at once
+    weights: str = ""                # where a network's weights came from
+    backend_why: str = ""            # why this backend ran it
+
+    def how(self) -> str:
+        """"network ×4, then ×0.93 Lanczos resize (…)", or the classical method's own sentence."""
+        if not self.network_scale:
+            return self.summary
+        return f"network ×{self.network_scale}" + ("" if self.resize == "none" else f", then {self.resize}")
+
+
+@dataclass(kw_only=True)
+class Upscaled(MethodRun):
+    """A method's result: the pixels (H×W×C float32 in 0…1, the requested size) and what was done."""
+    pixels: np.ndarray
+
+    def record(self) -> dict:
+        """The `MethodRun` part as keywords, without copying the pixels."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(MethodRun)}
+
+
+class Method(Protocol):
+    name: str
+    kind: Kind
+    purpose: Purpose
+    family: str
+    description: str
+    params: tuple[Param, ...]
+    native_scale: int | None          # None: any scale in one step (a classical resize)
+    size_rules: SizeRules
+    backends: tuple[str, ...]          # the backends it can run on; () for a library call
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def source(self) -> str: ...
+
+    def availability(self) -> str: ...
+
+    def plan(self, height: int, width: int, tile: int = 0, backend: str = "auto") -> Plan: ...
+
+    def upscale(self, color: np.ndarray, size: tuple[int, int], params: dict | None = None,
+                plan: Plan | None = None, *, progress: Progress | None = None,
+                on_step: OnStep | None = None) -> Upscaled: ...

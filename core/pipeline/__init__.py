@@ -1,0 +1,1 @@
+"""The data path of one request: validate → plan → method → colour fix → faces → alpha → join (`engine`)."""

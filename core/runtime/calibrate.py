@@ -1,0 +1,152 @@
+"""Measuring the backends once per machine and model, for `auto`: every candidate on a real photo crop (its
+output compared with fp32), the close ones repeated; the fastest per input pixel within the faithfulness gate
+(≥ 45 dB PSNR from fp32) is chosen. The measurements, with the
+CPU's flags and the library versions they were made with, are saved in weights/backend_choice.json; a change
+of either measures again. A backend emulated on this CPU (bf16 without native bf16) is never timed. Only the
+candidates that can still win are repeated, so a slow model measures in seconds, not minutes.
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+from core import settings
+from core.runtime import backends, machine
+
+MIN_PSNR_DB = 45.0
+PROBE_SIZE = 64                 # every candidate, once after a warm-up
+CALIBRATION_SIZES = (128, 256)  # the contenders; 256 only where 128 is quick (then 128² is mostly overhead)
+QUICK_S = 0.25                  # a 128² median under this is also timed at 256²
+CONTENDER = 1.3                 # a probe within this factor of the fastest probe is measured properly
+SLOW_S = 1.0                    # a 128² run predicted slower than this is timed twice, not three times
+
+_records: dict[tuple[Path, str], dict] = {}  # this process's copy of the saved measurements
+_file_lock = threading.Lock()
+_spec_locks: dict[str, threading.Lock] = {}
+
+
+def choice_file() -> Path:
+    return settings.current().weights_dir / "backend_choice.json"
+
+
+def _saved() -> dict:
+    try:
+        saved = json.loads(choice_file().read_text()) if choice_file().is_file() else {}
+    except (OSError, json.JSONDecodeError):
+        saved = {}
+    return saved if saved.get("machine") == machine.machine() else {"machine": machine.machine(), "models": {}}
+
+
+def _still_valid(spec, record: dict | None) -> bool:
+    return bool(record) and record.get("sha256") == spec.sha256 and set(record["measured"]) == set(
+        backends.candidates(spec))
+
+
+def measured(spec) -> dict | None:
+    """This machine's measurements for `spec` (None before the first calibration here)."""
+    key = (choice_file(), spec.name)
+    if key in _records:
+        return _records[key]
+    record = _saved()["models"].get(spec.name)
+    if _still_valid(spec, record):
+        _records[key] = record
+        return record
+    return None
+
+
+def record_for(spec, on_step=None) -> dict:
+    """The measurements for `spec`, measuring now if this machine has none (`on_step(fraction)` may raise to
+    cancel). Two jobs of the same model measure once; other models are not held up."""
+    if (record := measured(spec)) is not None:
+        return record
+    with _file_lock:
+        lock = _spec_locks.setdefault(spec.name, threading.Lock())
+    with lock:
+        if (record := measured(spec)) is not None:
+            return record
+        record = calibrate(spec, on_step=on_step)
+        with _file_lock:  # read again: another model may have been saved meanwhile
+            saved = _saved()
+            saved["models"][spec.name] = record
+            path = choice_file()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".tmp{os.getpid()}.{threading.get_ident()}")
+            tmp.write_text(json.dumps(saved, indent=1))
+            os.replace(tmp, path)
+            _records[(path, spec.name)] = record
+        return record
+
+
+def calibration_image(size: int = 64) -> np.ndarray:
+    import cv2
+    from skimage import data
+
+    face = data.astronaut()[30:222, 130:322]  # a face: skin, eyes, hair
+    return np.ascontiguousarray(cv2.resize(face, (size, size), interpolation=cv2.INTER_AREA)
+                                .astype(np.float32).transpose(2, 0, 1) / 255)
+
+
+def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+    from skimage.metrics import peak_signal_noise_ratio
+
+    return 99.0 if np.array_equal(a, b) else min(99.0, float(peak_signal_noise_ratio(b, a, data_range=1.0)))
+
+
+def calibrate(spec, on_step=None) -> dict:
+    """Every candidate runs twice at 64² (a warm-up, then a timed probe; its output is the one compared with
+    fp32). The contenders, within CONTENDER× of the fastest probe, are timed three times at 128² (twice when
+    slow; the median decides), and at 256² too when 128² is quick (a fast model's 128² time is mostly per-call
+    overhead); the others keep their probe. `on_step(fraction)` after every run; it may raise to cancel."""
+    start = time.perf_counter()
+    names = backends.candidates(spec)
+    reference_name = "torch" if "torch" in names else names[-1]
+    probe_img, x = calibration_image(PROBE_SIZE), calibration_image(CALIBRATION_SIZES[0])
+    planned = 2 * len(names) + 3 * len(names)
+    done = [0]
+
+    def timed(runner, img) -> float:
+        t = time.perf_counter()
+        runner(img)
+        took = time.perf_counter() - t
+        done[0] += 1
+        if on_step:
+            on_step(min(0.99, done[0] / planned))
+        return took
+
+    runners, outputs, probe = {}, {}, {}
+    for name in names:
+        runners[name] = backends.built(spec, name)
+        outputs[name] = np.clip(runners[name](probe_img), 0, 1)
+        done[0] += 1
+        probe[name] = timed(runners[name], probe_img)
+    fastest = min(probe.values())
+    report = {}
+    for name in names:
+        timings = {PROBE_SIZE: probe[name]}
+        if probe[name] <= CONTENDER * fastest:
+            repeats = 2 if probe[name] * (CALIBRATION_SIZES[0] / PROBE_SIZE) ** 2 > SLOW_S else 3
+            timings = {CALIBRATION_SIZES[0]: statistics.median(timed(runners[name], x) for _ in range(repeats))}
+            if timings[CALIBRATION_SIZES[0]] < QUICK_S:
+                big = calibration_image(CALIBRATION_SIZES[1])
+                timings[CALIBRATION_SIZES[1]] = statistics.median(timed(runners[name], big) for _ in range(3))
+        largest = max(timings)
+        report[name] = {"seconds": {str(k): round(v, 4) for k, v in timings.items()},
+                        "seconds_per_mpx": round(timings[largest] / (largest * largest / 1e6), 3),
+                        "psnr_vs_fp32_db": round(_psnr(outputs[name], outputs[reference_name]), 1)}  # 99: no ∞ in JSON
+    usable = [n for n in names if report[n]["psnr_vs_fp32_db"] >= MIN_PSNR_DB]
+    chosen = min(usable, key=lambda n: report[n]["seconds_per_mpx"])
+    skipped = [b.name for b in backends.BACKENDS if b.runs(spec) and b.emulated_here()]
+    why = (f"{backends.LABELS[chosen]}: fastest of {', '.join(usable)} at "
+           f"{report[chosen]['seconds_per_mpx']:.3g} s per input megapixel")
+    if skipped:
+        why += f" ({', '.join(skipped)} not timed: emulated on this CPU, no native bf16)"
+    if on_step:
+        on_step(1.0)
+    return {"backend": chosen, "sha256": spec.sha256, "measured": report, "why": why,
+            "took_s": round(time.perf_counter() - start, 1)}

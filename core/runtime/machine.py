@@ -1,0 +1,65 @@
+"""What this machine is, read once: the CPU model, its flags, the cores, the library versions a measurement
+depends on, and how many threads a job may use."""
+from __future__ import annotations
+
+import functools
+import os
+import platform
+from pathlib import Path
+
+# the CPU features that decide which backend is fast (bf16 is emulated without a native one)
+_FLAGS = {"avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile", "bf16", "asimd", "fma"}
+NATIVE_BF16 = {"avx512_bf16", "amx_bf16", "bf16"}  # x86 AVX-512 BF16 / AMX, Arm's BF16 extension
+
+
+@functools.lru_cache(maxsize=1)
+def _cpuinfo() -> tuple[str, tuple[str, ...]]:
+    model, flags = "unknown cpu", ()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name") and model == "unknown cpu":
+                model = line.split(":", 1)[1].strip()
+            elif line.startswith(("flags", "Features")) and not flags:
+                flags = tuple(sorted(_FLAGS & set(line.split(":", 1)[1].split())))
+    except OSError:
+        pass
+    return model, flags
+
+
+def cpu_flags() -> list[str]:
+    return list(_cpuinfo()[1])
+
+
+def native_bf16() -> bool:
+    """True where the CPU multiplies bfloat16 itself; elsewhere torch emulates it, far slower than fp32."""
+    return bool(NATIVE_BF16 & set(_cpuinfo()[1]))
+
+
+@functools.lru_cache(maxsize=1)
+def machine() -> dict:
+    """What a calibration depends on: CPU model, core count, flags, library versions."""
+    import importlib.metadata as md
+
+    versions = {}
+    for pkg in ("torch", "ncnn", "numpy"):
+        try:
+            versions[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            versions[pkg] = None
+    model, flags = _cpuinfo()
+    return {"cpu": f"{platform.machine()} {model}", "cores": os.cpu_count(), "flags": list(flags),
+            "versions": versions}
+
+
+def describe() -> str:
+    m = machine()
+    return f"{m['cpu']}, {m['cores']} cores, flags: {' '.join(m['flags']) or 'none'}"
+
+
+def threads() -> int:
+    """CPU threads for one job: OMP_NUM_THREADS where set (a Ray worker gets its task's CPUs there, so two
+    workers on two cores do not each start two threads), else every core."""
+    try:
+        return max(1, int(os.environ.get("OMP_NUM_THREADS", "")))
+    except ValueError:
+        return max(1, os.cpu_count() or 1)
