@@ -1,15 +1,20 @@
 """SR Lab: see and measure image super-resolution. The entry file is the frame around every page: the image
-picker lives here (so it keeps its state on every page), and kept widget values are re-saved each run."""
+picker and this session's jobs live here (so they are on every page), and kept widget values are re-saved
+each run."""
 import streamlit as st
 
 import core  # noqa: F401  (installs the torchvision shim before any page imports basicsr)
 from core.serve.timing import timed
+from ui.jobs import jobs_panel, owner
 from ui.picker import image_picker
 from ui.state import restore_kept
 
 st.set_page_config(page_title="SR Lab", page_icon=":material/biotech:", layout="wide")
 restore_kept()
+owner()
 image_picker()
+with st.sidebar:
+    jobs_panel()
 pages = st.navigation([
     st.Page("pages/enhance.py", title="Enhance", icon=":material/auto_awesome:", default=True),
     st.Page("pages/baselines.py", title="Baselines", icon=":material/compare:"),

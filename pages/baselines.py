@@ -2,16 +2,16 @@
 import streamlit as st
 
 from core.pipeline import face
-from core.pipeline.engine import Request
+from core.pipeline.engine import EnhanceError, Request
+from ui import jobs
 from ui.controls import param_widgets, scale_picker, zoom_grid
-from ui.jobs import cached, run_job, show_cancelled
+from ui.jobs import cached
 from ui.result_view import DISPLAY_MAX, no_reference_table
 from ui.slider import to_display
 from ui.state import current_image_key, kept, method, method_names, require_image
 
 st.title("Baselines")
 image = require_image()
-show_cancelled()
 
 DEFAULT = ["nearest", "bicubic", "bilateral", "wavelet", "RealESRGAN_x4plus"]
 GROUP_TITLES = {"interpolation": "Interpolation", "denoise": "Denoise",
@@ -50,14 +50,17 @@ use_face = st.toggle("Face restoration on the networks' results (GFPGAN v1.4)", 
 requests = [Request.make(n, outscale=outscale, params=params.get(n), image_key=current_image_key(), crop=crop,
                          face=use_face and face_ok and method(n).native_scale is not None) for n in chosen]
 if st.button("Run", type="primary", key="base_run", disabled=not chosen):
-    done = []
+    submitted, st.session_state.base_jobs = [], []
     for request in requests:
-        try:
-            run_job(request.method, request, image)
-            done.append(request)
-        except Exception as exc:  # one failed method must not hide the others
-            st.error(f"{request.method} failed: {exc}")
-    st.session_state.base_last = done
+        try:  # one job per method: a result Enhance made, or another session is making, is shared
+            job = jobs.submit_enhance(request.method, request, image)
+            submitted.append(request)
+            st.session_state.base_jobs += [job.id] if job else []
+        except EnhanceError as exc:  # one method that cannot run must not hide the others
+            st.error(f"{request.method}: {exc}")
+    st.session_state.base_last = submitted
+jobs.watch(st.session_state.get("base_jobs", []), "base")
+jobs.outcome(st.session_state.get("base_jobs", []))
 
 shown = [(r, cached(r)) for r in st.session_state.get("base_last", []) if r.image_key == current_image_key()]
 shown = [(r, hit) for r, hit in shown if hit is not None]

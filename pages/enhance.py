@@ -5,17 +5,17 @@ import streamlit as st
 
 from core.pipeline import face
 from core.pipeline.colour import COLOUR_FIXES
-from core.pipeline.engine import ALPHA_MODES, Request
+from core.pipeline.engine import ALPHA_MODES, EnhanceError, Request
 from core.runtime.backends import CHOICES as BACKEND_CHOICES
+from ui import jobs
 from ui.controls import param_widgets, scale_picker
-from ui.jobs import cached, fetch_with_progress, run_job, show_cancelled
+from ui.jobs import cached
 from ui.result_view import crop_picker, show_enhanced, user_model_uploader
 from ui.state import current_image_key, kept, method_names, require_image
 from ui.state import method as method_of
 
 st.title("Enhance")
 image = require_image()
-show_cancelled()
 for note in image.notes:
     if not note.startswith("sample:"):
         st.info(f"About this image: {note}.")
@@ -53,7 +53,10 @@ if not face_ok:
     note.caption("Face restoration is off: its weights are not on this server yet (fetched once from GitHub, "
                  "verified).", help=face_why)
     if button.button("Fetch face weights", key="enh_fetch"):
-        fetch_with_progress("face")
+        st.session_state.enh_fetch_job = jobs.fetch_with_progress("face")
+    if fetch_job := st.session_state.get("enh_fetch_job"):
+        jobs.watch([fetch_job], "enh_fetch")
+        jobs.outcome([fetch_job])
 
 fix = st.radio("Colour fix", COLOUR_FIXES, horizontal=True, key=kept("enh_colour_fix", "off"),
                help="GANs can shift colours. mean/std: each channel gets the input's mean and spread; low band: "
@@ -71,11 +74,18 @@ preview = buttons.button(f"Preview a crop ({region[2]}×{region[3]})", type="pri
 full = buttons.button(f"Enhance full image ({image.width}×{image.height})", key="enh_full")
 if preview or full:
     wanted = dataclasses.replace(request, crop=region if preview else None)
-    try:
-        run_job("Crop preview" if preview else "Full image", wanted, image)
-        st.session_state.enh_last = wanted
-    except Exception as exc:  # shown, not raised: the page keeps answering
-        st.error(f"The enhancement failed: {exc}")
+    try:  # the request is checked now; the work runs as a job that no click or page switch stops
+        job = jobs.submit_enhance("Crop preview" if preview else "Full image", wanted, image)
+        st.session_state.enh_pending, st.session_state.enh_job = wanted, job and job.id
+    except EnhanceError as exc:
+        st.error(f"That cannot be done: {exc}")
+if job_id := st.session_state.get("enh_job"):
+    jobs.watch([job_id], "enh")
+    jobs.outcome([job_id])
+pending = st.session_state.get("enh_pending")
+if pending is not None and cached(pending) is not None:
+    st.session_state.enh_last = pending
+
 
 def _size(req: Request) -> str:
     return f"fit {req.fit[0]}×{req.fit[1]}" if req.fit else f"×{req.scale(method_of(req.method)):g}"

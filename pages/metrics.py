@@ -7,9 +7,10 @@ from core.methods import SCALES
 from core.pipeline.engine import Request
 from core.quality.degrade import DOWNSCALE_METHODS, Degradation, make_pair
 from core.quality.metrics import METRICS
-from core.quality.scoring import entries, score_methods
+from core.quality.scoring import entries
+from core.serve.jobs import State
+from ui import jobs
 from ui.controls import scale_picker
-from ui.jobs import run_job, show_cancelled
 from ui.metrics_view import show_scores, uploaded_reference
 from ui.picker import chosen_sample
 from ui.slider import to_display
@@ -17,7 +18,6 @@ from ui.state import kept, method_names, require_image
 
 st.title("Metrics")
 image = require_image()
-show_cancelled()
 
 DEFAULT_METHODS = ["nearest", "bicubic", "bilateral", "wavelet", "SPAN_x4", "realesr-animevideov3",
                    "RealESRGAN_x4plus"]
@@ -88,10 +88,16 @@ settings_now = (lr_key, None if reference is None else image_key(reference), out
                 int(crop_border), policy, tuple(measures))
 if go:
     keys = {name: Request.make(name, outscale=outscale, image_key=lr_key) for name in methods}
-    scores = score_methods(lr_pixels, reference, list(keys.values()), metrics=measures, y_only=y_only,
-                           crop_border=int(crop_border), size_policy=policy,
-                           runner=lambda request, img: run_job(request.method, request, img)[0])
-    st.session_state.met_result = dict(scores=scores, lr_key=lr_key, settings=settings_now, keys=keys)
+    job = jobs.submit_scoring(f"Scoring {len(keys)} methods", lr_pixels, reference, list(keys.values()),
+                              key=settings_now, metrics=measures, y_only=y_only, crop_border=int(crop_border),
+                              size_policy=policy)
+    st.session_state.met_job, st.session_state.met_pending = job.id, dict(lr_key=lr_key, settings=settings_now,
+                                                                          keys=keys)
+if job := jobs.get(st.session_state.get("met_job")):
+    jobs.watch([job.id], "met")
+    jobs.outcome([job.id])
+    if job.state is State.DONE and st.session_state.get("met_pending"):
+        st.session_state.met_result = dict(scores=job.result, **st.session_state.pop("met_pending"))
 
 res = st.session_state.get("met_result")
 if res:

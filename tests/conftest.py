@@ -79,3 +79,24 @@ def _apptest_runs_the_entry_file(monkeypatch):
         PagesManager.uses_pages_directory = False
 
     monkeypatch.setattr(PagesManager, "__init__", init_without_pages_folder)
+
+
+def settle(at, timeout_s: float = 300):
+    """Wait until this AppTest session's jobs have ended (they run on the job service's workers, not in the
+    page run), then run the page again to draw their results, as the page's watcher does in a browser."""
+    import time
+
+    from core.serve.jobs import service
+
+    deadline = time.monotonic() + timeout_s
+    owner = at.session_state["owner"]
+    while service().jobs_of(owner, finished=False):
+        assert time.monotonic() < deadline, "jobs still running after the timeout"
+        time.sleep(0.05)
+    return at.run()
+
+
+def click(at, key: str, timeout_s: float = 300):
+    """Press a button that starts a job, and wait for the job as the page would."""
+    at.button(key=key).click().run()
+    return settle(at, timeout_s)

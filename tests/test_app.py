@@ -6,7 +6,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, click
 
 FAST = "realesr-animevideov3"
 
@@ -26,10 +26,10 @@ def test_enhance_sample_preview_then_full_image():
     at = new_app()
     at.selectbox(key="sample_w").set_value("cat").run()
     at.selectbox(key="enh_method").set_value(FAST).run()
-    at.button(key="enh_preview").click().run()
+    click(at, "enh_preview")
     assert not at.exception and not errors(at)
     assert any("Result: realesr-animevideov3 on the crop 128×100" in s.value for s in at.subheader)
-    at.button(key="enh_full").click().run()
+    click(at, "enh_full")
     assert not at.exception and not errors(at)
     assert any("on the full image" in s.value for s in at.subheader)
     iframes = at.get("iframe")
@@ -60,7 +60,7 @@ def test_an_uploaded_rgba_png_is_enhanced_and_keeps_alpha():
     at.radio(key="source_w").set_value("Upload").run()
     at.file_uploader(key="upload").upload("shape.png", buf.getvalue(), "image/png").run()
     at.selectbox(key="enh_method").set_value(FAST).run()
-    at.button(key="enh_full").click().run()
+    click(at, "enh_full")
     assert not at.exception and not errors(at)
     assert any("240 × 160" in v for v in at.table[0].value.iloc[:, 1])
 
@@ -74,14 +74,14 @@ def test_other_pages_render_with_the_chosen_image(page):
 
 def test_baselines_grid_with_network_result_reused_from_enhance():
     at = new_app()
-    at.button(key="enh_full").click().run()  # RealESRGAN_x4plus, ×4, on the astronaut sample
+    click(at, "enh_full")  # RealESRGAN_x4plus, ×4, on the astronaut sample
     enhance_time = dict(zip(at.table[0].value.iloc[:, 0], at.table[0].value.iloc[:, 1]))["elapsed"]
     at.switch_page("pages/baselines.py").run()
     groups = {p: at.multiselect(key=f"base_methods_{p}").value for p in
               ("interpolation", "denoise", "enhance", "super-resolution")}
     assert groups == {"interpolation": ["nearest", "bicubic"], "denoise": ["bilateral", "wavelet"], "enhance": [],
                       "super-resolution": ["RealESRGAN_x4plus"]}
-    at.button(key="base_run").click().run()
+    click(at, "base_run")
     assert not at.exception and not errors(at)
     assert any("5 results at ×4 (512×512)" in s.value for s in at.subheader)
     captions = [c.value for c in at.caption]
@@ -100,7 +100,7 @@ def test_baselines_grid_with_network_result_reused_from_enhance():
 def test_metrics_one_click_demo_scores_seven_methods_against_the_truth():
     at = new_app()
     at.switch_page("pages/metrics.py").run()
-    at.button(key="met_demo").click().run()
+    click(at, "met_demo")
     assert not at.exception and not errors(at)
     assert any("→ Gaussian noise σ 10 (seed 0) → JPEG quality 60 → input 128×128" in m.value for m in at.markdown)
     df = at.dataframe[0].value
@@ -119,7 +119,7 @@ def test_metrics_without_reference_shows_indicators_and_says_why():
     at.switch_page("pages/metrics.py").run()
     at.radio(key="met_mode").set_value("No reference").run()
     at.multiselect(key="met_methods").set_value(["nearest", "bicubic"]).run()
-    at.button(key="met_run").click().run()
+    click(at, "met_run")
     assert not at.exception
     assert any("PSNR, SSIM, LPIPS and the other full-reference scores need the true high-resolution image" in
                w.value for w in at.warning)
@@ -136,11 +136,11 @@ def test_metrics_with_an_uploaded_reference_of_another_size_says_it_cropped(astr
     Image.fromarray(np.vstack([astronaut, astronaut[:2]])).save(buf, "PNG")  # 2 rows taller than 4× input
     at.file_uploader(key="met_ref").upload("reference.png", buf.getvalue(), "image/png").run()
     at.multiselect(key="met_methods").set_value(["bicubic"]).run()
-    at.button(key="met_run").click().run()
+    click(at, "met_run")
     assert not at.exception and not errors(at)
     assert any("both cropped to the top-left 512×512" in c.value for c in at.caption)
     at.radio(key="met_policy").set_value("refuse").run()
-    at.button(key="met_run").click().run()
+    click(at, "met_run")
     assert any("not scored (size policy: refuse)" in e for e in errors(at))
 
 
@@ -157,7 +157,7 @@ def test_a_rejected_reference_changes_nothing_else_and_its_error_clears(astronau
     at.file_uploader(key="met_ref").upload("good.png", buf.getvalue(), "image/png").run()
     assert not errors(at)
     at.multiselect(key="met_methods").set_value(["bicubic"]).run()
-    at.button(key="met_run").click().run()
+    click(at, "met_run")
     assert at.dataframe[0].value.index.tolist() == ["bicubic"] and not errors(at)
     at.toggle(key="met_y").set_value(not y_before).run()
     assert any("made with other settings" in i.value for i in at.info)  # the table no longer matches
@@ -184,7 +184,7 @@ def test_enhance_fit_to_size_and_a_jpeg_download():
     at.number_input(key="enh_scale_fit_w").set_value(400).run()
     at.number_input(key="enh_scale_fit_h").set_value(400).run()
     at.radio(key="enh_scale_fit_mode").set_value("crop").run()
-    at.button(key="enh_full").click().run()
+    click(at, "enh_full")
     assert not at.exception and not errors(at)
     stats = dict(zip(at.table[0].value.iloc[:, 0], at.table[0].value.iloc[:, 1]))
     assert stats["output size"].startswith("400 × 400")
@@ -203,7 +203,7 @@ def test_fetch_face_weights_without_network_is_one_clear_error(monkeypatch, tmp_
     monkeypatch.setenv("https_proxy", "http://127.0.0.1:9")  # nothing listens: like a machine offline
     at = new_app()
     assert at.toggle(key="enh_face").disabled
-    at.button(key="enh_fetch").click().run()
+    click(at, "enh_fetch")
     assert not at.exception
     assert len(errors(at)) == 1 and "cannot reach github.com" in errors(at)[0]
     at.selectbox(key="enh_method").set_value(FAST).run()  # the page keeps answering
@@ -223,7 +223,7 @@ def test_a_users_own_model_is_detected_chosen_and_run():
     assert at.selectbox(key="enh_method").value.startswith("user:class_model-")
     assert any("RealESRGAN Compact, ×2" in s.value for s in at.success)
     at.radio(key="enh_scale").set_value("×2").run()
-    at.button(key="enh_preview").click().run()
+    click(at, "enh_preview")
     assert not at.exception and not errors(at)
     assert any("Result: user:class_model-" in s.value for s in at.subheader)
     at.file_uploader(key="enh_user_model").upload("junk.pth", b"junk", "application/octet-stream").run()

@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from core.io.imageio import ImageError, load_image
 from core.pipeline.engine import enhance
 from tests.badfiles import build
-from tests.conftest import ROOT
+from tests.conftest import ROOT, click
 
 FILES = build()
 
@@ -78,7 +78,7 @@ def test_app_upload(name):
         return
     assert not errors
     at.selectbox(key="enh_method").set_value("realesr-animevideov3").run()
-    at.button(key="enh_full").click().run()
+    click(at, "enh_full")
     assert not at.exception and not [e.value for e in at.error]
     w, h = expect[1][:2]
     assert any(f"{w * 4} × {h * 4}" in v for v in at.table[0].value.iloc[:, 1])

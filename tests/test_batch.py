@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.io import batch
 from core.io.imageio import ImageError
-from tests.conftest import ROOT
+from tests.conftest import ROOT, click
 
 
 def _png(pixels: np.ndarray) -> bytes:
@@ -55,7 +55,7 @@ def test_the_batch_page_returns_a_zip_with_statistics(astronaut_lr):
                                                                 "bad.png": b"nope"}), "application/zip")
     at.run()
     at.selectbox(key="batch_method").set_value("bicubic").run()
-    at.button(key="batch_run").click().run()
+    click(at, "batch_run")
     assert not at.exception
     assert any("2 of 3 images done" in s.value for s in at.subheader)
     assert any("bad.png" in e.value for e in at.error)

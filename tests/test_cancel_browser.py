@@ -32,7 +32,7 @@ def test_cancel_stops_a_single_tile_job_within_2_s_and_frees_the_cpu(offline_pag
     time.sleep(1.0)
     assert _busy(server.pid, 0.5) > 0.5  # the network is computing (on 2 cores, shared with the browser)
     pressed = time.perf_counter()
-    page.get_by_role("button", name="Cancel").click()
+    page.get_by_test_id("stMain").get_by_role("button", name="Cancel").click()
     page.get_by_text("cancelled").wait_for(timeout=5_000)
     time.sleep(max(0.0, 2.0 - (time.perf_counter() - pressed)))
     assert _busy(server.pid, 1.0) < 0.3  # within 2 s of the click: nothing left running

@@ -7,7 +7,7 @@ import torch
 
 from core.pipeline import face
 from core.pipeline.engine import EnhanceError, enhance
-from tests.conftest import use_settings
+from tests.conftest import click, use_settings
 
 # Landmarks (eyes, nose, mouth corners) of the astronaut's face in the 128×128 input: fixed, because a
 # random detector finds hundreds of "faces" in anything.
@@ -88,7 +88,7 @@ def test_baselines_face_toggle_applies_to_networks_only_and_is_labelled(with_fac
     at.multiselect(key="base_methods_super-resolution").set_value(["realesr-animevideov3"]).run()
     at.multiselect(key="base_methods_denoise").set_value([]).run()
     at.toggle(key="base_face").set_value(True).run()
-    at.button(key="base_run").click().run()
+    click(at, "base_run")
     assert not at.exception and not at.error
     captions = [c.value for c in at.caption]
     assert any(c.startswith("**realesr-animevideov3** (network)") and "; faces: " in c for c in captions)

@@ -1,63 +1,117 @@
-"""The job queue: one job at a time, first come first served, places reported, cancelled waiters leave."""
+"""The job service: jobs run on its workers, first come first served, places reported; an identical job is
+joined; only cancel cancels, within 2 s, and frees the slot; a failure is one line; finished jobs are kept, bounded."""
 import threading
+import time
 
+import cv2
 import pytest
 
-from core.serve.jobs import JobQueue
+from core.pipeline import engine
+from core.pipeline.engine import Request
+from core.serve.jobs import JobService, State
+
+
+def _gate_work(gate: threading.Event, log: list, name: str):
+    def work(ctx):
+        log.append(f"{name} started")
+        while not gate.wait(0.01):
+            ctx.check()
+        log.append(f"{name} done")
+        return name
+    return work
 
 
 def test_fifo_one_at_a_time_with_places_reported():
-    q = JobQueue(slots=1)
-    order, places, running_max = [], {}, []
-    gate = threading.Event()
-    started = threading.Event()
-
-    def first():
-        with q.slot():
-            started.set()
-            gate.wait(10)
-            order.append("first")
-
-    def later(name):
-        seen = places.setdefault(name, [])
-        with q.slot(on_wait=seen.append, poll=0.01):
-            running_max.append(q.running)
-            order.append(name)
-
-    t0 = threading.Thread(target=first)
-    t0.start()
-    started.wait(10)
-    threads = []
-    for name in ("a", "b", "c"):
-        t = threading.Thread(target=later, args=(name,))
-        t.start()
-        threads.append(t)
-        while q.waiting < len(threads):  # enqueue in a known order
-            threading.Event().wait(0.005)
-    threading.Event().wait(0.05)
+    svc = JobService(slots=1)
+    gate, log = threading.Event(), []
+    first = svc.submit(_gate_work(gate, log, "first"), label="first", kind="test", owner="a")
+    while first.state is not State.RUNNING:
+        time.sleep(0.005)
+    later = [svc.submit(_gate_work(gate, log, n), label=n, kind="test", owner=n) for n in ("a", "b", "c")]
+    assert [svc.place(j) for j in later] == [1, 2, 3] and svc.running == 1 and svc.waiting == 3
     gate.set()
-    for t in [t0, *threads]:
-        t.join(10)
-    assert order == ["first", "a", "b", "c"]
-    assert running_max == [1, 1, 1]
-    assert places["a"][0] == 1 and places["b"][0] == 2 and places["c"][0] == 3
-    assert all(p == sorted(p, reverse=True) for p in places.values())  # a place only ever moves up
-    assert q.running == 0 and q.waiting == 0
+    for job in [first, *later]:
+        assert svc.wait(job, 10)
+    assert log == ["first started", "first done", "a started", "a done", "b started", "b done", "c started",
+                   "c done"]
+    assert all(j.state is State.DONE for j in later) and [j.result for j in later] == ["a", "b", "c"]
+    assert svc.running == 0 and svc.waiting == 0
 
 
-def test_a_waiter_that_leaves_gives_up_its_place():
-    q = JobQueue(slots=1)
+def test_a_queued_job_that_is_cancelled_gives_up_its_place_at_once():
+    svc = JobService(slots=1)
+    gate, log = threading.Event(), []
+    running = svc.submit(_gate_work(gate, log, "running"), label="r", kind="test", owner="a")
+    while running.state is not State.RUNNING:
+        time.sleep(0.005)
+    waiting = svc.submit(_gate_work(gate, log, "waiting"), label="w", kind="test", owner="b")
+    behind = svc.submit(_gate_work(gate, log, "behind"), label="b", kind="test", owner="c")
+    assert svc.place(behind) == 2
+    assert svc.cancel(waiting, "b") and waiting.state is State.CANCELLED
+    assert svc.place(behind) == 1  # moved up at once
+    gate.set()
+    assert svc.wait(behind, 10) and "waiting started" not in log and running.state is State.DONE
 
-    class Gone(Exception):
-        pass
 
-    def leave(place):
-        raise Gone
+def test_an_identical_request_is_joined_and_runs_once():
+    svc = JobService(slots=1)
+    gate, log = threading.Event(), []
+    a = svc.submit(_gate_work(gate, log, "x"), label="x", kind="test", owner="A", key=("same",))
+    b = svc.submit(_gate_work(gate, log, "x"), label="x", kind="test", owner="B", key=("same",))
+    assert a is b and a.watchers == {"A", "B"}
+    assert not svc.cancel(a, "A")  # B still wants it: it goes on for B
+    gate.set()
+    assert svc.wait(a, 10) and a.state is State.DONE and log.count("x started") == 1
+    again = svc.submit(_gate_work(gate, log, "x"), label="x", kind="test", owner="A", key=("same",))
+    assert again is not a  # a finished job is not joined: the page reads its result from the cache
 
-    with q.slot():
-        with pytest.raises(Gone):
-            with q.slot(on_wait=leave):
-                pass
-        assert q.waiting == 0
-    with q.slot():  # the slot is free again
-        assert q.running == 1
+
+def test_a_failure_is_one_line_and_the_worker_lives_on():
+    svc = JobService(slots=1)
+
+    def broken(ctx):
+        raise ValueError("that file is not a model\nwith a long traceback-ish tail")
+
+    bad = svc.submit(broken, label="bad", kind="test", owner="a")
+    good = svc.submit(lambda ctx: 42, label="good", kind="test", owner="a")
+    assert svc.wait(good, 10) and good.result == 42
+    assert bad.state is State.FAILED and bad.error == "that file is not a model"
+
+
+def test_finished_jobs_are_kept_for_their_owner_but_bounded():
+    svc = JobService(slots=1, keep_finished=10, keep_per_owner=3)
+    done = [svc.submit(lambda ctx, i=i: i, label=str(i), kind="test", owner="a") for i in range(6)]
+    svc.wait(done[-1], 10)
+    kept = svc.jobs_of("a")
+    assert [j.result for j in kept] == [3, 4, 5] and svc.get(done[0].id) is None
+
+
+def test_cancel_during_a_single_tile_network_job_stops_within_2_s_and_frees_the_slot(astronaut):
+    lr = cv2.resize(astronaut, (256, 256), interpolation=cv2.INTER_AREA)  # x4plus fp32: tens of seconds, one tile
+    svc = JobService(slots=1)
+    request = Request.make("RealESRGAN_x4plus", backend="torch")
+    job = svc.submit(lambda ctx: engine.run(lr, request, on_step=ctx.step), label="x4plus", kind="enhance",
+                     owner="a")
+    while job.fraction == 0:
+        time.sleep(0.05)
+        assert job.state is not State.FAILED, job.error
+    time.sleep(0.5)
+    pressed = time.perf_counter()
+    assert svc.cancel(job, "a")
+    assert svc.wait(job, 10) and time.perf_counter() - pressed < 2.0
+    assert job.state is State.CANCELLED and svc.running == 0 and svc.waiting == 0
+    quick = svc.submit(lambda ctx: "next", label="next", kind="test", owner="b")
+    assert svc.wait(quick, 5) and quick.result == "next"  # the next user gets the slot at once
+
+
+@pytest.mark.parametrize("slots", [2])
+def test_slots_run_side_by_side(slots):
+    svc = JobService(slots=slots)
+    gate, log = threading.Event(), []
+    jobs = [svc.submit(_gate_work(gate, log, str(i)), label=str(i), kind="test", owner="a") for i in range(3)]
+    deadline = time.monotonic() + 5
+    while svc.running < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert svc.running == 2 and svc.place(jobs[2]) == 1
+    gate.set()
+    assert all(svc.wait(j, 10) for j in jobs)

@@ -16,7 +16,7 @@ from core.io.output import OutputOptions
 from core.pipeline.engine import Request, run
 from core.serve import distributed
 from scripts.local_server import free_port
-from tests.conftest import ROOT
+from tests.conftest import ROOT, click
 
 # `ray start --head` replaces 127.0.0.1 by the machine's address (Ray's services.resolve_ip_for_localhost);
 # a head started from Python keeps loopback, which is all these tests may use.
@@ -145,22 +145,25 @@ def test_without_a_reachable_cluster_one_line_and_the_embedded_path_works(tmp_pa
 def test_the_app_runs_its_jobs_on_the_cluster(head, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
+    from core.serve.jobs import replace_service
     from tests.conftest import use_settings
     from ui import jobs
 
     use_settings(monkeypatch, ray_address=head)
-    jobs.cluster.clear(), jobs.job_queue.clear(), jobs.results.clear()
+    jobs.cluster.clear(), jobs.job_service.clear(), jobs.results.clear()
+    previous = replace_service(None)
     try:
         sessions = [AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300) for _ in range(2)]
         for at in sessions:
             at.run()
             at.selectbox(key="enh_method").set_value("realesr-animevideov3").run()
             at.selectbox(key="enh_backend").set_value("torch").run()
-            at.button(key="enh_preview").click().run()
+            click(at, "enh_preview")
             assert not at.exception and not at.error
             table = dict(zip(at.table[0].value.iloc[:, 0], at.table[0].value.iloc[:, 1]))
             assert table["device / backend"] == "cpu / torch fp32"
             assert any("ran on the Ray cluster (node" in c.value for c in at.caption)
-        assert jobs.cluster()[0] and jobs.job_queue().slots == 2  # one slot per cluster CPU
+        assert jobs.cluster()[0] and jobs.job_service().slots == 2  # one slot per cluster CPU
     finally:
-        jobs.cluster.clear(), jobs.job_queue.clear(), jobs.results.clear()
+        jobs.cluster.clear(), jobs.job_service.clear(), jobs.results.clear()
+        replace_service(previous)

@@ -1,8 +1,9 @@
-"""Running a `Request` from a page: the process-wide results cache and job queue, a progress bar with an
-honest time left, and a Cancel that stops the job within a layer of the network."""
+"""Pages submit jobs to the service (core/serve/jobs.py) and watch them; they never run one. A page keeps only
+job ids in the session; `watch()` is a fragment that redraws a job's progress twice a second and reruns the
+page once the job has ended. A click, a page switch or a reload leaves the job running; only Cancel cancels."""
 from __future__ import annotations
 
-import time
+import uuid
 
 import streamlit as st
 
@@ -12,9 +13,11 @@ from core.pipeline import engine
 from core.pipeline.engine import Request
 from core.serve import timing
 from core.serve.cache import BoundedCache
-from core.serve.jobs import JobQueue
+from core.serve.jobs import Context, Job, JobService, State, replace_service
+from core.serve.jobs import service as _service
+from ui.state import own_models
 
-UPDATE_EVERY_S = 0.3  # progress redraws; each redraw is also where a pressed Cancel stops the job
+REDRAW_S = 0.5
 
 
 @st.cache_resource
@@ -29,21 +32,18 @@ def cluster() -> tuple[bool, str]:
         distributed.connect(address)
     except distributed.RayUnavailable as exc:
         return False, f"{exc}. Jobs run on this server meanwhile."
-    import ray
-
-    return True, f"Jobs run on the Ray cluster at {address} ({ray.cluster_resources().get('CPU', 0):.0f} CPUs)."
+    return True, f"Jobs run on the Ray cluster at {address} ({distributed.cpus()} CPUs)."
 
 
 @st.cache_resource
-def job_queue() -> JobQueue:
-    """One queue for every session: SRLAB_JOB_SLOTS jobs run at once (on a cluster: one per CPU), the others wait
-    in line and see their place."""
+def job_service() -> JobService:
+    """One service for every session: SRLAB_JOB_SLOTS jobs at once (on a cluster: one per CPU)."""
     on_ray, _ = cluster()
     if on_ray:
-        import ray
+        from core.serve import distributed
 
-        return JobQueue(max(settings.current().job_slots, int(ray.cluster_resources().get("CPU", 1))))
-    return JobQueue()
+        replace_service(JobService(max(settings.current().job_slots, distributed.cpus())))
+    return _service()
 
 
 @st.cache_resource
@@ -57,101 +57,229 @@ def cached(request: Request):
     return results().get(request)
 
 
-def _cancel(label: str) -> None:
-    st.session_state.cancelled = label
+def owner() -> str:
+    """This browser tab's id: kept in the URL (?s=…), so a reload finds its jobs again."""
+    if "owner" not in st.session_state:
+        st.session_state.owner = st.query_params.get("s") or uuid.uuid4().hex[:12]
+    if st.query_params.get("s") != st.session_state.owner:
+        st.query_params["s"] = st.session_state.owner
+    return st.session_state.owner
 
 
-def run_job(label: str, request: Request, image: LoadedImage):
-    """Run `request` on `image` once per server (cached), waiting for a slot in the FIFO queue."""
+# ---------------------------------------------------------------- enhancing
+def _enhance_work(request: Request, image: LoadedImage, own: dict):
+    """The job: plan (measuring this machine first if it never ran this network), run, keep the result."""
+
+    def work(ctx: Context):
+        def measuring(fraction: float) -> None:
+            ctx.step(fraction, "measuring which backend is fastest on this machine (once per machine)")
+
+        prepared = engine.prepare(image, request, own=own, on_step=measuring)
+        ctx.expect(prepared.plan.expected_s)
+        ctx.step(0.0, f"running on {prepared.plan.label}")
+        on_ray, _ = cluster()
+        with timing.timed("job", method=request.method):
+            if on_ray:
+                from core.serve import distributed
+
+                def on_wait(elapsed: float) -> None:  # no per-layer progress from a remote worker
+                    expected = prepared.plan.expected_s
+                    ctx.step(min(0.95, elapsed / expected) if expected else 0.0, "running on the cluster")
+
+                result = distributed.wait_result(distributed.submit(image, request, own or None), REDRAW_S,
+                                                 on_wait)
+            else:
+                result = engine.execute(prepared, on_step=ctx.step)
+        results().put(request, (result, encode_png(result.pixels)))
+        return request  # the pixels live in the shared cache, bounded by bytes
+
+    return work
+
+
+def submit_enhance(label: str, request: Request, image: LoadedImage) -> Job | None:
+    """Queue `request` (joined when an identical one is queued or running); None when its result is cached.
+    The request is checked first, here: a wrong one is an EnhanceError at once, not a failed job later."""
+    if cached(request) is not None:
+        return None
+    pixels = image.pixels
+    height, width = (request.crop[3], request.crop[2]) if request.crop else pixels.shape[:2]
+    engine.check(request, width, height, own=own_models())
+    timing.note(job=True)
+    return job_service().submit(_enhance_work(request, image, dict(own_models())), label=label, kind="enhance",
+                                owner=owner(), key=("enhance", request))
+
+
+def run_here(ctx: Context, request: Request, image: LoadedImage, own: dict, start: float = 0.0,
+             span: float = 1.0):
+    """One request inside a job of several (a scoring, a batch): (result, PNG) from the shared cache, else run
+    here and kept there; progress mapped onto [start, start + span] of the job."""
     if (hit := cached(request)) is not None:
         return hit
-    st.session_state.pop("cancelled", None)
-    own = st.session_state.get("user_models", {})
-    with st.spinner("Loading the network (once per server; the first time on a machine it also measures which "
-                    "CPU backend is fastest)…"):
-        prepared = engine.prepare(image, request, own=own)
-    expected = prepared.plan.expected_s
-    about = f" (about {expected:.0f} s on this machine)" if expected else ""
-    bar = st.progress(0.0, text=f"{label}: queued{about}")
-    cancel = st.empty()
-    # Cancel reruns the page; Streamlit stops this run at its next redraw, raising inside the network.
-    cancel.button("Cancel", key=f"cancel_{label}", on_click=_cancel, args=(label,))
-    queue = job_queue()
+    prepared = engine.prepare(image, request, own=own, on_step=lambda f: ctx.step(start, f"{request.method}: "
+                                                                                 "measuring the backends"))
+    result = engine.execute(prepared, on_step=lambda f: ctx.step(start + span * f, request.method))
+    done = (result, encode_png(result.pixels))
+    results().put(request, done)
+    return done
 
-    def waiting(place: int) -> None:
-        bar.progress(0.0, text=f"{label}: waiting, {_ordinal(place)} in line ({queue.running} job running). "
-                               "Other people are using this server.")
 
-    queued_at = time.perf_counter()
+def submit_scoring(label: str, lr, reference, requests: list[Request], *, key, **score_options) -> Job:
+    """Run and score `requests` on `lr` as one job (core.quality.scoring.score_methods); its result is the
+    Scores table."""
+    from core.quality.scoring import score_methods
+
+    own = dict(own_models())
+
+    def work(ctx: Context):
+        done = [0]
+
+        def runner(request: Request, image: LoadedImage):
+            result, _ = run_here(ctx, request, image, own, done[0] / len(requests), 1 / len(requests))
+            done[0] += 1
+            return result
+
+        return score_methods(lr, reference, requests, runner=runner, **score_options)
+
+    return submit(work, label=label, kind="scoring", key=("scoring", key))
+
+
+def submit_batch(files: list[tuple[str, bytes]], method: str, outscale: float) -> Job:
+    """A batch as one job: one image at a time, each result added to the archive as it is done; the rows
+    done so far are in the job's data (they survive a page switch). Its result: (zip bytes, rows)."""
+    from core.io.batch import read_batch, results_zip
+    from core.io.imageio import image_key
+
+    own = dict(own_models())
+
+    def work(ctx: Context):
+        items = read_batch(files)
+        outputs, rows = [], []
+        for i, item in enumerate(items):
+            row = {"file": item.name, "method": method, "scale": outscale}
+            if item.image is None:
+                row["error"] = item.error
+            else:
+                request = Request.make(method, outscale=outscale, image_key=image_key(item.image.pixels))
+                try:
+                    result, png = run_here(ctx, request, item.image, own, i / len(items), 1 / len(items))
+                    s = result.stats
+                    outputs.append((f"{item.name.rsplit('.', 1)[0]}_{method.replace(':', '_')}_x{outscale:g}.png",
+                                    png))
+                    row.update({"input": f"{s.input_size[0]}x{s.input_size[1]}",
+                                "output": f"{s.output_size[0]}x{s.output_size[1]}", "what was done": s.summary,
+                                "backend": s.backend, "seconds": round(s.elapsed_s, 3), "error": ""})
+                except engine.EnhanceError as exc:  # one bad image must not stop the batch
+                    row["error"] = str(exc)
+            rows.append(row)
+            ctx.note(rows=list(rows))
+            ctx.step((i + 1) / len(items), f"{i + 1} of {len(items)} images")
+        return results_zip(outputs, rows), rows
+
+    return submit(work, label=f"Batch of {len(files)} file(s)", kind="batch")
+
+
+def submit(work, *, label: str, kind: str, key=None, expected_s: float | None = None) -> Job:
+    """Any other long action as a job of this session."""
     timing.note(job=True)
-    with queue.slot(on_wait=waiting), timing.timed("job", method=request.method):
-        start = time.perf_counter()
-        timing.note(waited_s=round(start - queued_at, 4))
-        shown = [0.0]
-
-        def on_step(fraction: float) -> None:
-            now = time.perf_counter()
-            if now - shown[0] < UPDATE_EVERY_S and fraction < 1:
-                return
-            shown[0] = now
-            elapsed = now - start
-            if fraction > 0.1 or not expected:
-                left = elapsed / max(fraction, 1e-3) * (1 - fraction)
-            else:  # early on, this machine's measurement is the better guess
-                left = max(0.0, expected - elapsed)
-            bar.progress(min(1.0, fraction), text=f"{label}: {fraction:.0%}, {elapsed:.1f} s elapsed, "
-                                                  f"about {left:.0f} s left")
-
-        on_ray, why = cluster()
-        if on_ray:  # no per-layer progress from a remote worker: this machine's estimate, then "finishing"
-            from core.serve import distributed
-
-            ref = distributed.submit(image, request, own)
-
-            def on_wait(elapsed: float) -> None:  # each redraw is also where a pressed Cancel stops the task
-                if expected:
-                    on_step(min(0.95, elapsed / expected))
-                else:
-                    bar.progress(0.0, text=f"{label}: running on the cluster, {elapsed:.0f} s")
-
-            result = distributed.wait_result(ref, UPDATE_EVERY_S, on_wait)
-        else:
-            if why:
-                st.caption(why)
-            result = engine.execute(prepared, on_step=on_step)
-    cancel.empty()
-    bar.empty()  # the result below says how long it took and on what
-    png = encode_png(result.pixels)
-    results().put(request, (result, png))
-    return result, png
+    return job_service().submit(work, label=label, kind=kind, owner=owner(), key=key, expected_s=expected_s)
 
 
-def show_cancelled() -> None:
-    if label := st.session_state.pop("cancelled", None):
-        st.warning(f"{label}: cancelled. Nothing was kept; the server is free for the next job.")
+def get(job_id: str | None) -> Job | None:
+    return job_service().get(job_id)
+
+
+# ---------------------------------------------------------------- watching
+def describe(job: Job) -> tuple[float, str]:
+    """(fraction for the bar, one line: where the job is)."""
+    svc = job_service()
+    if job.state is State.QUEUED:
+        place = svc.place(job)
+        return 0.0, (f"{job.label}: waiting, {_ordinal(place)} in line ({svc.running} running). Other people are "
+                     "using this server." if place else f"{job.label}: starting…")
+    if job.state is State.RUNNING:
+        left = job.time_left_s()
+        what = f" ({job.message})" if job.message else ""
+        return job.fraction, (f"{job.label}: {job.fraction:.0%}, {job.elapsed_s:.1f} s elapsed"
+                              + (f", about {left:.0f} s left" if left is not None else "") + what)
+    return 1.0, f"{job.label}: {job.state.value}"
+
+
+def cancel(job: Job) -> None:
+    gone = job_service().cancel(job, owner())
+    if not gone and not job.state.finished:
+        st.session_state.setdefault("left_jobs", set()).add(job.id)
+
+
+def watch(job_ids: list[str], key: str) -> None:
+    """Progress of this page's jobs, redrawn every REDRAW_S; the page reruns once when they have all ended."""
+    jobs = [j for j in map(get, job_ids) if j is not None]
+    if not any(not j.state.finished for j in jobs):
+        return
+    _watch(tuple(job_ids), key)
+
+
+@st.fragment(run_every=REDRAW_S)
+def _watch(job_ids: tuple[str, ...], key: str) -> None:
+    jobs = [j for j in map(get, job_ids) if j is not None]
+    left = st.session_state.get("left_jobs", set())
+    live = [j for j in jobs if not j.state.finished and j.id not in left]
+    if not live:
+        st.rerun(scope="app")  # draw the results with the page around them
+    for job in live:
+        fraction, text = describe(job)
+        st.progress(fraction, text=text)
+    if st.button("Cancel", key=f"cancel_{key}", help="Stops within 2 s (between two layers of the network) and "
+                                                     "frees the server for the next job."):
+        for job in live:
+            cancel(job)
+        st.rerun(scope="app")
+
+
+def outcome(job_ids: list[str]) -> None:
+    """After the jobs: one line for each that failed or was cancelled (a finished result draws itself)."""
+    left = st.session_state.get("left_jobs", set())
+    for job in filter(None, map(get, job_ids)):
+        if job.id in left:
+            st.info(f"{job.label}: cancelled for you; it goes on for the other session that asked for the same.")
+        elif job.state is State.CANCELLED:
+            st.warning(f"{job.label}: cancelled. Nothing was kept; the server is free for the next job.")
+        elif job.state is State.FAILED:
+            st.error(f"{job.label} failed: {job.error}")
+
+
+@st.fragment(run_every=1.0)
+def jobs_panel() -> None:
+    """The sidebar's list of this session's queued and running jobs, on every page, each with Cancel."""
+    left = st.session_state.get("left_jobs", set())
+    mine = [j for j in job_service().jobs_of(owner(), finished=False) if j.id not in left]
+    if not mine:
+        return
+    st.markdown("**Your jobs**")
+    for job in mine:
+        fraction, text = describe(job)
+        st.progress(fraction, text=text)
+        if st.button("Cancel", key=f"panel_cancel_{job.id}"):
+            cancel(job)
+            st.rerun(scope="app")
 
 
 def _ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
 
 
-def fetch_with_progress(group: str) -> None:
-    """Download pinned weights with a progress bar (bytes, speed, time left); the page reloads when done."""
+def fetch_with_progress(group: str) -> str:
+    """Download pinned weights as a job (bytes, speed, time left in its message); returns the job id."""
     from core.weights.fetch import FetchError, fetch
 
-    bar = st.progress(0.0, text="Connecting…")
+    def work(ctx: Context):
+        def on_bytes(done: int, total: int | None, speed: float) -> None:
+            left = f", about {(total - done) / speed:.0f} s left" if total and speed > 0 else ""
+            of = f" of {total / 1e6:.0f} MB" if total else ""
+            ctx.step(done / total if total else 0.0, f"{done / 1e6:.0f} MB{of}, {speed / 1e6:.1f} MB/s{left}")
 
-    def on_bytes(done: int, total: int | None, speed: float) -> None:
-        left = f", about {(total - done) / speed:.0f} s left" if total and speed > 0 else ""
-        of = f" of {total / 1e6:.0f} MB" if total else ""
-        bar.progress(min(1.0, done / total) if total else 0.0,
-                     text=f"{done / 1e6:.0f} MB{of}, {speed / 1e6:.1f} MB/s{left}")
+        try:
+            return fetch(group, on_bytes=on_bytes)
+        except FetchError as exc:
+            raise RuntimeError(f"the weights could not be fetched: {exc}") from None
 
-    try:
-        fetch(group, on_bytes=on_bytes)
-    except FetchError as exc:
-        bar.empty()
-        st.error(f"The weights could not be fetched: {exc}")
-        return
-    bar.empty()
-    st.rerun()
+    return submit(work, label="Fetching the face weights", kind="fetch", key=("fetch", group)).id

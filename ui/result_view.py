@@ -14,6 +14,7 @@ from ui.slider import slider_html, slider_size, to_display
 from ui.state import kept, method, own_models
 
 DISPLAY_MAX = 1024  # px: larger results are shown downsized; the full size is a download
+MAX_OWN_MODELS = 3  # per session: each may hold hundreds of MB of weights
 
 
 def crop_picker(image: LoadedImage) -> tuple[int, int, int, int]:
@@ -138,12 +139,23 @@ def user_model_uploader() -> None:
     up = st.file_uploader("Model file (.pth, .safetensors)", type=[s.lstrip(".") for s in SUFFIXES],
                           key="enh_user_model", help="ESRGAN, Real-ESRGAN compact, SPAN, SwinIR, HAT, DAT and "
                           "other architectures spandrel knows; read without running code, never saved to disk.")
+    for name in list(own_models()):  # this session's models, each removable (they hold memory)
+        left, right = st.columns([3, 1])
+        left.caption(f"{name}: {own_models()[name].detected}")
+        if right.button("Remove", key=f"enh_remove_{name}"):
+            del own_models()[name]
+            if st.session_state.get("enh_method") == name:
+                st.session_state.enh_method_next = "RealESRGAN_x4plus"
+            st.rerun()
     if up is None or st.session_state.get("enh_user_model_id") == up.file_id:
         if msg := st.session_state.get("enh_user_model_msg"):
             (st.error if msg.startswith("!") else st.success)(msg.lstrip("!"))
         return
     st.session_state.enh_user_model_id = up.file_id
     try:
+        if len(own_models()) >= MAX_OWN_MODELS:
+            raise UserModelError(f"this session holds {MAX_OWN_MODELS} models already, the most one session may: "
+                                 f"remove one first ({', '.join(own_models())})")
         spec = load_user_model(up.getvalue(), up.name)
     except UserModelError as exc:
         st.session_state.enh_user_model_msg = f"!{exc}"

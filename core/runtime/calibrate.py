@@ -18,6 +18,7 @@ import numpy as np
 
 from core import settings
 from core.runtime import backends, machine
+from core.runtime.progress import steps
 
 MIN_PSNR_DB = 45.0
 PROBE_SIZE = 64                 # every candidate, once after a warm-up
@@ -111,9 +112,12 @@ def calibrate(spec, on_step=None) -> dict:
     done = [0]
 
     def timed(runner, img) -> float:
-        t = time.perf_counter()
-        runner(img)
-        took = time.perf_counter() - t
+        fraction = min(0.99, done[0] / planned)
+        # a cancel is seen between two layers of a torch pass (its step hooks), not only between runs
+        with steps(runner.steps, 1, (lambda _: on_step(fraction)) if on_step else None):
+            t = time.perf_counter()
+            runner(img)
+            took = time.perf_counter() - t
         done[0] += 1
         if on_step:
             on_step(min(0.99, done[0] / planned))
@@ -122,7 +126,8 @@ def calibrate(spec, on_step=None) -> dict:
     runners, outputs, probe = {}, {}, {}
     for name in names:
         runners[name] = backends.built(spec, name)
-        outputs[name] = np.clip(runners[name](probe_img), 0, 1)
+        with steps(runners[name].steps, 1, (lambda _: on_step(done[0] / planned)) if on_step else None):
+            outputs[name] = np.clip(runners[name](probe_img), 0, 1)
         done[0] += 1
         probe[name] = timed(runners[name], probe_img)
     fastest = min(probe.values())

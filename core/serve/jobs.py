@@ -1,24 +1,153 @@
-"""A FIFO queue of inference jobs, so concurrent users never run more jobs at once than memory allows.
+"""The job service: every long action (an enhance, a scoring of N methods, a batch, a training run, a backend
+measurement, a weights fetch) is submitted here and runs on a worker thread that no page run owns. A page keeps
+only job ids and redraws from the handle; a click, a page switch or a second tab leaves the job running. Only
+`cancel` cancels.
 
-`slot()` waits for a turn, reporting the caller's place; if the waiting caller raises (a cancelled job,
-a closed browser tab), its place is given up at once.
+- FIFO: `slots` jobs run at once (SRLAB_JOB_SLOTS; one per CPU on a Ray cluster), the others wait in line and
+  know their place.
+- An identical request already queued or running is joined (`key`), not run twice; each session that joined
+  is a watcher, and the job is cancelled only when the last watcher cancels it.
+- Cancel stops a queued job at once and a running one at its next `step()` (between two layers of a network:
+  within 2 s), freeing the slot.
+- Finished jobs are kept for a while (bounded per owner and in all) so a page coming back can show the result.
 """
 from __future__ import annotations
 
+import enum
+import itertools
 import threading
-from collections import deque
-from contextlib import contextmanager
-from typing import Callable, Iterator
+import time
+from collections import OrderedDict, deque
+from dataclasses import dataclass, field
+from typing import Any, Callable, Hashable
 
 from core import settings
+from core.pipeline.engine import Cancelled
 
 
-class JobQueue:
-    def __init__(self, slots: int | None = None):
+class State(str, enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (State.DONE, State.FAILED, State.CANCELLED)
+
+
+@dataclass
+class Job:
+    """The handle a page watches. `fraction`, `message`, `data` move as the worker reports; `result` or `error`
+    when it ends. Read it from any thread; only the service and the job's own context write it."""
+    id: str
+    label: str
+    kind: str
+    key: Hashable | None
+    state: State = State.QUEUED
+    fraction: float = 0.0
+    message: str = ""
+    data: dict = field(default_factory=dict)      # live data for watchers (a loss curve, files done so far)
+    expected_s: float | None = None               # this machine's measurement, when the job knows it
+    submitted_at: float = field(default_factory=time.monotonic)
+    started_at: float | None = None
+    finished_at: float | None = None
+    result: Any = None
+    error: str = ""
+    watchers: set = field(default_factory=set)
+    cancel_requested: bool = False
+
+    @property
+    def elapsed_s(self) -> float:
+        if self.started_at is None:
+            return 0.0
+        return (self.finished_at or time.monotonic()) - self.started_at
+
+    @property
+    def waited_s(self) -> float:
+        return (self.started_at or time.monotonic()) - self.submitted_at
+
+    def time_left_s(self) -> float | None:
+        """From this machine's measurement early on, then from the job's own progress (never another's run)."""
+        if self.state is not State.RUNNING:
+            return None
+        if self.fraction > 0.1 or (not self.expected_s and self.fraction > 0):
+            return self.elapsed_s / self.fraction * (1 - self.fraction)
+        if self.expected_s:
+            return max(0.0, self.expected_s - self.elapsed_s)
+        return None
+
+
+class Context:
+    """What a job's work function gets: report progress, find out it was cancelled."""
+
+    def __init__(self, job: Job, service: "JobService"):
+        self.job, self._service = job, service
+
+    def check(self) -> None:
+        if self.job.cancel_requested:
+            raise Cancelled
+
+    def step(self, fraction: float, message: str | None = None) -> None:
+        """Progress 0…1 (and what is happening); raises Cancelled when the job was cancelled."""
+        self.job.fraction = min(1.0, max(0.0, fraction))
+        if message is not None:
+            self.job.message = message
+        self.check()
+
+    def note(self, **data) -> None:
+        self.job.data.update(data)
+        self.check()
+
+    def expect(self, seconds: float | None) -> None:
+        self.job.expected_s = seconds
+
+
+Work = Callable[[Context], Any]
+_ids = itertools.count(1)
+
+
+class JobService:
+    def __init__(self, slots: int | None = None, keep_finished: int = 100, keep_per_owner: int = 8):
         self.slots = max(1, settings.current().job_slots if slots is None else slots)
-        self._cond = threading.Condition()
-        self._waiting: deque[object] = deque()
+        self.keep_finished, self.keep_per_owner = keep_finished, keep_per_owner
+        self._lock = threading.Condition()
+        self._line: deque[tuple[Job, Work]] = deque()
+        self._jobs: OrderedDict[str, Job] = OrderedDict()  # every job still known, oldest first
+        self._active: dict[Hashable, Job] = {}              # key → queued or running job with that key
         self._running = 0
+        self._workers = [threading.Thread(target=self._worker, name=f"srlab-job-{i}", daemon=True)
+                         for i in range(self.slots)]
+        for w in self._workers:
+            w.start()
+
+    # ---- what pages call
+    def submit(self, work: Work, *, label: str, kind: str, owner: Hashable, key: Hashable | None = None,
+               expected_s: float | None = None) -> Job:
+        """Queue `work(context)`; an identical job (same `key`) already queued or running is joined instead."""
+        with self._lock:
+            if key is not None and (job := self._active.get(key)) is not None:
+                job.watchers.add(owner)
+                return job
+            job = Job(id=f"j{next(_ids)}", label=label, kind=kind, key=key, expected_s=expected_s, watchers={owner})
+            self._jobs[job.id] = job
+            if key is not None:
+                self._active[key] = job
+            self._line.append((job, work))
+            self._lock.notify_all()
+            return job
+
+    def get(self, job_id: str | None) -> Job | None:
+        return self._jobs.get(job_id) if job_id else None
+
+    def place(self, job: Job) -> int:
+        """1 = next in line; 0 when it is not waiting."""
+        with self._lock:
+            for i, (waiting, _) in enumerate(self._line):
+                if waiting is job:
+                    return i + 1
+        return 0
 
     @property
     def running(self) -> int:
@@ -26,36 +155,100 @@ class JobQueue:
 
     @property
     def waiting(self) -> int:
-        return len(self._waiting)
+        return len(self._line)
 
-    @contextmanager
-    def slot(self, on_wait: Callable[[int], None] | None = None, poll: float = 0.5) -> Iterator[None]:
-        """Hold one of the slots for the duration of the block. `on_wait(place)`: 1 = next in line."""
-        ticket = object()
-        with self._cond:
-            self._waiting.append(ticket)
-        try:
-            while True:
-                with self._cond:
-                    if self._waiting[0] is ticket and self._running < self.slots:
-                        self._waiting.popleft()
-                        self._running += 1
-                        self._cond.notify_all()
-                        break
-                    place = self._waiting.index(ticket) + 1
-                if on_wait:
-                    on_wait(place)  # may raise: the except below gives the place up
-                with self._cond:
-                    self._cond.wait(poll)
-        except BaseException:
-            with self._cond:
-                if ticket in self._waiting:
-                    self._waiting.remove(ticket)
-                self._cond.notify_all()
-            raise
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._running -= 1
-                self._cond.notify_all()
+    def jobs_of(self, owner: Hashable, *, finished: bool = True) -> list[Job]:
+        with self._lock:
+            return [j for j in self._jobs.values() if owner in j.watchers and (finished or not j.state.finished)]
+
+    def cancel(self, job: Job | str, owner: Hashable | None = None) -> bool:
+        """Cancel for `owner`: when others joined the same job it goes on for them and `owner` stops watching;
+        when `owner` is the last (or no owner is given) the job is cancelled — removed from the line at once, or
+        stopped at its next step — and `owner` still sees it end as cancelled. True when the job will stop."""
+        with self._lock:
+            job = self._jobs.get(job) if isinstance(job, str) else job
+            if job is None or job.state.finished:
+                return False
+            if owner is not None and job.watchers - {owner}:
+                job.watchers.discard(owner)
+                return False
+            job.cancel_requested = True
+            for i, (waiting, _) in enumerate(self._line):
+                if waiting is job:
+                    del self._line[i]
+                    self._finish(job, State.CANCELLED)
+                    break
+            return True
+
+    def wait(self, job: Job, timeout: float | None = None) -> bool:
+        """Block until `job` has finished (the CLI and tests; pages never wait). True when it did."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._lock:
+            while not job.state.finished:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self._lock.wait(left if left is not None else 1.0)
+        return True
+
+    # ---- the workers
+    def _worker(self) -> None:
+        while True:
+            with self._lock:
+                while not self._line:
+                    self._lock.wait()
+                job, work = self._line.popleft()
+                job.state, job.started_at = State.RUNNING, time.monotonic()
+                self._running += 1
+            try:
+                job.result = work(Context(job, self))
+            except Cancelled:
+                self._end(job, State.CANCELLED)
+            except Exception as exc:  # one line for the page; the worker lives on for the next job
+                job.error = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                self._end(job, State.FAILED)
+            else:
+                job.fraction = 1.0
+                self._end(job, State.DONE)
+            finally:
+                del work  # what it holds (a session's own model, say) must not outlive the job in this frame
+
+    def _end(self, job: Job, state: State) -> None:
+        with self._lock:
+            self._running -= 1
+            self._finish(job, state)
+
+    def _finish(self, job: Job, state: State) -> None:
+        """Under the lock: the job's end, its key freed for a new run, old finished jobs forgotten."""
+        job.state, job.finished_at = state, time.monotonic()
+        if job.key is not None and self._active.get(job.key) is job:
+            del self._active[job.key]
+        finished = [j for j in self._jobs.values() if j.state.finished]
+        for owner in job.watchers:
+            mine = [j for j in finished if owner in j.watchers]
+            for old in mine[:-self.keep_per_owner]:
+                old.watchers.discard(owner)
+        for old in finished[:-self.keep_finished] + [j for j in finished if not j.watchers]:
+            self._jobs.pop(old.id, None)
+        self._lock.notify_all()
+
+
+_service: JobService | None = None
+_service_lock = threading.Lock()
+
+
+def service() -> JobService:
+    """The process-wide service (every session of the app shares its slots)."""
+    global _service
+    with _service_lock:
+        if _service is None:
+            _service = JobService()
+        return _service
+
+
+def replace_service(new: JobService | None) -> JobService | None:
+    """Use another service for this process (tests; a Ray cluster's slots); returns the previous one."""
+    global _service
+    with _service_lock:
+        previous, _service = _service, new
+        return previous

@@ -1,0 +1,135 @@
+"""What belongs to a session stays its own: a user model is seen only by the session that loaded it and goes
+with it; a job survives the page's reruns; a network nobody measured is measured inside the job, with progress
+and Cancel; `python -m core prepare` measures the default networks before class."""
+import gc
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+import weakref
+
+import cv2
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core.pipeline import engine
+from core.pipeline.engine import Request
+from core.serve.jobs import JobService, State, service
+from tests.conftest import ROOT, click, settle, use_settings
+
+
+def _model_file() -> bytes:
+    import torch
+    from realesrgan.archs.srvgg_arch import SRVGGNetCompact
+
+    torch.manual_seed(3)
+    buf = io.BytesIO()
+    torch.save(SRVGGNetCompact(3, 3, num_feat=8, num_conv=2, upscale=2).state_dict(), buf)
+    return buf.getvalue()
+
+
+def _app() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300)
+    at.run()
+    return at
+
+
+def _pickers(at: AppTest) -> dict[str, list[str]]:
+    """Every method picker a user sees: Enhance, Baselines (each group), Metrics, Batch."""
+    seen = {"enhance": list(at.selectbox(key="enh_method").options)}
+    at.switch_page("pages/baselines.py").run()
+    seen["baselines"] = [o for m in at.multiselect for o in m.options]
+    at.switch_page("pages/metrics.py").run()
+    seen["metrics"] = list(at.multiselect(key="met_methods").options)
+    at.switch_page("pages/batch.py").run()
+    seen["batch"] = list(at.selectbox(key="batch_method").options)
+    at.switch_page("pages/enhance.py").run()
+    return seen
+
+
+def test_a_user_model_is_seen_only_by_its_session_and_goes_with_it():
+    a, b = _app(), _app()
+    a.file_uploader(key="enh_user_model").upload("mine.pth", _model_file(), "application/octet-stream").run()
+    name = a.selectbox(key="enh_method").value
+    assert name.startswith("user:mine-")
+    mine, theirs = _pickers(a), _pickers(b)
+    assert all(name in options for options in mine.values()), mine
+    assert not any(name in options for options in theirs.values()), theirs
+    click(a, "enh_preview")  # it runs, in A
+    assert any(f"Result: {name}" in s.value for s in a.subheader)
+    spec = weakref.ref(a.session_state["user_models"][name])
+    del a
+    gc.collect()
+    assert spec() is None  # nothing else holds it: not a registry, not a runner cache, not a finished job
+
+
+def test_a_session_holds_at_most_three_models_and_can_remove_one():
+    import torch
+    from realesrgan.archs.srvgg_arch import SRVGGNetCompact
+
+    at = _app()
+    for i in range(4):
+        torch.manual_seed(i)
+        buf = io.BytesIO()
+        torch.save(SRVGGNetCompact(3, 3, num_feat=4, num_conv=1, upscale=2).state_dict(), buf)
+        at.file_uploader(key="enh_user_model").upload(f"m{i}.pth", buf.getvalue(), "application/octet-stream").run()
+    assert len(at.session_state["user_models"]) == 3
+    assert any("holds 3 models already" in e.value for e in at.error)
+    first = next(iter(at.session_state["user_models"]))
+    at.button(key=f"enh_remove_{first}").click().run()
+    assert first not in at.session_state["user_models"] and not at.exception
+
+
+def test_a_job_outlives_the_page_runs_that_follow_it():
+    at = _app()
+    at.selectbox(key="sample_w").set_value("coffee_300").run()
+    at.selectbox(key="enh_method").set_value("realesr-animevideov3").run()
+    at.button(key="enh_full").click().run()
+    job = service().get(at.session_state["enh_job"])
+    assert job is not None and not job.state.finished or job.state is State.DONE
+    at.radio(key="enh_colour_fix").set_value("mean/std").run()  # another control moves
+    at.switch_page("pages/how_it_works.py").run()
+    at.switch_page("pages/metrics.py").run()
+    at.switch_page("pages/enhance.py").run()
+    assert service().wait(job, 300) and job.state is State.DONE  # not cancelled by any of those runs
+    settle(at)
+    assert any("Result: realesr-animevideov3 on the full image" in s.value for s in at.subheader)
+    assert any("other settings" in i.value for i in at.info)  # the colour fix moved after it started
+
+
+def test_an_unmeasured_network_is_measured_inside_its_job_with_progress_and_cancel(tmp_path, monkeypatch, astronaut):
+    use_settings(monkeypatch, weights_dir=tmp_path)  # nothing measured here yet (weights convert on the way)
+    svc = JobService(slots=1)
+    lr = cv2.resize(astronaut, (96, 96), interpolation=cv2.INTER_AREA)
+    seen = []
+
+    def work(ctx):
+        def measuring(fraction):
+            seen.append(fraction)
+            ctx.step(fraction, "measuring")
+        return engine.prepare(lr, Request.make("RealESRGAN_x4plus"), on_step=measuring)
+
+    job = svc.submit(work, label="first use", kind="enhance", owner="a")
+    deadline = time.monotonic() + 120
+    while not seen and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert seen and job.message == "measuring"  # progress while it measures
+    pressed = time.perf_counter()
+    svc.cancel(job, "a")
+    assert svc.wait(job, 10) and time.perf_counter() - pressed < 2.0 and job.state is State.CANCELLED
+    assert not (tmp_path / "backend_choice.json").exists()  # a cancelled measurement is not saved
+
+
+@pytest.mark.slow
+def test_prepare_measures_the_default_networks_before_class(tmp_path):
+    env = {**os.environ, "SRLAB_WEIGHTS_DIR": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "core", "prepare"], cwd=ROOT, capture_output=True, text=True,
+                          env=env, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert "measuring the backends of 3 network(s)" in proc.stdout and "measured in" in proc.stdout
+    saved = json.loads((tmp_path / "backend_choice.json").read_text())
+    assert {"RealESRGAN_x4plus", "realesr-animevideov3", "SPAN_x4"} <= set(saved["models"])
+    for line in ("RealESRGAN_x4plus: ", "realesr-animevideov3: ", "SPAN_x4: "):
+        assert any(ln.strip().startswith(line) and ln.rstrip().endswith(" s)") for ln in proc.stdout.splitlines())
