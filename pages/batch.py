@@ -1,7 +1,7 @@
 """Batch: one method and scale over many images (or a zip); a zip of results with a CSV of statistics."""
 import streamlit as st
 
-from core.io.batch import read_batch, results_zip
+from core.io.batch import ResultsFull, ResultsZip, open_batch
 from core.io.imageio import ImageError, image_key
 from core.pipeline.engine import Request
 from ui.controls import scale_picker
@@ -23,30 +23,36 @@ outscale = scale_picker("batch_scale", c2)
 
 if st.button("Run batch", type="primary", key="batch_run", disabled=not files):
     try:
-        items = read_batch([(f.name, f.getvalue()) for f in files])
+        batch = open_batch([(f.name, f.getvalue()) for f in files])  # headers only: sized before decoding
     except ImageError as exc:
         st.error(str(exc))
         st.stop()
-    overall = st.progress(0.0, text=f"0 of {len(items)} images")
-    outputs, rows = [], []
-    for i, item in enumerate(items):
-        row = {"file": item.name, "method": chosen, "scale": outscale}
-        if item.image is None:
-            row["error"] = item.error
-        else:
-            request = Request.make(chosen, outscale=outscale, image_key=image_key(item.image.pixels))
-            try:
-                result, png = run_job(f"{item.name} ({i + 1} of {len(items)})", request, item.image)
-                s = result.stats
-                outputs.append((f"{item.name.rsplit('.', 1)[0]}_{chosen}_x{outscale:g}.png", png))
-                row.update({"input": f"{s.input_size[0]}x{s.input_size[1]}",
-                            "output": f"{s.output_size[0]}x{s.output_size[1]}", "what was done": s.summary,
-                            "backend": s.backend, "seconds": round(s.elapsed_s, 3), "error": ""})
-            except Exception as exc:  # one bad image must not stop the batch
-                row["error"] = str(exc)
+    if previous := st.session_state.pop("batch_result", None):
+        previous[0].close()
+    overall = st.progress(0.0, text=f"0 of {len(batch)} images")
+    results, rows, stopped = ResultsZip(), [], ""
+    for i, member in enumerate(batch):
+        row = {"file": member.name, "method": chosen, "scale": outscale}
+        try:
+            if stopped:
+                raise ImageError("not done: results.zip was full")
+            image = member.load()  # one image decoded at a time, released at the next
+            request = Request.make(chosen, outscale=outscale, image_key=image_key(image.pixels))
+            result, png = run_job(f"{member.name} ({i + 1} of {len(batch)})", request, image)
+            s = result.stats
+            results.add(f"{member.name.rsplit('.', 1)[0]}_{chosen}_x{outscale:g}.png", png)
+            row.update({"input": f"{s.input_size[0]}x{s.input_size[1]}",
+                        "output": f"{s.output_size[0]}x{s.output_size[1]}", "what was done": s.summary,
+                        "backend": s.backend, "seconds": round(s.elapsed_s, 3), "error": ""})
+        except ResultsFull as exc:
+            stopped = row["error"] = str(exc)
+        except Exception as exc:  # one bad image must not stop the batch
+            row["error"] = str(exc)
+        image = result = png = None  # let this image go before the next is decoded
         rows.append(row)
-        overall.progress((i + 1) / len(items), text=f"{i + 1} of {len(items)} images")
-    st.session_state.batch_result = (results_zip(outputs, rows), rows)
+        overall.progress((i + 1) / len(batch), text=f"{i + 1} of {len(batch)} images")
+    results.finish(rows)
+    st.session_state.batch_result = (results, rows)
 
 if result := st.session_state.get("batch_result"):
     archive, rows = result
@@ -55,5 +61,5 @@ if result := st.session_state.get("batch_result"):
     st.dataframe(rows, key="batch_table")
     for r in failed:
         st.error(f"{r['file']}: {r['error']}")
-    st.download_button(f"Download results.zip ({len(archive) / 1e6:.1f} MB)", archive, "results.zip",
-                       "application/zip", key="batch_download")
+    st.download_button(f"Download results.zip ({archive.nbytes / 1e6:.1f} MB)", archive.read, "results.zip",
+                       "application/zip", key="batch_download")  # read on click only
