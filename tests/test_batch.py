@@ -6,6 +6,7 @@ import subprocess
 import sys
 import weakref
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 
 import cv2
 import numpy as np
@@ -14,6 +15,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from core.io import batch
+from core.io.budget import SessionBudget, SessionFull
 from core.io.imageio import ImageError
 from tests.conftest import ROOT, use_settings
 
@@ -214,3 +216,45 @@ def test_results_zip_stops_before_its_byte_bound_and_keeps_what_was_done():
             assert z.namelist() == ["0.png", "1.png", "2.png", "statistics.csv"] and z.read("2.png") == result
         file = results._file
     assert file.closed  # a TemporaryFile: its data goes with it
+
+
+def test_session_budget_evicts_the_oldest_evictable_items_first():
+    budget = SessionBudget(limit_bytes=100_000_000)
+    assert budget.add("image", 30_000_000) == []
+    assert budget.add("result 1", 30_000_000, evictable=True) == []
+    assert budget.add("result 2", 30_000_000, evictable=True) == []
+    assert budget.add("upload", 20_000_000) == ["result 1"]
+    assert budget.total == 80_000_000 and "result 1" not in budget and "result 2" in budget
+    assert budget.add("image", 10_000_000) == [] and budget.total == 60_000_000  # a name replaces what it held
+    budget.remove("upload")
+    budget.remove("not held")
+    assert budget.total == 40_000_000
+
+
+def test_session_budget_refuses_in_one_line_and_changes_nothing():
+    budget = SessionBudget(limit_bytes=100_000_000)
+    budget.add("image photo.png", 50_000_000)
+    budget.add("model my.pth", 30_000_000)
+    budget.add("result", 10_000_000, evictable=True)
+    with pytest.raises(SessionFull) as full:
+        budget.add("upload big.zip", 40_000_000)
+    assert str(full.value) == ("upload big.zip (40 MB) does not fit: this session holds 90 MB; the limit is 100 MB "
+                               "(SRLAB_SESSION_MB): remove image photo.png (50 MB) or model my.pth (30 MB) first")
+    assert budget.total == 90_000_000 and "result" in budget
+    with pytest.raises(SessionFull, match=r"over the 100 MB one session may hold \(SRLAB_SESSION_MB\)"):
+        budget.add("huge", 101_000_000)
+
+
+def test_session_budget_is_thread_safe():
+    budget = SessionBudget(limit_bytes=100_000)
+
+    def churn(worker: int) -> None:
+        for i in range(1000):
+            budget.add(f"{worker}-{i}", 1000, evictable=True)
+            assert budget.total <= 100_000
+            if i % 3 == 0:
+                budget.remove(f"{worker}-{i}")
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(churn, range(8)))
+    assert budget.total == 1000 * len([1 for w in range(8) for i in range(1000) if f"{w}-{i}" in budget])
