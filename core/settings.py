@@ -29,6 +29,9 @@ class Settings:
     tile_memory_mb: int         # memory of one network pass; sets the automatic tile size
     job_slots: int              # jobs the app runs at once; the rest wait in a FIFO queue
     results_cache_mb: int       # finished results kept for all sessions of the app
+    batch_max_megapixels: int   # decoded pixels of one batch, summed from the headers before decoding
+    batch_output_mb: int        # results.zip of one batch, written to a temporary file as results come
+    session_mb: int             # what one session holds (image, uploads, own models, results not yet cached)
     backend: str                # "auto" or a backend name (core/backends.py CHOICES)
     weights_dir: Path           # converted and user-supplied weights, backend calibration
     ray_address: str            # "" = run jobs in-process; else a Ray cluster address or "local"
@@ -43,6 +46,11 @@ class Settings:
             tile_memory_mb=_int("SRLAB_TILE_MEMORY_MB", 2000),
             job_slots=max(1, _int("SRLAB_JOB_SLOTS", 1)),  # inference already uses every core
             results_cache_mb=_int("SRLAB_RESULTS_CACHE_MB", 1500),
+            # 20 phone photos of 12 MP (240 MP) and a quarter more; decoding is one image at a time, so this
+            # bounds the work and output of one click, not its memory (that is one image's, ≤ max_input_pixels)
+            batch_max_megapixels=_int("SRLAB_BATCH_MAX_MEGAPIXELS", 300),
+            batch_output_mb=_int("SRLAB_BATCH_OUTPUT_MB", 1000),
+            session_mb=_int("SRLAB_SESSION_MB", 1500),
             backend=env("SRLAB_BACKEND", "auto"),
             weights_dir=Path(env("SRLAB_WEIGHTS_DIR", str(_ROOT / "weights"))),
             ray_address=env("SRLAB_RAY_ADDRESS", ""),

@@ -1,6 +1,7 @@
 """Batch: one method and scale over many images (or a zip); a zip of results with a CSV of statistics."""
 import streamlit as st
 
+from core.io.imageio import ImageError
 from core.serve.jobs import State
 from ui import jobs
 from ui.controls import scale_picker
@@ -20,7 +21,14 @@ c1.caption(method(chosen).description)
 outscale = scale_picker("batch_scale", c2)
 
 if st.button("Run batch", type="primary", key="batch_run", disabled=not files):
-    st.session_state.batch_job = jobs.submit_batch([(f.name, f.getvalue()) for f in files], chosen, outscale).id
+    try:
+        submitted = jobs.submit_batch([(f.name, f.getvalue()) for f in files], chosen, outscale)
+    except ImageError as exc:  # over a budget, too many files, a zip bomb: one line, nothing decoded
+        st.error(str(exc))
+    else:
+        if (old := jobs.get(st.session_state.get("batch_job"))) and old.state is State.DONE:
+            old.result[0].close()  # one results.zip per session on disk
+        st.session_state.batch_job = submitted.id
 if job := jobs.get(st.session_state.get("batch_job")):
     jobs.watch([job.id], "batch")
     jobs.outcome([job.id])
@@ -35,5 +43,5 @@ if job := jobs.get(st.session_state.get("batch_job")):
         st.error(r["error"] if r["error"].startswith(r["file"]) else f"{r['file']}: {r['error']}")
     if job.state is State.DONE:
         archive = job.result[0]
-        st.download_button(f"Download results.zip ({len(archive) / 1e6:.1f} MB)", archive, "results.zip",
-                           "application/zip", key="batch_download")
+        st.download_button(f"Download results.zip ({archive.nbytes / 1e6:.1f} MB)", archive.read, "results.zip",
+                           "application/zip", key="batch_download")  # read when clicked, not on every rerun

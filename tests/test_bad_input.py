@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core.io.imageio import ImageError, load_image
+from core.io.imageio import ImageError, load_image, read_header
 from core.pipeline.engine import enhance
 from tests.badfiles import build
 from tests.conftest import ROOT, click
@@ -30,6 +30,24 @@ def test_loader(name):
         assert any(expect[2] in n for n in img.notes), img.notes
     out = enhance(img, "bicubic", outscale=2).pixels
     assert out.shape[:2] == (h * 2, w * 2) and out.dtype == img.pixels.dtype
+
+
+@pytest.mark.parametrize("name", list(FILES))
+def test_the_header_agrees_with_decoding(name):
+    """What a batch is sized by (read_header) refuses what load_image refuses, and counts the pixels it decodes."""
+    data, _ = FILES[name]
+    try:
+        header = read_header(data, name)
+    except ImageError as exc:
+        assert name in str(exc) and "\n" not in str(exc)
+        with pytest.raises(ImageError):
+            load_image(data, name)
+        return
+    try:
+        image = load_image(data, name)
+    except ImageError:
+        return  # a good header on damaged pixels: reported when the member is decoded
+    assert (header.pixels, header.bit_depth) == (image.width * image.height, image.bit_depth)
 
 
 def test_exif_rotation_and_16_bit_values_are_right():

@@ -144,38 +144,46 @@ def submit_scoring(label: str, lr, reference, requests: list[Request], *, key, *
 
 
 def submit_batch(files: list[tuple[str, bytes]], method: str, outscale: float) -> Job:
-    """A batch as one job: one image at a time, each result added to the archive as it is done; the rows
-    done so far are in the job's data (they survive a page switch). Its result: (zip bytes, rows)."""
-    from core.io.batch import read_batch, results_zip
-    from core.io.imageio import image_key
+    """A batch as one job. Its headers are read here (nothing decoded): over the budget, it is refused in one
+    line at once (an ImageError). The job then decodes one image at a time, adds each result to a zip on disk
+    (bounded by SRLAB_BATCH_OUTPUT_MB) and keeps the rows done so far in its data, so they survive a page
+    switch. Its result: (ResultsZip, rows)."""
+    from core.io.batch import ResultsFull, ResultsZip, open_batch
+    from core.io.imageio import ImageError, image_key
 
+    batch = open_batch(files)
     own = dict(own_models())
 
     def work(ctx: Context):
-        items = read_batch(files)
-        outputs, rows = [], []
-        for i, item in enumerate(items):
-            row = {"file": item.name, "method": method, "scale": outscale}
-            if item.image is None:
-                row["error"] = item.error
-            else:
-                request = Request.make(method, outscale=outscale, image_key=image_key(item.image.pixels))
-                try:
-                    result, png = run_here(ctx, request, item.image, own, i / len(items), 1 / len(items))
-                    s = result.stats
-                    outputs.append((f"{item.name.rsplit('.', 1)[0]}_{method.replace(':', '_')}_x{outscale:g}.png",
-                                    png))
-                    row.update({"input": f"{s.input_size[0]}x{s.input_size[1]}",
-                                "output": f"{s.output_size[0]}x{s.output_size[1]}", "what was done": s.summary,
-                                "backend": s.backend, "seconds": round(s.elapsed_s, 3), "error": ""})
-                except engine.EnhanceError as exc:  # one bad image must not stop the batch
-                    row["error"] = str(exc)
+        zipped, rows, full = ResultsZip(), [], ""
+        for i, member in enumerate(batch):
+            row = {"file": member.name, "method": method, "scale": outscale}
+            try:
+                if full:
+                    raise ImageError(f"{member.name}: not done, results.zip was full")
+                image = member.load()  # decoded now, released before the next one
+                request = Request.make(method, outscale=outscale, image_key=image_key(image.pixels))
+                result, png = run_here(ctx, request, image, own, i / len(batch), 1 / len(batch))
+                s = result.stats
+                zipped.add(f"{member.name.rsplit('.', 1)[0]}_{method.replace(':', '_')}_x{outscale:g}.png", png)
+                row.update({"input": f"{s.input_size[0]}x{s.input_size[1]}",
+                            "output": f"{s.output_size[0]}x{s.output_size[1]}", "what was done": s.summary,
+                            "backend": s.backend, "seconds": round(s.elapsed_s, 3), "error": ""})
+            except ResultsFull as exc:
+                full = row["error"] = str(exc)
+            except (ImageError, engine.EnhanceError) as exc:  # one bad image must not stop the batch
+                row["error"] = str(exc)
+            except BaseException:
+                zipped.close()  # a cancelled batch leaves no file behind
+                raise
+            image = result = png = None
             rows.append(row)
             ctx.note(rows=list(rows))
-            ctx.step((i + 1) / len(items), f"{i + 1} of {len(items)} images")
-        return results_zip(outputs, rows), rows
+            ctx.step((i + 1) / len(batch), f"{i + 1} of {len(batch)} images")
+        zipped.finish(rows)
+        return zipped, rows
 
-    return submit(work, label=f"Batch of {len(files)} file(s)", kind="batch")
+    return submit(work, label=f"Batch of {len(batch)} image(s)", kind="batch")
 
 
 def submit(work, *, label: str, kind: str, key=None, expected_s: float | None = None) -> Job:

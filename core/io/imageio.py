@@ -9,6 +9,7 @@ import io
 import os
 import warnings
 from dataclasses import dataclass, field
+from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -21,6 +22,7 @@ Image.MAX_IMAGE_PIXELS = None
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 MIN_SIDE = 1
+_TIFF_MAGIC = (b"II*\0", b"MM\0*")
 
 
 class ImageError(ValueError):
@@ -83,23 +85,65 @@ _DIRECT_MODES = {"L": None, "LA": None, "RGB": None, "RGBA": None, "I;16": np.ui
                  "I;16L": np.uint16}
 
 
+@dataclass(frozen=True)
+class ImageHeader:
+    """What a file will decode to, read from its header alone: a batch is sized from these before decoding."""
+    width: int
+    height: int
+    mode: str       # Pillow's mode as the header states it ("RGB", "P", "I;16", …); tifffile's ("RGB float32")
+    bit_depth: int  # 8 or 16: the decoded pixels' (float TIFFs become 16-bit)
+    format: str
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+
+def _open(source: BinaryIO, name: str) -> Image.Image | None:
+    """Pillow's lazy open (header only); None for a TIFF only tifffile reads (e.g. float RGB)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return Image.open(source)
+    except UnidentifiedImageError:
+        source.seek(0)
+        if source.read(4) in _TIFF_MAGIC:
+            return None
+        raise ImageError(f"{name}: not an image file that can be read (PNG, JPEG, WebP, BMP, TIFF, GIF).") from None
+    except Exception as exc:  # Pillow raises many types for broken headers
+        raise ImageError(f"{name}: the file is damaged or truncated and cannot be decoded ({exc}).") from None
+
+
+def read_header(source: bytes | BinaryIO, name: str = "image", max_pixels: int | None = None) -> ImageHeader:
+    """Size, mode and bit depth of an image from its header, without decoding the pixels; `source` may be a
+    seekable stream (a zip member). ImageError, with load_image's messages, when the header is refused."""
+    max_pixels = settings.current().max_input_pixels if max_pixels is None else max_pixels
+    stream = io.BytesIO(source) if isinstance(source, (bytes, bytearray, memoryview)) else source
+    start = stream.read(32)
+    if not start:
+        raise ImageError(f"{name}: the file is empty (0 bytes). Choose another file.")
+    stream.seek(0)
+    im = _open(stream, name)
+    if im is None:
+        stream.seek(0)
+        header = _tiff_header(stream, name)
+    else:
+        fmt = im.format or "unknown"
+        header = ImageHeader(*im.size, im.mode, 16 if _is_high_bit_depth(im, start, fmt) else 8, fmt)
+    _check_size(name, header.width, header.height, max_pixels)
+    return header
+
+
 def load_image(data: bytes, name: str = "image", max_pixels: int | None = None) -> LoadedImage:
     """Decode `data` into a LoadedImage or raise ImageError with a message for the user."""
     max_pixels = settings.current().max_input_pixels if max_pixels is None else max_pixels
     if not data:
         raise ImageError(f"{name}: the file is empty (0 bytes). Choose another file.")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            im = Image.open(io.BytesIO(data))
-            width, height = im.size
-            fmt = im.format or "unknown"
-    except UnidentifiedImageError:
-        if data[:4] in (b"II*\0", b"MM\0*"):  # a TIFF Pillow cannot read (e.g. float RGB): tifffile can
-            return _load_tiff(data, name, max_pixels)
-        raise ImageError(f"{name}: not an image file that can be read (PNG, JPEG, WebP, BMP, TIFF, GIF).") from None
-    except Exception as exc:  # Pillow raises many types for broken headers
-        raise ImageError(f"{name}: the file is damaged or truncated and cannot be decoded ({exc}).") from None
+    im = _open(io.BytesIO(data), name)
+    if im is None:
+        return _load_tiff(data, name, max_pixels)
+    fmt = im.format or "unknown"
+    width, height = im.size
     _check_size(name, width, height, max_pixels)
     notes: list[str] = []
     try:
@@ -126,6 +170,24 @@ def _check_size(name: str, width: int, height: int, max_pixels: int) -> None:
             f"{max_pixels / 1e6:.1f} MP. Crop or downscale it first (or raise SRLAB_MAX_INPUT_PIXELS).")
 
 
+def _tiff_size(page) -> tuple[int, int]:
+    shape = page.shape
+    height, width = (shape[0], shape[1]) if page.samplesperpixel == 1 or shape[-1] <= 4 else shape[1:3]
+    return width, height
+
+
+def _tiff_header(stream: BinaryIO, name: str) -> ImageHeader:
+    import tifffile
+
+    try:
+        with tifffile.TiffFile(stream) as tif:
+            page = tif.pages[0]
+            return ImageHeader(*_tiff_size(page), f"{page.photometric.name} {page.dtype}",
+                               8 if page.dtype == np.uint8 else 16, "TIFF")
+    except Exception as exc:
+        raise ImageError(f"{name}: the file is damaged or truncated and cannot be decoded ({exc}).") from None
+
+
 def _load_tiff(data: bytes, name: str, max_pixels: int) -> LoadedImage:
     import tifffile
 
@@ -133,9 +195,7 @@ def _load_tiff(data: bytes, name: str, max_pixels: int) -> LoadedImage:
     try:
         with tifffile.TiffFile(io.BytesIO(data)) as tif:
             page = tif.pages[0]
-            shape = page.shape
-            height, width = (shape[0], shape[1]) if page.samplesperpixel == 1 or shape[-1] <= 4 else shape[1:3]
-            _check_size(name, width, height, max_pixels)
+            _check_size(name, *_tiff_size(page), max_pixels)
             arr = page.asarray()
     except ImageError:
         raise
