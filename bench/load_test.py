@@ -1,24 +1,31 @@
-"""A class at once: N browser sessions join one app server over a window, then all press Enhance within a few
-seconds (loopback only).
+"""A class at once, on loopback: N browser sessions join one app server over a window, each asks for a job of its
+own (another sample, scale, crop or model; some RealESRGAN_x4plus crop previews), and some switch page or move a
+control while they wait; optionally some upload an oversized batch archive at the same time.
 
-    python bench/load_test.py [--sessions 30] [--join-window 60] [--click-window 10] [--browsers 2] [--json OUT]
+    python bench/load_test.py [--sessions 30] [--archives 0] [--join-window 60] [--click-window 10]
+                              [--browsers 2] [--ray local] [--json OUT]
 
-Starts `streamlit run` on a free 127.0.0.1 port with SRLAB_TIMING_LOG set, so the *server* records how long
-each page run and each job took (waiting in line and running). Clients are few Chromium processes with many
-contexts each (the browsers share this machine's cores with the server: their rendering time is reported
-apart, from the client's click-to-result). Reports completed, errors, the server's peak RSS, server time per
-page run and per job, and client time. Every request to anything but loopback is blocked. Bounded: N ≤ 50.
+Starts `streamlit run` on a free 127.0.0.1 port with SRLAB_TIMING_LOG set, so the *server* records each page run
+and each job (its wait in line and its run; a joined request runs once). Clients are a few Chromium processes with
+many contexts each, sharing this machine's cores with the server: their click-to-result time is reported apart.
+Reports completed, errors, lost jobs (a session that never saw its result), sessions that saw their place in line,
+jobs run per distinct request, refusals of the archives (each must be one line), the server's peak RSS, server
+time per page run (with and without a job of its own) and per job, and the last job's wait. Every request to
+anything but loopback is blocked. Bounded: N ≤ 50.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import os
 import shutil
 import statistics
 import sys
 import time
+import zipfile
+from collections import Counter
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -28,13 +35,51 @@ from scripts import local_server  # noqa: E402
 
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+SAMPLES = ["astronaut (128×128)", "coffee_300 (300×200)", "cat (150×100)", "coffee (150×100)", "logo (166×166)",
+           "camera (128×128)", "text (224×86)", "astronaut_512 (512×512)", "rocket (640×427)"]
+LARGE = {"astronaut_512 (512×512)", "rocket (640×427)", "coffee_300 (300×200)"}
+
+
+def scenarios(n: int) -> list[dict]:
+    """n distinct jobs: a RealESRGAN_x4plus crop preview on the large samples, realesr-animevideov3 on the whole
+    image of the others at ×2/×3/×4; every 4th session visits another page while it waits, every 5th moves a
+    control."""
+    jobs = [dict(sample=s, method="RealESRGAN_x4plus", scale="×4", button="Preview a crop") for s in sorted(LARGE)]
+    jobs += [dict(sample=s, method="realesr-animevideov3", scale=sc, button="Enhance full image")
+             for sc in ("×2", "×3", "×4") for s in SAMPLES if s not in LARGE or sc != "×4"]
+    jobs += [dict(sample=s, method="SPAN_x4", scale=sc, button="Enhance full image")
+             for sc in ("×2", "×3", "×4") for s in SAMPLES if s not in LARGE]
+    if n > len(jobs):
+        raise SystemExit(f"at most {len(jobs)} distinct jobs are defined")
+    for i, job in enumerate(jobs[:n]):
+        job["switch_page"], job["move_control"] = i % 4 == 3, i % 5 == 4
+    return jobs[:n]
+
+
+def oversized_archive() -> bytes:
+    """The archive of issue 28: 60 copies of a solid-colour 4000×4000 PNG (3.4 MB once zipped)."""
+    import numpy as np
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.full((4000, 4000, 3), 90, np.uint8)).save(buf, format="PNG")
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as z:
+        for i in range(60):
+            z.writestr(f"solid_{i:02d}.png", buf.getvalue())
+    return out.getvalue()
 
 
 def cpu_name() -> str:
+    flags = set()
+    model = "unknown"
     for line in Path("/proc/cpuinfo").read_text().splitlines():
         if line.startswith("model name"):
-            return f"{line.split(':', 1)[1].strip()} ({os.cpu_count()} cores)"
-    return "unknown"
+            model = line.split(":", 1)[1].strip()
+        elif line.startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+    wanted = [f for f in ("avx2", "avx512_bf16", "avx512_vnni", "amx_bf16") if f in flags]
+    return f"{model} ({os.cpu_count()} cores; {' '.join(wanted)})"
 
 
 def peak_rss_mb(pid: int) -> float:
@@ -45,10 +90,8 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-async def one_session(browser, url: str, method: str, ready: list, start: asyncio.Event, timeout_s: float,
-                      join_at: float, click_at: float) -> dict:
-    await asyncio.sleep(join_at)  # students arrive over the join window, not in one instant
-    context = await browser.new_context(viewport={"width": 1200, "height": 1400})
+async def _page(browser):
+    context = await browser.new_context(viewport={"width": 1280, "height": 1400})
     page = await context.new_page()
 
     async def only_loopback(route):
@@ -59,39 +102,82 @@ async def one_session(browser, url: str, method: str, ready: list, start: asynci
             await route.abort()
 
     await page.route("**/*", only_loopback)
+    return context, page
+
+
+async def one_session(browser, url: str, job: dict, ready: list, start: asyncio.Event, timeout_s: float,
+                      join_at: float, click_at: float) -> dict:
+    await asyncio.sleep(join_at)  # students arrive over the join window, not in one instant
+    context, page = await _page(browser)
     try:
         await page.goto(url, wait_until="domcontentloaded")
         await page.get_by_role("heading", name="Enhance").wait_for(timeout=timeout_s * 1000)
+        await page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").click()
+        await page.get_by_role("option", name=job["sample"]).click()
         await page.get_by_test_id("stSelectbox").filter(has_text="Method").click()
-        await page.get_by_role("option", name=method).click()
-        await page.get_by_text("Small and fast").wait_for()
+        await page.get_by_role("option", name=job["method"], exact=True).click()
+        await page.get_by_test_id("stRadio").filter(has_text="Scale").get_by_text(job["scale"], exact=True).click()
         ready.append(1)
         await start.wait()
-        await asyncio.sleep(click_at)  # everyone presses Enhance within the click window
+        await asyncio.sleep(click_at)  # everyone presses within the click window
         t0 = time.perf_counter()
-        await page.get_by_role("button", name="Enhance full image").click()
-        saw_queue = False
-        result = page.get_by_text(f"Result: {method} on the full image")
+        await page.get_by_role("button", name=job["button"]).click()
+        where = "the full image" if job["button"].startswith("Enhance") else "crop"
+        result = page.get_by_text(f"Result: {job['method']} on {where}")
+        saw_queue, moved, switched = False, False, False
         while not await result.is_visible():
             saw_queue = saw_queue or await page.get_by_text("in line").count() > 0
+            if job["switch_page"] and not switched and time.perf_counter() - t0 > 1:
+                await page.get_by_role("link", name="How it works").click()
+                await page.get_by_role("heading", name="How it works").wait_for(timeout=60_000)
+                await page.get_by_role("link", name="Enhance").click()
+                await page.get_by_role("heading", name="Enhance").wait_for(timeout=60_000)
+                switched = True
+            if job["move_control"] and not moved and time.perf_counter() - t0 > 1:
+                await page.get_by_test_id("stRadio").filter(has_text="Colour fix").get_by_text(
+                    "mean/std", exact=True).click()
+                moved = True
             if time.perf_counter() - t0 > timeout_s:
-                raise TimeoutError("no result in time")
+                raise TimeoutError("no result in time: the job was lost or never ran")
             if await page.get_by_test_id("stException").count():
                 raise RuntimeError("the page shows an exception")
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.25)
         elapsed = time.perf_counter() - t0
         errors = await page.get_by_test_id("stAlertContentError").count()
-        return {"ok": errors == 0, "seconds": elapsed, "saw_queue": saw_queue,
-                "error": None if errors == 0 else "error message on the page"}
+        return {"kind": "job", "ok": errors == 0, "seconds": elapsed, "saw_queue": saw_queue,
+                "switched": switched, "moved": moved, "error": None if errors == 0 else "error on the page"}
     except Exception as exc:  # counted and reported, not raised: the other sessions go on
         ready.append(0)
-        return {"ok": False, "seconds": None, "saw_queue": False, "error": f"{type(exc).__name__}: {exc}"}
+        return {"kind": "job", "ok": False, "seconds": None, "saw_queue": False,
+                "error": f"{type(exc).__name__}: {exc}"}
     finally:
         await context.close()
 
 
-async def run(url: str, sessions: int, method: str, timeout_s: float, join_window: float, click_window: float,
-              n_browsers: int) -> list[dict]:
+async def one_archive(browser, url: str, archive: Path, ready: list, start: asyncio.Event, timeout_s: float) -> dict:
+    context, page = await _page(browser)
+    try:
+        await page.goto(url + "/batch", wait_until="domcontentloaded")
+        await page.get_by_role("heading", name="Batch").wait_for(timeout=timeout_s * 1000)
+        await page.locator("input[type=file]").last.set_input_files(str(archive))
+        await page.get_by_text(archive.name).first.wait_for(timeout=timeout_s * 1000)
+        ready.append(1)
+        await start.wait()
+        await page.get_by_role("button", name="Run batch").click()
+        refusal = page.get_by_test_id("stAlertContentError")
+        await refusal.first.wait_for(timeout=timeout_s * 1000)
+        texts = await refusal.all_inner_texts()
+        one_line = len(texts) == 1 and "\n" not in texts[0].strip()
+        return {"kind": "archive", "ok": one_line and "megapixels" in texts[0], "message": texts[0].strip()}
+    except Exception as exc:
+        ready.append(0)
+        return {"kind": "archive", "ok": False, "error": f"{type(exc).__name__}: {exc}"}
+    finally:
+        await context.close()
+
+
+async def run(url: str, jobs: list[dict], archives: int, archive: Path, timeout_s: float, join_window: float,
+              click_window: float, n_browsers: int) -> list[dict]:
     import random
 
     from playwright.async_api import async_playwright
@@ -102,83 +188,106 @@ async def run(url: str, sessions: int, method: str, timeout_s: float, join_windo
         browsers = [await p.chromium.launch(executable_path=chromium, args=ARGS) for _ in range(n_browsers)]
         ready: list[int] = []
         start = asyncio.Event()
-        tasks = [asyncio.create_task(one_session(browsers[i % n_browsers], url, method, ready, start, timeout_s,
-                                                 join_at=i * join_window / sessions,
+        tasks = [asyncio.create_task(one_session(browsers[i % n_browsers], url, job, ready, start, timeout_s,
+                                                 join_at=i * join_window / len(jobs),
                                                  click_at=rng.uniform(0, click_window)))
-                 for i in range(sessions)]
+                 for i, job in enumerate(jobs)]
+        tasks += [asyncio.create_task(one_archive(browsers[i % n_browsers], url, archive, ready, start, timeout_s))
+                  for i in range(archives)]
         deadline = time.perf_counter() + timeout_s
-        while len(ready) < sessions and time.perf_counter() < deadline:
+        while len(ready) < len(tasks) and time.perf_counter() < deadline:
             await asyncio.sleep(0.2)
         start.set()
-        results = await asyncio.wait_for(asyncio.gather(*tasks), timeout=timeout_s)
+        results = await asyncio.wait_for(asyncio.gather(*tasks), timeout=timeout_s * 2)
         for b in browsers:
             await b.close()
     return results
 
 
+def _stats(values: list[float]) -> dict:
+    if not values:
+        return {"n": 0}
+    values = sorted(values)
+    p95 = statistics.quantiles(values, n=20)[18] if len(values) >= 2 else values[0]
+    return {"n": len(values), "p50_s": round(statistics.median(values), 3), "p95_s": round(p95, 3),
+            "max_s": round(values[-1], 3)}
+
+
 def server_timings(path: Path) -> dict:
-    """p50/p95/max of the server's own records: page runs, jobs' time in line and time running."""
+    """The server's own records: page runs (with and without a job of their own), jobs in line and running."""
     rows = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
-
-    def stats(values: list[float]) -> dict:
-        if not values:
-            return {"n": 0}
-        values = sorted(values)
-        p95 = statistics.quantiles(values, n=20)[18] if len(values) >= 2 else values[0]
-        return {"n": len(values), "p50_s": round(statistics.median(values), 3), "p95_s": round(p95, 3),
-                "max_s": round(values[-1], 3)}
-
     jobs = [r for r in rows if r["kind"] == "job"]
-    # a page run that asked for a job lasts while it waits in line and runs: reported apart
-    return {"page_run_without_job": stats([r["seconds"] for r in rows if r["kind"] == "page_run" and not r["job"]]),
-            "page_run_with_job": stats([r["seconds"] for r in rows if r["kind"] == "page_run" and r["job"]]),
-            "job_waiting_in_line": stats([r["waited_s"] for r in jobs if "waited_s" in r]),
-            "job_running": stats([r["seconds"] for r in jobs])}  # timed from the moment it got its slot
+    runs_per_request = Counter(r.get("request") for r in jobs)
+    return {"page_run_without_job": _stats([r["seconds"] for r in rows if r["kind"] == "page_run" and not r["job"]]),
+            "page_run_with_job": _stats([r["seconds"] for r in rows if r["kind"] == "page_run" and r["job"]]),
+            "job_waiting_in_line": _stats([r["waited_s"] for r in jobs if "waited_s" in r]),
+            "job_running": _stats([r["seconds"] for r in jobs]),
+            "jobs_run": len(jobs), "distinct_requests": len(runs_per_request),
+            "most_runs_of_one_request": max(runs_per_request.values(), default=0),
+            "last_job_waited_s": max((r.get("waited_s", 0) for r in jobs), default=None)}
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sessions", type=int, default=30)
+    ap.add_argument("--sessions", type=int, default=30, help="sessions with a job of their own")
+    ap.add_argument("--archives", type=int, default=0, help="more sessions, each uploading the 60×4000² archive")
     ap.add_argument("--join-window", type=float, default=60, help="seconds over which the sessions arrive")
-    ap.add_argument("--click-window", type=float, default=10, help="seconds within which all press Enhance")
+    ap.add_argument("--click-window", type=float, default=10, help="seconds within which all press their button")
     ap.add_argument("--browsers", type=int, default=2, help="Chromium processes; sessions are contexts in them")
-    ap.add_argument("--method", default="realesr-animevideov3")
-    ap.add_argument("--timeout", type=float, default=600)
+    ap.add_argument("--ray", metavar="ADDRESS", help="the server runs its jobs on this Ray cluster ('local': "
+                                                      "one started on this machine)")
+    ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--max-rss-mb", type=float, default=float(os.environ.get("SRLAB_MEMORY_BOUND_MB", 4096)),
                     help="the configured memory bound the server must stay within")
     ap.add_argument("--json", metavar="OUT")
     args = ap.parse_args()
-    if not 1 <= args.sessions <= 50:
-        ap.error("--sessions must be 1…50")
-    log = open(ROOT / "bench" / "results" / "load_test_server.log", "wb")
-    timings = ROOT / "bench" / "results" / "load_test_timings.jsonl"
+    if not 1 <= args.sessions + args.archives <= 50:
+        ap.error("--sessions + --archives must be 1…50")
+    jobs = scenarios(args.sessions)
+    results_dir = ROOT / "bench" / "results"
+    archive = results_dir / "oversized_batch.zip"
+    if args.archives:
+        archive.write_bytes(oversized_archive())
+    log = open(results_dir / "load_test_server.log", "wb")
+    timings = results_dir / "load_test_timings.jsonl"
     timings.unlink(missing_ok=True)
-    server, url = local_server.start(log, env={**os.environ, "SRLAB_TIMING_LOG": str(timings)})
+    env = {**os.environ, "SRLAB_TIMING_LOG": str(timings), **({"SRLAB_RAY_ADDRESS": args.ray} if args.ray else {})}
+    server, url = local_server.start(log, env=env, timeout_s=180)
     try:
         t0 = time.perf_counter()
-        results = asyncio.run(run(url, args.sessions, args.method, args.timeout, args.join_window,
+        results = asyncio.run(run(url, jobs, args.archives, archive, args.timeout, args.join_window,
                                   args.click_window, max(1, args.browsers)))
         wall = time.perf_counter() - t0
         crashed = server.poll() is not None
         rss = peak_rss_mb(server.pid) if not crashed else float("nan")
     finally:
         local_server.stop(server)
-    times = sorted(r["seconds"] for r in results if r["ok"])
+        archive.unlink(missing_ok=True)
+    done = [r for r in results if r["kind"] == "job"]
+    refused = [r for r in results if r["kind"] == "archive"]
+    times = sorted(r["seconds"] for r in done if r["ok"])
     q = statistics.quantiles(times, n=20) if len(times) >= 2 else times * 19
-    summary = {"sessions": args.sessions, "method": args.method, "completed": len(times),
-               "errors": sum(not r["ok"] for r in results), "server_crashed": crashed,
-               "queued_sessions_seen": sum(r["saw_queue"] for r in results),
+    summary = {"sessions": args.sessions, "archives": args.archives, "ray": args.ray or "",
+               "completed": len(times), "errors": sum(not r["ok"] for r in done),
+               "lost_jobs": sum(1 for r in done if r["error"] and "no result in time" in r["error"]),
+               "server_crashed": crashed, "saw_their_place_in_line": sum(r["saw_queue"] for r in done),
+               "switched_page_while_waiting": sum(r.get("switched", False) for r in done),
+               "moved_a_control_while_waiting": sum(r.get("moved", False) for r in done),
+               "archives_refused_in_one_line": sum(r["ok"] for r in refused),
+               "archive_message": next((r.get("message") for r in refused if r.get("message")), None),
                "peak_rss_mb": round(rss), "rss_bound_mb": args.max_rss_mb,
                "join_window_s": args.join_window, "click_window_s": args.click_window, "browsers": args.browsers,
                "server": server_timings(timings),
                "client_click_to_result": {"p50_s": round(statistics.median(times), 2) if times else None,
                                           "p95_s": round(q[18], 2) if times else None},
                "cpu": cpu_name(), "wall_s": round(wall, 1),
-               "error_samples": [r["error"] for r in results if r["error"]][:5]}
+               "error_samples": [r["error"] for r in results if r.get("error")][:5]}
     print(json.dumps(summary, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2))
-    ok = summary["errors"] == 0 and not crashed and rss <= args.max_rss_mb
+    ok = (summary["errors"] == 0 and not crashed and rss <= args.max_rss_mb
+          and summary["archives_refused_in_one_line"] == args.archives
+          and summary["server"]["most_runs_of_one_request"] <= 1)
     return 0 if ok else 1
 
 

@@ -6,7 +6,7 @@ from core.serve.jobs import State
 from ui import jobs
 from ui.controls import scale_picker
 from ui.picker import UPLOAD_TYPES
-from ui.state import kept, method, method_names, require_frame
+from ui.state import hold, kept, method, method_names, require_frame
 
 require_frame()
 st.title("Batch")
@@ -22,6 +22,7 @@ outscale = scale_picker("batch_scale", c2)
 
 if st.button("Run batch", type="primary", key="batch_run", disabled=not files):
     try:
+        hold("batch uploads", sum(f.size for f in files))
         submitted = jobs.submit_batch([(f.name, f.getvalue()) for f in files], chosen, outscale)
     except ImageError as exc:  # over a budget, too many files, a zip bomb: one line, nothing decoded
         st.error(str(exc))

@@ -133,3 +133,14 @@ def test_prepare_measures_the_default_networks_before_class(tmp_path):
     assert {"RealESRGAN_x4plus", "realesr-animevideov3", "SPAN_x4"} <= set(saved["models"])
     for line in ("RealESRGAN_x4plus: ", "realesr-animevideov3: ", "SPAN_x4: "):
         assert any(ln.strip().startswith(line) and ln.rstrip().endswith(" s)") for ln in proc.stdout.splitlines())
+
+
+def test_what_a_session_holds_is_bounded_with_a_message(monkeypatch, astronaut):
+    from core.io.imageio import encode_png
+
+    use_settings(monkeypatch, session_mb=1)
+    at = _app()
+    at.radio(key="source_w").set_value("Upload").run()
+    at.file_uploader(key="upload").upload("big.png", encode_png(astronaut), "image/png").run()  # 786 kB decoded
+    assert not at.exception and any("SRLAB_SESSION_MB" in e.value for e in at.error)
+    assert at.session_state["image"].name != "big.png"  # the previous image is still the one chosen

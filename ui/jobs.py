@@ -78,7 +78,9 @@ def _enhance_work(request: Request, image: LoadedImage, own: dict):
         ctx.expect(prepared.plan.expected_s)
         ctx.step(0.0, f"running on {prepared.plan.label}")
         on_ray, _ = cluster()
-        with timing.timed("job", method=request.method):
+        # SRLAB_TIMING_LOG: one record per run of a request (a joined request runs once), with its wait in line
+        with timing.timed("job", method=request.method, request=f"{hash(request):x}",
+                          waited_s=round(ctx.job.waited_s, 3)):
             if on_ray:
                 from core.serve import distributed
 
@@ -207,8 +209,11 @@ def describe(job: Job) -> tuple[float, str]:
     if job.state is State.RUNNING:
         left = job.time_left_s()
         what = f" ({job.message})" if job.message else ""
+        slow = job.expected_s and job.elapsed_s > job.expected_s and left is None
         return job.fraction, (f"{job.label}: {job.fraction:.0%}, {job.elapsed_s:.1f} s elapsed"
-                              + (f", about {left:.0f} s left" if left is not None else "") + what)
+                              + (f", about {left:.0f} s left" if left is not None else
+                                 f", slower than this machine's measurement ({job.expected_s:.0f} s)" if slow else "")
+                              + what)
     return 1.0, f"{job.label}: {job.state.value}"
 
 

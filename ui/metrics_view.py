@@ -15,7 +15,7 @@ from ui.charts import metric_dots, tradeoff_scatter
 from ui.jobs import cached
 from ui.picker import UPLOAD_TYPES
 from ui.slider import to_display
-from ui.state import method
+from ui.state import hold, method
 
 
 def uploaded_reference(image: LoadedImage) -> LoadedImage | None:
@@ -26,6 +26,7 @@ def uploaded_reference(image: LoadedImage) -> LoadedImage | None:
         st.session_state.met_ref_id = up.file_id
         try:
             ref = load_image(up.getvalue(), up.name)
+            hold("reference", ref.pixels.nbytes + up.size)
             if not 1 <= ref.width / image.width <= 8:
                 raise ImageError(f"it is ×{ref.width / image.width:.3g} the input's width; a reference must be "
                                  "×1 to ×8 the input")

@@ -6,7 +6,7 @@ import streamlit as st
 from core.io.imageio import IMAGE_SUFFIXES, ImageError, LoadedImage, image_key, load_image
 from core.io.samples import SAMPLES
 from ui.slider import to_display
-from ui.state import current_image, kept
+from ui.state import current_image, hold, kept
 
 UPLOAD_TYPES = [suffix[1:] for suffix in IMAGE_SUFFIXES]
 
@@ -31,7 +31,9 @@ def image_picker() -> None:
         if up is not None and st.session_state.get("upload_id") != up.file_id:
             st.session_state.upload_id = up.file_id
             try:
-                _choose(load_image(up.getvalue(), up.name), f"upload:{up.file_id}")
+                loaded = load_image(up.getvalue(), up.name)
+                hold("image", loaded.pixels.nbytes + up.size)  # replaces the previous image's share
+                _choose(loaded, f"upload:{up.file_id}")
                 st.session_state.pop("upload_error", None)
             except ImageError as exc:
                 st.session_state.upload_error = str(exc)

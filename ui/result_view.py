@@ -5,13 +5,13 @@ import cv2
 import numpy as np
 import streamlit as st
 
-from core.io.imageio import LoadedImage
+from core.io.imageio import ImageError, LoadedImage
 from core.io.output import FORMATS, MIME, SUFFIXES, OutputOptions, encode
 from core.pipeline.engine import EnhanceResult, Request, plan
 from core.quality.metrics import NO_REFERENCE, indicators
 from ui.controls import nearest_up, zoom_grid
 from ui.slider import slider_html, slider_size, to_display
-from ui.state import kept, method, own_models
+from ui.state import budget, hold, kept, method, own_models
 
 DISPLAY_MAX = 1024  # px: larger results are shown downsized; the full size is a download
 MAX_OWN_MODELS = 3  # per session: each may hold hundreds of MB of weights
@@ -144,6 +144,7 @@ def user_model_uploader() -> None:
         left.caption(f"{name}: {own_models()[name].detected}")
         if right.button("Remove", key=f"enh_remove_{name}"):
             del own_models()[name]
+            budget().remove(f"model {name}")
             if st.session_state.get("enh_method") == name:
                 st.session_state.enh_method_next = "RealESRGAN_x4plus"
             st.rerun()
@@ -157,7 +158,8 @@ def user_model_uploader() -> None:
             raise UserModelError(f"this session holds {MAX_OWN_MODELS} models already, the most one session may: "
                                  f"remove one first ({', '.join(own_models())})")
         spec = load_user_model(up.getvalue(), up.name)
-    except UserModelError as exc:
+        hold(f"model {spec.name}", spec.nbytes)
+    except (UserModelError, ImageError) as exc:  # ImageError: the session's memory bound (SessionFull)
         st.session_state.enh_user_model_msg = f"!{exc}"
     else:
         own_models()[spec.name] = spec

@@ -74,3 +74,16 @@ def method_names(*, networks_only: bool = False) -> list[str]:
     from core.methods import METHODS
 
     return [m.name for m in METHODS if not networks_only or m.native_scale is not None] + list(own_models())
+
+
+def budget():
+    """What this session holds in the server's memory, by item, against SRLAB_SESSION_MB (core/io/budget.py)."""
+    from core.io.budget import SessionBudget
+
+    return st.session_state.setdefault("budget", SessionBudget())
+
+
+def hold(name: str, nbytes: int) -> None:
+    """Account an item this session keeps (replacing what `name` held); SessionFull, with a message that says
+    what the session holds and what to remove, when it does not fit."""
+    budget().add(name, nbytes)

@@ -72,11 +72,12 @@ class Job:
         """From this machine's measurement early on, then from the job's own progress (never another's run)."""
         if self.state is not State.RUNNING:
             return None
-        if self.fraction > 0.1 or (not self.expected_s and self.fraction > 0):
-            return self.elapsed_s / self.fraction * (1 - self.fraction)
-        if self.expected_s:
-            return max(0.0, self.expected_s - self.elapsed_s)
-        return None
+        elapsed, done = self.elapsed_s, self.fraction
+        if self.expected_s and done <= 0.1 and elapsed < self.expected_s:
+            return self.expected_s - elapsed
+        if done > 0.02:  # slower than measured (a busy machine), or no measurement: from its own progress
+            return elapsed / done * (1 - done)
+        return None  # too early to say
 
 
 class Context:

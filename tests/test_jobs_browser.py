@@ -1,0 +1,93 @@
+"""Work that outlives the click, in a real browser: a job goes on through a widget change and two page switches
+and shows its result, run once; a second session asking for the same joins it (the network runs once)."""
+import json
+import os
+
+import pytest
+
+from scripts import local_server
+from tests.test_browser import ARGS, CHROMIUM  # noqa: F401  (skips the module without chromium)
+
+pytestmark = pytest.mark.browser
+SLOW_JOB = dict(sample="coffee_300 (300×200)", method="RealESRGAN_x4plus", scale="×2")  # ~10 s or more on 2 cores
+
+
+@pytest.fixture(scope="module")
+def logged_server(artifacts, tmp_path_factory):
+    timings = tmp_path_factory.mktemp("timings") / "timings.jsonl"
+    log = open(artifacts / "streamlit-jobs-server.log", "wb")
+    proc, url = local_server.start(log, env={**os.environ, "SRLAB_TIMING_LOG": str(timings)})
+    yield url, timings
+    local_server.stop(proc)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+def _runs(timings, method: str) -> list[dict]:
+    if not timings.exists():
+        return []
+    return [r for r in map(json.loads, timings.read_text().splitlines()) if r["kind"] == "job"
+            and r["method"] == method]
+
+
+def _choose(page, url: str, sample: str, method: str, scale: str) -> None:
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_role("heading", name="Enhance").wait_for(timeout=60_000)
+    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").click()
+    page.get_by_role("option", name=sample).click()
+    page.get_by_test_id("stSelectbox").filter(has_text="Method").click()
+    page.get_by_role("option", name=method, exact=True).click()
+    page.get_by_test_id("stRadio").filter(has_text="Scale").get_by_text(scale, exact=True).click()
+    page.get_by_role("button", name="Enhance full image").wait_for()
+
+
+def test_a_job_goes_on_through_a_widget_change_and_two_page_switches(browser, logged_server, artifacts):
+    url, timings = logged_server
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    before = len(_runs(timings, SLOW_JOB["method"]))
+    _choose(page, url, **SLOW_JOB)
+    page.get_by_role("button", name="Enhance full image").click()
+    page.get_by_text("elapsed").first.wait_for(timeout=180_000)  # running
+    page.get_by_test_id("stRadio").filter(has_text="Colour fix").get_by_text("mean/std", exact=True).click()
+    page.get_by_role("link", name="Baselines").click()
+    page.get_by_role("heading", name="Baselines").wait_for(timeout=60_000)
+    page.get_by_test_id("stSidebar").get_by_text("Your jobs").wait_for(timeout=10_000)  # on every page
+    page.get_by_role("link", name="Metrics").click()
+    page.get_by_role("heading", name="Metrics").wait_for(timeout=60_000)
+    page.get_by_role("link", name="Enhance").click()
+    page.get_by_text(f"Result: {SLOW_JOB['method']} on the full image").wait_for(timeout=300_000)
+    page.screenshot(path=str(artifacts / "job_after_page_switches.png"), full_page=True)
+    assert page.get_by_text("made with other settings").count() > 0  # the colour fix moved after it started
+    assert page.get_by_text("cancelled").count() == 0
+    assert len(_runs(timings, SLOW_JOB["method"])) == before + 1  # finished once, never restarted
+    context.close()
+
+
+def test_a_second_session_asking_for_the_same_joins_the_running_job(browser, logged_server):
+    url, timings = logged_server
+    job = dict(SLOW_JOB, scale="×3")  # not cached by the test before
+    pages = []
+    for _ in range(2):
+        context = browser.new_context(viewport={"width": 1280, "height": 720})
+        pages.append(context.new_page())
+        _choose(pages[-1], url, **job)
+    before = len(_runs(timings, job["method"]))
+    first, second = pages
+    first.get_by_role("button", name="Enhance full image").click()
+    first.get_by_text("elapsed").first.wait_for(timeout=180_000)
+    second.get_by_role("button", name="Enhance full image").click()
+    for page in pages:
+        page.get_by_text(f"Result: {job['method']} on the full image").wait_for(timeout=300_000)
+    assert len(_runs(timings, job["method"])) == before + 1  # one network run for both sessions
+    for page in pages:
+        page.context.close()
