@@ -76,7 +76,8 @@ def _enhance_work(request: Request, image: LoadedImage, own: dict):
 
         prepared = engine.prepare(image, request, own=own, on_step=measuring)
         ctx.expect(prepared.plan.expected_s)
-        ctx.step(0.0, f"running on {prepared.plan.label}")
+        ctx.step(0.0, f"starting {request.method} (its first job in this server also loads it)")
+        running = f"running on {prepared.plan.label}"
         on_ray, _ = cluster()
         # SRLAB_TIMING_LOG: one record per run of a request (a joined request runs once), with its wait in line
         with timing.timed("job", method=request.method, request=f"{hash(request):x}",
@@ -91,7 +92,7 @@ def _enhance_work(request: Request, image: LoadedImage, own: dict):
                 result = distributed.wait_result(distributed.submit(image, request, own or None), REDRAW_S,
                                                  on_wait)
             else:
-                result = engine.execute(prepared, on_step=ctx.step)
+                result = engine.execute(prepared, on_step=lambda f: ctx.step(f, running))
         results().put(request, (result, encode_png(result.pixels)))
         return request  # the pixels live in the shared cache, bounded by bytes
 
