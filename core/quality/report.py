@@ -76,8 +76,9 @@ def inline_svg(chart, index: int) -> str:
     return re.sub(r"^<\?xml[^>]*>\s*", "", svg)
 
 
-def method_entry(request: Request, what: str = "") -> MethodEntry:
-    method = lookup(request.method)
+def method_entry(request: Request, what: str = "", own: Mapping | None = None) -> MethodEntry:
+    """One method as the handout lists it; `own`: a session's user models by name."""
+    method = lookup(request.method, own)
     values = checked_params(method.name, method.params, request.method_params)
     told = ", ".join(f"{k}={v}" for k, v in values.items())
     scale = f"×{request.outscale:g}" if request.outscale else "native scale"
@@ -241,7 +242,7 @@ BLOCKS = {
 {% for note in notes if note %}<p class="small">{{ note }}</p>{% endfor %}</section>""",
     "list": """<section><h{{ level }}>{{ heading }}</h{{ level }}><ul>
 {% for item in items %}<li>{{ item }}</li>{% endfor %}</ul></section>""",
-    "charts": """<section><h2>{{ heading }}</h2>{% for svg, caption in items %}
+    "charts": """<section><h{{ level }}>{{ heading }}</h{{ level }}>{% for svg, caption in items %}
 <figure class="chart">{{ svg | safe }}<figcaption>{{ caption }}</figcaption></figure>{% endfor %}</section>""",
     "crops": """<section><h{{ level }}>{{ heading }}</h{{ level }}><p class="small">{{ where }}</p><div class="crops">
 {% for label, src in crops %}<figure><img src="{{ src }}" alt="{{ label }}"><figcaption>{{ label }}</figcaption>
@@ -263,13 +264,13 @@ class _Page:
     def add(self, kind: str, **values) -> None:
         self.blocks.append(self.env.from_string(BLOCKS[kind]).render(**values))
 
-    def add_charts(self, heading: str, items: Sequence[tuple[object, str]]) -> None:
+    def add_charts(self, heading: str, items: Sequence[tuple[object, str]], level: int = 2) -> None:
         rendered = []
         for chart, caption in items:
             self.charts += 1
             rendered.append((inline_svg(chart, self.charts), caption))
         if rendered:
-            self.add("charts", heading=heading, items=rendered)
+            self.add("charts", heading=heading, items=rendered, level=level)
 
     def html(self, title: str, subtitle: str) -> str:
         date = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
@@ -300,7 +301,8 @@ def _picture_blocks(page: _Page, run: ImageRun, scale: float | None, font_size: 
     page.add("crops", level=level, heading=f"Zoomed crops: {run.name}", where=where, crops=crops)
     view = spectra if spectra is not None else spectra_for(run, scale)
     page.add_charts(f"Frequency view: {run.name}", [(charts.spectrum_chart(view, font_size=font_size),
-                                                    f"{view.reading}. {view.method}. " + " ".join(view.notes))])
+                                                    f"{view.reading}. {view.method}. " + " ".join(view.notes))],
+                    level=level)
     if view.bands:
         page.add("list", level=level + 1, heading="Where each method is above or below the reference",
                  items=[b.sentence for b in view.bands])
@@ -308,10 +310,10 @@ def _picture_blocks(page: _Page, run: ImageRun, scale: float | None, font_size: 
 
 def comparison_html(run: ImageRun, *, title: str = "SR Lab comparison", scale: float | None = None,
                     ranking: Ranking | None = None, sweep: Sweep | None = None, spectra: SpectrumView | None = None,
-                    font_size: int = charts.FONT) -> str:
+                    font_size: int = charts.FONT, own: Mapping | None = None) -> str:
     """The handout for one image: the input and how it was made, every method (settings, weights sha256 or
     library call), the scores, their charts, zoomed crops, the frequency view (`spectra`, or made from the
-    kept outputs), and optionally a ranking of networks and a sweep."""
+    kept outputs), and optionally a ranking of networks and a sweep. `own`: the session's user models."""
     page = _Page()
     h, w = run.lr.shape[:2]
     enlarge = max(1, min(4, DISPLAY_SIDE // 2 // max(h, w)))  # a small input shown larger, pixels kept square
@@ -320,7 +322,7 @@ def comparison_html(run: ImageRun, *, title: str = "SR Lab comparison", scale: f
     page.add("image", heading=f"The image: {run.name}", src=data_uri(run.lr), pipeline=run.pipeline,
              width=min(w, DISPLAY_SIDE) * enlarge, caption=f"the input, {w}×{h} px{shown}")
     what = {r.method: r.what for r in run.scores.rows}
-    page.add("methods", methods=[method_entry(r, what.get(r.method, "")) for r in run.requests])
+    page.add("methods", methods=[method_entry(r, what.get(r.method, ""), own) for r in run.requests])
     _scores_block(page, run)
     _picture_blocks(page, run, scale, font_size, spectra=spectra)
     kinds = {r.method: r.kind for r in run.scores.rows}
