@@ -28,6 +28,10 @@ def add(sub) -> None:
                        m.name for m in entries(None, has_reference=True)) + ". See `python -m core metrics`")
     p.add_argument("--csv", metavar="OUT", help="one row per method: method, each metric, images")
     p.add_argument("--per-image-csv", metavar="OUT", help="one row per method and image")
+    p.add_argument("--report", metavar="OUT.html", help="a self-contained HTML handout (offline, prints on A4): "
+                   "the methods with their weights' sha256, the summary, per-image tables, example crops, spectra")
+    p.add_argument("--report-examples", type=int, default=2, metavar="N",
+                   help="images whose crops and spectra the report shows (default 2; their outputs are kept)")
     p.add_argument("-q", "--quiet", action="store_true")
     add_degradation(p)
     p.set_defaults(func=run)
@@ -54,12 +58,20 @@ def run(args) -> int:
         vals = "  ".join(f"{m.label} {m.format(item.values[m.name])}" for m in chosen)
         print(f"  {item.image:24} {item.method:28} {vals}", file=sys.stderr)
 
+    runs, kept = [], []
+
+    def keep(name: str) -> bool:
+        if len(kept) < args.report_examples:
+            kept.append(name)
+        return name in kept
+
     try:
         with tempfile.TemporaryDirectory(prefix="srlab-builtin-") as tmp:
             hr = bench.builtin_folder(Path(tmp)) if args.builtin else Path(args.hr)
             chosen, summary, per_image = bench.run(
                 hr, Path(args.lr) if args.lr else None, scale, methods, degradation(args, scale),
-                y_only=args.y_channel, crop_border=crop, metrics=metrics, on_image=None if args.quiet else show)
+                y_only=args.y_channel, crop_border=crop, metrics=metrics, on_image=None if args.quiet else show,
+                on_table=runs.append if args.report else None, keep_outputs=keep if args.report else lambda _: False)
     except ValueError as exc:
         return fail(str(exc))
     rgb_only = ", ".join(m.label for m in chosen if m.rgb_only)
@@ -77,4 +89,12 @@ def run(args) -> int:
         bench.write_summary(Path(args.csv), chosen, summary)
     if args.per_image_csv:
         bench.write_per_image(Path(args.per_image_csv), chosen, per_image)
+    if args.report:
+        from core.quality import report
+
+        source = "the built-in photos" if args.builtin else args.hr
+        page = report.bench_html(runs, chosen, summary, how=f"{source}: {how}", scale=scale, per_image=per_image,
+                                 title=f"SR Lab bench ×{scale}: {', '.join(methods)}")
+        path = report.write(args.report, page)
+        print(f"report: {path} ({path.stat().st_size:,} bytes)", file=sys.stderr)
     return 0

@@ -41,6 +41,11 @@ class ClassicalMethod:
         return self.library_call
 
     @property
+    def provenance(self) -> str:
+        """What pins its output, for reports: the library call (no weights)."""
+        return self.library_call
+
+    @property
     def family(self) -> str:
         return f"classical: {self.kind}"
 

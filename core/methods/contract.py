@@ -116,6 +116,9 @@ class Method(Protocol):
     @property
     def source(self) -> str: ...
 
+    @property
+    def provenance(self) -> str: ...  # what pins its output: a network's weights sha256, a classical library call
+
     def availability(self) -> str: ...
 
     def plan(self, height: int, width: int, tile: int = 0, backend: str = "auto") -> Plan: ...

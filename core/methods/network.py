@@ -95,6 +95,11 @@ class NetworkMethod:
         return f"{self.family} ({self.licence}), weights from {self.ncnn.pip_name}"
 
     @property
+    def provenance(self) -> str:
+        """What pins its output, for reports: the sha256 of the weights file it loads."""
+        return f"weights sha256 {self.sha256}"
+
+    @property
     def backends(self) -> tuple[str, ...]:
         return tuple(_backends.runnable(self))
 

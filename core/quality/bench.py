@@ -12,7 +12,7 @@ from core.io.imageio import IMAGE_SUFFIXES, read_image_file
 from core.pipeline.engine import Request
 from core.quality.degrade import Degradation, make_pair
 from core.quality.metrics import Metric, indicators
-from core.quality.scoring import csv_number, entries, mean_over, score_methods
+from core.quality.scoring import ImageRun, csv_number, entries, mean_over, score_and_keep
 
 
 @dataclass
@@ -65,14 +65,19 @@ REFERENCE_ROW = "(reference)"  # no-reference measures of the HR images themselv
 
 def run(hr_dir: Path, lr_dir: Path | None, scale: int, methods: list[str], degradation: Degradation, *,
         y_only: bool, crop_border: int, size_policy: str = "crop", metrics: list[str] | str | None = None,
-        on_image: Callable[[ImageScore], None] | None = None) -> tuple[list[Metric], list[dict], list[ImageScore]]:
-    """(metrics reported, one summary row per method, one score per method and image)."""
+        on_image: Callable[[ImageScore], None] | None = None, on_table: Callable[[ImageRun], None] | None = None,
+        keep_outputs: Callable[[str], bool] = lambda name: False,
+        ) -> tuple[list[Metric], list[dict], list[ImageScore]]:
+    """(metrics reported, one summary row per method, one score per method and image). `on_table` gets each
+    image's whole scoring (for a report), with the outputs kept where `keep_outputs(image name)`."""
     chosen = entries(metrics, has_reference=True)
     no_ref = [m.name for m in chosen if not m.full_reference]
     per_image: list[ImageScore] = []
     for name, lr, hr, how in pairs(hr_dir, lr_dir, scale, degradation):
-        table = score_methods(lr, hr, [Request.make(m, outscale=scale) for m in methods], y_only=y_only,
-                              crop_border=crop_border, size_policy=size_policy, metrics=[m.name for m in chosen])
+        scored = score_and_keep(name, lr, hr, [Request.make(m, outscale=scale) for m in methods], how,
+                                keep=keep_outputs(name), y_only=y_only, crop_border=crop_border,
+                                size_policy=size_policy, metrics=[m.name for m in chosen])
+        table = scored.scores
         if table.errors:
             raise ValueError(f"{name}: {table.errors[0]}")
         items = [ImageScore(r.method, name, r.values, [how, *table.notes]) for r in table.rows]
@@ -83,6 +88,8 @@ def run(hr_dir: Path, lr_dir: Path | None, scale: int, methods: list[str], degra
             per_image.append(item)
             if on_image:
                 on_image(item)
+        if on_table:
+            on_table(scored)
     summary = []
     for method in [*methods, *([REFERENCE_ROW] if no_ref else [])]:
         rows = [s for s in per_image if s.method == method]

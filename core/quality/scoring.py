@@ -63,6 +63,27 @@ def csv_number(value):
     return value
 
 
+class StepGuard:
+    """An `on_step` callback that keeps what it raised, so a caller of `score_methods` (which reports a failing
+    method and goes on with the others) can raise it again: a cancel is never taken for a failed method."""
+
+    def __init__(self, on_step: Callable[[float], None] | None):
+        self.on_step, self.raised = on_step, None
+
+    def __call__(self, fraction: float) -> None:
+        if self.on_step is None:
+            return
+        try:
+            self.on_step(fraction)
+        except BaseException as exc:
+            self.raised = exc
+            raise
+
+    def check(self) -> None:
+        if self.raised is not None:
+            raise self.raised
+
+
 def default_runner(request: Request, image: LoadedImage) -> EnhanceResult:
     return run_request(image, request)
 
@@ -115,6 +136,34 @@ def score_methods(lr: np.ndarray, reference: np.ndarray | None, requests: list[R
         table.rows.append(Scored(request.method, result.stats.kind, values,
                                  result.stats.elapsed_s, result.stats.summary, (w, h)))
     return table
+
+
+@dataclass
+class ImageRun:
+    """One input scored, with what a handout shows of it: the outputs kept by method name."""
+    name: str
+    lr: np.ndarray
+    reference: np.ndarray | None
+    pipeline: str                   # how the input was made (a degradation's steps), or where it came from
+    scores: Scores
+    requests: list[Request]
+    outputs: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def score_and_keep(name: str, lr: np.ndarray, reference: np.ndarray | None, requests: list[Request], pipeline: str,
+                   *, keep: bool = True, runner: Runner = default_runner, **options) -> ImageRun:
+    """`score_methods` (same `options`), keeping each method's output pixels when `keep`."""
+    outputs: dict[str, np.ndarray] = {}
+
+    def keeping(request: Request, image: LoadedImage) -> EnhanceResult:
+        result = runner(request, image)
+        if keep:
+            outputs[request.method] = result.pixels
+        return result
+
+    table = score_methods(lr, reference, requests, runner=keeping, **options)
+    return ImageRun(name, lr, reference, pipeline, table, list(requests),
+                    {r.method: outputs[r.method] for r in table.rows if r.method in outputs})
 
 
 def mean_over(rows: list[Scored], metric: Metric) -> float:

@@ -1,0 +1,143 @@
+"""Chart specs as data (altair → Vega-Lite), shared by the app's pages and the printed handout: zero-free axes,
+values printed, full method names, no label overlap, colour-blind-safe colours and a font size for the
+projector. `svg(chart)` renders one offline (vl-convert: no browser, no network).
+
+Colours are Okabe & Ito's palette (Color Universal Design, 2008), readable with every common colour-vision
+deficiency; it has 8 colours, so past 8 methods each also gets its own marker shape or dash pattern: no two
+methods share both.
+"""
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+import altair as alt
+import pandas as pd
+
+if TYPE_CHECKING:
+    from core.quality.spectrum import SpectrumView
+    from core.quality.sweep import Sweep
+
+FONT = 14           # on a laptop; the app's projector mode asks for 20 px or more
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442")  # yellow last:
+# the faintest on white
+SHAPES = ("circle", "square", "triangle-up", "diamond", "cross", "triangle-down")
+DASHES = ((1, 0), (6, 3), (2, 2), (8, 3, 2, 3))
+REFERENCE_COLOUR, BICUBIC_COLOUR = "#000000", "#777777"
+VEGA_LITE = "6.4"   # the schema altair 6 writes (alt.SCHEMA_VERSION v6.4.x)
+
+
+def _style(chart, font_size: int = FONT):
+    return chart.configure_axis(labelFontSize=font_size, titleFontSize=font_size, labelLimit=0).configure_legend(
+        labelFontSize=font_size, titleFontSize=font_size, labelLimit=0, symbolSize=font_size * 8).configure_text(
+        fontSize=font_size).configure_header(labelFontSize=font_size, titleFontSize=font_size).configure_title(
+        fontSize=font_size + 2)
+
+
+def palette(names: list[str]) -> tuple[list[str], list[str], list[list[int]]]:
+    """Per name, in order: its colour, marker shape and dash pattern. Names 1–8 differ by colour; past 8 the
+    shape and dash change too, so every (colour, shape) pair is unique."""
+    colours = [OKABE_ITO[i % len(OKABE_ITO)] for i in range(len(names))]
+    shapes = [SHAPES[(i // len(OKABE_ITO)) % len(SHAPES)] for i in range(len(names))]
+    dashes = [list(DASHES[(i // len(OKABE_ITO)) % len(DASHES)]) for i in range(len(names))]
+    return colours, shapes, dashes
+
+
+def metric_dots(values: pd.Series, label: str, higher_is_better: bool, decimals: int, *,
+                font_size: int = FONT) -> alt.Chart:
+    """One dot per method on an axis that spans the values (not from 0), best on top, each value printed."""
+    data = values.dropna().rename("value").rename_axis("method").reset_index()
+    order = data.sort_values("value", ascending=not higher_is_better)["method"].tolist()
+    lo, hi = float(data["value"].min()), float(data["value"].max())
+    pad = (hi - lo) * 0.15 or abs(hi) * 0.05 or 1.0
+    x = alt.X("value:Q", title=f"{label} ({'higher' if higher_is_better else 'lower'} is better)",
+              scale=alt.Scale(zero=False, domain=[lo - pad, hi + pad * 2.5]), axis=alt.Axis(tickCount=5))
+    y = alt.Y("method:N", sort=order, title=None)
+    base = alt.Chart(data).encode(x=x, y=y, tooltip=["method", alt.Tooltip("value:Q", format=f".{decimals}f")])
+    dots = base.mark_circle(size=160 * font_size / FONT, color=OKABE_ITO[0], opacity=1)
+    text = base.mark_text(align="left", dx=10).encode(text=alt.Text("value:Q", format=f".{decimals}f"))
+    row = max(34, round(font_size * 2.4))
+    return _style((dots + text).properties(height=row * len(data) + 50), font_size)
+
+
+def tradeoff_scatter(points: pd.DataFrame, *, font_size: int = FONT) -> alt.Chart:
+    """PSNR (→ better) against LPIPS (↓ better), one colour and shape per method named in the legend (with its
+    kind): method names as text beside close points would overprint each other."""
+    points = points.assign(entry=points["method"] + " (" + points["kind"] + ")")
+    names = list(dict.fromkeys(points["entry"]))
+    colours, shapes, _ = palette(names)
+    legend = alt.Legend(title="method (kind)")
+    x = alt.X("psnr_db:Q", title="PSNR dB (right is more faithful)", scale=alt.Scale(zero=False))
+    y = alt.Y("lpips:Q", title="LPIPS (lower looks closer)", scale=alt.Scale(zero=False))
+    chart = alt.Chart(points).mark_point(size=220 * font_size / FONT, filled=True, opacity=1).encode(
+        x=x, y=y, color=alt.Color("entry:N", scale=alt.Scale(domain=names, range=colours), legend=legend),
+        shape=alt.Shape("entry:N", scale=alt.Scale(domain=names, range=shapes), legend=legend),
+        tooltip=["method", "kind", alt.Tooltip("psnr_db:Q", format=".2f"), alt.Tooltip("lpips:Q", format=".3f")])
+    legend_rows = len(names) + 3  # title and gap
+    return _style(chart.properties(height=max(380, round(1.45 * font_size) * legend_rows)), font_size)
+
+
+def spectrum_chart(view: "SpectrumView", *, font_size: int = FONT, width: int = 560) -> alt.Chart:
+    """Log-log radially averaged power spectra: the reference in solid black, bicubic in dashed grey, one
+    colour (and past 8, one dash) per method; the input's Nyquist frequency marked."""
+    rows = [{"curve": s.label, "frequency": float(f), "power": float(p)}
+            for s in view.curves for f, p in zip(s.frequency, s.power) if f > 0 and p > 0]
+    data = pd.DataFrame(rows)
+    methods = [s.label for s in view.curves if s.role == "method"]
+    colours, _, dashes = palette(methods)
+    domain, colour_range, dash_range = list(methods), list(colours), list(dashes)
+    for s in view.curves:
+        if s.role != "method":
+            domain.append(s.label)
+            colour_range.append(REFERENCE_COLOUR if s.role == "reference" else BICUBIC_COLOUR)
+            dash_range.append([1, 0] if s.role == "reference" else [5, 4])
+    legend = alt.Legend(title=None, orient="bottom", columns=2)
+    lines = alt.Chart(data).mark_line(strokeWidth=2).encode(
+        x=alt.X("frequency:Q", title="frequency (cycles per pixel of the output)",
+                scale=alt.Scale(type="log", domain=[float(data["frequency"].min()), 0.5], nice=False)),
+        y=alt.Y("power:Q", title="power (log scale)", scale=alt.Scale(type="log"), axis=alt.Axis(format="~e")),
+        color=alt.Color("curve:N", scale=alt.Scale(domain=domain, range=colour_range), legend=legend),
+        strokeDash=alt.StrokeDash("curve:N", scale=alt.Scale(domain=domain, range=dash_range), legend=legend),
+        tooltip=["curve", alt.Tooltip("frequency:Q", format=".3f"), alt.Tooltip("power:Q", format=".3g")])
+    layers = [lines]
+    if view.input_nyquist:
+        rule = pd.DataFrame({"frequency": [view.input_nyquist], "label": ["input's Nyquist"]})
+        mark = alt.Chart(rule).encode(x="frequency:Q")
+        layers += [mark.mark_rule(color=BICUBIC_COLOUR, strokeDash=[2, 2]),
+                   mark.mark_text(align="left", dx=4, dy=-6, baseline="bottom", color="#444444").encode(
+                       text="label:N", y=alt.value(0))]
+    height = round(width * 0.62)
+    return _style(alt.layer(*layers).properties(width=width, height=height, title=view.reading), font_size)
+
+
+def sweep_chart(sweep: "Sweep", *, font_size: int = FONT, width: int = 520) -> alt.Chart:
+    """One panel per measure (each its own axis), one line per method: the score as the knob moves."""
+    rows = [{"method": s.method, "measure": s.metric.heading, "x": x, "value": y}
+            for s in sweep.series for x, y in zip(s.x, s.values) if not math.isnan(y) and not math.isinf(y)]
+    data = pd.DataFrame(rows, columns=["method", "measure", "x", "value"])
+    methods = list(dict.fromkeys(s.method for s in sweep.series))
+    colours, shapes, dashes = palette(methods)
+    scale = dict(domain=methods)
+    base = alt.Chart(data).encode(
+        x=alt.X("x:Q", title=sweep.knob.axis_title, scale=alt.Scale(zero=False, reverse=sweep.knob.reverse)),
+        y=alt.Y("value:Q", title=None, scale=alt.Scale(zero=False)),
+        color=alt.Color("method:N", scale=alt.Scale(range=colours, **scale), legend=alt.Legend(orient="bottom")),
+        tooltip=["method", "measure", "x", alt.Tooltip("value:Q", format=".4g")])
+    layer = alt.layer(
+        base.mark_line(strokeWidth=2).encode(strokeDash=alt.StrokeDash("method:N", scale=alt.Scale(
+            range=dashes, **scale), legend=None)),
+        base.mark_point(filled=True, size=60 * font_size / FONT, opacity=1).encode(shape=alt.Shape(
+            "method:N", scale=alt.Scale(range=shapes, **scale), legend=None)),
+    ).properties(width=width, height=round(width * 0.45))
+    measures = list(dict.fromkeys(data["measure"]))
+    chart = layer.facet(row=alt.Row("measure:N", sort=measures, title=None, header=alt.Header(
+        labelOrient="top", labelAnchor="start", labelAngle=0))).resolve_scale(y="independent")
+    return _style(chart.properties(title=f"{sweep.knob.label} swept; fixed: {sweep.fixed}"), font_size)
+
+
+def svg(chart) -> str:
+    """The chart as a standalone SVG document, rendered offline by vl-convert (Vega in an embedded Deno; it
+    fetches nothing: data is inline and fonts are the system's)."""
+    import vl_convert
+
+    return vl_convert.vegalite_to_svg(chart.to_dict(), vl_version=VEGA_LITE)

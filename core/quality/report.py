@@ -1,0 +1,390 @@
+"""A handout: one self-contained HTML file that opens offline and prints on A4. Every image is a data: URI, every
+chart an inline SVG rendered here by vl-convert (core/quality/charts.py), nothing is fetched. It holds the
+image and how it was made, every method with its settings and what pins its output (a network's weights
+sha256, a classical method's library call), the scores, the charts, zoomed crops, the machine, the library
+versions and the date. The page is laid out with jinja2 (autoescaped)."""
+from __future__ import annotations
+
+import base64
+import datetime
+import importlib.metadata as md
+import math
+import platform
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from core.io.imageio import encode_png
+from core.methods import lookup
+from core.methods.contract import checked_params
+from core.pipeline.engine import Request
+from core.pipeline.engine import run as run_request
+from core.quality import charts
+from core.quality.metrics import Metric
+from core.quality.ranking import Ranking
+from core.quality.scoring import ImageRun, Scores
+from core.quality.spectrum import SpectrumView, compare_spectra
+from core.quality.sweep import Sweep
+from core.runtime import machine
+
+LIBRARIES = ("numpy", "torch", "ncnn", "opencv-python", "scikit-image", "pillow", "piq", "lpips", "pypiqe",
+             "basicsr", "altair", "vl-convert-python", "jinja2")
+DISPLAY_SIDE = 720      # px: larger images are shown area-downscaled (the page is 680 px wide on A4)
+ZOOM_SIDE = 48          # px of the output grid in each zoomed crop
+ZOOM = 3                # nearest-neighbour enlargement of a crop, so single pixels can be seen
+
+
+@dataclass
+class MethodEntry:
+    name: str
+    label: str
+    settings: str           # scale, parameters with their values, backend choice
+    provenance: str         # weights sha256 for a network, library call for a classical method
+    source: str
+    what: str = ""          # what was done, from the run (may differ per image)
+
+
+# ---------------------------------------------------------------- pieces
+def data_uri(pixels: np.ndarray, max_side: int = DISPLAY_SIDE) -> str:
+    """A PNG data: URI; 16-bit shown at 8 bits and images over `max_side` area-downscaled (display only)."""
+    img = pixels
+    if img.dtype == np.uint16:
+        img = (img.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
+    h, w = img.shape[:2]
+    if max(h, w) > max_side:
+        f = max_side / max(h, w)
+        img = cv2.resize(img, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    return "data:image/png;base64," + base64.b64encode(encode_png(np.ascontiguousarray(img))).decode()
+
+
+def inline_svg(chart, index: int) -> str:
+    """The chart as inline SVG that scales to the column (viewBox kept, width 100% up to its own) and whose ids
+    are its own (two inline SVGs sharing a clip-path id would clip each other)."""
+    svg = charts.svg(chart)
+    prefix = f"c{index}-"
+    ids = set(re.findall(r'\bid="([^"]+)"', svg))
+    for name in sorted(ids, key=len, reverse=True):
+        svg = svg.replace(f'id="{name}"', f'id="{prefix}{name}"').replace(f"url(#{name})", f"url(#{prefix}{name})")
+        svg = svg.replace(f'href="#{name}"', f'href="#{prefix}{name}"')
+    svg = re.sub(r'^<svg([^>]*?) width="([\d.]+)" height="([\d.]+)"',
+                 lambda m: f'<svg{m.group(1)} width="100%" style="max-width:{m.group(2)}px" '
+                           f'data-height="{m.group(3)}"', svg, count=1)
+    return re.sub(r"^<\?xml[^>]*>\s*", "", svg)
+
+
+def method_entry(request: Request, what: str = "", own: Mapping | None = None) -> MethodEntry:
+    """One method as the handout lists it; `own`: a session's user models by name."""
+    method = lookup(request.method, own)
+    values = checked_params(method.name, method.params, request.method_params)
+    told = ", ".join(f"{k}={v}" for k, v in values.items())
+    scale = f"×{request.outscale:g}" if request.outscale else "native scale"
+    settings = "; ".join(s for s in [scale, told, f"backend {request.backend}",
+                                     f"tile {request.tile or 'automatic'}"] if s)
+    return MethodEntry(method.name, method.label, settings, method.provenance, method.source, what)
+
+
+def detailed_corner(image: np.ndarray, side: int) -> tuple[int, int]:
+    """(x, y) of the side×side window with the most edge energy (mean |Laplacian|²): where methods differ."""
+    h, w = image.shape[:2]
+    side = min(side, h, w)
+    gray = image.astype(np.float32)
+    gray = gray.mean(axis=2) if gray.ndim == 3 else gray
+    energy = cv2.boxFilter(cv2.Laplacian(gray, cv2.CV_32F) ** 2, -1, (side, side), normalize=True,
+                           borderType=cv2.BORDER_CONSTANT)
+    half = side // 2
+    inner = energy[half:h - side + half + 1, half:w - side + half + 1]  # centres whose window lies inside
+    cy, cx = np.unravel_index(int(np.argmax(inner)), inner.shape)
+    return int(cx), int(cy)
+
+
+def zoomed_crops(images: Mapping[str, np.ndarray], around: np.ndarray, side: int = ZOOM_SIDE,
+                 zoom: int = ZOOM) -> tuple[list[tuple[str, str]], str]:
+    """The same side×side window of every image (chosen where `around` has the most detail), enlarged with
+    nearest-neighbour: [(label, data URI)], and where the window is."""
+    x, y = detailed_corner(around, side)
+    side = min(side, *(img.shape[0] for img in images.values()), *(img.shape[1] for img in images.values()))
+    crops = []
+    for label, img in images.items():
+        cut = np.ascontiguousarray(img[y:y + side, x:x + side])
+        big = cv2.resize(cut, (cut.shape[1] * zoom, cut.shape[0] * zoom), interpolation=cv2.INTER_NEAREST)
+        crops.append((label, data_uri(big)))
+    return crops, f"{side}×{side} px at ({x}, {y}) of the output grid, where the reference has the most edges, " \
+                  f"enlarged ×{zoom} nearest-neighbour"
+
+
+def versions() -> list[tuple[str, str]]:
+    found = [("python", platform.python_version())]
+    for name in LIBRARIES:
+        try:
+            found.append((name, md.version(name)))
+        except md.PackageNotFoundError:
+            found.append((name, "not installed"))
+    return found
+
+
+def score_table(metrics: Sequence[Metric], rows: Sequence[tuple[str, Mapping[str, float]]],
+                extra: Sequence[tuple[str, Sequence[str]]] = ()) -> dict:
+    """A table as the template draws it: headings, then per row the method and formatted values; the best per
+    column marked. `extra`: more columns (heading, one string per row)."""
+    best = {m.name: m.best({name: values[m.name] for name, values in rows}) for m in metrics}
+    body = []
+    for i, (name, values) in enumerate(rows):
+        cells = [(m.format(values[m.name]), best[m.name] == name) for m in metrics]
+        cells += [(column[i], False) for _, column in extra]
+        body.append((name, cells))
+    return {"headings": [m.heading for m in metrics] + [h for h, _ in extra], "rows": body}
+
+
+def _finite(values: Mapping[str, float]) -> dict[str, float]:
+    return {k: v for k, v in values.items() if not (math.isnan(v) or math.isinf(v))}
+
+
+def metric_charts(metrics: Sequence[Metric], rows: Sequence[tuple[str, str, Mapping[str, float]]],
+                  font_size: int) -> list:
+    """One dot chart per measure that has a better direction, and PSNR–LPIPS when both are there."""
+    import pandas as pd
+
+    found = []
+    for m in metrics:
+        if m.higher_is_better is None:
+            continue
+        values = pd.Series(_finite({name: v[m.name] for name, _, v in rows}), dtype=float)
+        if len(values):
+            found.append(charts.metric_dots(values, m.label, m.higher_is_better, m.decimals, font_size=font_size))
+    names = {m.name for m in metrics}
+    if {"psnr_db", "lpips"} <= names:
+        points = pd.DataFrame([{"method": n, "kind": k, "psnr_db": v["psnr_db"], "lpips": v["lpips"]}
+                               for n, k, v in rows]).replace([np.inf, -np.inf], np.nan).dropna()
+        if len(points):
+            found.append(charts.tradeoff_scatter(points, font_size=font_size))
+    return found
+
+
+def spectra_for(run: ImageRun, scale: float | None) -> SpectrumView | None:
+    """Spectra of a run's kept outputs, its reference and bicubic (run here when it is not among them)."""
+    if not run.outputs:
+        return None
+    bicubic = run.outputs.get("bicubic")
+    if bicubic is None and scale:
+        bicubic = run_request(run.lr, Request.make("bicubic", outscale=scale)).pixels
+    return compare_spectra({k: v for k, v in run.outputs.items() if k != "bicubic"}, reference=run.reference,
+                           bicubic=bicubic, scale=scale)
+
+
+# ---------------------------------------------------------------- the page
+CSS = """
+@page { size: A4; margin: 15mm; }
+* { box-sizing: border-box; }
+body { font: 10.5pt/1.4 system-ui, -apple-system, "Segoe UI", Roboto, "DejaVu Sans", sans-serif; color: #111;
+       max-width: 180mm; margin: 1.5em auto; padding: 0 0.5em; }
+h1 { font-size: 17pt; margin: 0 0 0.3em; } h2 { font-size: 13pt; margin: 1.2em 0 0.4em; border-bottom: 1px solid #999; }
+h3 { font-size: 11pt; margin: 0.9em 0 0.3em; }
+p, li, figcaption, td, th { overflow-wrap: anywhere; }  /* a long method name must not widen the page */
+p, li { margin: 0.25em 0; }
+.small { font-size: 8.5pt; color: #333; }
+table { width: 100%; border-collapse: collapse; table-layout: fixed; font-size: 8.5pt; margin: 0.4em 0; }
+th, td { border: 1px solid #bbb; padding: 2px 4px; text-align: left; vertical-align: top;
+         overflow-wrap: anywhere; word-break: break-word; }
+th { background: #eee; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.best { font-weight: bold; background: #ddeeff; }
+code, .hash { font-family: "DejaVu Sans Mono", monospace; font-size: 7.5pt; overflow-wrap: anywhere; }
+img, svg { max-width: 100%; height: auto; }
+figure { margin: 0.5em 0; break-inside: avoid; page-break-inside: avoid; }
+figcaption { font-size: 8.5pt; color: #333; }
+.crops { display: flex; flex-wrap: wrap; gap: 6px; }
+.crops figure { margin: 0; width: calc((100% - 18px) / 4); min-width: 0; }
+.crops img { width: 100%; image-rendering: pixelated; }
+section, tr, .chart { break-inside: avoid; page-break-inside: avoid; }
+.chart svg { display: block; }
+@media print { body { margin: 0; max-width: none; padding: 0; } a { color: inherit; text-decoration: none; } }
+"""
+
+TEMPLATE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{ title }}</title><style>{{ css | safe }}</style></head>
+<body>
+<h1>{{ title }}</h1>
+<p class="small">Made by SR Lab on {{ date }}. {{ subtitle }}</p>
+{% for block in blocks %}{{ block | safe }}
+{% endfor %}
+<section><h2>Machine and libraries</h2>
+<p>CPU: {{ cpu }}</p>
+<table><colgroup><col style="width:30%"><col></colgroup><tr><th>library</th><th>version</th></tr>
+{% for name, version in versions %}<tr><td>{{ name }}</td><td>{{ version }}</td></tr>
+{% endfor %}</table>
+<p class="small">Date: {{ date }}.</p></section>
+</body></html>
+"""
+
+BLOCKS = {
+    "image": """<section><h2>{{ heading }}</h2>
+<figure><img src="{{ src }}" alt="input" style="width:{{ width }}px; image-rendering: pixelated">
+<figcaption>{{ caption }}</figcaption></figure>
+<p><b>How it was made:</b> {{ pipeline }}</p></section>""",
+    "methods": """<section><h2>Methods</h2>
+<table><colgroup><col style="width:22%"><col style="width:24%"><col style="width:30%"><col></colgroup>
+<tr><th>method</th><th>settings</th><th>weights sha256 / library call</th><th>what was done</th></tr>
+{% for m in methods %}<tr><td>{{ m.name }}<br><span class="small">{{ m.source }}</span></td><td>{{ m.settings }}</td>
+<td class="hash">{{ m.provenance }}</td><td>{{ m.what }}</td></tr>
+{% endfor %}</table></section>""",
+    "table": """<section><h{{ level }}>{{ heading }}</h{{ level }}>
+{% if caveat %}<p><b>Caveat:</b> {{ caveat }}</p>{% endif %}
+<table><colgroup><col style="width:{{ first }}%"></colgroup>
+<tr><th>method</th>{% for h in table.headings %}<th>{{ h }}</th>{% endfor %}</tr>
+{% for name, cells in table.rows %}<tr><td>{{ name }}</td>{% for text, best in cells %}<td class="num{{ ' best' if best
+}}">{{ text }}</td>{% endfor %}</tr>
+{% endfor %}</table>
+{% for note in notes if note %}<p class="small">{{ note }}</p>{% endfor %}</section>""",
+    "list": """<section><h{{ level }}>{{ heading }}</h{{ level }}><ul>
+{% for item in items %}<li>{{ item }}</li>{% endfor %}</ul></section>""",
+    "charts": """<section><h{{ level }}>{{ heading }}</h{{ level }}>{% for svg, caption in items %}
+<figure class="chart">{{ svg | safe }}<figcaption>{{ caption }}</figcaption></figure>{% endfor %}</section>""",
+    "crops": """<section><h{{ level }}>{{ heading }}</h{{ level }}><p class="small">{{ where }}</p><div class="crops">
+{% for label, src in crops %}<figure><img src="{{ src }}" alt="{{ label }}"><figcaption>{{ label }}</figcaption>
+</figure>{% endfor %}</div></section>""",
+}
+
+
+class _Page:
+    """Blocks rendered in order (each escaped when rendered, then kept as markup), charts numbered so their SVG
+    ids stay unique."""
+
+    def __init__(self):
+        import jinja2
+
+        self.env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
+        self.blocks: list[str] = []
+        self.charts = 0
+
+    def add(self, kind: str, **values) -> None:
+        self.blocks.append(self.env.from_string(BLOCKS[kind]).render(**values))
+
+    def add_charts(self, heading: str, items: Sequence[tuple[object, str]], level: int = 2) -> None:
+        rendered = []
+        for chart, caption in items:
+            self.charts += 1
+            rendered.append((inline_svg(chart, self.charts), caption))
+        if rendered:
+            self.add("charts", heading=heading, items=rendered, level=level)
+
+    def html(self, title: str, subtitle: str) -> str:
+        date = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
+        return self.env.from_string(TEMPLATE).render(title=title, subtitle=subtitle, css=CSS, date=date,
+                                                     cpu=machine.describe(), versions=versions(), blocks=self.blocks)
+
+
+def _scores_block(page: _Page, run: ImageRun, level: int = 2) -> None:
+    scores: Scores = run.scores
+    rows = [(r.method, r.values) for r in scores.rows]
+    extra = [("time (s)", [f"{r.seconds:.3f}" for r in scores.rows])]
+    caveat = "" if scores.reference else ("no true reference: these no-reference measures describe each image; "
+                                          "they cannot say which result is right")
+    page.add("table", level=level, heading=f"Scores: {run.name}", caveat=caveat, first=22,
+             table=score_table(scores.metrics, rows, extra),
+             notes=["; ".join(scores.notes), *(f"error: {e}" for e in scores.errors)])
+
+
+def _picture_blocks(page: _Page, run: ImageRun, scale: float | None, font_size: int, level: int = 2,
+                    spectra: SpectrumView | None = None) -> None:
+    """Zoomed crops of the kept outputs (and the reference), and the frequency view."""
+    if not run.outputs:
+        return
+    images = {"reference": run.reference} if run.reference is not None else {}
+    images.update(run.outputs)
+    crops, where = zoomed_crops(images, run.reference if run.reference is not None else
+                                next(iter(run.outputs.values())))
+    page.add("crops", level=level, heading=f"Zoomed crops: {run.name}", where=where, crops=crops)
+    view = spectra if spectra is not None else spectra_for(run, scale)
+    page.add_charts(f"Frequency view: {run.name}", [(charts.spectrum_chart(view, font_size=font_size),
+                                                    f"{view.reading}. {view.method}. " + " ".join(view.notes))],
+                    level=level)
+    if view.bands:
+        page.add("list", level=level + 1, heading="Where each method is above or below the reference",
+                 items=[b.sentence for b in view.bands])
+
+
+def comparison_html(run: ImageRun, *, title: str = "SR Lab comparison", scale: float | None = None,
+                    ranking: Ranking | None = None, sweep: Sweep | None = None, spectra: SpectrumView | None = None,
+                    font_size: int = charts.FONT, own: Mapping | None = None) -> str:
+    """The handout for one image: the input and how it was made, every method (settings, weights sha256 or
+    library call), the scores, their charts, zoomed crops, the frequency view (`spectra`, or made from the
+    kept outputs), and optionally a ranking of networks and a sweep. `own`: the session's user models."""
+    page = _Page()
+    h, w = run.lr.shape[:2]
+    enlarge = max(1, min(4, DISPLAY_SIDE // 2 // max(h, w)))  # a small input shown larger, pixels kept square
+    shown = f" (shown ×{enlarge}, nearest-neighbour)" if enlarge > 1 else (
+        " (shown smaller)" if max(h, w) > DISPLAY_SIDE else "")
+    page.add("image", heading=f"The image: {run.name}", src=data_uri(run.lr), pipeline=run.pipeline,
+             width=min(w, DISPLAY_SIDE) * enlarge, caption=f"the input, {w}×{h} px{shown}")
+    what = {r.method: r.what for r in run.scores.rows}
+    page.add("methods", methods=[method_entry(r, what.get(r.method, ""), own) for r in run.requests])
+    _scores_block(page, run)
+    _picture_blocks(page, run, scale, font_size, spectra=spectra)
+    kinds = {r.method: r.kind for r in run.scores.rows}
+    page.add_charts("Charts", [(c, "each measure, best on top; the axis spans the values") for c in metric_charts(
+        run.scores.metrics, [(r.method, kinds[r.method], r.values) for r in run.scores.rows], font_size)])
+    if ranking is not None:
+        _ranking_blocks(page, ranking)
+    if sweep is not None:
+        page.add_charts(f"Sweep: {sweep.knob.label}", [(charts.sweep_chart(sweep, font_size=font_size),
+                                                       f"other knobs fixed: {sweep.fixed}")])
+    return page.html(title, f"Scale ×{scale:g}." if scale else "")
+
+
+def _ranking_blocks(page: _Page, ranking: Ranking) -> None:
+    rows = [(r.name, r.scores) for r in ranking.rows]
+    expected = ["—" if r.expected_s is None else f"{r.expected_s:.3f}" for r in ranking.rows]
+    extra = [("family", [r.family for r in ranking.rows]), ("s on crop", [f"{r.seconds:.3f}" for r in ranking.rows]),
+             ("s expected", expected),
+             (f"s for {ranking.full_size[0]}×{ranking.full_size[1]}", [f"{r.full_seconds:.1f}" for r in ranking.rows])]
+    (cw, ch), (fw, fh) = ranking.crop_size, ranking.full_size
+    told = (f"Crop {cw}×{ch} of a {fw}×{fh} input at ×{ranking.scale}; budget {ranking.budget_s:g} s, spent "
+            f"{ranking.spent_s:.1f} s; tried in this order: {', '.join(ranking.run_order)}.")
+    page.add("table", level=2, heading=f"Every network, ranked by {ranking.measure.label}: {ranking.question}",
+             caveat=ranking.caveat, table=score_table(ranking.metrics, rows, extra), first=20,
+             notes=[told, ranking.extrapolation, ranking.assumption, "; ".join(ranking.notes), *ranking.errors])
+    if ranking.skipped:
+        page.add("list", level=3, heading=f"Did not fit the {ranking.budget_s:g} s budget", items=[
+            f"{s.name} ({s.family}): expected {'%.2f s' % s.expected_s if s.expected_s is not None else 'unknown'}"
+            f" — {s.why}" for s in ranking.skipped])
+
+
+def bench_html(runs: Sequence[ImageRun], metrics: Sequence[Metric], summary: Sequence[dict], *, how: str,
+               scale: float, title: str = "SR Lab bench", per_image: Sequence | None = None,
+               font_size: int = charts.FONT) -> str:
+    """The handout for a bench run: how the pairs were made and scored, every method, the summary (mean per
+    method), per-image tables, and crops and spectra of the images whose outputs were kept."""
+    page = _Page()
+    first = runs[0]
+    page.add("list", level=2, heading="How", items=[how, *dict.fromkeys(r.pipeline for r in runs),
+                                                   f"{len(runs)} images: {', '.join(r.name for r in runs)}"])
+    what = {r.method: r.what for r in first.scores.rows}
+    page.add("methods", methods=[method_entry(r, what.get(r.method, "")) for r in first.requests])
+    page.add("table", level=2, heading="Summary: mean over the images", caveat="", first=22,
+             table=score_table(metrics, [(r["method"], r) for r in summary],
+                               [("images", [str(r["images"]) for r in summary])]), notes=[])
+    kinds = {r.method: r.kind for run in runs for r in run.scores.rows}
+    page.add_charts("Charts of the summary", [(c, "mean over the images; best on top") for c in metric_charts(
+        metrics, [(r["method"], kinds.get(r["method"], "reference"), r) for r in summary
+                  if r["method"] in kinds], font_size)])
+    for run in runs:
+        if per_image is not None:  # the bench's own rows, with the reference's no-reference measures
+            rows = [(s.method, s.values) for s in per_image if s.image == run.name]
+            page.add("table", level=3, heading=f"Scores: {run.name}", caveat="", first=22,
+                     table=score_table(metrics, rows), notes=["; ".join(run.scores.notes)])
+        else:
+            _scores_block(page, run, level=3)
+        _picture_blocks(page, run, scale, font_size, level=3)
+    return page.html(title, f"Scale ×{scale:g}, {len(runs)} images.")
+
+
+def write(path: str | Path, page: str) -> Path:
+    path = Path(path)
+    path.write_text(page, encoding="utf-8")
+    return path
+
