@@ -4,11 +4,13 @@ import streamlit as st
 from core.pipeline import face
 from core.pipeline.engine import EnhanceError, Request
 from ui import jobs
-from ui.controls import param_widgets, scale_picker, zoom_grid
+from ui.compare import DISPLAY_MAX, ab_slider, zoom_grid
+from ui.controls import param_widgets, scale_picker
 from ui.jobs import cached
-from ui.result_view import DISPLAY_MAX, no_reference_table
+from ui.region import region_picker
+from ui.result_view import no_reference_table
 from ui.slider import to_display
-from ui.state import current_image_key, kept, method, method_names, require_image
+from ui.state import current_image_key, kept, method, method_names, projector, require_image
 
 st.title("Baselines")
 image = require_image()
@@ -25,14 +27,12 @@ for col, (purpose, title) in zip(halves, GROUP_TITLES.items()):
 c1, c2 = st.columns([2, 2])
 outscale = scale_picker("base_scale", c1)
 h, w = image.height, image.width
-first_choice = "centre crop 128×128" if h * w > 256 * 256 else "full image"
-where = c2.radio("Run on", ["centre crop 128×128", "full image"], horizontal=True,
-                 key=kept("base_where", first_choice), help="Networks take seconds per 128×128 on a CPU; a "
-                                                            "crop keeps it quick.")
-crop = None
-if where.startswith("centre") and (w > 128 or h > 128):
-    cw, ch = min(128, w), min(128, h)
-    crop = ((w - cw) // 2, (h - ch) // 2, cw, ch)
+area = region_picker(image, current_image_key())
+first_choice = "the region" if h * w > 256 * 256 else "full image"
+where = c2.radio("Run on", ["the region", "full image"], horizontal=True, key=kept("base_where", first_choice),
+                 help="Networks take seconds per 128×128 on a CPU; a region keeps it quick. Choose it anywhere "
+                      "under Region.")
+crop = area.crop(w, h) if where == "the region" and (w > area.side or h > area.side) else None
 
 params = {}
 with_params = [method(n) for n in chosen if method(n).params]
@@ -72,9 +72,10 @@ if [r for r, _ in shown] != requests:
 
 first = shown[0][1][0]
 out_w, out_h = first.stats.output_size
-region = "full image" if shown[0][0].crop is None else "centre crop {2}×{3}".format(*shown[0][0].crop)
-st.subheader(f"{len(shown)} results at ×{first.stats.outscale:g} ({out_w}×{out_h}), {region}")
-per_row = 3
+made_from = shown[0][0].crop
+place = "full image" if made_from is None else "region {2}×{3} at ({0}, {1})".format(*made_from)
+st.subheader(f"{len(shown)} results at ×{first.stats.outscale:g} ({out_w}×{out_h}), {place}")
+per_row = 2 if projector() else 3
 for start in range(0, len(shown), per_row):
     cols = st.columns(per_row)
     for col, (request, (result, png)) in zip(cols, shown[start:start + per_row]):
@@ -85,7 +86,9 @@ for start in range(0, len(shown), per_row):
         col.download_button("Download PNG", png, file_name=f"{image.name.rsplit('.', 1)[0]}_{s.method}_"
                             f"x{s.outscale:g}.png", mime="image/png", key=f"base_dl_{start}_{s.method}")
 
-no_reference_table([(r.method, hit[0].pixels) for r, hit in shown], tuple(r for r, _ in shown), "base")
-st.markdown("**Zoom**: the same region of every result, at the same magnification")
-zoom_grid([(result.stats.method, result.pixels) for _, (result, _) in shown], key="base", window=96,
-          shown_px=288)
+named = [(result.stats.method, result.pixels) for _, (result, _) in shown]
+st.markdown("**A / B**: any two results on one slider")
+ab_slider(named, key="base_ab")
+st.markdown("**Zoom**: the same region of every result, at one magnification")
+zoom_grid(named, area, made_from, (w, h))
+no_reference_table(named, tuple(r for r, _ in shown), "base")

@@ -10,7 +10,8 @@ from core.runtime.backends import CHOICES as BACKEND_CHOICES
 from ui import jobs
 from ui.controls import param_widgets, scale_picker
 from ui.jobs import cached
-from ui.result_view import crop_picker, show_enhanced, user_model_uploader
+from ui.region import region_picker
+from ui.result_view import show_enhanced, user_model_uploader
 from ui.state import current_image_key, kept, method_names, require_image
 from ui.state import method as method_of
 
@@ -20,7 +21,7 @@ for note in image.notes:
     if not note.startswith("sample:"):
         st.info(f"About this image: {note}.")
 
-c1, c2, c3 = st.columns([2, 2, 1])
+c1, c2 = st.columns([3, 2])
 if chosen_model := st.session_state.pop("enh_method_next", None):
     st.session_state.enh_method = chosen_model
 method = c1.selectbox("Method", method_names(networks_only=True), key=kept("enh_method", "RealESRGAN_x4plus"))
@@ -32,16 +33,7 @@ outscale, fit = (size, None) if isinstance(size, float) else (None, size)
 c2.caption(f"The network upscales ×{spec.native_scale}; " + (
     "no resize after it." if outscale == spec.native_scale else "a Lanczos resize then makes it " +
     (f"×{outscale:g}." if fit is None else f"{fit[0]}×{fit[1]}" + (" (centre cut)." if fit[2] == "crop" else "."))))
-tile = c3.selectbox("Tile size", [0, 64, 128, 192, 256, 384, 512], key=kept("enh_tile", 0),
-                    format_func=lambda t: "automatic" if t == 0 else f"{t} px",
-                    help="Large images run in overlapping tiles, blended so no seams show; memory is bounded.")
-runtime = c3.selectbox("CPU backend", BACKEND_CHOICES, key=kept("enh_backend", "auto"),
-                       help="auto: the fastest backend whose output stays within 45 dB of fp32, measured once on "
-                            "this machine (see the statistics for why). torch: the fp32 reference; torch-bf16: "
-                            "bfloat16 weights; ncnn: the same files on the ncnn runtime.")
 
-with c1.popover("Use your own model"):
-    user_model_uploader()
 face_ok, face_why = face.availability()
 f1, f2 = st.columns([1, 2])
 use_face = f1.toggle("Face restoration (GFPGAN v1.4)", disabled=not face_ok, key=kept("enh_face", False),
@@ -58,14 +50,31 @@ if not face_ok:
         jobs.watch([fetch_job], "enh_fetch")
         jobs.outcome([fetch_job])
 
-fix = st.radio("Colour fix", COLOUR_FIXES, horizontal=True, key=kept("enh_colour_fix", "off"),
-               help="GANs can shift colours. mean/std: each channel gets the input's mean and spread; low band: "
-                    "the input's low frequencies under the network's detail.")
-alpha = "resize"
-if image.channels in (2, 4):
-    alpha = st.radio("Transparency", ALPHA_MODES, horizontal=True, key=kept("enh_alpha", "resize"),
-                     format_func={"resize": "resize (bilinear)", "network": "through the network (sharper)"}.get)
-region = crop_picker(image)
+with st.expander("Advanced: tile size, CPU backend, colour fix, transparency, your own model"):
+    a1, a2 = st.columns(2)
+    tile = a1.selectbox("Tile size", [0, 64, 128, 192, 256, 384, 512], key=kept("enh_tile", 0),
+                        format_func=lambda t: "automatic" if t == 0 else f"{t} px",
+                        help="Large images run in overlapping tiles, blended so no seams show; memory is bounded.")
+    runtime = a2.selectbox("CPU backend", BACKEND_CHOICES, key=kept("enh_backend", "auto"),
+                           help="auto: the fastest backend whose output stays within 45 dB of fp32, measured once on "
+                                "this machine (see the statistics for why). torch: the fp32 reference; torch-bf16: "
+                                "bfloat16 weights; ncnn: the same files on the ncnn runtime.")
+    fix = st.radio("Colour fix", COLOUR_FIXES, horizontal=True, key=kept("enh_colour_fix", "off"),
+                   help="GANs can shift colours. mean/std: each channel gets the input's mean and spread; low band: "
+                        "the input's low frequencies under the network's detail.")
+    alpha = "resize"
+    if image.channels in (2, 4):
+        alpha = st.radio("Transparency", ALPHA_MODES, horizontal=True, key=kept("enh_alpha", "resize"),
+                         format_func={"resize": "resize (bilinear)", "network": "through the network (sharper)"}.get)
+    st.markdown("**Your own model**")
+    user_model_uploader()
+changed = [f"{name} {value}" for name, value, default in [("tile", tile, 0), ("backend", runtime, "auto"),
+                                                         ("colour fix", fix, "off"), ("transparency", alpha, "resize")]
+           if value != default]
+if changed:
+    st.caption("Advanced settings in use: " + ", ".join(map(str, changed)) + ".")
+area = region_picker(image, current_image_key())
+region = area.crop(image.width, image.height)
 request = Request.make(method, params=params, outscale=outscale, tile=tile, face=use_face and face_ok,
                        face_strength=strength, backend=runtime, alpha=alpha, image_key=current_image_key(),
                        fit=fit and fit[:2], fit_mode=fit[2] if fit else "keep", colour_fix=fix)
@@ -102,4 +111,4 @@ if hit is None:
 if dataclasses.replace(last, crop=None) != request:
     st.info("The result below was made with other settings than the controls show now "
             f"({last.method}, {_size(last)}, backend {last.backend}): press a button to update it.")
-show_enhanced(image, last, *hit)
+show_enhanced(image, last, *hit, area)

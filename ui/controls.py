@@ -7,7 +7,6 @@ import streamlit as st
 
 from core.methods import SCALES
 from core.pipeline.engine import FIT_MODES
-from ui.slider import to_display
 from ui.state import kept
 
 
@@ -43,23 +42,3 @@ def param_widgets(method, key_prefix: str, container=st) -> dict:
 
 def nearest_up(pixels, size: tuple[int, int]):
     return cv2.resize(pixels, size, interpolation=cv2.INTER_NEAREST)
-
-
-def zoom_grid(labelled: list[tuple[str, "object"]], key: str, window: int = 128, shown_px: int = 384,
-              per_row: int = 4) -> None:
-    """The same region of every image (all the same size), at one magnification, pixels drawn as squares."""
-    out_h, out_w = labelled[0][1].shape[:2]
-    zoom = min(window, out_w, out_h)
-    z1, z2 = st.columns(2)
-    for axis, limit in (("zx", out_w - 1), ("zy", out_h - 1)):  # a kept centre may lie outside a new image
-        k = kept(f"{key}_{axis}", limit // 2)
-        st.session_state[k] = min(st.session_state[k], limit)
-    zx = z1.slider("Zoom centre x (output px)", 0, out_w - 1, key=f"{key}_zx")
-    zy = z2.slider("Zoom centre y (output px)", 0, out_h - 1, key=f"{key}_zy")
-    x0, y0 = min(max(0, zx - zoom // 2), out_w - zoom), min(max(0, zy - zoom // 2), out_h - zoom)
-    mag = max(1, shown_px // zoom)
-    for start in range(0, len(labelled), per_row):
-        cols = st.columns(per_row)
-        for col, (label, px) in zip(cols, labelled[start:start + per_row]):
-            region = to_display(px[y0:y0 + zoom, x0:x0 + zoom], zoom)
-            col.image(nearest_up(region, (zoom * mag, zoom * mag)), caption=f"{label} ×{mag} zoom")

@@ -11,11 +11,12 @@ import streamlit as st
 from core.io.imageio import ImageError, LoadedImage, load_image
 from core.quality.metrics import Metric, error_maps
 from core.quality.scoring import Scores
-from ui.charts import metric_dots, tradeoff_scatter
+from ui.charts import font_size, metric_dots, show, spectrum_chart, tradeoff_scatter, width
+from ui.compare import ab_slider
 from ui.jobs import cached
 from ui.picker import UPLOAD_TYPES
 from ui.slider import to_display
-from ui.state import hold, method
+from ui.state import hold, method, own_models, projector
 
 
 def uploaded_reference(image: LoadedImage) -> LoadedImage | None:
@@ -49,6 +50,11 @@ def scores_frame(scores: Scores, with_input: bool) -> tuple[pd.DataFrame, dict[s
     return table.set_axis([*columns, "time (s)", "output"], axis=1), columns
 
 
+def _rows_height(table: pd.DataFrame) -> int:
+    """Tall enough for every row: a table's own scroll hid rows past the tenth."""
+    return 38 + 35 * len(table)
+
+
 def show_scores(res: dict, reference, y_only: bool, crop_border: int, policy: str) -> None:
     scores: Scores = res["scores"]
     table, columns = scores_frame(scores, with_input=not scores.reference)
@@ -61,16 +67,19 @@ def show_scores(res: dict, reference, y_only: bool, crop_border: int, policy: st
     styled = table.style.apply(mark_best).format({**{h: m.format for h, m in columns.items()},
                                                   "time (s)": lambda v: "" if pd.isna(v) else f"{v:.2f}"})
     about = " ".join(f"{m.label}: {m.about}." for m in scores.metrics)
+    plain = [m.label for m in scores.metrics if m.higher_is_better is None or not m.marks_best]
+    unmarked = (f" Not marked best: {', '.join(plain)} — they describe an image (edges, estimated noise); more or "
+                "less of them is not better quality (a blocky image has little estimated noise)." if plain else "")
     if not scores.reference:
         st.warning("No reference: PSNR, SSIM, LPIPS and the other full-reference scores need the true "
                    "high-resolution image and are not shown. Below are no-reference measures, which describe an "
                    "image but cannot say which restore is right.")
-        st.dataframe(styled, key="met_table")
-        st.caption(about)
+        st.dataframe(styled, key="met_table", height=_rows_height(table))
+        st.caption(about + unmarked)
         st.download_button("Download CSV", scores.csv().encode(), "measures.csv", "text/csv", key="met_csv")
         return
     st.subheader("Scores against the true reference")
-    st.dataframe(styled, key="met_table")
+    st.dataframe(styled, key="met_table", height=_rows_height(table))
     st.caption("Best per column in bold green. " + "; ".join(scores.notes) + ". " + about + " Best: " +
                ", ".join(f"{columns[h].label} {v}" for h, v in best.items()) + ".")
     with st.expander("What was done, per method"):  # full sentences: a table column would cut them
@@ -80,31 +89,83 @@ def show_scores(res: dict, reference, y_only: bool, crop_border: int, policy: st
     st.markdown("**Each metric**, best on top (the axis spans the values, it does not start at 0)")
     df = pd.DataFrame(scores.records()).set_index("method")
     finite = df.replace([math.inf], np.nan)
-    chart_cols = st.columns(2)
+    chart_cols = st.columns(1 if projector() else 2)
     for i, m in enumerate(m for m in scores.metrics if m.higher_is_better is not None):
-        chart_cols[i % 2].altair_chart(metric_dots(finite[m.name], m.label, m.higher_is_better, m.decimals),
-                                       key=f"met_dots_{m.name}")
+        with chart_cols[i % len(chart_cols)]:
+            show(metric_dots(finite[m.name], m.label, m.higher_is_better, m.decimals, font_size=font_size())
+                 .properties(width=width()), f"{m.label} of every method")
 
     if {"psnr_db", "lpips"} <= set(df.columns):
         tradeoff(finite)
     error_map(res, list(df.index), reference, y_only, crop_border, policy)
+    outputs = _outputs(res)
+    compare(outputs, reference, res)
+    frequency_view(outputs, reference, res)
+
+
+def _outputs(res: dict) -> dict[str, np.ndarray]:
+    """Each scored method's output, from the shared cache (a dropped one is simply left out)."""
+    hits = {name: cached(request) for name, request in res["keys"].items()}
+    return {name: hit[0].pixels for name, hit in hits.items() if hit is not None}
+
+
+def compare(outputs: dict[str, np.ndarray], reference, res: dict) -> None:
+    """Any two of the results, or a result and the truth, on one slider."""
+    named = ([("reference (the truth)", reference)] if reference is not None else []) + list(outputs.items())
+    sizes = {p.shape[:2] for _, p in named}
+    if len(sizes) > 1:  # a method made another size (sizes differ: crop to the common top-left, as scoring does)
+        h, w = min(s[0] for s in sizes), min(s[1] for s in sizes)
+        named = [(n, p[:h, :w]) for n, p in named]
+    st.markdown("**A / B**: any two results, or one and the truth, on one slider")
+    ab_slider(named, key="met_ab")
+
+
+def frequency_view(outputs: dict[str, np.ndarray], reference, res: dict) -> None:
+    from core.quality.spectrum import compare_spectra
+
+    if not outputs:
+        return
+    st.markdown("**Frequencies**: how much detail of each size each result has (radially averaged power "
+                "spectrum of the luminance)")
+    view = compare_spectra(outputs, reference=reference, scale=res.get("scale"))
+    show(spectrum_chart(view, font_size=font_size(), width=width()), "power spectra")
+    st.caption(view.reading + (" " + " ".join(b.sentence for b in view.bands) if view.bands else ""))
+
+
+def report_button(res: dict, reference, lr, pipeline: str, name: str) -> None:
+    """The handout: one self-contained HTML file (images and charts inside), made when it is downloaded."""
+    from core.quality.report import comparison_html
+    from core.quality.scoring import ImageRun
+
+    def page() -> str:
+        run = ImageRun(name, lr, reference, pipeline, res["scores"], list(res["keys"].values()), _outputs(res))
+        return comparison_html(run, title=f"SR Lab: {name}", scale=res.get("scale"), font_size=font_size(),
+                               own=own_models())
+
+    st.download_button("Download report (HTML, prints on A4)", page, "sr-lab-report.html", "text/html",
+                       key="met_report", help="Every method with its settings and weights' sha256, the scores, "
+                       "the charts, zoomed crops, the CPU and library versions: one file, readable offline.")
 
 
 def tradeoff(finite: pd.DataFrame) -> None:
-    st.markdown("**Perception–distortion**: PSNR (pixel fidelity, → better) vs LPIPS (perceptual distance, ↓ better). "
-                "A GAN such as Real-ESRGAN is expected left of bicubic (lower PSNR) but lower down (better LPIPS). "
-                "SPAN, trained for PSNR on clean bicubic downscaling, lies far right on clean pairs (Set5: 32.2 dB); "
-                "noise and JPEG, which it never saw, pull it back.")
-    points = finite.reset_index()[["method", "kind", "psnr_db", "lpips"]].dropna()
-    st.altair_chart(tradeoff_scatter(points), key="met_scatter")
+    from core.quality.charts import frontier
 
+    points = finite.reset_index()[["method", "kind", "psnr_db", "lpips"]].dropna()
+    edge = frontier(points)
+    inside = [m for m in points["method"] if m not in edge]
+    st.markdown("**Perception–distortion** (Blau & Michaeli): PSNR (pixel fidelity, → better) against LPIPS "
+                "(perceptual distance, ↓ better). The dashed line joins the methods no other beats on both — the "
+                f"frontier here: {', '.join(edge)}" + (f"; inside it: {', '.join(inside)}" if inside else "") +
+                ". On the frontier, more of one costs some of the other; inside it, a method is beaten on both.")
+    show(tradeoff_scatter(points, font_size=font_size()).properties(width=width()), "perception–distortion scatter")
 
 
 def error_map(res: dict, methods: list[str], reference, y_only: bool, crop_border: int, policy: str) -> None:
     st.markdown("**Where the errors are**")
     networks = [r.method for r in res["scores"].rows if method(r.method).native_scale is not None]
-    pick = st.selectbox("Method", methods, key="met_map_method",  # a network's errors are the lesson
-                        index=methods.index(networks[-1]) if networks else 0)
+    if st.session_state.get("met_map_method") not in methods:  # a network's errors are the lesson
+        st.session_state.met_map_method = networks[-1] if networks else methods[0]
+    pick = st.selectbox("Method", methods, key="met_map_method")
     hit = cached(res["keys"][pick])
     if hit is not None and reference is not None:
         err, smap = error_maps(hit[0].pixels, reference, y_only=y_only, crop_border=int(crop_border),

@@ -9,47 +9,22 @@ from core.io.imageio import ImageError, LoadedImage
 from core.io.output import FORMATS, MIME, SUFFIXES, OutputOptions, encode
 from core.pipeline.engine import EnhanceResult, Request, plan
 from core.quality.metrics import NO_REFERENCE, indicators
-from ui.controls import nearest_up, zoom_grid
-from ui.slider import slider_html, slider_size, to_display
+from ui.compare import ab_slider, zoom_grid
+from ui.controls import nearest_up
+from ui.region import Region
 from ui.state import budget, hold, kept, method, own_models
 
-DISPLAY_MAX = 1024  # px: larger results are shown downsized; the full size is a download
 MAX_OWN_MODELS = 3  # per session: each may hold hundreds of MB of weights
 
 
-def crop_picker(image: LoadedImage) -> tuple[int, int, int, int]:
-    """The preview region (x, y, w, h), chosen in an expander and drawn on a thumbnail of the image."""
-    h, w = image.height, image.width
-    with st.expander(f"Preview region ({'the whole image' if max(h, w) <= 128 else 'part of the image'})"):
-        sizes = [s for s in (128, 192, 256) if s <= max(h, w)] or [max(h, w)]
-        key = kept("enh_crop", sizes[0])
-        if st.session_state[key] not in sizes:
-            st.session_state[key] = sizes[0]
-        side = st.select_slider("Crop size (input px)", sizes, key=key)
-        cw, ch = min(side, w), min(side, h)
-        cx = st.slider("Centre x", cw // 2, w - (cw - cw // 2), w // 2, key="enh_cx") if w > cw else w // 2
-        cy = st.slider("Centre y", ch // 2, h - (ch - ch // 2), h // 2, key="enh_cy") if h > ch else h // 2
-        x0, y0 = min(max(0, cx - cw // 2), w - cw), min(max(0, cy - ch // 2), h - ch)
-        thumb = np.array(to_display(image.pixels, 320), copy=True)  # drawn on: never the input itself
-        f = thumb.shape[1] / w
-        if thumb.ndim == 2:
-            thumb = cv2.cvtColor(thumb, cv2.COLOR_GRAY2RGB)
-        color = (255, 60, 0, 255)[:thumb.shape[2]]
-        cv2.rectangle(thumb, (int(x0 * f), int(y0 * f)), (int((x0 + cw) * f) - 1, int((y0 + ch) * f) - 1), color, 2)
-        st.image(thumb, caption=f"crop {cw}×{ch} at ({x0}, {y0}), outlined")
-    return x0, y0, cw, ch
-
-
-def show_enhanced(image: LoadedImage, request: Request, result: EnhanceResult, png: bytes) -> None:
+def show_enhanced(image: LoadedImage, request: Request, result: EnhanceResult, png: bytes, area: Region) -> None:
     s = result.stats
     crop = request.crop
     src = image.pixels if crop is None else image.pixels[crop[1]:crop[1] + crop[3], crop[0]:crop[0] + crop[2]]
-    out_w, out_h = s.output_size
     what = f"crop {crop[2]}×{crop[3]} at ({crop[0]}, {crop[1]})" if crop else "full image"
-    done_by = f"network ×{s.network_scale}" + ("" if s.resize == "none" else f", then {s.resize}")
     st.subheader(f"Result: {s.method} on the {what}")
     size = f"fit {request.fit[0]}×{request.fit[1]} (×{s.outscale:.3g})" if request.fit else f"×{s.outscale:g}"
-    st.caption(f"{done_by}. Settings of this result: scale {size}, backend {s.backend}, face: {s.face}.")
+    st.caption(f"{s.how()}. Settings of this result: scale {size}, backend {s.backend}, face: {s.face}.")
 
     _, made, final = plan(request, src.shape[1], src.shape[0], method(request.method))
     x0, y0 = ((made[0] - final[0]) // 2, (made[1] - final[1]) // 2) if final else (0, 0)
@@ -59,18 +34,13 @@ def show_enhanced(image: LoadedImage, request: Request, result: EnhanceResult, p
         return arr[y0:y0 + cut_h, x0:x0 + cut_w]
 
     before = same_cut(nearest_up(src, made))
-    shown_before, shown_after = to_display(before, DISPLAY_MAX), to_display(result.pixels, DISPLAY_MAX)
-    _, frame_height = slider_size(shown_after)
-    st.iframe(slider_html(shown_before, shown_after, f"input, nearest-neighbour ×{s.outscale:.3g}",
-                          f"{s.method} ×{s.outscale:.3g}"), height=frame_height)
-    if shown_after.shape[:2] != result.pixels.shape[:2]:
-        st.caption(f"Display preview downsized to {shown_after.shape[1]}×{shown_after.shape[0]}; "
-                   f"the download is the full {out_w}×{out_h}.")
-
-    st.markdown("**Zoom** (same region, same magnification, pixels shown as squares)")
     bicubic = same_cut(cv2.resize(src, made, interpolation=cv2.INTER_CUBIC))
-    zoom_grid([("input, nearest neighbour", before), ("bicubic (OpenCV)", bicubic), (s.method, result.pixels)],
-              key="enh", per_row=3)
+    named = [(f"input, nearest-neighbour ×{s.outscale:.3g}", before), ("bicubic (OpenCV)", bicubic),
+             (f"{s.method} ×{s.outscale:.3g}", result.pixels)]
+    st.markdown("**Before / after** (choose any two)")
+    ab_slider([named[0], named[2], named[1]], key="enh_ab")
+    st.markdown("**Zoom** (the same region of each, at one magnification, pixels shown as squares)")
+    zoom_grid(named, area, crop, (image.width, image.height), per_row=3)
 
     st.markdown("**Statistics**")
     rows = s.rows(len(png))

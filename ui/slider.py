@@ -31,39 +31,43 @@ def _uri(pixels: np.ndarray) -> str:
 
 
 SLIDER_MAX_WIDTH = 704  # px: fits the main column at 1280 px with the sidebar open
+LABEL_ROW_PX = 30
 
 
-def slider_size(after: np.ndarray, max_width: int = SLIDER_MAX_WIDTH) -> tuple[int, int]:
-    """The width the slider is drawn at (never wider than the image or `max_width`) and the frame height that
-    holds it: labels above, image below. The image may shrink in a narrower window, never overflow."""
+def slider_size(after: np.ndarray, max_width: int | None = SLIDER_MAX_WIDTH) -> tuple[int, int]:
+    """The width the slider is drawn at (never wider than the image or `max_width`; None: the page's width)
+    and the frame height that holds it at that width: labels above, image below."""
     h, w = after.shape[:2]
-    shown_w = min(w, max_width)
+    shown_w = w if max_width is None else min(w, max_width)
     return shown_w, LABEL_ROW_PX + -(-shown_w * h // w) + 4
 
 
-LABEL_ROW_PX = 26
-
-
 def slider_html(before: np.ndarray, after: np.ndarray, before_label: str, after_label: str,
-                start: int = 50) -> str:
-    """Both images must have the same size (the caller scales `before` up with nearest neighbour)."""
+                start: int = 50, max_width: int | None = SLIDER_MAX_WIDTH, font_px: int = 13) -> str:
+    """Both images must have the same size (the caller scales `before` up). `max_width` None: as wide as the
+    page (projector mode). A Full screen button fills the screen with it (the frame allows fullscreen)."""
     h, w = after.shape[:2]
-    shown_w, _ = slider_size(after)
+    width = "100%" if max_width is None else f"{slider_size(after, max_width)[0]}px"
     b, a = html.escape(before_label), html.escape(after_label)
     return f"""<!doctype html><html><head><style>
 body{{margin:0;font-family:sans-serif;overflow:hidden}}
-.labels{{display:flex;justify-content:space-between;gap:8px;width:{shown_w}px;max-width:100%;
-  height:{LABEL_ROW_PX}px;align-items:center;font-size:13px;color:#333}}
+.labels{{display:flex;justify-content:space-between;gap:8px;width:{width};max-width:100%;
+  min-height:{LABEL_ROW_PX}px;align-items:center;font-size:{font_px}px;color:#222}}
 .labels span{{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}}
-.cmp{{position:relative;width:{shown_w}px;max-width:100%;aspect-ratio:{w}/{h};user-select:none;
+.labels button{{font-size:{font_px}px;flex:none;cursor:pointer}}
+.cmp{{position:relative;width:{width};max-width:100%;aspect-ratio:{w}/{h};user-select:none;
   background:repeating-conic-gradient(#ddd 0 25%,#fff 0 50%) 0 0/16px 16px}}
-.cmp img{{position:absolute;inset:0;width:100%;height:100%;image-rendering:pixelated;display:block}}
+.cmp:fullscreen{{width:100vw;max-width:100vw;height:100vh;aspect-ratio:auto;background:#000}}
+.cmp img{{position:absolute;inset:0;width:100%;height:100%;object-fit:contain;image-rendering:pixelated;
+  display:block}}
 .cmp #before{{clip-path:inset(0 {100 - start}% 0 0)}}
 .cmp input{{position:absolute;inset:0;width:100%;height:100%;margin:0;opacity:0;cursor:ew-resize}}
 .cmp .bar{{position:absolute;top:0;bottom:0;left:{start}%;width:2px;background:#fff;box-shadow:0 0 3px #000;
   pointer-events:none}}
 </style></head><body>
-<div class="labels" data-testid="sr-slider-labels"><span title="{b}">◀ {b}</span><span title="{a}">{a} ▶</span></div>
+<div class="labels" data-testid="sr-slider-labels"><span title="{b}">◀ {b}</span>
+  <button id="full" type="button" title="Fill the screen (Esc to come back)">Full screen</button>
+  <span title="{a}">{a} ▶</span></div>
 <div class="cmp" id="cmp" data-testid="sr-slider">
   <img id="after" src="{_uri(after)}" alt="{a}">
   <img id="before" src="{_uri(before)}" alt="{b}">
@@ -72,9 +76,10 @@ body{{margin:0;font-family:sans-serif;overflow:hidden}}
 </div>
 <script>
 const pos = document.getElementById('pos'), before = document.getElementById('before'),
-      bar = document.getElementById('bar');
+      bar = document.getElementById('bar'), cmp = document.getElementById('cmp');
 pos.addEventListener('input', () => {{
   before.style.clipPath = `inset(0 ${{100 - pos.value}}% 0 0)`;
   bar.style.left = pos.value + '%';
 }});
+document.getElementById('full').addEventListener('click', () => cmp.requestFullscreen && cmp.requestFullscreen());
 </script></body></html>"""

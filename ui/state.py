@@ -87,3 +87,8 @@ def hold(name: str, nbytes: int) -> None:
     """Account an item this session keeps (replacing what `name` held); SessionFull, with a message that says
     what the session holds and what to remove, when it does not fit."""
     budget().add(name, nbytes)
+
+
+def projector() -> bool:
+    """Projector mode (one sidebar toggle, kept across pages): larger text, full-width charts and slider."""
+    return bool(st.session_state.get("projector", False))

@@ -60,21 +60,46 @@ def metric_dots(values: pd.Series, label: str, higher_is_better: bool, decimals:
     return _style((dots + text).properties(height=row * len(data) + 50), font_size)
 
 
+def frontier(points: pd.DataFrame) -> list[str]:
+    """The methods on the perception–distortion frontier (Blau & Michaeli, 2018), best PSNR first: those no other
+    method beats on both PSNR (higher) and LPIPS (lower). The others lie inside it."""
+    rows = list(points[["method", "psnr_db", "lpips"]].itertuples(index=False))
+    on = [r for r in rows if not any(o.psnr_db >= r.psnr_db and o.lpips <= r.lpips and (o.psnr_db, o.lpips) !=
+                                     (r.psnr_db, r.lpips) for o in rows)]
+    return [r.method for r in sorted(on, key=lambda r: -r.psnr_db)]
+
+
+def _padded(values: pd.Series, share: float = 0.08) -> list[float]:
+    """An axis domain with room around the extreme points (the best one must not sit on the edge)."""
+    lo, hi = float(values.min()), float(values.max())
+    pad = (hi - lo) * share or abs(hi) * 0.05 or 0.1
+    return [lo - pad, hi + pad]
+
+
 def tradeoff_scatter(points: pd.DataFrame, *, font_size: int = FONT) -> alt.Chart:
-    """PSNR (→ better) against LPIPS (↓ better), one colour and shape per method named in the legend (with its
-    kind): method names as text beside close points would overprint each other."""
-    points = points.assign(entry=points["method"] + " (" + points["kind"] + ")")
-    names = list(dict.fromkeys(points["entry"]))
+    """PSNR (→ better) against LPIPS (↓ better): each point numbered, the numbers named in the legend (with the
+    kind) — names beside close points would overprint each other —, one colour and shape per method, and the
+    frontier (methods no other beats on both) drawn as a line."""
+    points = points.reset_index(drop=True)
+    points = points.assign(number=[str(i + 1) for i in range(len(points))])
+    points = points.assign(entry=points["number"] + " " + points["method"] + " (" + points["kind"] + ")")
+    names = list(points["entry"])
     colours, shapes, _ = palette(names)
-    legend = alt.Legend(title="method (kind)")
-    x = alt.X("psnr_db:Q", title="PSNR dB (right is more faithful)", scale=alt.Scale(zero=False))
-    y = alt.Y("lpips:Q", title="LPIPS (lower looks closer)", scale=alt.Scale(zero=False))
-    chart = alt.Chart(points).mark_point(size=220 * font_size / FONT, filled=True, opacity=1).encode(
-        x=x, y=y, color=alt.Color("entry:N", scale=alt.Scale(domain=names, range=colours), legend=legend),
+    legend = alt.Legend(title="method (kind)", symbolLimit=0)
+    x = alt.X("psnr_db:Q", title="PSNR dB (right is more faithful)", scale=alt.Scale(domain=_padded(points["psnr_db"])))
+    y = alt.Y("lpips:Q", title="LPIPS (lower looks closer)", scale=alt.Scale(domain=_padded(points["lpips"])))
+    base = alt.Chart(points).encode(x=x, y=y)
+    dots = base.mark_point(size=220 * font_size / FONT, filled=True, opacity=1).encode(
+        color=alt.Color("entry:N", scale=alt.Scale(domain=names, range=colours), legend=legend),
         shape=alt.Shape("entry:N", scale=alt.Scale(domain=names, range=shapes), legend=legend),
         tooltip=["method", "kind", alt.Tooltip("psnr_db:Q", format=".2f"), alt.Tooltip("lpips:Q", format=".3f")])
+    numbers = base.mark_text(align="left", dx=round(font_size * 0.7), dy=-round(font_size * 0.5),
+                             fontWeight="bold").encode(text="number:N")
+    edge = points[points["method"].isin(frontier(points))].sort_values("psnr_db")
+    line = alt.Chart(edge).mark_line(color="#777777", strokeDash=[6, 4]).encode(x=x, y=y)
     legend_rows = len(names) + 3  # title and gap
-    return _style(chart.properties(height=max(380, round(1.45 * font_size) * legend_rows)), font_size)
+    chart = (line + dots + numbers).properties(height=max(380, round(1.45 * font_size) * legend_rows))
+    return _style(chart, font_size)
 
 
 def spectrum_chart(view: "SpectrumView", *, font_size: int = FONT, width: int = 560) -> alt.Chart:

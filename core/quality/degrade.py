@@ -50,9 +50,10 @@ class TestPair:
     lr: np.ndarray           # the degraded input
     hr: np.ndarray           # the clean reference, cropped to a multiple of the scale
     steps: list[str] = field(default_factory=list)
+    clean_size: tuple[int, int] | None = None  # width, height before that crop
 
     def pipeline(self) -> str:
-        h, w = self.hr.shape[:2]
+        w, h = self.clean_size or self.hr.shape[1::-1]
         lh, lw = self.lr.shape[:2]
         return " → ".join([f"clean {w}×{h}", *self.steps, f"input {lw}×{lh}"])
 
@@ -102,4 +103,4 @@ def make_pair(clean: np.ndarray, d: Degradation) -> TestPair:
         if dtype == np.uint16:
             steps[-1] += " (8-bit, as JPEG is)"
     lr = (img * maxval + 0.5).astype(dtype)
-    return TestPair(lr[..., 0] if gray else lr, hr, steps)
+    return TestPair(lr[..., 0] if gray else lr, hr, steps, (clean.shape[1], clean.shape[0]))

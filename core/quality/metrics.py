@@ -30,6 +30,7 @@ class Metric:
     default: bool = True  # scored unless the user picks; heavier or newer measures are opt-in
     rgb_only: bool = False  # defined on colour (LPIPS): never scored on the Y channel
     min_side: int = 1  # smaller images get NaN ("n/a"), e.g. MS-SSIM's five scales need 161 px
+    marks_best: bool = True  # False: its direction is not quality (less estimated noise also rewards blocks)
 
     @property
     def arrow(self) -> str:
@@ -52,7 +53,7 @@ class Metric:
     def best(self, values: dict[str, float]) -> str | None:
         """The key with the best finite-or-infinite value (NaN never wins)."""
         usable = {k: v for k, v in values.items() if not math.isnan(v)}
-        if not usable or self.higher_is_better is None:
+        if not usable or self.higher_is_better is None or not self.marks_best:
             return None
         return (max if self.higher_is_better else min)(usable, key=usable.get)
 
@@ -236,7 +237,7 @@ for m in [
     Metric(name="sharpness", label="Sharpness", higher_is_better=None, full_reference=False, unit="",
            about="variance of the Laplacian: more edges (or more noise)", fn=sharpness, decimals=1),
     Metric(name="noise_sigma", label="Noise σ", higher_is_better=False, full_reference=False, unit="",
-           about="estimated noise σ on 0–255 (wavelet-based)", fn=noise_sigma, decimals=2),
+           about="estimated noise σ on 0–255 (wavelet-based)", fn=noise_sigma, decimals=2, marks_best=False),
     Metric(name="niqe", label="NIQE", higher_is_better=False, full_reference=False, unit="",
            about="distance from natural-image statistics (BasicSR; sides ≥ 192 px, two 96-px blocks): lower looks "
                  "more natural", fn=niqe, decimals=3, min_side=192),

@@ -1,0 +1,88 @@
+"""One region of the image, chosen anywhere on it, shared by the crop (Enhance's preview, Baselines' run), the
+zoom grid and the A/B slider's zoom: its centre as a share of the input (so it means the same on any result of
+any size) and its side in input pixels; and one magnification (×2–×8) for every zoom. A new image starts on
+its most detailed part, not its centre."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import streamlit as st
+
+from core.io.imageio import LoadedImage
+from ui.slider import to_display
+from ui.state import kept
+
+SIDES = (64, 96, 128, 192, 256)
+ZOOM_SHOWN_PX = 360  # each zoomed crop is drawn about this wide
+
+
+@dataclass(frozen=True)
+class Region:
+    cx: float            # centre, as a share of the input's width and height
+    cy: float
+    side: int            # input px
+    magnification: int
+
+    def crop(self, width: int, height: int) -> tuple[int, int, int, int]:
+        """(x, y, w, h) of the input, inside it."""
+        w, h = min(self.side, width), min(self.side, height)
+        x = min(max(0, round(self.cx * width - w / 2)), width - w)
+        y = min(max(0, round(self.cy * height - h / 2)), height - h)
+        return x, y, w, h
+
+    def window(self, out_w: int, out_h: int, made_from: tuple[int, int, int, int] | None,
+               input_size: tuple[int, int]) -> tuple[int, int, int]:
+        """(x, y, side) of a result's zoom window, out_w×out_h px made from `made_from` (x, y, w, h of the input,
+        None: all of it): centred on the region's centre where the result shows it, else on the result's."""
+        in_w, in_h = input_size
+        x0, y0, w, h = made_from or (0, 0, in_w, in_h)
+        fx = min(max((self.cx * in_w - x0) / w, 0.0), 1.0)
+        fy = min(max((self.cy * in_h - y0) / h, 0.0), 1.0)
+        side = max(4, min(ZOOM_SHOWN_PX // self.magnification, out_w, out_h))
+        x = min(max(0, round(fx * out_w - side / 2)), out_w - side)
+        y = min(max(0, round(fy * out_h - side / 2)), out_h - side)
+        return x, y, side
+
+
+def most_detailed(pixels: np.ndarray) -> tuple[float, float]:
+    """The centre (shares of width and height) of the busiest part: the peak of the blurred gradient energy."""
+    gray = pixels if pixels.ndim == 2 else pixels[..., :3].mean(axis=2)
+    small = cv2.resize(gray.astype(np.float32), (64, max(1, round(64 * gray.shape[0] / gray.shape[1]))),
+                       interpolation=cv2.INTER_AREA)
+    energy = cv2.GaussianBlur(np.hypot(cv2.Sobel(small, cv2.CV_32F, 1, 0), cv2.Sobel(small, cv2.CV_32F, 0, 1)),
+                              (0, 0), 4)
+    y, x = np.unravel_index(int(np.argmax(energy)), energy.shape)
+    return (x + 0.5) / energy.shape[1], (y + 0.5) / energy.shape[0]
+
+
+def region_picker(image: LoadedImage, image_key: str, container=None) -> Region:
+    """The region controls (in an expander) with the region outlined on a thumbnail; returns the Region."""
+    if st.session_state.get("region_of") != image_key:  # a new image: start on its most detailed part
+        cx, cy = most_detailed(image.pixels)
+        st.session_state.region_x, st.session_state.region_y = round(cx * 100), round(cy * 100)
+        st.session_state.region_of = image_key
+    kept("region_x", 50), kept("region_y", 50), kept("region_side", 128), kept("zoom_mag", 4)
+    kept("region_of", image_key)
+    box = (container or st).expander("Region: where to crop and zoom (anywhere on the image)")
+    with box:
+        left, right = st.columns([3, 2])
+        left.slider("Across (% of the width)", 0, 100, key="region_x")
+        left.slider("Down (% of the height)", 0, 100, key="region_y")
+        sides = [s for s in SIDES if s <= max(image.width, image.height)] or [SIDES[0]]
+        if st.session_state.region_side not in sides:
+            st.session_state.region_side = sides[-1] if st.session_state.region_side > sides[-1] else sides[0]
+        left.select_slider("Crop size (input px)", sides, key="region_side")
+        left.select_slider("Zoom magnification", list(range(2, 9)), key="zoom_mag", format_func=lambda m: f"×{m}")
+        region = Region(st.session_state.region_x / 100, st.session_state.region_y / 100,
+                        st.session_state.region_side, st.session_state.zoom_mag)
+        x, y, w, h = region.crop(image.width, image.height)
+        thumb = np.array(to_display(image.pixels, 320), copy=True)  # drawn on: never the input itself
+        f = thumb.shape[1] / image.width
+        if thumb.ndim == 2:
+            thumb = cv2.cvtColor(thumb, cv2.COLOR_GRAY2RGB)
+        color = (255, 60, 0, 255)[:thumb.shape[2]]
+        cv2.rectangle(thumb, (int(x * f), int(y * f)), (int((x + w) * f) - 1, int((y + h) * f) - 1), color, 2)
+        right.image(thumb, caption=f"crop {w}×{h} at ({x}, {y}), outlined")
+    return region
