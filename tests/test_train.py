@@ -7,6 +7,8 @@ import pytest
 import torch
 
 from core import methods
+from core.cli import main
+from core.io.imageio import encode_png
 from core.methods.user import load_user_model
 from core.pipeline.engine import Cancelled
 from core.train import presets
@@ -156,3 +158,17 @@ def test_every_preset_is_a_valid_config_with_a_lesson():
         p.config.check()
         assert p.teaches and p.title
 
+
+def test_cli_trains_writes_model_and_card_and_resumes(photos, tmp_path, capsys):
+    src = tmp_path / "in"
+    src.mkdir()
+    for i, img in enumerate(photos):
+        (src / f"{i}.png").write_bytes(encode_png(img))
+    out = tmp_path / "out"
+    assert main(["train", "--preset", "scratch-60s", "--images", str(src), "-o", str(out), "--steps", "3",
+                 "--every", "1"]) == 0
+    printed = capsys.readouterr().out
+    assert "step     3" in printed and '"steps": 3' in printed
+    assert (out / "scratch-60s.safetensors").exists() and (out / "scratch-60s.json").exists()
+    assert main(["train", "--resume", str(out / "checkpoint"), "--images", str(src), "--steps", "5"]) == 0
+    assert load_trained(out / "scratch-60s.safetensors").card_extra["resumed_from_step"] == 3
