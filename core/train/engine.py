@@ -156,7 +156,6 @@ class _Run:
         self.loss = Losses(c.losses, c.seed, c.learning_rate)
         self.optimizer = torch.optim.Adam(self.model.parameters(), lr=c.learning_rate, betas=(0.9, 0.99))
         self._check_memory()
-        self.emit("setup", "making the validation pairs")
         self._validation_setup()
         self.pool = self._cache_pool() if self.model.frozen_prefix and c.cache_trunk else None
         self.maker = data.PairMaker(self.split.train, self.degradation, c.patch, self.rng)
@@ -261,7 +260,10 @@ class _Run:
         pairs = data.validation_pairs(self.split.validation, self.degradation, self.config.val_side)
         self.val_hr = [hr.transpose(1, 2, 0) for _, hr in pairs]
         self.val_lr = [lr.transpose(1, 2, 0) for lr, _ in pairs]
-        self.val_features = [self.model.prefix(torch.from_numpy(lr)[None]) for lr, _ in pairs]
+        self.val_features = []
+        for i, (lr, _) in enumerate(pairs):
+            self.emit("setup", f"validation crop {i + 1} of {len(pairs)}")
+            self.val_features.append(self.model.prefix(torch.from_numpy(lr)[None]))
         bicubic = [np.clip(pillow_bicubic(lr, (hr.shape[1], hr.shape[0])), 0, 1)
                    for lr, hr in zip(self.val_lr, self.val_hr)]
         self.bicubic_preview = bicubic[0]
@@ -273,7 +275,7 @@ class _Run:
         c = self.config
         maker = data.PairMaker(self.split.train, self.degradation, c.patch, np.random.default_rng([c.seed, 2]))
         pairs = maker.batch(c.cache_patches)
-        chunk, parts = 4, []
+        chunk, parts = 2, []
         for i in range(0, c.cache_patches, chunk):
             self.emit("setup", f"computing the frozen trunk's features: patch {i + 1}–"
                                f"{min(i + chunk, c.cache_patches)} of {c.cache_patches}")

@@ -93,7 +93,7 @@ class Losses:
         self.disc_opt.zero_grad(set_to_none=True)
         loss.backward()
         self.disc_opt.step()
-        return float(loss)
+        return float(loss.detach())
 
     def state_dict(self) -> dict:
         if self.disc is None:

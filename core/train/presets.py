@@ -30,11 +30,11 @@ PRESETS = {p.name: p for p in [
     Preset("animevideov3-gan-2min", "fine-tune animevideov3 with perceptual + GAN losses, 2 min",
            "the perception–distortion trade-off: feature and adversarial losses lower LPIPS where L1 raises PSNR",
            TrainConfig(base="realesr-animevideov3", losses={"l1": 0.1, "perceptual": 1.0, "gan": 0.05},
-                       degradation=_NOISY, seconds=120, batch=8, patch=24, learning_rate=2e-4, validate_every=25)),
+                       degradation=_NOISY, seconds=120, batch=4, patch=24, learning_rate=2e-4, validate_every=20)),
     Preset("x4plus-last-5min", "x4plus, last layers, 5 min",
-           "transfer learning: freeze a 16.7 M-parameter trunk, train its last layers (0.1 M), and compute the "
-           "frozen trunk once per patch instead of every step",
-           TrainConfig(base="RealESRGAN_x4plus", unfreeze_blocks=0, losses={"l1": 1.0, "perceptual": 0.5},
+           "transfer learning: freeze a 16.7 M-parameter trunk, train its last layers (0.1 M) towards fidelity, and "
+           "compute the frozen trunk once per patch instead of every step",
+           TrainConfig(base="RealESRGAN_x4plus", unfreeze_blocks=0, losses={"l1": 1.0},
                        degradation=Degradation(scale=4, noise_sigma=5.0, jpeg_quality=75), seconds=300, batch=8,
                        patch=32, learning_rate=1e-4, validate_every=50, cache_patches=128)),
 ]}
