@@ -15,7 +15,7 @@ from core.train import presets
 from core.train.config import TrainConfig, TrainError
 from core.train.engine import train
 from core.train.models import RRDB_HEAD
-from core.train.save import load_trained
+from core.train.save import card_in, load_trained
 from tests.conftest import use_settings
 
 TINY = TrainConfig(base="scratch", batch=4, patch=12, val_side=12, val_images=1, validate_every=10, seconds=60,
@@ -54,6 +54,7 @@ def test_the_saved_model_loads_as_a_user_model_and_gives_the_same_output(short_r
     result, _ = short_run
     model_path, card_path = result.save(tmp_path)
     card = load_trained(model_path).card_extra
+    assert card == result.card and card_in(model_path.read_bytes()) == card  # the file carries its card too
     for key in ("base", "data", "degradation", "losses", "steps", "seed", "validation", "cpu", "seconds"):
         assert key in card, key
     user = load_user_model(model_path.read_bytes(), model_path.name, card_extra=card)

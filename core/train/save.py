@@ -52,11 +52,21 @@ class TrainResult:
 
 
 def load_trained(path: str | Path) -> UserNetwork:
-    """A saved model and, beside it, its card (STEM.json), through the user-model path."""
+    """A saved model and, beside it, its card (STEM.json; else the copy inside the file), through the user-model
+    path."""
     path = Path(path)
-    card_path = path.with_suffix(".json")
-    card = json.loads(card_path.read_text()) if card_path.exists() else {}
-    return load_user_model(path.read_bytes(), path.name, card_extra=card)
+    data, card_path = path.read_bytes(), path.with_suffix(".json")
+    card = json.loads(card_path.read_text()) if card_path.exists() else card_in(data)
+    return load_user_model(data, path.name, card_extra=card)
+
+
+def card_in(data: bytes) -> dict:
+    """The card a trained `.safetensors` file carries in its header's metadata ({} for any other file)."""
+    try:
+        size = int.from_bytes(data[:8], "little")  # safetensors: 8-byte header length, then the JSON header
+        return json.loads(json.loads(data[8:8 + size])["__metadata__"]["srlab_card"])
+    except (ValueError, KeyError, TypeError):
+        return {}
 
 
 def _write(path: Path, data: bytes) -> None:
