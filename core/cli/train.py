@@ -105,7 +105,7 @@ def _print(event, every: int) -> None:
     elif event.phase == "step":
         print(f"step {event.step:>5}  loss {event.loss:.4f}  {event.steps_per_s:.2f} steps/s  "
               f"{event.elapsed_s:.0f} s, {event.time_left_s:.0f} s left", flush=True)
-    if event.validation is not None:
+    if event.validation is not None and event.phase != "done":  # "done" says its scores in its message
         v, b = event.validation, event.baselines or {}
         base = lambda key, f: f" ({key} {getattr(b[key], f):.{2 if f == 'psnr' else 3}f})" if key in b else ""  # noqa
         print(f"  validation: PSNR {v.psnr:.2f} dB{base('bicubic', 'psnr')}{base('start', 'psnr')}  SSIM "
