@@ -36,6 +36,10 @@ class Settings:
     weights_dir: Path           # converted and user-supplied weights, backend calibration
     ray_address: str            # "" = run jobs in-process; else a Ray cluster address or "local"
     timing_log: str             # "" = off; else a JSON-lines file of server-side timings (bench/load_test.py)
+    # Training (core/train): bounds for one run, sized for a laptop; a run is cut to the time and refused
+    # when its estimated memory is over the cap
+    train_max_seconds: float    # wall-clock budget of one training run (setup, steps, validation)
+    train_max_mb: int           # estimated memory of one training run
 
     @classmethod
     def from_environment(cls) -> "Settings":
@@ -55,6 +59,8 @@ class Settings:
             weights_dir=Path(env("SRLAB_WEIGHTS_DIR", str(_ROOT / "weights"))),
             ray_address=env("SRLAB_RAY_ADDRESS", ""),
             timing_log=env("SRLAB_TIMING_LOG", ""),
+            train_max_seconds=_int("SRLAB_TRAIN_MAX_SECONDS", 900),
+            train_max_mb=_int("SRLAB_TRAIN_MAX_MB", 3000),
         )
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core.cli import bench, degrade, enhance, fetch, methods, metrics, prepare
+from core.cli import bench, degrade, enhance, fetch, methods, metrics, prepare, train
 
-COMMANDS = (methods, fetch, metrics, prepare, enhance, degrade, bench)
+COMMANDS = (methods, fetch, metrics, prepare, enhance, degrade, bench, train)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,381 @@
+"""One training loop for every preset: check everything → split the data → build the network (its own copy) →
+validation pairs and baselines → (cache a frozen trunk's features) → steps until the time or step budget is
+spent → a model and its card.
+
+The engine reports only through `on_event(TrainEvent)`: every step, and with validation scores and a preview
+image every `validate_every` steps. `on_event` may raise (the job service raises Cancelled there): the run
+stops at once, after writing its checkpoint when it has a folder; `resume=True` continues that same run.
+"""
+from __future__ import annotations
+
+import collections
+import contextlib
+import dataclasses
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core import methods, settings
+from core.io.imageio import LoadedImage
+from core.methods.classical import pillow_bicubic
+from core.pipeline.engine import Cancelled
+from core.quality import metrics
+from core.runtime.machine import describe, threads
+from core.train import data, models
+from core.train.config import SCRATCH, TrainConfig, TrainError, losses_text
+from core.train.losses import Losses
+from core.train.save import TrainResult, read_checkpoint, trained_state, write_checkpoint
+
+BOUNDS = ("seconds", "max_steps", "validate_every", "checkpoint_every")  # may change when a run resumes
+_RATE_WINDOW = 20  # steps over which steps/s is measured
+
+
+@dataclass(frozen=True, kw_only=True)
+class Scores:
+    psnr: float   # dB, RGB, mean over the validation crops
+    ssim: float
+    lpips: float  # AlexNet, v0.1
+
+    def as_dict(self) -> dict:
+        return {k: round(v, 4) for k, v in dataclasses.asdict(self).items()}
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunInfo:
+    """What the run is, sent once when setup is done."""
+    model: str
+    architecture: str
+    trains: str
+    trainable_params: int
+    total_params: int
+    scale: int
+    data: dict                 # train / validation image names, how the validation was held out
+    degradation: list[str]
+    losses: str
+    seconds: float             # the time budget after the settings' cap
+    notes: list[str]
+    low_res: np.ndarray        # the first validation crop: input, bicubic and reference (uint8 H×W×3)
+    bicubic: np.ndarray
+    reference: np.ndarray
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainEvent:
+    phase: str                         # "setup", "ready" (info + baselines), "step", "done"
+    step: int
+    max_steps: int | None
+    elapsed_s: float
+    time_left_s: float
+    message: str                       # one line, for a log or a status bar
+    loss: float | None = None          # this step's total training loss
+    losses: dict[str, float] = field(default_factory=dict)  # its weighted terms (and "discriminator")
+    steps_per_s: float | None = None
+    validation: Scores | None = None   # every `validate_every` steps, at "ready" (the start) and at "done"
+    baselines: dict[str, Scores] | None = None  # "bicubic" and "start" (the model before training): flat lines
+    preview: np.ndarray | None = None  # the model's output on the first validation crop, uint8 H×W×3
+    info: RunInfo | None = None        # at "ready"
+
+
+OnEvent = Callable[[TrainEvent], None]
+
+
+def train(images: Sequence[LoadedImage | np.ndarray] | None, config: TrainConfig, on_event: OnEvent | None = None,
+          *, checkpoint_dir: str | Path | None = None, resume: bool = False) -> TrainResult:
+    """Train or fine-tune on `images` (clean pictures; pairs are made from them). Raises TrainError for a request
+    that cannot run, and whatever `on_event` raises."""
+    return _Run(images, config, on_event, Path(checkpoint_dir) if checkpoint_dir else None, resume).run()
+
+
+def native_scale(config: TrainConfig) -> int:
+    return config.scale if config.base == SCRATCH else methods.get(config.base).native_scale
+
+
+def check(images: Sequence[LoadedImage | np.ndarray] | None, config: TrainConfig) -> data.Split:
+    """Every refusal that needs no network loaded: the config, the base, the images. Returns the split."""
+    config.check()
+    models.check_base(config)
+    scale = native_scale(config)
+    return data.split(data.cleans(images), crop=config.patch * scale, val_images=config.val_images,
+                      seed=config.seed)
+
+
+class _Run:
+    def __init__(self, images, config: TrainConfig, on_event: OnEvent | None, folder: Path | None, resume: bool):
+        self.t0 = time.perf_counter()
+        self.config, self.on_event, self.folder = config, on_event or (lambda event: None), folder
+        self.split = check(images, config)
+        self.scale = native_scale(config)
+        self.degradation = dataclasses.replace(config.degradation, scale=self.scale)
+        self.fingerprint = data.fingerprint([*self.split.train, *self.split.validation])
+        self.saved = None
+        if resume:
+            if folder is None:
+                raise TrainError("resume needs the checkpoint folder")
+            self.saved = read_checkpoint(folder)
+            _same_run(self.saved[1], config, self.fingerprint, folder)
+        cap = settings.current().train_max_seconds
+        self.budget = min(config.seconds, cap)
+        self.notes = [f"time budget capped at {cap:g} s (SRLAB_TRAIN_MAX_SECONDS)"] if config.seconds > cap else []
+        self.step, self.elapsed_before, self.started, self.validation_s = 0, 0.0, False, 0.0
+        self.history: list[dict] = []
+        self.step_losses: list[float] = []
+        self.rng = np.random.default_rng([config.seed, 3])
+
+    # ---------------------------------------------------------------- reporting
+    def elapsed(self) -> float:
+        return self.elapsed_before + time.perf_counter() - self.t0
+
+    def emit(self, phase: str, message: str, **fields) -> None:
+        left = max(0.0, self.budget - self.elapsed())
+        rate = fields.get("steps_per_s")
+        if self.config.max_steps and rate:
+            left = min(left, (self.config.max_steps - self.step) / rate)
+        self.on_event(TrainEvent(phase=phase, step=self.step, max_steps=self.config.max_steps,
+                                 elapsed_s=self.elapsed(), time_left_s=left, message=message, **fields))
+
+    # ---------------------------------------------------------------- the run
+    def run(self) -> TrainResult:
+        torch.set_num_threads(threads())
+        try:
+            return self._run()
+        except (Cancelled, KeyboardInterrupt):
+            if self.started and self.folder:
+                self._checkpoint()
+            raise
+
+    def _run(self) -> TrainResult:
+        c = self.config
+        self.emit("setup", f"loading {c.base}" if c.base != SCRATCH else "building the compact CNN")
+        self.model = models.build(c)
+        self.loss = Losses(c.losses, c.seed, c.learning_rate)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=c.learning_rate, betas=(0.9, 0.99))
+        self._check_memory()
+        self._validation_setup()
+        self.pool = self._cache_pool() if self.model.frozen_prefix and c.cache_trunk else None
+        self.maker = data.PairMaker(self.split.train, self.degradation, c.patch, self.rng)
+        if self.saved:
+            self._restore()
+        else:
+            tv = time.perf_counter()
+            start, _ = self._validate()
+            self.validation_s = time.perf_counter() - tv
+            self.baselines = {"bicubic": self.bicubic, "start": start}
+            self.history.append({"step": 0, "elapsed_s": round(self.elapsed(), 2), **start.as_dict()})
+        self.setup_s = self.elapsed() - self.elapsed_before
+        self.started = True
+        self.emit("ready", f"{self.model.name}: {self.model.trainable_params:,} of {self.model.total_params:,} "
+                           "parameters train", validation=self.baselines["start"], baselines=self.baselines,
+                  preview=self._preview(), info=self._info())
+        stopped = self._loop()
+        scores, preview = self._validate()
+        if not self.history or self.history[-1]["step"] != self.step:
+            self.history.append({"step": self.step, "elapsed_s": round(self.elapsed(), 2), **scores.as_dict()})
+        if self.folder:
+            self._checkpoint()
+        card = self._card(scores, stopped)
+        self.emit("done", f"done after {self.step} steps ({stopped}): PSNR {scores.psnr:.2f} dB, LPIPS "
+                          f"{scores.lpips:.3f}", validation=scores, baselines=self.baselines, preview=preview)
+        self.model.module.eval()
+        return TrainResult(model=self.model, card=card, history=self.history, losses=self.step_losses)
+
+    def _loop(self) -> str:
+        c, times = self.config, collections.deque(maxlen=_RATE_WINDOW)
+        reserve = self.validation_s  # time kept for the last validation
+        while True:
+            if c.max_steps is not None and self.step >= c.max_steps:
+                return "max steps"
+            if self.elapsed() + reserve >= self.budget:
+                return "time budget"
+            t = time.perf_counter()
+            loss, parts = self._train_step()
+            self.step += 1
+            self.step_losses.append(loss)
+            times.append(time.perf_counter() - t)
+            rate = len(times) / sum(times)
+            extra = {}
+            if self.step % c.validate_every == 0:
+                tv = time.perf_counter()
+                scores, preview = self._validate()
+                reserve = time.perf_counter() - tv
+                self.history.append({"step": self.step, "elapsed_s": round(self.elapsed(), 2), **scores.as_dict()})
+                extra = dict(validation=scores, baselines=self.baselines, preview=preview)
+            self.emit("step", f"step {self.step}: loss {loss:.4f}, {rate:.2f} steps/s", loss=loss, losses=parts,
+                      steps_per_s=rate, **extra)
+            if self.folder and self.step % c.checkpoint_every == 0:
+                self._checkpoint()
+
+    def _train_step(self) -> tuple[float, dict[str, float]]:
+        if self.pool is not None:
+            idx = self.rng.choice(len(self.pool[0]), self.config.batch, replace=False)
+            features, hr = tuple(f[idx] for f in self.pool[1:]), self.pool[0][idx]
+        else:
+            pairs = self.maker.batch(self.config.batch)
+            features, hr = self.model.prefix(torch.from_numpy(pairs.lr)), torch.from_numpy(pairs.hr)
+        sr = self.model.head(*features)
+        loss, parts = self.loss.generator(sr, hr)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        d_loss = self.loss.discriminator_step(sr, hr)
+        if d_loss is not None:
+            parts["discriminator"] = d_loss
+        return float(loss.detach()), parts
+
+    # ---------------------------------------------------------------- setup
+    def _check_memory(self) -> None:
+        """Refuses a run whose estimate is over SRLAB_TRAIN_MAX_MB: autograd's saved tensors for one sample,
+        measured on a probe, × batch × 2 (their gradients), + weights, gradients and Adam's two moments, + the
+        cached features."""
+        c, cap = self.config, settings.current().train_max_mb
+        params = {p.data_ptr() for p in self.model.module.parameters()}
+        saved = 0
+
+        def pack(t):
+            nonlocal saved
+            if t.data_ptr() not in params:
+                saved += t.numel() * t.element_size()
+            return t
+
+        lr = torch.zeros(1, 3, c.patch, c.patch)
+        hr = torch.zeros(1, 3, c.patch * self.scale, c.patch * self.scale)
+        features = self.model.prefix(lr)
+        with _eval(self.loss.disc), torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+            self.loss.generator(self.model.head(*features), hr)
+        per_patch = sum(f.numel() for f in features) + hr.numel()
+        cached = 4 * c.cache_patches * per_patch if self.model.frozen_prefix and c.cache_trunk else 0
+        weights = 4 * (self.model.total_params + 3 * self.model.trainable_params)
+        need = (2 * saved * c.batch + weights + cached) / 2 ** 20
+        if need > cap:
+            raise TrainError(f"this run needs about {need:,.0f} MB (batch {c.batch} of {c.patch}² crops, "
+                             f"{self.model.name}), over SRLAB_TRAIN_MAX_MB={cap}: use a smaller batch or patch")
+        self.memory_mb = need
+
+    def _validation_setup(self) -> None:
+        pairs = data.validation_pairs(self.split.validation, self.degradation, self.config.val_side)
+        self.val_hr = [hr.transpose(1, 2, 0) for _, hr in pairs]
+        self.val_lr = [lr.transpose(1, 2, 0) for lr, _ in pairs]
+        self.val_features = []
+        for i, (lr, _) in enumerate(pairs):
+            self.emit("setup", f"validation crop {i + 1} of {len(pairs)}")
+            self.val_features.append(self.model.prefix(torch.from_numpy(lr)[None]))
+        bicubic = [np.clip(pillow_bicubic(lr, (hr.shape[1], hr.shape[0])), 0, 1)
+                   for lr, hr in zip(self.val_lr, self.val_hr)]
+        self.bicubic_preview = bicubic[0]
+        self.bicubic = _scores(bicubic, self.val_hr)
+
+    def _cache_pool(self) -> tuple:
+        """Fixed training patches and the frozen trunk's features for them, computed once, in chunks short
+        enough for a cancel to land within a second or two."""
+        c = self.config
+        maker = data.PairMaker(self.split.train, self.degradation, c.patch, np.random.default_rng([c.seed, 2]))
+        pairs = maker.batch(c.cache_patches)
+        chunk, parts = 2, []
+        for i in range(0, c.cache_patches, chunk):
+            self.emit("setup", f"computing the frozen trunk's features: patch {i + 1}–"
+                               f"{min(i + chunk, c.cache_patches)} of {c.cache_patches}")
+            parts.append(self.model.prefix(torch.from_numpy(pairs.lr[i:i + chunk])))
+        features = tuple(torch.cat(f) for f in zip(*parts))
+        return (torch.from_numpy(pairs.hr), *features)
+
+    # ---------------------------------------------------------------- validation
+    def _validate(self) -> tuple[Scores, np.ndarray]:
+        with torch.no_grad():
+            outs = [self.model.head(*f)[0].clamp(0, 1).numpy().transpose(1, 2, 0) for f in self.val_features]
+        return _scores(outs, self.val_hr), _u8(outs[0])
+
+    def _preview(self) -> np.ndarray:
+        with torch.no_grad():
+            return _u8(self.model.head(*self.val_features[0])[0].clamp(0, 1).numpy().transpose(1, 2, 0))
+
+    def _info(self) -> RunInfo:
+        m = self.model
+        return RunInfo(model=m.name, architecture=m.architecture, trains=m.trains, trainable_params=m.trainable_params,
+                       total_params=m.total_params, scale=self.scale, data=self.split.describe(),
+                       degradation=self.degradation.steps(), losses=losses_text(self.config.losses),
+                       seconds=self.budget, notes=self.notes, low_res=_u8(self.val_lr[0]),
+                       bicubic=_u8(self.bicubic_preview), reference=_u8(self.val_hr[0]))
+
+    # ---------------------------------------------------------------- checkpoints and the card
+    def _checkpoint(self) -> None:
+        state = {"model": trained_state(self.model), "optimizer": self.optimizer.state_dict(),
+                 "losses": self.loss.state_dict(), "step": self.step}
+        run = {"config": self.config.to_dict(), "fingerprint": self.fingerprint, "step": self.step,
+               "elapsed_s": self.elapsed(), "rng": self.rng.bit_generator.state, "history": self.history,
+               "step_losses": self.step_losses,
+               "baselines": {k: dataclasses.asdict(v) for k, v in self.baselines.items()}}
+        write_checkpoint(self.folder, state, json.loads(json.dumps(run)))
+
+    def _restore(self) -> None:
+        state, run = self.saved
+        missing = self.model.module.load_state_dict(state["model"], strict=False).missing_keys
+        trained = {k for k, p in self.model.module.named_parameters() if p.requires_grad}
+        if trained & set(missing):
+            raise TrainError(f"{self.folder}: the checkpoint does not hold this network's trained weights")
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.loss.load_state_dict(state["losses"])
+        self.step, self.elapsed_before = state["step"], run["elapsed_s"]
+        self.t0 = time.perf_counter()
+        self.rng.bit_generator.state = run["rng"]
+        self.history, self.step_losses = run["history"], run["step_losses"]
+        self.baselines = {k: Scores(**v) for k, v in run["baselines"].items()}
+        self.resumed_from = self.step
+
+    def _card(self, scores: Scores, stopped: str) -> dict:
+        c, m = self.config, self.model
+        return {
+            "name": m.name, "base": m.base, "architecture": m.architecture, "trains": m.trains,
+            "trainable_params": m.trainable_params, "total_params": m.total_params, "scale": self.scale,
+            "preset": c.preset or None, "data": self.split.describe(),
+            "degradation": {**dataclasses.asdict(self.degradation), "steps": self.degradation.steps()},
+            "losses": dict(c.losses), "steps": self.step, "batch": c.batch, "patch": c.patch,
+            "learning_rate": c.learning_rate, "seed": c.seed, "stopped": stopped,
+            "resumed_from_step": getattr(self, "resumed_from", None),
+            "frozen_trunk_cached": self.pool is not None,
+            "validation": {"model": scores.as_dict(), **{k: v.as_dict() for k, v in self.baselines.items()},
+                           "measured_on": f"centre crops (≤ {c.val_side * self.scale} px) of the validation images, "
+                                          "PSNR and SSIM on RGB, LPIPS AlexNet"},
+            "cpu": describe(), "threads": torch.get_num_threads(),
+            "seconds": {"setup": round(self.setup_s, 1), "total": round(self.elapsed(), 1), "budget": self.budget},
+            "memory_estimate_mb": round(self.memory_mb), "notes": self.notes,
+            "config": c.to_dict(), "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+
+
+def _same_run(run: dict, config: TrainConfig, fingerprint: str, folder: Path) -> None:
+    saved, given = run["config"], json.loads(json.dumps(config.to_dict()))
+    for key in given:
+        if key not in BOUNDS and saved.get(key) != given[key]:
+            raise TrainError(f"{folder} is a checkpoint of another run: its {key} is {saved.get(key)!r}, "
+                             f"not {given[key]!r}")
+    if run["fingerprint"] != fingerprint:
+        raise TrainError(f"{folder} was trained on other images: give the same images to resume it")
+
+
+def _scores(outputs: list[np.ndarray], references: list[np.ndarray]) -> Scores:
+    rows = [(metrics.psnr(o, r), float(metrics.ssim(o, r)), metrics.lpips_distance(o, r))
+            for o, r in zip(outputs, references)]
+    psnr, ssim, lpips = (float(np.mean(col)) for col in zip(*rows))
+    return Scores(psnr=psnr, ssim=ssim, lpips=lpips)
+
+
+def _u8(img: np.ndarray) -> np.ndarray:
+    return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+@contextlib.contextmanager
+def _eval(module):
+    """No spectral-norm update while the memory probe runs the discriminator."""
+    if module is None:
+        yield
+        return
+    module.eval()
+    try:
+        yield
+    finally:
+        module.train()
