@@ -11,7 +11,7 @@ from core.quality.scoring import entries
 from core.serve.jobs import State
 from ui import jobs
 from ui.controls import scale_picker
-from ui.metrics_view import show_scores, uploaded_reference
+from ui.metrics_view import report_button, show_scores, sweep_panel, uploaded_reference
 from ui.picker import chosen_sample
 from ui.slider import to_display
 from ui.state import kept, method_names, require_image
@@ -91,8 +91,11 @@ if go:
     job = jobs.submit_scoring(f"Scoring {len(keys)} methods", lr_pixels, reference, list(keys.values()),
                               key=settings_now, metrics=measures, y_only=y_only, crop_border=int(crop_border),
                               size_policy=policy)
-    st.session_state.met_job, st.session_state.met_pending = job.id, dict(lr_key=lr_key, settings=settings_now,
-                                                                          keys=keys)
+    pipeline = pair.pipeline() if mode == MODES[0] else (f"given reference {ref.name}" if reference is not None else
+                                                         f"{image.name}, no reference")
+    st.session_state.met_job = job.id
+    st.session_state.met_pending = dict(lr_key=lr_key, settings=settings_now, keys=keys, scale=outscale,
+                                        pipeline=pipeline, lr=lr_pixels)
 if job := jobs.get(st.session_state.get("met_job")):
     jobs.watch([job.id], "met")
     jobs.outcome([job.id])
@@ -110,3 +113,7 @@ if res["settings"] != settings_now:
     st.info("The scores below were made with other settings than the controls show now: press Score to update.")
 
 show_scores(res, reference, y_only, int(crop_border), policy)
+report_button(res, reference, res["lr"], res["pipeline"], image.name)
+if mode == MODES[0]:
+    sweep_panel(clean, Degradation(factor, down, blur, noise, int(jpeg), int(seed)), methods, measures, y_only,
+                int(crop_border))

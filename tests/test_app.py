@@ -111,7 +111,7 @@ def test_metrics_one_click_demo_scores_seven_methods_against_the_truth():
     assert df.loc["RealESRGAN_x4plus", "LPIPS ↓"] < df.loc["bicubic", "LPIPS ↓"]
     assert df.loc["RealESRGAN_x4plus", "PSNR (dB) ↑"] < df.loc["bicubic", "PSNR (dB) ↑"]
     assert any("Y channel (BT.601, 16–235); border crop 4 px" in c.value for c in at.caption)
-    assert len(at.get("download_button")) == 1
+    assert len(at.get("download_button")) == 2  # the CSV and the HTML handout
 
 
 def test_metrics_without_reference_shows_indicators_and_says_why():

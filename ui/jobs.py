@@ -8,7 +8,7 @@ import uuid
 import streamlit as st
 
 from core import settings
-from core.io.imageio import LoadedImage, encode_png
+from core.io.imageio import LoadedImage, encode_png, image_key
 from core.pipeline import engine
 from core.pipeline.engine import Request
 from core.serve import timing
@@ -152,7 +152,7 @@ def submit_batch(files: list[tuple[str, bytes]], method: str, outscale: float) -
     (bounded by SRLAB_BATCH_OUTPUT_MB) and keeps the rows done so far in its data, so they survive a page
     switch. Its result: (ResultsZip, rows)."""
     from core.io.batch import ResultsFull, ResultsZip, open_batch
-    from core.io.imageio import ImageError, image_key
+    from core.io.imageio import ImageError
 
     batch = open_batch(files)
     own = dict(own_models())
@@ -187,6 +187,21 @@ def submit_batch(files: list[tuple[str, bytes]], method: str, outscale: float) -
         return zipped, rows
 
     return submit(work, label=f"Batch of {len(batch)} image(s)", kind="batch")
+
+
+def submit_sweep(clean, methods: list[str], knob: str, base, measures: list[str], y_only: bool,
+                 crop_border: int) -> Job:
+    """core.quality.sweep as a job; its steps cached for the session (a step run once is free again)."""
+    from core.quality.sweep import sweep
+
+    cache = st.session_state.setdefault("sweep_cache", {})
+
+    def work(ctx: Context):
+        return sweep(clean, methods, knob, base=base, metrics=measures, y_only=y_only, crop_border=crop_border,
+                     cache=cache, on_step=ctx.step)
+
+    return submit(work, label=f"Sweep over {knob.replace('_', ' ')}", kind="sweep",
+                  key=("sweep", image_key(clean), tuple(methods), knob, base, tuple(measures), y_only, crop_border))
 
 
 def submit(work, *, label: str, kind: str, key=None, expected_s: float | None = None) -> Job:

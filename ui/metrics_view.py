@@ -11,7 +11,7 @@ import streamlit as st
 from core.io.imageio import ImageError, LoadedImage, load_image
 from core.quality.metrics import Metric, error_maps
 from core.quality.scoring import Scores
-from ui.charts import font_size, metric_dots, show, spectrum_chart, tradeoff_scatter, width
+from ui.charts import font_size, metric_dots, show, spectrum_chart, sweep_chart, tradeoff_scatter, width
 from ui.compare import ab_slider
 from ui.jobs import cached
 from ui.picker import UPLOAD_TYPES
@@ -176,3 +176,28 @@ def error_map(res: dict, methods: list[str], reference, y_only: bool, crop_borde
                  caption=f"absolute error ×4 (bright = wrong), {pick}")
         m2.image(to_display((np.clip(smap, 0, 1) * 255).astype(np.uint8), 512),
                  caption=f"SSIM map (dark = structure differs), {pick}")
+
+
+def sweep_panel(clean: np.ndarray, base, methods: list[str], measures: list[str], y_only: bool,
+                crop_border: int) -> None:
+    """The survey's method table made live: the chosen methods scored while one degradation knob moves (the
+    others as set above), as a job with progress; each step is kept, so moving back costs nothing."""
+    from core.quality.sweep import KNOBS
+    from core.serve.jobs import State
+    from ui import jobs
+
+    with st.expander("Sweep: score the methods while one degradation knob moves"):
+        knob = st.radio("Knob", list(KNOBS), horizontal=True, key="met_sweep_knob",
+                        format_func=lambda k: f"{KNOBS[k].label} ({', '.join(f'{v:g}' for v in KNOBS[k].steps)})")
+        st.caption(f"The other knobs stay as set above; {len(methods)} methods × {len(KNOBS[knob].steps)} steps "
+                   "(each step cached).")
+        if st.button("Run the sweep", key="met_sweep_run", disabled=not methods):
+            job = jobs.submit_sweep(clean, methods, knob, base, measures, y_only, crop_border)
+            st.session_state.met_sweep_job = job.id
+        if job := jobs.get(st.session_state.get("met_sweep_job")):
+            jobs.watch([job.id], "met_sweep")
+            jobs.outcome([job.id])
+            if job.state is State.DONE:
+                done = job.result
+                show(sweep_chart(done, font_size=font_size(), width=width()), f"sweep over {done.knob.label}")
+                st.caption(f"Other knobs fixed: {done.fixed}. " + " ".join(done.errors))
