@@ -1,24 +1,36 @@
 """SR Lab: see and measure image super-resolution. The entry file is the frame around every page: the image
-picker and this session's jobs live here (so they are on every page), and kept widget values are re-saved
-each run."""
+picker, the projector switch and this session's jobs live here (so they are on every page), and kept widget
+values are re-saved each run."""
+from pathlib import Path
+
 import streamlit as st
 
 import core  # noqa: F401  (installs the torchvision shim before any page imports basicsr)
 from core.serve.timing import timed
 from ui.jobs import jobs_panel, owner
 from ui.picker import image_picker
-from ui.state import restore_kept
+from ui.state import kept, projector, restore_kept
 
-st.set_page_config(page_title="SR Lab", page_icon=":material/biotech:", layout="wide")
+ICON = Path(__file__).parent / "ui" / "icon.png"  # a file: a Material page icon is fetched from Google's fonts
+
+st.set_page_config(page_title="SR Lab", page_icon=str(ICON), layout="wide")
 restore_kept()
 owner()
+st.sidebar.toggle("Projector mode", key=kept("projector", False),
+                  help="For the back of a room: larger text, charts one a row with 22 px labels, the slider as wide "
+                       "as the page (and a Full screen button on it).")
+if projector():  # Streamlit's text sizes are in rem: a larger root font scales every page
+    st.html("<style>html { font-size: 20px; } [data-testid='stSidebar'] { font-size: 18px; }</style>")
 image_picker()
 with st.sidebar:
     jobs_panel()
 pages = st.navigation([
-    st.Page("pages/enhance.py", title="Enhance", icon=":material/auto_awesome:", default=True),
+    st.Page("pages/start.py", title="Start", icon=":material/school:", default=True),
+    st.Page("pages/enhance.py", title="Enhance", icon=":material/auto_awesome:"),
     st.Page("pages/baselines.py", title="Baselines", icon=":material/compare:"),
     st.Page("pages/metrics.py", title="Metrics", icon=":material/straighten:"),
+    st.Page("pages/which_model.py", title="Which model?", icon=":material/leaderboard:"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
     st.Page("pages/batch.py", title="Batch", icon=":material/photo_library:"),
     st.Page("pages/how_it_works.py", title="How it works", icon=":material/menu_book:"),
 ])

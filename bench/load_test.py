@@ -110,7 +110,7 @@ async def one_session(browser, url: str, job: dict, ready: list, start: asyncio.
     await asyncio.sleep(join_at)  # students arrive over the join window, not in one instant
     context, page = await _page(browser)
     try:
-        await page.goto(url, wait_until="domcontentloaded")
+        await page.goto(url + "/enhance", wait_until="domcontentloaded")
         await page.get_by_role("heading", name="Enhance").wait_for(timeout=timeout_s * 1000)
         await page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").click()
         await page.get_by_role("option", name=job["sample"]).click()

@@ -15,7 +15,7 @@ def new_app() -> AppTest:
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300)
     at.run()
     assert not at.exception
-    return at
+    return at.switch_page("pages/enhance.py").run()  # the tests start on Enhance; the app on Start
 
 
 def errors(at):
@@ -65,7 +65,8 @@ def test_an_uploaded_rgba_png_is_enhanced_and_keeps_alpha():
     assert any("240 × 160" in v for v in at.table[0].value.iloc[:, 1])
 
 
-@pytest.mark.parametrize("page", ["pages/baselines.py", "pages/metrics.py", "pages/how_it_works.py"])
+@pytest.mark.parametrize("page", ["pages/start.py", "pages/baselines.py", "pages/metrics.py", "pages/which_model.py",
+                                  "pages/train.py", "pages/batch.py", "pages/how_it_works.py"])
 def test_other_pages_render_with_the_chosen_image(page):
     at = new_app()
     at.switch_page(page).run()

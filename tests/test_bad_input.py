@@ -86,7 +86,7 @@ def test_cli_handles_every_file(tmp_path):
 def test_app_upload(name):
     data, expect = FILES[name]
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300)
-    at.run()
+    at.run().switch_page("pages/enhance.py").run()
     at.radio(key="source_w").set_value("Upload").run()
     at.file_uploader(key="upload").upload(name, data, "application/octet-stream").run()
     assert not at.exception

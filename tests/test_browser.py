@@ -67,7 +67,7 @@ def offline_page(browser, server):
 
 def test_enhance_with_fast_model_renders_slider_offline(offline_page, server, artifacts):
     page = offline_page
-    page.goto(server, wait_until="domcontentloaded")
+    page.goto(server + "/enhance", wait_until="domcontentloaded")
     page.get_by_role("heading", name="Enhance").wait_for(timeout=60_000)
     page.screenshot(path=str(artifacts / "enhance_start.png"))
     page.get_by_test_id("stSelectbox").filter(has_text="Method").click()

@@ -19,7 +19,7 @@ def _busy(pid: int, window: float = 1.0) -> float:
 
 def test_cancel_stops_a_single_tile_job_within_2_s_and_frees_the_cpu(offline_page, server):  # noqa: F811
     page = offline_page
-    page.goto(server, wait_until="domcontentloaded")
+    page.goto(server + "/enhance", wait_until="domcontentloaded")
     page.get_by_role("heading", name="Enhance").wait_for(timeout=60_000)
     sidebar = page.get_by_test_id("stSidebar")
     sidebar.get_by_test_id("stSelectbox").click()

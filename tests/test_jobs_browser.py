@@ -40,7 +40,7 @@ def _runs(timings, method: str) -> list[dict]:
 
 
 def _choose(page, url: str, sample: str, method: str, scale: str) -> None:
-    page.goto(url, wait_until="domcontentloaded")
+    page.goto(url + "/enhance", wait_until="domcontentloaded")
     page.get_by_role("heading", name="Enhance").wait_for(timeout=60_000)
     page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").click()
     page.get_by_role("option", name=sample).click()

@@ -31,7 +31,7 @@ def page(request, browser, server):  # noqa: F811
     width, height = request.param
     context = browser.new_context(viewport={"width": width, "height": height})
     p = context.new_page()
-    p.goto(server, wait_until="domcontentloaded")
+    p.goto(server + "/enhance", wait_until="domcontentloaded")
     p.get_by_role("heading", name="Enhance").wait_for(timeout=60_000)
     yield p
     context.close()

@@ -155,7 +155,7 @@ def test_the_app_runs_its_jobs_on_the_cluster(head, monkeypatch):
     try:
         sessions = [AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300) for _ in range(2)]
         for at in sessions:
-            at.run()
+            at.run().switch_page("pages/enhance.py").run()
             at.selectbox(key="enh_method").set_value("realesr-animevideov3").run()
             at.selectbox(key="enh_backend").set_value("torch").run()
             click(at, "enh_preview")

@@ -33,7 +33,7 @@ def _model_file() -> bytes:
 def _app() -> AppTest:
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300)
     at.run()
-    return at
+    return at.switch_page("pages/enhance.py").run()
 
 
 def _pickers(at: AppTest) -> dict[str, list[str]]:

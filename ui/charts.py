@@ -5,10 +5,19 @@ import re
 
 import streamlit as st
 
-from core.quality.charts import metric_dots, spectrum_chart, svg, sweep_chart, tradeoff_scatter
+from core.quality.charts import (
+    loss_chart,
+    metric_dots,
+    spectrum_chart,
+    svg,
+    sweep_chart,
+    tradeoff_scatter,
+    validation_chart,
+)
 from ui.state import projector
 
-__all__ = ["font_size", "metric_dots", "show", "spectrum_chart", "sweep_chart", "tradeoff_scatter"]
+__all__ = ["font_size", "loss_chart", "metric_dots", "show", "spectrum_chart", "sweep_chart", "tradeoff_scatter",
+           "validation_chart", "width"]
 LAPTOP_FONT, PROJECTOR_FONT = 14, 22  # px at the chart's own width; projector mode draws each chart full width
 
 

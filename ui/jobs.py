@@ -204,6 +204,21 @@ def submit_sweep(clean, methods: list[str], knob: str, base, measures: list[str]
                   key=("sweep", image_key(clean), tuple(methods), knob, base, tuple(measures), y_only, crop_border))
 
 
+def submit_ranking(crop, scale: int, names: list[str], reference, budget_s: float, measure: str,
+                   full_size: tuple[int, int]) -> Job:
+    """core.quality.ranking.try_networks as a job: every network on the crop, fastest first, within the budget."""
+    from core.quality.ranking import try_networks
+
+    def work(ctx: Context):
+        ctx.expect(budget_s)
+        return try_networks(crop, scale, names, reference=reference, budget_s=budget_s, measure=measure,
+                            full_size=full_size, on_step=ctx.step)
+
+    return submit(work, label=f"Trying {len(names)} networks", kind="ranking",
+                  key=("ranking", image_key(crop), scale, tuple(names), budget_s, measure,
+                       None if reference is None else image_key(reference)))
+
+
 def submit(work, *, label: str, kind: str, key=None, expected_s: float | None = None) -> Job:
     """Any other long action as a job of this session."""
     timing.note(job=True)

@@ -166,3 +166,24 @@ def svg(chart) -> str:
     import vl_convert
 
     return vl_convert.vegalite_to_svg(chart.to_dict(), vl_version=VEGA_LITE)
+
+
+def loss_chart(points: list[tuple[int, float]], *, font_size: int = FONT, width: int = 520) -> alt.Chart:
+    """The training loss per step (log scale: it falls by orders of magnitude early on)."""
+    data = pd.DataFrame(points, columns=["step", "loss"])
+    chart = alt.Chart(data).mark_line(color=OKABE_ITO[0]).encode(
+        x=alt.X("step:Q", title="step"), y=alt.Y("loss:Q", title="training loss (log)", scale=alt.Scale(type="log")))
+    return _style(chart.properties(width=width, height=round(width * 0.45)), font_size)
+
+
+def validation_chart(history: list[dict], baselines: dict[str, float], label: str, higher_is_better: bool, *,
+                     font_size: int = FONT, width: int = 520) -> alt.Chart:
+    """One validation measure over the steps, beside flat lines for bicubic and the model it started from."""
+    data = pd.DataFrame([{"step": h["step"], "value": h["value"]} for h in history])
+    lines = pd.DataFrame([{"baseline": name, "value": value} for name, value in baselines.items()])
+    y = alt.Y("value:Q", title=f"{label} ({'higher' if higher_is_better else 'lower'} is better)",
+              scale=alt.Scale(zero=False))
+    run = alt.Chart(data).mark_line(point=True, color=OKABE_ITO[3]).encode(x=alt.X("step:Q", title="step"), y=y)
+    flat = alt.Chart(lines).mark_rule(strokeDash=[6, 4]).encode(
+        y="value:Q", color=alt.Color("baseline:N", title=None, scale=alt.Scale(range=[BICUBIC_COLOUR, OKABE_ITO[2]])))
+    return _style((flat + run).properties(width=width, height=round(width * 0.45)), font_size)

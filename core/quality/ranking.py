@@ -82,6 +82,7 @@ class Ranking:
     run_order: list[str] = field(default_factory=list)  # the ones started, in order: fastest expected first
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    outputs: dict[str, np.ndarray] = field(default_factory=dict, repr=False)  # each network's result on the crop
 
 
 def network_set(which: str, scale: int, family: str | None = None) -> list[str]:
@@ -166,6 +167,7 @@ def try_networks(crop: np.ndarray, scale: int, names: Sequence[str], *, referenc
     table = Scores(chosen, has_ref)
     skipped: list[Skipped] = []
     rows: list[Row] = []
+    outputs: dict[str, np.ndarray] = {}
     for i, method in enumerate(order):
         spent = time.perf_counter() - start
         need = expected[method.name]
@@ -183,7 +185,9 @@ def try_networks(crop: np.ndarray, scale: int, names: Sequence[str], *, referenc
         setup_s = time.perf_counter() - setup
 
         def run(req, image, i=i):
-            return run_request(image, req, on_step=lambda f: guard((i + 0.1 + 0.9 * f) / len(order)))
+            result = run_request(image, req, on_step=lambda f: guard((i + 0.1 + 0.9 * f) / len(order)))
+            outputs[req.method] = result.pixels
+            return result
 
         one = score_methods(crop, reference, [request], runner=run, y_only=y_only,
                             crop_border=scale if crop_border is None else crop_border, metrics=[m.name for m in chosen])
@@ -202,4 +206,4 @@ def try_networks(crop: np.ndarray, scale: int, names: Sequence[str], *, referenc
                    time.perf_counter() - start, caveat="" if has_ref else NO_REFERENCE,
                    assumption=UNMEASURED if len(measured) < len(methods) else "",
                    run_order=[m.name for m in order if m.name not in left_out],
-                   errors=table.errors, notes=notes + table.notes)
+                   errors=table.errors, notes=notes + table.notes, outputs=outputs)

@@ -1,0 +1,18 @@
+"""Start: what super-resolution is, and a five-minute lesson in three one-click steps on built-in images."""
+import streamlit as st
+
+from ui.lesson import compare, measure, see
+from ui.state import require_frame
+
+require_frame()
+st.title("SR Lab: making images larger, and measuring how well")
+st.markdown("**Super-resolution** makes a small image larger. A formula can only spread the pixels it has; a "
+            "trained network guesses the missing detail from millions of example photos — and how good a guess is "
+            "can be measured, when the true image is known.")
+st.markdown("A lesson in three steps (each one click, on built-in photos; a step runs on this server's CPU and "
+            "goes on while you read the others):")
+see()
+measure()
+compare()
+st.markdown("Then: **Enhance** your own image, **Baselines** for the classical methods side by side, "
+            "**Metrics** for every measure, **Train** to watch a network learn, **How it works** for the why.")

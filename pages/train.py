@@ -1,0 +1,68 @@
+"""Train: watch a network learn on this CPU — from scratch, or a shipped network fine-tuned — live, then use
+the result like any other model (every picker of this session, and a download with its card)."""
+import json
+
+import streamlit as st
+
+from core.io.imageio import ImageError, load_image
+from core.serve.jobs import State
+from core.train.config import TrainError
+from core.train.data import builtin_images
+from core.train.engine import check
+from core.train.presets import PRESETS, config
+from ui import jobs
+from ui.picker import UPLOAD_TYPES
+from ui.state import current_image, kept, require_frame
+from ui.train_view import keep_result, live, submit_training, watch_training
+
+require_frame()
+st.title("Train")
+st.caption("Training makes a network: pairs are made on the fly from clean images (blur → downscale → noise → "
+           "JPEG, random crops, flips and rotations), the network's output is compared with the truth, and its "
+           "weights move to make the loss smaller. Whole images are held out for validation, never trained on.")
+name = st.radio("Preset", list(PRESETS), key=kept("train_preset", "scratch-60s"),
+                format_func=lambda n: PRESETS[n].title)
+st.caption(f"What it teaches: {PRESETS[name].teaches}.")
+c1, c2, c3 = st.columns(3)
+seconds = c1.slider("Length (s)", 10, int(PRESETS[name].config.seconds) * 2, step=10,
+                    key=kept(f"train_seconds_{name}", int(PRESETS[name].config.seconds)))
+seed = c2.number_input("Seed", 0, 10_000, key=kept("train_seed", 0), help="The same seed gives the same run.")
+source = c3.radio("Train on", ["the built-in photos", "the chosen image", "uploads"], key=kept("train_on",
+                  "the built-in photos"), help="The chosen image: its last quarter is held out for validation.")
+files = st.file_uploader("Images to train on", type=UPLOAD_TYPES, accept_multiple_files=True,
+                         key="train_files") if source == "uploads" else []
+chosen = config(name, seconds=seconds, seed=int(seed))
+previous = jobs.get(st.session_state.get("train_job"))
+resumable = previous is not None and previous.state is State.CANCELLED
+b1, b2 = st.columns([1, 3])
+start = b1.button("Start training", type="primary", key="train_start")
+resume = resumable and b2.button("Resume the cancelled run", key="train_resume")
+if start or resume:
+    try:
+        images = {"the built-in photos": builtin_images, "the chosen image": lambda: [current_image()],
+                  "uploads": lambda: [load_image(f.getvalue(), f.name) for f in files]}[source]()
+        check(images, chosen)  # every refusal before anything loads: one line
+        st.session_state.train_job = submit_training(images, chosen, resume=bool(resume)).id
+    except (TrainError, ImageError, TypeError) as exc:
+        st.error(f"That run cannot start: {exc}")
+if job := jobs.get(st.session_state.get("train_job")):
+    jobs.watch([job.id], "train")
+    jobs.outcome([job.id])
+    if not job.state.finished:
+        watch_training(job.id)
+    else:
+        live(job)
+    if job.state is State.DONE:
+        try:
+            model = keep_result(job)
+        except ImageError as exc:
+            st.error(str(exc))
+        else:
+            result = job.result
+            st.success(f"Trained: {model}. It is in this session's pickers (Enhance, Baselines, Metrics, Batch).")
+            st.json(result.card, expanded=False)
+            d1, d2 = st.columns(2)
+            d1.download_button("Download the model (.safetensors)", result.file_bytes, f"{result.stem}.safetensors",
+                               key="train_dl_model")
+            d2.download_button("Download its card (.json)", lambda: json.dumps(result.card, indent=2),
+                               f"{result.stem}.json", "application/json", key="train_dl_card")

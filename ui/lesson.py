@@ -1,0 +1,94 @@
+"""The start page's lesson, three steps on built-in images, each one click: *see* (bicubic against a GAN on a
+small photo), *measure* (a degraded clean photo, several methods scored against the truth, the trade-off
+chart), *compare* (several networks on one crop, ranked). Each step is a job like any other."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.io.imageio import image_key
+from core.io.samples import SAMPLES
+from core.pipeline.engine import Request
+from core.quality.degrade import Degradation, make_pair
+from core.quality.ranking import network_set
+from core.serve.jobs import State
+from ui import jobs
+from ui.charts import font_size, show, tradeoff_scatter, width
+from ui.compare import slider
+
+SEE = dict(sample="astronaut", methods=("bicubic", "RealESRGAN_x4plus"))
+MEASURE = dict(sample="astronaut", degradation=Degradation(scale=4, noise_sigma=10.0, jpeg_quality=60),
+               methods=("bicubic", "lanczos", "SPAN_x4", "realesr-animevideov3", "RealESRGAN_x4plus"))
+COMPARE = dict(sample="astronaut_512", crop=(200, 120, 96, 96), budget_s=60)
+
+
+def _state(step: str) -> list[str]:
+    return st.session_state.setdefault(f"lesson_jobs_{step}", [])
+
+
+def _watch(step: str) -> list:
+    ids = _state(step)
+    jobs.watch(ids, f"lesson_watch_{step}")
+    jobs.outcome(ids)
+    found = [jobs.get(i) for i in ids]
+    return [j for j in found if j is not None]
+
+
+def see() -> None:
+    image = SAMPLES[SEE["sample"]].image()
+    requests = [Request.make(m, outscale=4, image_key=image_key(image.pixels)) for m in SEE["methods"]]
+    if st.button("1 · See: a 128×128 photo ×4, bicubic against a GAN", type="primary", key="lesson_see"):
+        st.session_state.lesson_see_requests = requests
+        _state("see")[:] = [j.id for r in requests if (j := jobs.submit_enhance(r.method, r, image))]
+    _watch("see")
+    done = [jobs.cached(r) for r in st.session_state.get("lesson_see_requests", [])]
+    if done and all(done):
+        (bicubic, _), (gan, _) = done
+        slider(bicubic.pixels, gan.pixels, "bicubic ×4 (a formula)", "RealESRGAN_x4plus ×4 (a GAN)")
+        st.caption("Drag the line. Bicubic only spreads the pixels it has; the GAN paints hair, skin and fabric it "
+                   f"learned from other photos — sharp, and partly invented. Input: {image.describe()}; both "
+                   f"results {gan.pixels.shape[1]}×{gan.pixels.shape[0]}.")
+
+
+def measure() -> None:
+    clean = SAMPLES[MEASURE["sample"]].original()
+    pair = make_pair(clean, MEASURE["degradation"])
+    requests = [Request.make(m, outscale=4, image_key=image_key(pair.lr)) for m in MEASURE["methods"]]
+    if st.button("2 · Measure: degrade a clean photo, score five methods against the truth", key="lesson_measure"):
+        job = jobs.submit_scoring("Lesson: scoring five methods", pair.lr, pair.hr, requests,
+                                  key=("lesson", image_key(pair.lr)), metrics=["psnr_db", "ssim", "lpips"],
+                                  y_only=True, crop_border=4)
+        _state("measure")[:] = [job.id]
+    for job in _watch("measure"):
+        if job.state is State.DONE:
+            scores = job.result
+            st.caption(f"**Pipeline:** {pair.pipeline()}. PSNR and SSIM on Y (BT.601), LPIPS on RGB, border 4 px.")
+            table = pd.DataFrame(scores.records()).set_index("method")[["kind", "psnr_db", "ssim", "lpips"]]
+            st.dataframe(table.rename(columns={"psnr_db": "PSNR dB ↑", "ssim": "SSIM ↑", "lpips": "LPIPS ↓"}),
+                         key="lesson_table", height=38 + 35 * len(table))
+            show(tradeoff_scatter(table.reset_index()[["method", "kind", "psnr_db", "lpips"]],
+                                  font_size=font_size()).properties(width=width()), "lesson trade-off")
+            st.caption("Right is closer to the true pixels, down looks closer to the truth. The dashed line joins "
+                       "the methods no other beats on both: on it, more of one costs some of the other.")
+
+
+def compare() -> None:
+    image = SAMPLES[COMPARE["sample"]].image()
+    x, y, w, h = COMPARE["crop"]
+    names = network_set("native", 4)
+    if st.button(f"3 · Compare: the {len(names)} ×4 networks on one 96×96 crop, within {COMPARE['budget_s']} s",
+                 key="lesson_compare"):
+        job = jobs.submit_ranking(image.pixels[y:y + h, x:x + w], 4, names, None, COMPARE["budget_s"], "niqe",
+                                  (image.width, image.height))
+        _state("compare")[:] = [job.id]
+    for job in _watch("compare"):
+        if job.state is State.DONE:
+            ranking = job.result
+            st.caption(f"{ranking.question}: no true image here, so ranked by NIQE (a no-reference measure; "
+                       "it describes how natural an image looks, not whether it is right).")
+            cols = st.columns(4)
+            for col, row in zip(cols * 3, ranking.rows[:8]):
+                col.image(ranking.outputs[row.name], caption=f"{row.name}: {row.seconds:.2f} s", width="stretch")
+            if ranking.skipped:
+                st.caption(f"Not run within the budget: {', '.join(k.name for k in ranking.skipped)}.")
+            st.page_link("pages/which_model.py", label="Rank them on your own image: Which model?")

@@ -1,0 +1,62 @@
+"""Drawing a ranking of networks (core/quality/ranking.py): the question, the table (every row visible), what
+did not fit the budget, the grid of results with the shared zoom, an A/B slider, and the handout."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.quality.ranking import Ranking
+from ui.compare import ab_slider, zoom_grid
+from ui.region import Region
+
+
+def _seconds(value) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def ranking_table(ranking: Ranking) -> pd.DataFrame:
+    """The table as shown: rank, network, family, the measure ranked by first, times on this machine."""
+    rows = []
+    for i, row in enumerate(ranking.rows):
+        scores = {m.heading: m.format(row.scores.get(m.name, float("nan"))) for m in
+                  [ranking.measure, *[m for m in ranking.metrics if m is not ranking.measure]]}
+        rows.append({"rank": i + 1, "network": row.name, "family": row.family, **scores,
+                     "s on this crop": _seconds(row.seconds),
+                     f"s for the full {ranking.full_size[0]}×{ranking.full_size[1]}": _seconds(row.full_seconds),
+                     "backend": row.backend})
+    return pd.DataFrame(rows).set_index("rank") if rows else pd.DataFrame()
+
+
+def show_ranking(ranking: Ranking, region: Region, crop: tuple[int, int, int, int], input_size: tuple[int, int],
+                 reference) -> None:
+    st.subheader(f"Which network: {ranking.question}")
+    w, h = ranking.crop_size
+    st.caption(f"×{ranking.scale} on a {w}×{h} crop, ranked by {ranking.measure.heading}"
+               + (" against the true image" if ranking.reference else "") + f"; {len(ranking.rows)} ran in "
+               f"{ranking.spent_s:.0f} s of a {ranking.budget_s:g} s budget.")
+    if ranking.caveat:
+        st.warning(ranking.caveat)
+    table = ranking_table(ranking)
+    if not table.empty:
+        st.dataframe(table, key="rank_table", height=38 + 35 * len(table))
+    st.caption(f"Times: {ranking.extrapolation}." + (f" {ranking.assumption}." if ranking.assumption else "")
+               + (" " + " ".join(ranking.notes) if ranking.notes else ""))
+    if ranking.skipped:
+        st.markdown(f"**Not run** ({len(ranking.skipped)}: they did not fit the budget — a longer budget runs them)")
+        st.dataframe(pd.DataFrame([{"network": k.name, "family": k.family, "expected s": _seconds(k.expected_s),
+                                    "why": k.why} for k in ranking.skipped]), key="rank_skipped",
+                     height=38 + 35 * len(ranking.skipped))
+    for error in ranking.errors:
+        st.error(error)
+    named = ([("the truth", reference)] if reference is not None else []) + [
+        (row.name, ranking.outputs[row.name]) for row in ranking.rows if row.name in ranking.outputs]
+    if not named:
+        return
+    sizes = {p.shape[:2] for _, p in named}
+    if len(sizes) > 1:
+        hh, ww = min(s[0] for s in sizes), min(s[1] for s in sizes)
+        named = [(n, p[:hh, :ww]) for n, p in named]
+    st.markdown("**A / B**: any two")
+    ab_slider(named, key="rank_ab")
+    st.markdown("**The results**, best first, the same region of each")
+    zoom_grid(named, region, crop, input_size)
