@@ -1,6 +1,6 @@
 """SR Lab: see and measure image super-resolution. The entry file is the frame around every page: the image
-picker, the projector switch and this session's jobs live here (so they are on every page), and kept widget
-values are re-saved each run."""
+picker, the projector switch and this session's jobs live here (so they are on every page). Every control keeps
+its value across pages (persist_state="session")."""
 from pathlib import Path
 
 import streamlit as st
@@ -9,14 +9,13 @@ import core  # noqa: F401  (installs the torchvision shim before any page import
 from core.serve.timing import timed
 from ui.jobs import jobs_panel, owner
 from ui.picker import image_picker
-from ui.state import kept, projector, restore_kept
+from ui.state import kept, projector
 
 ICON = Path(__file__).parent / "ui" / "icon.png"  # a file: a Material page icon is fetched from Google's fonts
 
 st.set_page_config(page_title="SR Lab", page_icon=str(ICON), layout="wide")
-restore_kept()
 owner()
-st.sidebar.toggle("Projector mode", key=kept("projector", False),
+st.sidebar.toggle("Projector mode", persist_state="session", key=kept("projector", False),
                   help="For the back of a room: larger text, charts one a row with 22 px labels, the slider as wide "
                        "as the page (and a Full screen button on it).")
 if projector():  # Streamlit's text sizes are in rem: a larger root font scales every page

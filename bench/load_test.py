@@ -122,7 +122,7 @@ async def one_session(browser, url: str, job: dict, ready: list, start: asyncio.
         await asyncio.sleep(click_at)  # everyone presses within the click window
         t0 = time.perf_counter()
         await page.get_by_role("button", name=job["button"]).click()
-        where = "the full image" if job["button"].startswith("Enhance") else "crop"
+        where = "the full image" if job["button"].startswith("Enhance") else "the crop"
         result = page.get_by_text(f"Result: {job['method']} on {where}")
         saw_queue, moved, switched = False, False, False
         while not await result.is_visible():
@@ -134,6 +134,7 @@ async def one_session(browser, url: str, job: dict, ready: list, start: asyncio.
                 await page.get_by_role("heading", name="Enhance").wait_for(timeout=60_000)
                 switched = True
             if job["move_control"] and not moved and time.perf_counter() - t0 > 1:
+                await page.get_by_text("Advanced: tile size, CPU backend").click()
                 await page.get_by_test_id("stRadio").filter(has_text="Colour fix").get_by_text(
                     "mean/std", exact=True).click()
                 moved = True

@@ -22,14 +22,16 @@ chosen = []
 halves = st.columns(2) + st.columns(2)  # two per row: wide enough that no method name is cut
 for col, (purpose, title) in zip(halves, GROUP_TITLES.items()):
     names = [n for n in method_names() if method(n).purpose == purpose]
-    chosen += col.multiselect(title, names, key=kept(f"base_methods_{purpose}", [n for n in DEFAULT if n in names]),
+    chosen += col.multiselect(title, names, persist_state="session",
+                              key=kept(f"base_methods_{purpose}", [n for n in DEFAULT if n in names]),
                               help="; ".join(f"{n}: {method(n).description}" for n in names[:12]))
 c1, c2 = st.columns([2, 2])
 outscale = scale_picker("base_scale", c1)
 h, w = image.height, image.width
 area = region_picker(image, current_image_key())
 first_choice = "the region" if h * w > 256 * 256 else "full image"
-where = c2.radio("Run on", ["the region", "full image"], horizontal=True, key=kept("base_where", first_choice),
+where = c2.radio("Run on", ["the region", "full image"], horizontal=True, persist_state="session",
+                 key=kept("base_where", first_choice),
                  help="Networks take seconds per 128×128 on a CPU; a region keeps it quick. Choose it anywhere "
                       "under Region.")
 crop = area.crop(w, h) if where == "the region" and (w > area.side or h > area.side) else None
@@ -45,7 +47,8 @@ if with_params:
             params[m.name] = param_widgets(m, "base", st)
 
 face_ok, face_why = face.availability()
-use_face = st.toggle("Face restoration on the networks' results (GFPGAN v1.4)", key=kept("base_face", False),
+use_face = st.toggle("Face restoration on the networks' results (GFPGAN v1.4)", persist_state="session",
+                     key=kept("base_face", False),
                      disabled=not face_ok, help=face_why + " Classical methods are shown as they are.")
 requests = [Request.make(n, outscale=outscale, params=params.get(n), image_key=current_image_key(), crop=crop,
                          face=use_face and face_ok and method(n).native_scale is not None) for n in chosen]

@@ -16,7 +16,7 @@ files = st.file_uploader("Images, or zip archives of images", type=UPLOAD_TYPES 
                          accept_multiple_files=True, key="batch_files")
 c1, c2 = st.columns(2)
 first_choice = st.session_state.get("enh_method", "RealESRGAN_x4plus")  # what Enhance has chosen
-chosen = c1.selectbox("Method", method_names(), key=kept("batch_method", first_choice))
+chosen = c1.selectbox("Method", method_names(), persist_state="session", key=kept("batch_method", first_choice))
 c1.caption(method(chosen).description)
 outscale = scale_picker("batch_scale", c2)
 

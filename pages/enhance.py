@@ -24,7 +24,8 @@ for note in image.notes:
 c1, c2 = st.columns([3, 2])
 if chosen_model := st.session_state.pop("enh_method_next", None):
     st.session_state.enh_method = chosen_model
-method = c1.selectbox("Method", method_names(networks_only=True), key=kept("enh_method", "RealESRGAN_x4plus"))
+method = c1.selectbox("Method", method_names(networks_only=True),
+                      persist_state="session", key=kept("enh_method", "RealESRGAN_x4plus"))
 spec = method_of(method)
 c1.caption(f"{spec.description} {spec.family}, {spec.licence}.")
 params = param_widgets(spec, "enh", c1)  # a network's own knobs (SRMD's noise level)
@@ -36,10 +37,12 @@ c2.caption(f"The network upscales ×{spec.native_scale}; " + (
 
 face_ok, face_why = face.availability()
 f1, f2 = st.columns([1, 2])
-use_face = f1.toggle("Face restoration (GFPGAN v1.4)", disabled=not face_ok, key=kept("enh_face", False),
+use_face = f1.toggle("Face restoration (GFPGAN v1.4)", disabled=not face_ok,
+                     persist_state="session", key=kept("enh_face", False),
                      help=face_why)
 strength = f2.slider("Face strength", 0.0, 1.0, step=0.05, disabled=not (face_ok and use_face),
-                     help="0 keeps the network's faces, 1 uses GFPGAN's entirely.", key=kept("enh_strength", 0.5))
+                     help="0 keeps the network's faces, 1 uses GFPGAN's entirely.",
+                     persist_state="session", key=kept("enh_strength", 0.5))
 if not face_ok:
     note, button = st.columns([3, 1])
     note.caption("Face restoration is off: its weights are not on this server yet (fetched once from GitHub, "
@@ -52,19 +55,21 @@ if not face_ok:
 
 with st.expander("Advanced: tile size, CPU backend, colour fix, transparency, your own model"):
     a1, a2 = st.columns(2)
-    tile = a1.selectbox("Tile size", [0, 64, 128, 192, 256, 384, 512], key=kept("enh_tile", 0),
+    tile = a1.selectbox("Tile size", [0, 64, 128, 192, 256, 384, 512], persist_state="session", key=kept("enh_tile", 0),
                         format_func=lambda t: "automatic" if t == 0 else f"{t} px",
                         help="Large images run in overlapping tiles, blended so no seams show; memory is bounded.")
-    runtime = a2.selectbox("CPU backend", BACKEND_CHOICES, key=kept("enh_backend", "auto"),
+    runtime = a2.selectbox("CPU backend", BACKEND_CHOICES, persist_state="session", key=kept("enh_backend", "auto"),
                            help="auto: the fastest backend whose output stays within 45 dB of fp32, measured once on "
                                 "this machine (see the statistics for why). torch: the fp32 reference; torch-bf16: "
                                 "bfloat16 weights; ncnn: the same files on the ncnn runtime.")
-    fix = st.radio("Colour fix", COLOUR_FIXES, horizontal=True, key=kept("enh_colour_fix", "off"),
+    fix = st.radio("Colour fix", COLOUR_FIXES, horizontal=True,
+                   persist_state="session", key=kept("enh_colour_fix", "off"),
                    help="GANs can shift colours. mean/std: each channel gets the input's mean and spread; low band: "
                         "the input's low frequencies under the network's detail.")
     alpha = "resize"
     if image.channels in (2, 4):
-        alpha = st.radio("Transparency", ALPHA_MODES, horizontal=True, key=kept("enh_alpha", "resize"),
+        alpha = st.radio("Transparency", ALPHA_MODES, horizontal=True,
+                         persist_state="session", key=kept("enh_alpha", "resize"),
                          format_func={"resize": "resize (bilinear)", "network": "through the network (sharper)"}.get)
     st.markdown("**Your own model**")
     user_model_uploader()

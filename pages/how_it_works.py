@@ -1,17 +1,17 @@
 """How it works: a lesson page for a class, drawn from the same registries the tool runs on."""
-from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
-from core.methods import METHODS, networks
+from core.methods import networks
+from core.quality.charts import frontier
 from core.quality.metrics import METRICS
-from ui.charts import tradeoff_scatter
+from ui.charts import font_size, show, tradeoff_scatter, width
+from ui.lesson_text import frontier_text, load_set5
 from ui.state import require_frame
 
 require_frame()
 st.title("How it works")
-SET5 = Path(__file__).resolve().parent.parent / "bench" / "results" / "set5_x4.csv"
 
 st.header("1. Making an image larger")
 st.markdown("""
@@ -21,9 +21,9 @@ st.markdown("""
   missing detail bands from the image's own wavelet details; the inverse transform doubles the size.
 * **Denoising filters** (bilateral, wavelet, non-local means, …) remove noise; here they run *before* the
   upscale by default, while the noise is still pixel-sized and easy to tell from detail.
-* **A super-resolution network** learned from millions of pairs (a sharp photo and a degraded copy) what
-  sharp images usually look like. Each runs at its own native scale; any other scale is the network pass plus
-  an ordinary Lanczos resize, and every result says which part was which.
+* **A super-resolution network** learned from pairs — a sharp photo and a degraded copy of it — what sharp
+  images usually look like (the Train page shows it happen). Each runs at its own native scale; any other
+  scale is the network pass plus an ordinary Lanczos resize, and every result says which part was which.
 """)
 
 st.header("2. What a GAN invents")
@@ -44,22 +44,24 @@ st.markdown("**Without one**, only descriptions of a single image — they canno
 st.table(pd.DataFrame({"measure": [m.heading for m in no_ref], "better": [
     {True: "higher", False: "lower", None: "neither"}[m.higher_is_better] for m in no_ref],
     "what it measures": [m.about for m in no_ref]}))
-st.markdown("PSNR and SSIM are computed on the Y (brightness) channel with a border of *scale* pixels removed, as "
-            "published tables do; LPIPS is always on colour. Every table on the Metrics page says which.")
+st.markdown("On the Metrics page PSNR and SSIM are computed on the Y (brightness) channel by default, as published "
+            "tables do (a toggle switches to RGB; `python -m core bench` uses RGB unless `--y-channel`), with a "
+            "border of *scale* pixels removed; LPIPS is always on colour. Every table says which.")
 
 st.header("4. The perception–distortion trade-off")
-if SET5.exists():
-    scores = pd.read_csv(SET5)
-    scores = scores[scores["method"].isin(METHODS.names())]
-    scores["kind"] = [METHODS.get(m).kind for m in scores["method"]]
-    st.altair_chart(tradeoff_scatter(scores[["method", "kind", "psnr_db", "lpips"]].dropna()), key="how_scatter")
-    st.caption("Set5 ×4 (bicubic-downscaled inputs), measured by this tool: `python -m core bench --hr "
-               "../shared/data/Set5/HR --lr ../shared/data/Set5/LR_bicubic/X4 --scale 4 … --csv "
-               "bench/results/set5_x4.csv` (the README has the full command and table).")
+scores = load_set5()
+if scores is not None:
+    edge = frontier(scores)
+    show(tradeoff_scatter(scores, font_size=font_size()).properties(width=width()), "Set5 trade-off")
+    st.caption("Set5 ×4 (bicubic-downscaled inputs), every network and bicubic, measured by this tool: `python -m "
+               "core bench --hr ../shared/data/Set5/HR --lr ../shared/data/Set5/LR_bicubic/X4 --scale 4 --methods "
+               "bicubic,<every network> --y-channel --csv bench/results/set5_x4_networks.csv` (docs/figures.md).")
+    st.markdown(frontier_text(scores, edge))
 st.markdown("""
-No method can be best at both: the closer to the true pixels on average (PSNR, right), the blurrier the result,
-because averaging all plausible answers is blurry; the more natural it looks (LPIPS, down), the more it invents.
-The GAN sits lower and further left than bicubic; SPAN, trained for fidelity, furthest right.
+Blau & Michaeli (2018) proved that **no method can be perfect at both** fidelity and natural looks at once —
+but the limit is a *frontier*, not a rule that every sharper method is less faithful. Methods on the frontier
+trade one for the other; a method inside it is simply beaten on both by another. Which one you want depends on
+the image: a diagram or a licence plate wants fidelity, a holiday photo may prefer natural texture.
 """)
 
 st.header("5. Running on a laptop CPU")
@@ -67,10 +69,11 @@ st.markdown("""
 * **Tiles**: a large image is cut into overlapping tiles, each run alone and cross-faded into the result, so no
   seams show and memory stays bounded (the tile size comes from each backend's measured memory per pixel).
 * **bfloat16**: on CPUs with native bfloat16 (`avx512_bf16`), the network's weights and activations are
-  stored in 16 bits instead of 32: 2–3× faster on the AMD EPYC (Zen 4) this was measured on, and the output
-  stays ≥ 45 dB from the 32-bit one —
-  differences no one can see. Each machine measures once which way is fastest.
-* Everything runs offline; uploaded images stay in the server's memory.
+  stored in 16 bits instead of 32; each machine measures once which backend is fastest for each network
+  (`python -m core methods --backends` says what it chose and why), and only backends whose output stays ≥ 45 dB
+  from the 32-bit one are used. On a CPU without native bfloat16 it is not even tried: it would be emulated.
+* The networks' weights come with the installed packages and run offline; only face restoration's weights
+  are downloaded, and only when someone asks for them. Uploaded images stay in the server's memory.
 """)
 
 st.header("6. The models: where they come from")

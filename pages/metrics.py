@@ -37,7 +37,7 @@ def one_click() -> None:
 st.button("One click: astronaut, ×4, noise σ 10, JPEG 60, seven methods", on_click=one_click, key="met_demo",
           type="primary")
 
-mode = st.radio("Reference", MODES, horizontal=True, key="met_mode")
+mode = st.radio("Reference", MODES, horizontal=True, persist_state="session", key="met_mode")
 reference = None
 lr_pixels, notes = image.pixels, []
 if mode == MODES[0]:
@@ -46,12 +46,12 @@ if mode == MODES[0]:
     st.caption(f"Clean image: {'the full-size original of the sample ' + sample if sample else image.name}, "
                f"{clean.shape[1]}×{clean.shape[0]}. It becomes the reference; its degraded copy the input.")
     c = st.columns(6)
-    factor = c[0].selectbox("Downscale ÷", SCALES, key="met_factor")
-    down = c[1].selectbox("Downscale with", DOWNSCALE_METHODS, key="met_down")
-    blur = c[2].slider("Blur σ (0 = off)", 0.0, 5.0, step=0.1, key="met_blur")
-    noise = c[3].slider("Noise σ (0 = off)", 0.0, 50.0, step=1.0, key="met_noise")
-    jpeg = c[4].slider("JPEG quality (0 = off)", 0, 100, step=5, key="met_jpeg")
-    seed = c[5].number_input("Seed", 0, 10_000, key="met_seed")
+    factor = c[0].selectbox("Downscale ÷", SCALES, persist_state="session", key="met_factor")
+    down = c[1].selectbox("Downscale with", DOWNSCALE_METHODS, persist_state="session", key="met_down")
+    blur = c[2].slider("Blur σ (0 = off)", 0.0, 5.0, step=0.1, persist_state="session", key="met_blur")
+    noise = c[3].slider("Noise σ (0 = off)", 0.0, 50.0, step=1.0, persist_state="session", key="met_noise")
+    jpeg = c[4].slider("JPEG quality (0 = off)", 0, 100, step=5, persist_state="session", key="met_jpeg")
+    seed = c[5].number_input("Seed", 0, 10_000, persist_state="session", key="met_seed")
     pair = make_pair(clean, Degradation(factor, down, blur, noise, int(jpeg), int(seed)))
     st.markdown(f"**Pipeline:** {pair.pipeline()}")
     lr_pixels, reference, outscale = pair.lr, pair.hr, float(factor)
@@ -69,17 +69,19 @@ elif mode == MODES[1]:
 else:
     outscale = scale_picker("met_scale")
 
-methods = st.multiselect("Methods", method_names(), key="met_methods")
+methods = st.multiselect("Methods", method_names(), persist_state="session", key="met_methods")
 c2, c3, c4 = st.columns(3)
-y_only = c2.toggle("Y channel (BT.601)", key="met_y", help="PSNR/SSIM on BT.601 luma (as published SR "
+y_only = c2.toggle("Y channel (BT.601)",
+                   persist_state="session", key="met_y", help="PSNR/SSIM on BT.601 luma (as published SR "
                                                            "tables) instead of RGB. LPIPS is always RGB.")
-crop_border = c3.number_input("Border crop (px)", 0, 32, key=kept(f"met_crop_{outscale:g}", int(round(outscale))),
+crop_border = c3.number_input("Border crop (px)", 0, 32,
+                              persist_state="session", key=kept(f"met_crop_{outscale:g}", int(round(outscale))),
                               help="Pixels removed on every side before scoring; the scale, as BasicSR does.")
-policy = c4.radio("If sizes differ", ["crop", "refuse"], horizontal=True, key="met_policy",
+policy = c4.radio("If sizes differ", ["crop", "refuse"], horizontal=True, persist_state="session", key="met_policy",
                   help="crop: both to the common top-left area (said in the notes); refuse: no score.")
 
 has_ref = reference is not None
-measures = st.multiselect("Measures", [m.name for m in entries("all", has_ref)], key=kept(
+measures = st.multiselect("Measures", [m.name for m in entries("all", has_ref)], persist_state="session", key=kept(
     f"met_measures_{has_ref}", [m.name for m in entries(None, has_ref)]), format_func=lambda n: METRICS.get(n).label,
     help="; ".join(f"{m.label}: {m.about}" for m in entries("all", has_ref)))
 go = st.button("Score", key="met_run", disabled=not (methods and measures)) or st.session_state.pop("met_go", False)

@@ -20,14 +20,17 @@ st.title("Train")
 st.caption("Training makes a network: pairs are made on the fly from clean images (blur → downscale → noise → "
            "JPEG, random crops, flips and rotations), the network's output is compared with the truth, and its "
            "weights move to make the loss smaller. Whole images are held out for validation, never trained on.")
-name = st.radio("Preset", list(PRESETS), key=kept("train_preset", "scratch-60s"),
+name = st.radio("Preset", list(PRESETS), persist_state="session", key=kept("train_preset", "scratch-60s"),
                 format_func=lambda n: PRESETS[n].title)
 st.caption(f"What it teaches: {PRESETS[name].teaches}.")
 c1, c2, c3 = st.columns(3)
 seconds = c1.slider("Length (s)", 10, int(PRESETS[name].config.seconds) * 2, step=10,
-                    key=kept(f"train_seconds_{name}", int(PRESETS[name].config.seconds)))
-seed = c2.number_input("Seed", 0, 10_000, key=kept("train_seed", 0), help="The same seed gives the same run.")
-source = c3.radio("Train on", ["the built-in photos", "the chosen image", "uploads"], key=kept("train_on",
+                    persist_state="session", key=kept(f"train_seconds_{name}", int(PRESETS[name].config.seconds)))
+seed = c2.number_input("Seed", 0, 10_000,
+
+                       persist_state="session", key=kept("train_seed", 0), help="The same seed gives the same run.")
+source = c3.radio("Train on", ["the built-in photos", "the chosen image", "uploads"],
+                  persist_state="session", key=kept("train_on",
                   "the built-in photos"), help="The chosen image: its last quarter is held out for validation.")
 files = st.file_uploader("Images to train on", type=UPLOAD_TYPES, accept_multiple_files=True,
                          key="train_files") if source == "uploads" else []

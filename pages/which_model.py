@@ -19,18 +19,20 @@ st.caption("For this image, at this scale, on this computer: every network you p
            "fastest first, until the time budget is spent; the ranking says how each did and how long the whole "
            "image would take.")
 c1, c2, c3 = st.columns(3)
-scale = c1.radio("Scale", (2, 3, 4), horizontal=True, key=kept("rank_scale", 4), format_func=lambda s: f"×{s}")
-which = c2.radio("Networks", NETWORK_SETS, key=kept("rank_which", "native"), horizontal=True,
+scale = c1.radio("Scale", (2, 3, 4), horizontal=True,
+                 persist_state="session", key=kept("rank_scale", 4), format_func=lambda s: f"×{s}")
+which = c2.radio("Networks", NETWORK_SETS, persist_state="session", key=kept("rank_which", "native"), horizontal=True,
                  format_func={"native": f"the ×{scale} ones", "all": "all", "family": "one family"}.get)
 family = None
 if which == "family":
     families = list(dict.fromkeys(n.family for n in networks()))
-    family = c2.selectbox("Family", families, key=kept("rank_family", families[0]))
-budget = c3.slider("Time budget (s)", 10, 600, step=10, key=kept("rank_budget", 60))
+    family = c2.selectbox("Family", families, persist_state="session", key=kept("rank_family", families[0]))
+budget = c3.slider("Time budget (s)", 10, 600, step=10, persist_state="session", key=kept("rank_budget", 60))
 names = network_set(which, scale, family)
 sample = chosen_sample()
 truth = sample is not None and st.toggle(
-    "Score against the truth: degrade the sample's clean original as on the Metrics page", key=kept("rank_truth", True),
+    "Score against the truth: degrade the sample's clean original as on the Metrics page",
+    persist_state="session", key=kept("rank_truth", True),
     help="The input becomes the clean sample downscaled (and blurred, noised, JPEG'd as the Metrics page says).")
 if truth:
     from core.io.samples import SAMPLES
@@ -45,7 +47,8 @@ else:
     lr, hr = image.pixels, None
 has_ref = hr is not None
 measures = [m.name for m in entries("all", has_ref) if m.higher_is_better is not None and m.marks_best]
-measure = st.selectbox("Rank by", measures, key=kept(f"rank_measure_{has_ref}", "psnr_db" if has_ref else "niqe"))
+measure = st.selectbox("Rank by", measures,
+                       persist_state="session", key=kept(f"rank_measure_{has_ref}", "psnr_db" if has_ref else "niqe"))
 region = region_picker(image, current_image_key())
 x, y, w, h = crop = region.crop(lr.shape[1], lr.shape[0])
 lr_crop = lr[y:y + h, x:x + w]

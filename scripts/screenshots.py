@@ -1,5 +1,6 @@
-"""The README's screenshots: every page in a real browser (Debian's headless Chromium, offline) at 1280 px wide,
-in the states a class sees. Run: `.venv/bin/python scripts/screenshots.py` (writes docs/screenshots/)."""
+"""The README's screenshots: every page in a real browser (Debian's headless Chromium, offline) at 1280×720 and
+1920×1080, in the states a class sees (the start page's lesson run, a crop preview, Baselines run, the Metrics
+demo, a ranking, a short training run). Run: `.venv/bin/python scripts/screenshots.py` (writes docs/screenshots/)."""
 from __future__ import annotations
 
 import shutil
@@ -11,18 +12,74 @@ sys.path.insert(0, str(ROOT))
 from scripts import local_server  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
-WIDTH, HEIGHT = 1280, 720
+SIZES = [(1280, 720), (1920, 1080)]
 
 
-def shoot(page, name: str) -> None:
-    """The whole page: Streamlit scrolls inside its own container, so the viewport grows to the content."""
-    page.wait_for_timeout(1500)
-    height = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
-    page.set_viewport_size({"width": WIDTH, "height": max(HEIGHT, height + 40)})
+def idle(page) -> None:
+    page.wait_for_timeout(500)
+    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidgetRunningIcon]') && "
+                           "![...document.querySelectorAll('[data-testid=stProgress]')].length", timeout=900_000)
     page.wait_for_timeout(800)
-    page.screenshot(path=str(OUT / f"{name}.png"))
-    page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
-    print(OUT / f"{name}.png")
+
+
+def shoot(page, name: str, size: tuple[int, int]) -> None:
+    """The whole page: Streamlit scrolls inside its own container, so the viewport grows to the content."""
+    idle(page)
+    width, height = size
+    full = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+    page.set_viewport_size({"width": width, "height": max(height, full + 40)})
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(OUT / f"{name}_{width}.png"))
+    page.set_viewport_size({"width": width, "height": height})
+    print(OUT / f"{name}_{width}.png", flush=True)
+
+
+def visit(page, name: str) -> None:
+    page.get_by_role("link", name=name, exact=True).click()
+    page.get_by_role("heading").first.wait_for(timeout=60_000)
+    idle(page)
+
+
+def run(browser, url: str, size: tuple[int, int]) -> None:
+    page = browser.new_page(viewport={"width": size[0], "height": size[1]})
+    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(url) or
+               r.request.url.startswith(("data:", "blob:")) else r.abort())
+    page.goto(url)
+    page.get_by_role("heading", name="SR Lab").first.wait_for(timeout=60_000)
+    for step in ("1 · See", "2 · Measure", "3 · Compare"):
+        page.get_by_role("button", name=step).click()
+        idle(page)
+    shoot(page, "start", size)
+    visit(page, "Enhance")
+    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").click()
+    page.get_by_role("option", name="rocket (640×427)").click()
+    idle(page)
+    page.get_by_test_id("stSelectbox").filter(has_text="Method").first.click()
+    page.get_by_role("option", name="realesr-animevideov3", exact=True).click()
+    idle(page)
+    page.get_by_role("button", name="Preview a crop").click()
+    page.get_by_text("Result: realesr-animevideov3 on the crop").wait_for(timeout=600_000)
+    shoot(page, "enhance", size)
+    visit(page, "Baselines")
+    page.get_by_role("button", name="Run", exact=True).click()
+    page.get_by_text("results at ×4").wait_for(timeout=600_000)
+    shoot(page, "baselines", size)
+    visit(page, "Metrics")
+    page.get_by_role("button", name="One click").click()
+    page.get_by_text("Scores against the true reference").wait_for(timeout=600_000)
+    shoot(page, "metrics", size)
+    visit(page, "Which model?")
+    page.get_by_role("button", name="Try").click()
+    page.get_by_text("for this image, at this scale, on this computer").first.wait_for(timeout=600_000)
+    shoot(page, "which_model", size)
+    visit(page, "Train")
+    page.get_by_role("button", name="Start training").click()
+    page.get_by_text("Trained:").wait_for(timeout=600_000)
+    shoot(page, "train", size)
+    for name in ("Batch", "How it works"):
+        visit(page, name)
+        shoot(page, name.lower().replace(" ", "_"), size)
+    page.close()
 
 
 def main() -> None:
@@ -33,31 +90,10 @@ def main() -> None:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
-                                        args=["--headless", "--no-sandbox", "--disable-gpu"])
-            page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
-            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(url) or
-                       r.request.url.startswith(("data:", "blob:")) else r.abort())
-            page.goto(url)
-            page.get_by_role("heading", name="Enhance").wait_for(timeout=60_000)
-            page.get_by_test_id("stSelectbox").filter(has_text="Sample").first.click()
-            page.get_by_role("option", name="rocket (640×427)").click()
-            page.get_by_test_id("stSelectbox").filter(has_text="Method").first.click()
-            page.get_by_role("option", name="realesr-animevideov3", exact=True).click()
-            page.get_by_role("button", name="Preview a crop").click()
-            page.get_by_text("Result: realesr-animevideov3 on the crop").wait_for(timeout=180_000)
-            shoot(page, "enhance")
-            page.get_by_role("link", name="Baselines").click()
-            page.get_by_role("button", name="Run", exact=True).click()
-            page.get_by_text("results at ×4").wait_for(timeout=300_000)
-            shoot(page, "baselines")
-            page.get_by_role("link", name="Metrics").click()
-            page.get_by_role("button", name="One click").click()
-            page.get_by_text("Scores against the true reference").wait_for(timeout=300_000)
-            shoot(page, "metrics")
-            for name in ("Batch", "How it works"):
-                page.get_by_role("link", name=name).click()
-                page.get_by_role("heading", name=name).first.wait_for(timeout=60_000)
-                shoot(page, name.lower().replace(" ", "_"))
+                                        args=["--headless", "--no-sandbox", "--disable-gpu",
+                                              "--disable-background-networking"])
+            for size in SIZES:
+                run(browser, url, size)
             browser.close()
     finally:
         local_server.stop(proc)

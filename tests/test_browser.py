@@ -114,7 +114,8 @@ def test_metrics_one_click_demo_renders_offline(offline_page, server, artifacts)
     page.get_by_role("button", name="One click").click()
     page.get_by_text("Scores against the true reference").wait_for(timeout=180_000)
     expect(page.get_by_test_id("stDataFrame")).to_have_count(1)
-    expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(5, timeout=30_000)  # 4 bars + 1 scatter
+    # 4 measures + the trade-off scatter + the frequency view, drawn as inline SVG (measurable, offline)
+    expect(page.locator("figure[data-testid=sr-chart] svg")).to_have_count(6, timeout=30_000)
     page.get_by_text("Where the errors are").scroll_into_view_if_needed()
     page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stImage] img')]"
                            ".every(i => i.complete && i.naturalWidth > 0)", timeout=30_000)

@@ -25,6 +25,7 @@ def test_cancel_stops_a_single_tile_job_within_2_s_and_frees_the_cpu(offline_pag
     sidebar.get_by_test_id("stSelectbox").click()
     page.get_by_role("option", name="astronaut_512 (512×512)").click()
     page.get_by_role("button", name="Enhance full image (512×512)").wait_for(timeout=30_000)
+    page.get_by_text("Advanced: tile size, CPU backend").click()
     page.get_by_test_id("stSelectbox").filter(has_text="CPU backend").click()
     page.get_by_role("option", name="torch", exact=True).click()  # fp32, one 512² tile: over a minute of work
     page.get_by_role("button", name="Enhance full image (512×512)").click()

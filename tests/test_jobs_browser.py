@@ -58,6 +58,7 @@ def test_a_job_goes_on_through_a_widget_change_and_two_page_switches(browser, lo
     _choose(page, url, **SLOW_JOB)
     page.get_by_role("button", name="Enhance full image").click()
     page.get_by_text("elapsed").first.wait_for(timeout=180_000)  # running
+    page.get_by_text("Advanced: tile size, CPU backend").click()
     page.get_by_test_id("stRadio").filter(has_text="Colour fix").get_by_text("mean/std", exact=True).click()
     page.get_by_role("link", name="Baselines").click()
     page.get_by_role("heading", name="Baselines").wait_for(timeout=60_000)

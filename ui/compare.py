@@ -32,11 +32,11 @@ def ab_slider(named: list[tuple[str, np.ndarray]], key: str) -> None:
     left, right = st.columns(2)
     if st.session_state.get(f"{key}_a") not in labels:  # new results: the old choice may be gone
         st.session_state[f"{key}_a"] = labels[0]
-    a = left.selectbox("A (left)", labels, key=kept(f"{key}_a", labels[0]))
+    a = left.selectbox("A (left)", labels, persist_state="session", key=kept(f"{key}_a", labels[0]))
     default_b = next((label for label in labels if label != a), labels[0])
     if st.session_state.get(f"{key}_b") not in labels:
         st.session_state[f"{key}_b"] = default_b
-    b = right.selectbox("B (right)", labels, key=kept(f"{key}_b", default_b))
+    b = right.selectbox("B (right)", labels, persist_state="session", key=kept(f"{key}_b", default_b))
     pixels = dict(named)
     slider(pixels[a], pixels[b], a, b)
 

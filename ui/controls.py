@@ -13,14 +13,15 @@ from ui.state import kept
 def scale_picker(key: str, container=st, fit: bool = False) -> float | tuple[int, int, str]:
     """A scale (×2…×8 or custom); with `fit`, also "fit to width × height" → (width, height, fit mode)."""
     options = [f"×{s}" for s in SCALES] + ["custom"] + (["fit to size"] if fit else [])
-    choice = container.radio("Scale", options, horizontal=True, key=kept(key, "×4"))
+    choice = container.radio("Scale", options, horizontal=True, persist_state="session", key=kept(key, "×4"))
     if choice == "custom":
-        return float(container.number_input("Custom scale", 1.0, 8.0, step=0.25, key=kept(key + "_custom", 2.5)))
+        return float(container.number_input("Custom scale", 1.0, 8.0, step=0.25,
+                                            persist_state="session", key=kept(key + "_custom", 2.5)))
     if choice == "fit to size":
         w, h, m = container.columns([1, 1, 2])
-        width = w.number_input("Width", 1, 16_000, step=100, key=kept(key + "_fit_w", 1920))
-        height = h.number_input("Height", 1, 16_000, step=100, key=kept(key + "_fit_h", 1080))
-        mode = m.radio("Aspect", FIT_MODES, key=kept(key + "_fit_mode", "keep"), format_func={
+        width = w.number_input("Width", 1, 16_000, step=100, persist_state="session", key=kept(key + "_fit_w", 1920))
+        height = h.number_input("Height", 1, 16_000, step=100, persist_state="session", key=kept(key + "_fit_h", 1080))
+        mode = m.radio("Aspect", FIT_MODES, persist_state="session", key=kept(key + "_fit_mode", "keep"), format_func={
             "keep": "keep (fits inside)", "crop": "fill, cut the centre"}.get)
         return int(width), int(height), mode
     return float(choice[1:])
@@ -32,11 +33,11 @@ def param_widgets(method, key_prefix: str, container=st) -> dict:
     for p in method.params:
         key = kept(f"{key_prefix}_{method.name}_{p.name}", p.default)
         if p.choices is not None:
-            values[p.name] = container.selectbox(p.label, p.choices, help=p.help, key=key)
+            values[p.name] = container.selectbox(p.label, p.choices, help=p.help, persist_state="session", key=key)
         else:
             cast = type(p.default)
             values[p.name] = container.slider(p.label, cast(p.min), cast(p.max), step=cast(p.step), help=p.help,
-                                              key=key)
+                                              persist_state="session", key=key)
     return values
 
 

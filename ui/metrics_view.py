@@ -165,7 +165,7 @@ def error_map(res: dict, methods: list[str], reference, y_only: bool, crop_borde
     networks = [r.method for r in res["scores"].rows if method(r.method).native_scale is not None]
     if st.session_state.get("met_map_method") not in methods:  # a network's errors are the lesson
         st.session_state.met_map_method = networks[-1] if networks else methods[0]
-    pick = st.selectbox("Method", methods, key="met_map_method")
+    pick = st.selectbox("Method", methods, persist_state="session", key="met_map_method")
     hit = cached(res["keys"][pick])
     if hit is not None and reference is not None:
         err, smap = error_maps(hit[0].pixels, reference, y_only=y_only, crop_border=int(crop_border),
@@ -187,7 +187,7 @@ def sweep_panel(clean: np.ndarray, base, methods: list[str], measures: list[str]
     from ui import jobs
 
     with st.expander("Sweep: score the methods while one degradation knob moves"):
-        knob = st.radio("Knob", list(KNOBS), horizontal=True, key="met_sweep_knob",
+        knob = st.radio("Knob", list(KNOBS), horizontal=True, persist_state="session", key="met_sweep_knob",
                         format_func=lambda k: f"{KNOBS[k].label} ({', '.join(f'{v:g}' for v in KNOBS[k].steps)})")
         st.caption(f"The other knobs stay as set above; {len(methods)} methods × {len(KNOBS[knob].steps)} steps "
                    "(each step cached).")

@@ -18,9 +18,10 @@ def _sample(name: str) -> LoadedImage:
 
 def image_picker() -> None:
     sb = st.sidebar
-    source = sb.radio("Image", ["Sample", "Upload"], horizontal=True, key=kept("source_w", "Sample"))
+    source = sb.radio("Image", ["Sample", "Upload"], horizontal=True,
+                      persist_state="session", key=kept("source_w", "Sample"))
     if source == "Sample":
-        name = sb.selectbox("Sample", list(SAMPLES), key=kept("sample_w", "astronaut"),
+        name = sb.selectbox("Sample", list(SAMPLES), persist_state="session", key=kept("sample_w", "astronaut"),
                             format_func=lambda n: SAMPLES[n].title, help="\n\n".join(
                                 f"**{s.title}**: {s.about}" for s in SAMPLES.values()))
         _choose(_sample(name), f"sample:{name}")

@@ -68,13 +68,14 @@ def region_picker(image: LoadedImage, image_key: str, container=None) -> Region:
     box = (container or st).expander("Region: where to crop and zoom (anywhere on the image)")
     with box:
         left, right = st.columns([3, 2])
-        left.slider("Across (% of the width)", 0, 100, key="region_x")
-        left.slider("Down (% of the height)", 0, 100, key="region_y")
+        left.slider("Across (% of the width)", 0, 100, persist_state="session", key="region_x")
+        left.slider("Down (% of the height)", 0, 100, persist_state="session", key="region_y")
         sides = [s for s in SIDES if s <= max(image.width, image.height)] or [SIDES[0]]
         if st.session_state.region_side not in sides:
             st.session_state.region_side = sides[-1] if st.session_state.region_side > sides[-1] else sides[0]
-        left.select_slider("Crop size (input px)", sides, key="region_side")
-        left.select_slider("Zoom magnification", list(range(2, 9)), key="zoom_mag", format_func=lambda m: f"×{m}")
+        left.select_slider("Crop size (input px)", sides, persist_state="session", key="region_side")
+        left.select_slider("Zoom magnification", list(range(2, 9)),
+                           persist_state="session", key="zoom_mag", format_func=lambda m: f"×{m}")
         region = Region(st.session_state.region_x / 100, st.session_state.region_y / 100,
                         st.session_state.region_side, st.session_state.zoom_mag)
         x, y, w, h = region.crop(image.width, image.height)

@@ -79,9 +79,10 @@ def download(image: LoadedImage, request: Request, result: EnhanceResult) -> Non
     """The full-size file in the chosen format, with the input's ICC profile, DPI and EXIF and how it was made."""
     s = result.stats
     c1, c2 = st.columns([1, 2])
-    fmt = c1.radio("File format", FORMATS, horizontal=True, key=kept("enh_format", "png"),
+    fmt = c1.radio("File format", FORMATS, horizontal=True, persist_state="session", key=kept("enh_format", "png"),
                    format_func=str.upper, help="PNG keeps 16 bits and transparency; JPEG and WebP are smaller.")
-    quality = c2.slider("Quality (JPEG/WebP; WebP 100 = lossless)", 50, 100, key=kept("enh_quality", 92),
+    quality = c2.slider("Quality (JPEG/WebP; WebP 100 = lossless)", 50, 100,
+                        persist_state="session", key=kept("enh_quality", 92),
                         disabled=fmt == "png")
     options = OutputOptions(fmt, quality)
     encoded = st.session_state.setdefault("enh_encoded", {})

@@ -1,9 +1,9 @@
-"""Session state shared by the pages: widgets that keep their value across pages, and the chosen image.
+"""Session state shared by the pages: defaults of the controls that keep their value across pages, and what
+this session holds (its image, its own models, its memory budget).
 
-Streamlit drops the state of widgets that a run does not draw, so a page's controls would reset on a visit
-to another page. Keys registered with `kept()` are re-saved by the entry file at the start of every run, which
-keeps them (Streamlit's documented way, "Interrupt the widget clean-up process"). Defaults go into
-session_state, never into the widget call, so a value set by code is not fought by a `value=` argument.
+Every value widget is drawn with `persist_state="session"` (Streamlit's own way: the value survives page switches
+and fragment reruns) and its first value comes from `kept(key, default)`, put into session_state, never into the
+widget call, so a value set by code is not fought by a `value=` argument.
 """
 from __future__ import annotations
 
@@ -11,20 +11,11 @@ import streamlit as st
 
 from core.io.imageio import LoadedImage
 
-_KEPT: set[str] = set()
-
 
 def kept(key: str, default) -> str:
-    """A widget key whose value survives page switches; `default` is its first value in a session."""
-    _KEPT.add(key)
+    """A widget key whose first value in a session is `default`."""
     st.session_state.setdefault(key, default)
     return key
-
-
-def restore_kept() -> None:
-    for key in _KEPT:
-        if key in st.session_state:
-            st.session_state[key] = st.session_state[key]
 
 
 def current_image() -> LoadedImage | None:

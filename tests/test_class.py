@@ -1,0 +1,119 @@
+"""The faults a teacher's walkthrough found (issue 23), each held by a test: a descriptive measure is never
+marked best, the pipeline names the clean size, the zoom and the crop follow a region chosen anywhere, the
+batch says a file's name once and starts on Enhance's method, the page icon is local, the lesson's claims follow
+from the figures."""
+import io
+import math
+
+import numpy as np
+import pandas as pd
+from streamlit.testing.v1 import AppTest
+
+from core.quality.charts import frontier
+from core.quality.degrade import Degradation, make_pair
+from core.quality.metrics import METRICS
+from tests.conftest import ROOT, click
+from ui.region import Region, most_detailed
+
+
+def _app(page: str) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300)
+    at.run()
+    return at.switch_page(page).run()
+
+
+def test_only_a_measure_whose_direction_means_quality_is_marked_best():
+    values = {"nearest": 0.0, "bicubic": 2.5}  # blocks have little estimated noise
+    assert METRICS.get("noise_sigma").best(values) is None and METRICS.get("sharpness").best(values) is None
+    assert METRICS.get("niqe").best({"a": 5.0, "b": 7.0}) == "a"
+    at = _app("pages/metrics.py")
+    at.radio(key="met_mode").set_value("No reference").run()
+    at.multiselect(key="met_methods").set_value(["nearest", "bicubic"]).run()
+    click(at, "met_run")
+    assert any("Not marked best: Sharpness, Noise σ" in c.value for c in at.caption)
+
+
+def test_the_pipeline_names_the_clean_size_before_the_crop():
+    from skimage import data
+
+    pair = make_pair(data.rocket(), Degradation(scale=4))
+    assert pair.pipeline().startswith("clean 640×427 → crop to 640×424 (a multiple of 4)")
+
+
+def test_the_zoom_follows_the_region_on_any_result():
+    region = Region(cx=0.25, cy=0.75, side=128, magnification=3)
+    assert region.crop(512, 512) == (64, 320, 128, 128)  # off-centre, inside the image
+    x, y, side = region.window(2048, 2048, None, (512, 512))  # a ×4 result of the whole image
+    assert side == 360 // 3 and abs(x + side / 2 - 512) <= 1 and abs(y + side / 2 - 1536) <= 1
+    x, y, side = region.window(512, 512, (64, 320, 128, 128), (512, 512))  # a ×4 result of that crop
+    assert abs(x + side / 2 - 256) <= 1 and abs(y + side / 2 - 256) <= 1  # its centre: the region's centre
+    assert Region(0.5, 0.5, 128, 8).window(100, 100, None, (25, 25))[2] == 360 // 8  # ×8 is finer
+
+
+def test_a_new_image_starts_on_its_most_detailed_part():
+    img = np.zeros((200, 300), np.uint8)
+    img[150:180, 30:60] = np.random.default_rng(0).integers(0, 255, (30, 30))  # texture at bottom left
+    cx, cy = most_detailed(img)
+    assert cx < 0.3 and cy > 0.6
+
+
+def test_baselines_runs_on_a_region_chosen_off_centre():
+    at = _app("pages/baselines.py")
+    at.selectbox(key="sample_w").set_value("astronaut_512").run()
+    at.radio(key="base_where").set_value("the region").run()
+    at.slider(key="region_x").set_value(70).run()
+    at.slider(key="region_y").set_value(30).run()
+    for group in ("interpolation", "denoise", "enhance", "super-resolution"):
+        at.multiselect(key=f"base_methods_{group}").set_value(["bicubic"] if group == "interpolation" else []).run()
+    click(at, "base_run")
+    assert any("region 128×128 at (294, 90)" in s.value for s in at.subheader), [s.value for s in at.subheader]
+
+
+def test_batch_says_a_files_name_once_and_starts_on_enhances_method():
+    at = _app("pages/enhance.py")
+    at.selectbox(key="enh_method").set_value("SPAN_x4").run()
+    at.switch_page("pages/batch.py").run()
+    assert at.selectbox(key="batch_method").value == "SPAN_x4"
+    at.selectbox(key="batch_method").set_value("bicubic").run()
+    at.file_uploader(key="batch_files").upload("notimage.png", b"plain text", "image/png").run()
+    click(at, "batch_run")
+    message = next(e.value for e in at.error if "notimage.png" in e.value)
+    assert message.count("notimage.png") == 1
+
+
+def test_the_page_icon_is_a_local_file():
+    text = (ROOT / "streamlit_app.py").read_text()
+    assert "page_icon=str(ICON)" in text and (ROOT / "ui" / "icon.png").is_file() and ":material/" not in \
+        text.split("set_page_config")[1].split(")")[0]
+
+
+def test_the_lesson_page_teaches_the_frontier_from_the_measured_figures():
+    scores = pd.read_csv(ROOT / "bench" / "results" / "set5_x4_networks.csv")
+    scores["kind"] = "network"
+    edge = frontier(scores.dropna(subset=["psnr_db", "lpips"]))
+    assert "RealSR_DF2K_x4" in edge  # the best LPIPS of all, with a PSNR above bicubic: on the frontier
+    assert "RealESRGAN_x4plus" not in edge  # RealSR beats it on both (the walkthrough's finding)
+    at = _app("pages/how_it_works.py")
+    text = " ".join(m.value for m in at.markdown)
+    assert "No method can be best at both" not in text  # a rule its own figures contradicted
+    assert "frontier" in text and "RealSR_DF2K_x4" in text
+    assert "Everything runs offline" not in text  # the face weights download on request
+    assert math.isfinite(scores["psnr_db"].max())
+
+
+def test_the_trade_off_chart_pads_its_axes_and_numbers_its_points():
+    import json
+
+    from core.quality.charts import tradeoff_scatter
+
+    points = pd.DataFrame({"method": ["a", "b", "c"], "kind": ["network"] * 3, "psnr_db": [26.0, 28.0, 32.0],
+                           "lpips": [0.17, 0.34, 0.18]})
+    spec = json.dumps(tradeoff_scatter(points).to_dict())
+    assert '"domain": [25.52' in spec  # the best PSNR is not on the axis edge
+    assert "1 a (network)" in spec and frontier(points) == ["c", "a"]
+
+
+def test_a_png_icon_is_png():
+    from PIL import Image
+
+    assert Image.open(io.BytesIO((ROOT / "ui" / "icon.png").read_bytes())).format == "PNG"
