@@ -26,7 +26,7 @@ def _int(name: str, default: int) -> int:
 class Settings:
     max_input_pixels: int       # decoded input size, checked from the header before decoding
     max_output_pixels: int      # output size, and a network's native pass before a downscale
-    tile_memory_mb: int         # memory of one network pass; sets the automatic tile size
+    tile_memory_mb: int         # memory of one network pass (0: a share of what the machine has free)
     job_slots: int              # jobs the app runs at once; the rest wait in a FIFO queue
     results_cache_mb: int       # finished results kept for all sessions of the app
     batch_max_megapixels: int   # decoded pixels of one batch, summed from the headers before decoding
@@ -47,7 +47,7 @@ class Settings:
         return cls(
             max_input_pixels=_int("SRLAB_MAX_INPUT_PIXELS", 16_000_000),
             max_output_pixels=_int("SRLAB_MAX_OUTPUT_PIXELS", 64_000_000),  # 8000×8000: ~0.8 GB as float
-            tile_memory_mb=_int("SRLAB_TILE_MEMORY_MB", 2000),
+            tile_memory_mb=_int("SRLAB_TILE_MEMORY_MB", 0),
             job_slots=max(1, _int("SRLAB_JOB_SLOTS", 1)),  # inference already uses every core
             results_cache_mb=_int("SRLAB_RESULTS_CACHE_MB", 1500),
             # 20 phone photos of 12 MP (240 MP) and a quarter more; decoding is one image at a time, so this

@@ -60,3 +60,17 @@ def test_tile_size_follows_each_backends_memory_per_pixel():
     cheapest = min(per_pixel, key=per_pixel.get)
     dearest = max(per_pixel, key=per_pixel.get)
     assert tiles[dearest] and (tiles[cheapest] == 0 or tiles[cheapest] > tiles[dearest])
+
+
+def test_the_cuda_backend_is_an_entry_measured_only_where_torch_sees_a_gpu(astronaut):
+    import torch
+
+    spec = methods.get("realesr-animevideov3")
+    assert "cuda" in backends.BACKENDS.names() and "cuda" in backends.CHOICES
+    assert ("cuda" in backends.candidates(spec)) == torch.cuda.is_available()
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU here: the cuda backend's output is untested")
+    chw = cv2.resize(astronaut, (48, 48), interpolation=cv2.INTER_AREA).transpose(2, 0, 1).astype("float32") / 255
+    ref = backends.built(spec, "torch")(chw.copy())
+    out = backends.built(spec, "cuda")(chw.copy())
+    assert peak_signal_noise_ratio(ref.clip(0, 1), out.clip(0, 1), data_range=1) >= 45

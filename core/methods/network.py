@@ -15,11 +15,11 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from core import settings
 from core.methods.contract import Kind, OnStep, Param, Plan, Progress, Purpose, SizeRules, Upscaled, checked_params
 from core.runtime import backends as _backends
 from core.runtime import select
 from core.runtime.backends import PLAIN, Framing
+from core.runtime.machine import tile_budget_mb
 from core.runtime.progress import steps
 from core.runtime.tiling import OVERLAP, auto_tile, run_tiled
 from core.weights.resolve import NcnnSource, WeightsInfo, WeightsUnavailable, load_checkpoint, resolve
@@ -142,7 +142,7 @@ class NetworkMethod:
 
     def auto_tile(self, height: int, width: int, backend_name: str) -> int:
         """0 (whole image) when one pass fits the memory budget, else the largest tile that does."""
-        return auto_tile(height, width, self.memory_per_pixel(backend_name), settings.current().tile_memory_mb)
+        return auto_tile(height, width, self.memory_per_pixel(backend_name), tile_budget_mb(backend_name))
 
     # ---- running
     def plan(self, height: int, width: int, tile: int = 0, backend: str = "auto", on_step: OnStep | None = None

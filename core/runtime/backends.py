@@ -7,6 +7,8 @@ C×h×w float32 tiles in 0…1 and gets C×(h·s)×(w·s) back.
               measures it only where the CPU has it.
 - ncnn:       the ncnn runtime on the same ncnn files the weights come from, fp32 (≈ torch, max diff ~1e-5)
 - ncnn-bf16:  ncnn with bfloat16 storage (converted as it loads: it can win without native bf16 arithmetic)
+- cuda:       the PyTorch module on a CUDA GPU when torch sees one (fp16 where supported); tiles from the GPU's
+              free memory. Untested here: no machine of this project has had a GPU to run it on.
 
 A network handed to a backend offers: `name`, `native_scale`, `framing`, `has_torch`, `torch_module()`,
 `ncnn_files()` (None when not installed), `ncnn_blobs` (input, output) and `verify()` (checks its weights).
@@ -96,6 +98,39 @@ class TorchRunner:
         return out.squeeze(0).float().contiguous().numpy()
 
 
+class CudaRunner:
+    """The same module on a CUDA GPU: fp16 weights and activations where the GPU computes in half precision
+    (compute capability ≥ 5.3), else fp32; each tile in and out of GPU memory. Layer hooks fire as layers are
+    queued, so progress and Cancel move per tile here."""
+    steps = 0
+
+    def __init__(self, module):
+        import torch
+
+        self.half = torch.cuda.get_device_capability() >= (5, 3)
+        self.module = copy.deepcopy(module).cuda()
+        if self.half:
+            self.module = self.module.half()
+
+    def __call__(self, chw: np.ndarray) -> np.ndarray:
+        import torch
+
+        x = torch.from_numpy(chw)[None].cuda()
+        with torch.inference_mode():
+            out = self.module(x.half() if self.half else x)
+        return out.squeeze(0).float().cpu().numpy()
+
+
+def cuda_available() -> bool:
+    """torch sees a CUDA GPU (the CPU wheels never do)."""
+    try:
+        import torch
+
+        return torch.cuda.is_available()
+    except Exception:  # a broken driver must not take the CPU backends down
+        return False
+
+
 class NcnnRunner:
     """ncnn offers no hook inside a graph: progress and cancellation happen between tiles."""
     steps = 0
@@ -176,6 +211,8 @@ BACKENDS.register(Backend(name="ncnn-bf16", label="ncnn bf16 storage", runs=lamb
                           make=_ncnn(True)))
 BACKENDS.register(Backend(name="ncnn", label="ncnn fp32", runs=lambda s: s.ncnn_files() is not None,
                           make=_ncnn(False)))
+BACKENDS.register(Backend(name="cuda", label="CUDA GPU (fp16 where supported)",
+                          runs=lambda s: s.has_torch and cuda_available(), make=lambda s: CudaRunner(s.torch_module())))
 
 CHOICES = ("auto", *BACKENDS.names())
 LABELS = {b.name: b.label for b in BACKENDS}

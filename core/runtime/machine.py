@@ -63,3 +63,36 @@ def threads() -> int:
         return max(1, int(os.environ.get("OMP_NUM_THREADS", "")))
     except ValueError:
         return max(1, os.cpu_count() or 1)
+
+
+TILE_SHARE = 0.4          # of MemAvailable, shared by the job slots: the rest is the OS, the app, other jobs
+TILE_CAP_MB = 8000        # more buys few fewer tiles and risks the machine
+TILE_FLOOR_MB = 500
+
+
+def available_mb() -> float | None:
+    """MemAvailable from /proc/meminfo (None where there is none)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def tile_budget_mb(backend: str = "") -> int:
+    """Memory one network pass may use, which sizes the automatic tile: SRLAB_TILE_MEMORY_MB when set; on a GPU,
+    60 % of its free memory; else TILE_SHARE of the machine's available memory per job slot, capped."""
+    from core import settings
+
+    chosen = settings.current()
+    if chosen.tile_memory_mb > 0:
+        return chosen.tile_memory_mb
+    if backend == "cuda":
+        import torch
+
+        free, _ = torch.cuda.mem_get_info()
+        return max(TILE_FLOOR_MB, int(0.6 * free / 1e6))
+    free = available_mb() or 2000 / TILE_SHARE
+    return int(min(TILE_CAP_MB, max(TILE_FLOOR_MB, TILE_SHARE * free / max(1, chosen.job_slots))))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core import settings
-from core.runtime import backends, calibrate
+from core.runtime import backends, calibrate, machine
 from core.runtime.tiling import auto_tile, tile_grid, tiled_area
 
 
@@ -42,7 +42,7 @@ def choose(spec, height: int, width: int, tile: int = 0, choice: str = "auto", o
     choice = resolve_choice(choice)
 
     def tile_for(name: str) -> int:
-        return tile or auto_tile(height, width, spec.memory_per_pixel(name), settings.current().tile_memory_mb)
+        return tile or auto_tile(height, width, spec.memory_per_pixel(name), machine.tile_budget_mb(name))
 
     if choice != "auto":
         if choice not in backends.runnable(spec):
