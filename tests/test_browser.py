@@ -101,7 +101,7 @@ def test_baselines_grid_renders_offline(offline_page, server, artifacts):
     page.get_by_role("button", name="Run", exact=True).click()
     page.get_by_text("5 results at ×4").wait_for(timeout=120_000)
     images = page.locator("[data-testid=stImage] img")
-    expect(images).to_have_count(11, timeout=30_000)  # sidebar thumbnail + 5 results + 5 zooms
+    expect(images).to_have_count(12, timeout=30_000)  # sidebar thumbnail, region outline, 5 results, 5 zooms
     page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stImage] img')]"
                            ".every(i => i.complete && i.naturalWidth > 0)", timeout=30_000)
     page.screenshot(path=str(artifacts / "baselines.png"), full_page=True)
@@ -115,7 +115,7 @@ def test_metrics_one_click_demo_renders_offline(offline_page, server, artifacts)
     page.get_by_text("Scores against the true reference").wait_for(timeout=180_000)
     expect(page.get_by_test_id("stDataFrame")).to_have_count(1)
     # 4 measures + the trade-off scatter + the frequency view, drawn as inline SVG (measurable, offline)
-    expect(page.locator("figure[data-testid=sr-chart] svg")).to_have_count(6, timeout=30_000)
+    expect(page.locator("figure[data-testid=sr-chart] img")).to_have_count(6, timeout=30_000)
     page.get_by_text("Where the errors are").scroll_into_view_if_needed()
     page.wait_for_function("() => [...document.querySelectorAll('[data-testid=stImage] img')]"
                            ".every(i => i.complete && i.naturalWidth > 0)", timeout=30_000)

@@ -6,7 +6,7 @@ import os
 import pytest
 
 from scripts import local_server
-from tests.test_browser import ARGS, CHROMIUM  # noqa: F401  (skips the module without chromium)
+from tests.test_browser import browser  # noqa: F401  (the shared browser; skips the module without chromium)
 
 pytestmark = pytest.mark.browser
 SLOW_JOB = dict(sample="coffee_300 (300×200)", method="RealESRGAN_x4plus", scale="×2")  # ~10 s or more on 2 cores
@@ -20,16 +20,6 @@ def logged_server(artifacts, tmp_path_factory):
     yield url, timings
     local_server.stop(proc)
     log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 def _runs(timings, method: str) -> list[dict]:

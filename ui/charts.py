@@ -1,6 +1,8 @@
 """The charts the pages draw: built in core/quality/charts.py (the printed handout uses the same specs), drawn
 here as inline SVG — the same picture as the handout, crisp on a projector, and its text measurable in the
 page (Streamlit's own Vega charts draw on a canvas)."""
+import base64
+import html
 import re
 
 import streamlit as st
@@ -31,10 +33,13 @@ def width() -> int:
 
 
 def show(chart, label: str) -> None:
-    """One chart as inline SVG at most its own width (it shrinks only in a narrower column), with a label for
-    screen readers and tests."""
+    """One chart as an SVG image at most its own width (it shrinks only in a narrower column). st.html's
+    sanitiser drops inline <svg>, so it goes in as a data URI; its smallest font size and width are kept as
+    attributes, so a test can tell the size the text is drawn at."""
     drawn = svg(chart)
-    w = re.search(r'width="(\d+(?:\.\d+)?)"', drawn).group(1)
-    drawn = re.sub(r'<svg([^>]*?) width="[^"]+" height="[^"]+"', rf'<svg\1 width="100%" style="max-width:{w}px;'
-                   r'height:auto"', drawn, count=1)
-    st.html(f'<figure data-testid="sr-chart" aria-label="{label}" style="margin:0">{drawn}</figure>')
+    w = float(re.search(r'width="(\d+(?:\.\d+)?)"', drawn).group(1))
+    fonts = [float(v) for v in re.findall(r'font-size="(\d+(?:\.\d+)?)(?:px)?"', drawn)] or [0.0]
+    uri = "data:image/svg+xml;base64," + base64.b64encode(drawn.encode()).decode()
+    st.html(f'<figure data-testid="sr-chart" style="margin:0"><img src="{uri}" alt="{html.escape(label)}" '
+            f'data-svg-width="{w:g}" data-min-font="{min(fonts):g}" style="width:100%;max-width:{w:g}px;'
+            'height:auto"></figure>')
