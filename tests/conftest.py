@@ -100,3 +100,21 @@ def click(at, key: str, timeout_s: float = 300):
     """Press a button that starts a job, and wait for the job as the page would."""
     at.button(key=key).click().run()
     return settle(at, timeout_s)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test leaves a screenshot of its page in test-artifacts/ (what the user would have seen)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    for name in ("page", "offline_page", "second_page"):
+        page = item.funcargs.get(name) if hasattr(item, "funcargs") else None
+        if page is not None and hasattr(page, "screenshot"):
+            ARTIFACTS.mkdir(exist_ok=True)
+            safe = "".join(c if c.isalnum() else "_" for c in item.name)[:120]
+            try:
+                page.screenshot(path=str(ARTIFACTS / f"failed_{safe}_{name}.png"), full_page=True)
+            except Exception:  # a closed page or browser: nothing to show
+                pass

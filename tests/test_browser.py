@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from scripts import local_server
+from tests.browser_steps import choose
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -70,8 +71,7 @@ def test_enhance_with_fast_model_renders_slider_offline(offline_page, server, ar
     page.goto(server + "/enhance", wait_until="domcontentloaded")
     page.get_by_role("heading", name="Enhance").wait_for(timeout=60_000)
     page.screenshot(path=str(artifacts / "enhance_start.png"))
-    page.get_by_test_id("stSelectbox").filter(has_text="Method").click()
-    page.get_by_role("option", name="realesr-animevideov3").click()
+    choose(page, page.get_by_test_id("stSelectbox").filter(has_text="Method"), "realesr-animevideov3")
     page.get_by_text("Small and fast").wait_for()
     page.get_by_role("button", name="Enhance full image").click()
     page.get_by_text("Result: realesr-animevideov3 on the full image").wait_for(timeout=120_000)

@@ -6,6 +6,7 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tests.browser_steps import choose, go, idle, pick
 from tests.test_browser import CHROMIUM, browser, server  # noqa: F401  (shared fixtures: one server per module)
 
 pytestmark = pytest.mark.browser
@@ -40,35 +41,6 @@ def page(request, browser, server):  # noqa: F811
     p.size = request.param
     yield p
     context.close()
-
-
-def idle(page) -> None:
-    page.wait_for_timeout(300)
-    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidgetRunningIcon]')",
-                           timeout=120_000)
-
-
-def pick(page, multiselect, name: str) -> None:
-    """Add `name` to a multiselect as a user does (click, type to filter, choose); again if a rerun closed the
-    list while typing."""
-    for _ in range(3):
-        idle(page)
-        multiselect.locator("input").click()
-        page.wait_for_timeout(500)
-        page.keyboard.type(name)
-        try:
-            page.get_by_role("option", name=name, exact=True).click(timeout=5_000)
-            break
-        except Exception:
-            page.keyboard.press("Escape")
-    page.keyboard.press("Escape")
-    idle(page)
-
-
-def go(page, server, path: str, heading: str) -> None:
-    page.goto(server + path, wait_until="domcontentloaded")
-    page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
-    idle(page)
 
 
 def test_no_request_leaves_loopback_on_any_page(page, server, artifacts):
@@ -116,9 +88,7 @@ def test_every_score_row_is_visible_and_the_maps_follow_their_picker(page, serve
     _one_click_demo(page, server, ["RealCUGAN_x4_denoise3x", "RealSR_DF2K_x4", "SRMD_x4", "lanczos"])
     assert page.evaluate(HIDDEN_ROWS) == []  # eleven methods, none behind an inner scroll
     picker = page.get_by_test_id("stSelectbox").filter(has_text="Method").last
-    picker.click()
-    page.keyboard.type("SRMD_x4")
-    page.get_by_role("option", name="SRMD_x4", exact=True).click()
+    choose(page, picker, "SRMD_x4")
     idle(page)
     page.get_by_text("absolute error ×4 (bright = wrong), SRMD_x4").wait_for(timeout=60_000)
     assert page.get_by_text("SSIM map (dark = structure differs), SRMD_x4").count() == 1
@@ -145,8 +115,7 @@ def test_projector_mode_draws_chart_text_at_least_20_px(page, server, artifacts)
 def test_an_a_b_slider_between_two_networks_and_a_region_off_centre_on_baselines(page, server, artifacts):
     go(page, server, "/baselines", "Baselines")
     sidebar = page.get_by_test_id("stSidebar")
-    sidebar.get_by_test_id("stSelectbox").first.click()
-    page.get_by_role("option", name="astronaut_512 (512×512)").click()
+    choose(page, sidebar.get_by_test_id("stSelectbox").first, "astronaut_512 (512×512)")
     idle(page)
     page.get_by_role("radiogroup", name="Run on").get_by_text("the region", exact=True).click()
     idle(page)
@@ -164,12 +133,10 @@ def test_an_a_b_slider_between_two_networks_and_a_region_off_centre_on_baselines
     idle(page)
     assert page.get_by_text("region 128×128 at (294,").count() == 1  # 70 % of 512, minus half the region
     a = page.get_by_test_id("stSelectbox").filter(has_text="A (left)")
-    a.click()
-    page.get_by_role("option", name="RealESRGAN_x4plus", exact=True).click()
+    choose(page, a, "RealESRGAN_x4plus")
     idle(page)
     b = page.get_by_test_id("stSelectbox").filter(has_text="B (right)")
-    b.click()
-    page.get_by_role("option", name="SPAN_x4", exact=True).click()
+    choose(page, b, "SPAN_x4")
     idle(page)
     labels = page.frame_locator("iframe").first.get_by_test_id("sr-slider-labels")
     labels.get_by_text("RealESRGAN_x4plus").wait_for(timeout=30_000)

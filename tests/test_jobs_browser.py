@@ -6,6 +6,7 @@ import os
 import pytest
 
 from scripts import local_server
+from tests.browser_steps import choose
 from tests.test_browser import browser  # noqa: F401  (the shared browser; skips the module without chromium)
 
 pytestmark = pytest.mark.browser
@@ -32,10 +33,8 @@ def _runs(timings, method: str) -> list[dict]:
 def _choose(page, url: str, sample: str, method: str, scale: str) -> None:
     page.goto(url + "/enhance", wait_until="domcontentloaded")
     page.get_by_role("heading", name="Enhance").wait_for(timeout=60_000)
-    page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox").click()
-    page.get_by_role("option", name=sample).click()
-    page.get_by_test_id("stSelectbox").filter(has_text="Method").click()
-    page.get_by_role("option", name=method, exact=True).click()
+    choose(page, page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox"), sample)
+    choose(page, page.get_by_test_id("stSelectbox").filter(has_text="Method"), method)
     page.get_by_test_id("stRadio").filter(has_text="Scale").get_by_text(scale, exact=True).click()
     page.get_by_role("button", name="Enhance full image").wait_for()
 

@@ -8,6 +8,8 @@ import pytest
 from PIL import Image
 from playwright.sync_api import expect
 
+from tests import browser_steps as steps
+from tests.browser_steps import radio
 from tests.test_browser import CHROMIUM, browser, server  # noqa: F401  (shared fixtures: one server per module)
 
 VIEWPORTS = [(1280, 720), (1440, 900)]
@@ -38,22 +40,7 @@ def page(request, browser, server):  # noqa: F811
 
 
 def choose(page, label: str, option: str) -> None:
-    page.get_by_test_id("stSelectbox").filter(has_text=label).first.click()
-    page.get_by_role("option", name=option, exact=True).click()
-
-
-def idle(page) -> None:
-    """Wait until no rerun is running: a click that lands during one can be lost (seen once in CI, under load)."""
-    page.wait_for_timeout(300)
-    page.wait_for_function("() => !document.querySelector('[data-testid=stStatusWidgetRunningIcon]')",
-                           timeout=60_000)
-
-
-def radio(page, group: str, option: str) -> None:
-    page.get_by_role("radiogroup", name=group).get_by_text(option, exact=True).click()
-    expect(page.get_by_role("radiogroup", name=group).get_by_role("radio", name=option)).to_be_checked()
-    page.wait_for_timeout(500)  # the rerun that stores it
-    idle(page)
+    steps.choose(page, page.get_by_test_id("stSelectbox").filter(has_text=label).first, option)
 
 
 def slider_fits(page) -> tuple[int, int]:

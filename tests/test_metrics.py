@@ -102,7 +102,7 @@ def test_degradation_is_seeded_and_shaped(astronaut):
     a, b = make_pair(astronaut[:130, :129], d), make_pair(astronaut[:130, :129], d)
     assert np.array_equal(a.lr, b.lr) and a.lr.shape == (32, 32, 3) and a.hr.shape == (128, 128, 3)
     assert not np.array_equal(a.lr, make_pair(astronaut[:130, :129], Degradation(4, noise_sigma=10, seed=4)).lr)
-    assert a.pipeline() == ("clean 128×128 → crop to 128×128 (a multiple of 4) → Gaussian blur σ 1 → bicubic "
+    assert a.pipeline() == ("clean 129×130 → crop to 128×128 (a multiple of 4) → Gaussian blur σ 1 → bicubic "
                             "downscale ÷4 → Gaussian noise σ 10 (seed 3) → JPEG quality 60 → input 32×32")
 
 

