@@ -55,10 +55,14 @@ lr_crop = lr[y:y + h, x:x + w]
 ref_crop = hr[y * scale:(y + h) * scale, x * scale:(x + w) * scale] if has_ref else None
 if st.button(f"Try {len(names)} networks on the {w}×{h} region", type="primary", key="rank_run", disabled=not names):
     job = jobs.submit_ranking(lr_crop, scale, names, ref_crop, budget, measure, (lr.shape[1], lr.shape[0]))
-    st.session_state.rank_job, st.session_state.rank_view = job.id, (crop, (lr.shape[1], lr.shape[0]), ref_crop)
+    made = pair.pipeline() if truth else f"the image as loaded ({image.name})"
+    st.session_state.rank_job = job.id
+    st.session_state.rank_view = (crop, (lr.shape[1], lr.shape[0]), ref_crop, lr_crop,
+                                  f"{made}; region {w}×{h} at ({x}, {y})")
 if job := jobs.get(st.session_state.get("rank_job")):
     jobs.watch([job.id], "rank")
     jobs.outcome([job.id])
     if job.state is State.DONE:
-        made_from, size, reference = st.session_state.rank_view
-        show_ranking(job.result, region, made_from, size, reference)
+        made_from, size, reference, shown_crop, pipeline = st.session_state.rank_view
+        show_ranking(job.result, region, made_from, size, reference, shown_crop, name=sample or image.name,
+                     pipeline=pipeline)

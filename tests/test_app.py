@@ -229,3 +229,14 @@ def test_a_users_own_model_is_detected_chosen_and_run():
     assert any("Result: user:class_model-" in s.value for s in at.subheader)
     at.file_uploader(key="enh_user_model").upload("junk.pth", b"junk", "application/octet-stream").run()
     assert len(errors(at)) == 1 and "not a torch.save file" in errors(at)[0]
+
+
+def test_the_server_does_not_collect_garbage_after_every_rerun():
+    """Streamlit's default gc.collect(2) after each script run held the GIL ~1 s with torch loaded, and the
+    progress fragments rerun twice a second: a job in the app ran 12× slower than on the CLI
+    (bench/app_vs_cli.py measures the ratio)."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["runner"]["postScriptGC"] is False
+    assert config["server"]["fileWatcherType"] == "none"  # no polling of every imported module's file

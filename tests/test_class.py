@@ -117,3 +117,16 @@ def test_a_png_icon_is_png():
     from PIL import Image
 
     assert Image.open(io.BytesIO((ROOT / "ui" / "icon.png").read_bytes())).format == "PNG"
+
+
+
+def test_which_model_shows_the_frequencies_and_offers_the_handout():
+    at = _app("pages/which_model.py")
+    at.radio(key="rank_which").set_value("family").run()
+    at.selectbox(key="rank_family").set_value("SPAN").run()
+    click(at, "rank_run")
+    assert not at.exception and not at.error
+    assert any(s.value.endswith("for this image, at this scale, on this computer") for s in at.subheader)
+    assert any(c.value.startswith("above the reference's curve") for c in at.caption)  # the frequency view
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert "Download report (HTML, prints on A4)" in labels

@@ -89,6 +89,18 @@ def test_a_budget_shorter_than_the_slowest_network_lists_what_was_skipped(pair, 
     assert {r.name for r in result.rows} | {s.name for s in result.skipped} == set(names)  # none dropped
 
 
+def test_the_rankings_handout_holds_the_crop_the_networks_the_ranking_and_the_frequencies(ranked, pair):
+    page = report.ranking_html(ranked, pair.lr, pair.hr, name="astronaut", pipeline=pair.pipeline())
+    assert page.count("<svg") == 1 and "Frequency view: astronaut" in page
+    for row in ranked.rows:
+        assert row.name in page and get(row.name).provenance in page  # weights sha256 of each network
+    assert "Every network, ranked by PSNR" in page and pair.pipeline().split(" → ")[0] in page
+    table = page.index("Every network, ranked")
+    where = [page.index(r.name, table) for r in ranked.rows]
+    assert where == sorted(where)  # in the ranking's order
+    assert report.ranking_spectra(ranked, pair.lr, pair.hr).curves[-1].label == "bicubic"
+
+
 def test_a_raise_from_on_step_cancels_the_ranking(pair):
     def cancel(fraction):
         raise Cancelled("stop")

@@ -6,6 +6,8 @@ import pandas as pd
 import streamlit as st
 
 from core.quality.ranking import Ranking
+from core.quality.report import ranking_html, ranking_spectra
+from ui.charts import font_size, show, spectrum_chart, width
 from ui.compare import ab_slider, zoom_grid
 from ui.region import Region
 
@@ -28,7 +30,7 @@ def ranking_table(ranking: Ranking) -> pd.DataFrame:
 
 
 def show_ranking(ranking: Ranking, region: Region, crop: tuple[int, int, int, int], input_size: tuple[int, int],
-                 reference) -> None:
+                 reference, lr_crop, *, name: str, pipeline: str) -> None:
     st.subheader(f"Which network: {ranking.question}")
     w, h = ranking.crop_size
     st.caption(f"×{ranking.scale} on a {w}×{h} crop, ranked by {ranking.measure.heading}"
@@ -60,3 +62,25 @@ def show_ranking(ranking: Ranking, region: Region, crop: tuple[int, int, int, in
     ab_slider(named, key="rank_ab")
     st.markdown("**The results**, best first, the same region of each")
     zoom_grid(named, region, crop, input_size)
+    frequencies(ranking, lr_crop, reference)
+    report_button(ranking, lr_crop, reference, name, pipeline)
+
+
+def frequencies(ranking: Ranking, lr_crop, reference) -> None:
+    view = ranking_spectra(ranking, lr_crop, reference)
+    if view is None:
+        return
+    st.markdown("**Frequencies**: how much detail of each size each result has (radially averaged power "
+                "spectrum of the luminance), with bicubic" + (" and the truth" if reference is not None else ""))
+    show(spectrum_chart(view, font_size=font_size(), width=width()), "power spectra")
+    st.caption(view.reading + (" " + " ".join(b.sentence for b in view.bands) if view.bands else ""))
+
+
+def report_button(ranking: Ranking, lr_crop, reference, name: str, pipeline: str) -> None:
+    """The handout of this ranking: one self-contained HTML file, made when it is downloaded."""
+    def page() -> str:
+        return ranking_html(ranking, lr_crop, reference, name=name, pipeline=pipeline, font_size=font_size())
+
+    st.download_button("Download report (HTML, prints on A4)", page, "sr-lab-which-network.html", "text/html",
+                       key="rank_report", help="The crop and how it was made, every network with its weights' "
+                       "sha256, the ranking with times, zoomed crops and the frequency view: one file, offline.")

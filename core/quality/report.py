@@ -354,6 +354,35 @@ def _ranking_blocks(page: _Page, ranking: Ranking) -> None:
             f" — {s.why}" for s in ranking.skipped])
 
 
+def ranking_spectra(ranking: Ranking, lr: np.ndarray, reference: np.ndarray | None) -> SpectrumView | None:
+    """The frequency view of a ranking: each network's result on the crop, the truth and bicubic (run here)."""
+    if not ranking.outputs:
+        return None
+    bicubic = run_request(lr, Request.make("bicubic", outscale=ranking.scale)).pixels
+    return compare_spectra(ranking.outputs, reference=reference, bicubic=bicubic, scale=ranking.scale)
+
+
+def ranking_html(ranking: Ranking, lr: np.ndarray, reference: np.ndarray | None, *, name: str, pipeline: str,
+                 title: str = "SR Lab: which network", font_size: int = charts.FONT) -> str:
+    """The handout of a ranking: the crop and how it was made, every network run (weights sha256), the ranked
+    table with times, what did not fit the budget, zoomed crops of the results and the frequency view."""
+    page = _Page()
+    h, w = lr.shape[:2]
+    enlarge = max(1, min(4, DISPLAY_SIDE // 2 // max(h, w)))
+    page.add("image", heading=f"The crop: {name}", src=data_uri(cv2.resize(lr, (w * enlarge, h * enlarge),
+                                                                         interpolation=cv2.INTER_NEAREST)),
+             pipeline=pipeline, width=w * enlarge,
+             caption=f"the input crop, {w}×{h} px" + (f" (shown ×{enlarge}, nearest-neighbour)" if enlarge > 1 else ""))
+    page.add("methods", methods=[method_entry(Request.make(r.name, outscale=ranking.scale), r.what)
+                                 for r in ranking.rows])
+    _ranking_blocks(page, ranking)
+    kept = {r.name: ranking.outputs[r.name] for r in ranking.rows if r.name in ranking.outputs}
+    if kept:
+        run = ImageRun(name, lr, reference, pipeline, Scores([], reference is not None), [], kept)
+        _picture_blocks(page, run, ranking.scale, font_size, spectra=ranking_spectra(ranking, lr, reference))
+    return page.html(title, f"Scale ×{ranking.scale}; {ranking.question}.")
+
+
 def bench_html(runs: Sequence[ImageRun], metrics: Sequence[Metric], summary: Sequence[dict], *, how: str,
                scale: float, title: str = "SR Lab bench", per_image: Sequence | None = None,
                font_size: int = charts.FONT) -> str:
