@@ -53,7 +53,8 @@ def test_calibration_records_medians_flags_and_versions_and_remeasures_on_change
     assert again["machine"] == machine.machine() and again["models"][spec.name]["backend"] != "not-a-backend"
 
 
-def test_tile_size_follows_each_backends_memory_per_pixel():
+def test_tile_size_follows_each_backends_memory_per_pixel(monkeypatch):
+    use_settings(monkeypatch, tile_memory_mb=1000)  # the same budget on every machine (0 follows MemAvailable)
     spec = methods.get("RealESRGAN_x4plus")
     per_pixel = {name: spec.memory_per_pixel(name) for name in backends.candidates(spec)}
     tiles = {name: spec.auto_tile(512, 512, name) for name in per_pixel}
