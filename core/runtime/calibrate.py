@@ -145,9 +145,12 @@ def calibrate(spec, on_step=None) -> dict:
                         "seconds_per_mpx": round(timings[largest] / (largest * largest / 1e6), 3),
                         "psnr_vs_fp32_db": round(_psnr(outputs[name], outputs[reference_name]), 1)}  # 99: no ∞ in JSON
     usable = [n for n in names if report[n]["psnr_vs_fp32_db"] >= MIN_PSNR_DB]
-    chosen = min(usable, key=lambda n: report[n]["seconds_per_mpx"])
+    # a contender's 128² rate against another's: a 64² probe (mostly per-call overhead, one noisy run) that lost
+    # the probe round does not win on it
+    contenders = [n for n in usable if str(CALIBRATION_SIZES[0]) in report[n]["seconds"]] or usable
+    chosen = min(contenders, key=lambda n: report[n]["seconds_per_mpx"])
     skipped = [b.name for b in backends.BACKENDS if b.runs(spec) and b.emulated_here()]
-    why = (f"{backends.LABELS[chosen]}: fastest of {', '.join(usable)} at "
+    why = (f"{backends.LABELS[chosen]}: fastest of {', '.join(contenders)} at "
            f"{report[chosen]['seconds_per_mpx']:.3g} s per input megapixel")
     if skipped:
         why += f" ({', '.join(skipped)} not timed: emulated on this CPU, no native bf16)"
