@@ -46,8 +46,8 @@ if truth:
 else:
     lr, hr = image.pixels, None
 has_ref = hr is not None
-measures = [m.name for m in entries("all", has_ref) if m.higher_is_better is not None and m.marks_best]
-measure = st.selectbox("Rank by", measures,
+rankable = {m.name: m for m in entries("all", has_ref) if m.higher_is_better is not None and m.marks_best}
+measure = st.selectbox("Rank by", list(rankable), format_func=lambda n: rankable[n].heading,
                        persist_state="session", key=kept(f"rank_measure_{has_ref}", "psnr_db" if has_ref else "niqe"))
 region = region_picker(image, current_image_key())
 x, y, w, h = crop = region.crop(lr.shape[1], lr.shape[0])

@@ -67,7 +67,10 @@ def show_ranking(ranking: Ranking, region: Region, crop: tuple[int, int, int, in
 
 
 def frequencies(ranking: Ranking, lr_crop, reference) -> None:
-    view = ranking_spectra(ranking, lr_crop, reference)
+    kept = st.session_state.get("rank_spectra")
+    if kept is None or kept[0] is not ranking:  # computed once per ranking, not on every rerun
+        kept = st.session_state["rank_spectra"] = (ranking, ranking_spectra(ranking, lr_crop, reference))
+    view = kept[1]
     if view is None:
         return
     st.markdown("**Frequencies**: how much detail of each size each result has (radially averaged power "

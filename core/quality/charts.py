@@ -8,6 +8,8 @@ methods share both.
 """
 from __future__ import annotations
 
+import functools
+import json
 import math
 from typing import TYPE_CHECKING
 
@@ -162,10 +164,16 @@ def sweep_chart(sweep: "Sweep", *, font_size: int = FONT, width: int = 520) -> a
 
 def svg(chart) -> str:
     """The chart as a standalone SVG document, rendered offline by vl-convert (Vega in an embedded Deno; it
-    fetches nothing: data is inline and fonts are the system's)."""
+    fetches nothing: data is inline and fonts are the system's). The same spec is rendered once: a page redraws
+    its charts on every rerun."""
+    return _svg_of(json.dumps(chart.to_dict(), sort_keys=True))
+
+
+@functools.lru_cache(maxsize=128)  # small: the SVGs of a few pages' charts, a few hundred KB
+def _svg_of(spec: str) -> str:
     import vl_convert
 
-    return vl_convert.vegalite_to_svg(chart.to_dict(), vl_version=VEGA_LITE)
+    return vl_convert.vegalite_to_svg(json.loads(spec), vl_version=VEGA_LITE)
 
 
 def loss_chart(points: list[tuple[int, float]], *, font_size: int = FONT, width: int = 520) -> alt.Chart:
