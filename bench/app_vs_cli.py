@@ -46,7 +46,7 @@ def in_app(sample: str, method: str, scale: int) -> float:
             page.goto(url + "/enhance")
             page.get_by_role("heading", name="Enhance").wait_for(timeout=60_000)
             choose(page, page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox"),
-                   SAMPLES[sample].title())
+                   SAMPLES[sample].title)
             choose(page, page.get_by_test_id("stSelectbox").filter(has_text="Method"), method)
             page.get_by_test_id("stRadio").filter(has_text="Scale").get_by_text(f"×{scale}", exact=True).click()
             page.get_by_role("button", name="Enhance full image").click()
