@@ -66,11 +66,15 @@ def show_ranking(ranking: Ranking, region: Region, crop: tuple[int, int, int, in
     report_button(ranking, lr_crop, reference, name, pipeline)
 
 
-def frequencies(ranking: Ranking, lr_crop, reference) -> None:
+def _spectra(ranking: Ranking, lr_crop, reference):
     kept = st.session_state.get("rank_spectra")
-    if kept is None or kept[0] is not ranking:  # computed once per ranking, not on every rerun
+    if kept is None or kept[0] is not ranking:  # computed once per ranking, not on every rerun or download
         kept = st.session_state["rank_spectra"] = (ranking, ranking_spectra(ranking, lr_crop, reference))
-    view = kept[1]
+    return kept[1]
+
+
+def frequencies(ranking: Ranking, lr_crop, reference) -> None:
+    view = _spectra(ranking, lr_crop, reference)
     if view is None:
         return
     st.markdown("**Frequencies**: how much detail of each size each result has (radially averaged power "
@@ -82,7 +86,8 @@ def frequencies(ranking: Ranking, lr_crop, reference) -> None:
 def report_button(ranking: Ranking, lr_crop, reference, name: str, pipeline: str) -> None:
     """The handout of this ranking: one self-contained HTML file, made when it is downloaded."""
     def page() -> str:
-        return ranking_html(ranking, lr_crop, reference, name=name, pipeline=pipeline, font_size=font_size())
+        return ranking_html(ranking, lr_crop, reference, name=name, pipeline=pipeline,
+                            spectra=_spectra(ranking, lr_crop, reference), font_size=font_size())
 
     st.download_button("Download report (HTML, prints on A4)", page, "sr-lab-which-network.html", "text/html",
                        key="rank_report", help="The crop and how it was made, every network with its weights' "

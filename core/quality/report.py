@@ -308,6 +308,15 @@ def _picture_blocks(page: _Page, run: ImageRun, scale: float | None, font_size: 
                  items=[b.sentence for b in view.bands])
 
 
+def _input_block(page: _Page, heading: str, lr: np.ndarray, pipeline: str, what: str) -> None:
+    h, w = lr.shape[:2]
+    enlarge = max(1, min(4, DISPLAY_SIDE // 2 // max(h, w)))  # a small input shown larger, pixels kept square
+    shown = f" (shown ×{enlarge}, nearest-neighbour)" if enlarge > 1 else (
+        " (shown smaller)" if max(h, w) > DISPLAY_SIDE else "")
+    page.add("image", heading=heading, src=data_uri(lr), pipeline=pipeline,
+             width=min(w, DISPLAY_SIDE) * enlarge, caption=f"{what}, {w}×{h} px{shown}")
+
+
 def comparison_html(run: ImageRun, *, title: str = "SR Lab comparison", scale: float | None = None,
                     ranking: Ranking | None = None, sweep: Sweep | None = None, spectra: SpectrumView | None = None,
                     font_size: int = charts.FONT, own: Mapping | None = None) -> str:
@@ -315,12 +324,7 @@ def comparison_html(run: ImageRun, *, title: str = "SR Lab comparison", scale: f
     library call), the scores, their charts, zoomed crops, the frequency view (`spectra`, or made from the
     kept outputs), and optionally a ranking of networks and a sweep. `own`: the session's user models."""
     page = _Page()
-    h, w = run.lr.shape[:2]
-    enlarge = max(1, min(4, DISPLAY_SIDE // 2 // max(h, w)))  # a small input shown larger, pixels kept square
-    shown = f" (shown ×{enlarge}, nearest-neighbour)" if enlarge > 1 else (
-        " (shown smaller)" if max(h, w) > DISPLAY_SIDE else "")
-    page.add("image", heading=f"The image: {run.name}", src=data_uri(run.lr), pipeline=run.pipeline,
-             width=min(w, DISPLAY_SIDE) * enlarge, caption=f"the input, {w}×{h} px{shown}")
+    _input_block(page, f"The image: {run.name}", run.lr, run.pipeline, "the input")
     what = {r.method: r.what for r in run.scores.rows}
     page.add("methods", methods=[method_entry(r, what.get(r.method, ""), own) for r in run.requests])
     _scores_block(page, run)
@@ -363,23 +367,21 @@ def ranking_spectra(ranking: Ranking, lr: np.ndarray, reference: np.ndarray | No
 
 
 def ranking_html(ranking: Ranking, lr: np.ndarray, reference: np.ndarray | None, *, name: str, pipeline: str,
-                 title: str = "SR Lab: which network", font_size: int = charts.FONT) -> str:
+                 title: str = "SR Lab: which network", spectra: SpectrumView | None = None,
+                 font_size: int = charts.FONT) -> str:
     """The handout of a ranking: the crop and how it was made, every network run (weights sha256), the ranked
-    table with times, what did not fit the budget, zoomed crops of the results and the frequency view."""
+    table with times, what did not fit the budget, zoomed crops of the results and the frequency view
+    (`spectra`, or made here)."""
     page = _Page()
-    h, w = lr.shape[:2]
-    enlarge = max(1, min(4, DISPLAY_SIDE // 2 // max(h, w)))
-    page.add("image", heading=f"The crop: {name}", src=data_uri(cv2.resize(lr, (w * enlarge, h * enlarge),
-                                                                         interpolation=cv2.INTER_NEAREST)),
-             pipeline=pipeline, width=w * enlarge,
-             caption=f"the input crop, {w}×{h} px" + (f" (shown ×{enlarge}, nearest-neighbour)" if enlarge > 1 else ""))
+    _input_block(page, f"The crop: {name}", lr, pipeline, "the input crop")
     page.add("methods", methods=[method_entry(Request.make(r.name, outscale=ranking.scale), r.what)
                                  for r in ranking.rows])
     _ranking_blocks(page, ranking)
     kept = {r.name: ranking.outputs[r.name] for r in ranking.rows if r.name in ranking.outputs}
     if kept:
         run = ImageRun(name, lr, reference, pipeline, Scores([], reference is not None), [], kept)
-        _picture_blocks(page, run, ranking.scale, font_size, spectra=ranking_spectra(ranking, lr, reference))
+        _picture_blocks(page, run, ranking.scale, font_size,
+                        spectra=spectra if spectra is not None else ranking_spectra(ranking, lr, reference))
     return page.html(title, f"Scale ×{ranking.scale}; {ranking.question}.")
 
 
