@@ -6,7 +6,7 @@ import streamlit as st
 from core.methods import networks
 from core.quality.charts import frontier
 from core.quality.metrics import METRICS
-from ui.charts import font_size, show, tradeoff_scatter, width
+from ui.charts import show_tradeoff
 from ui.lesson_text import frontier_text, load_set5
 from ui.state import require_frame
 
@@ -52,7 +52,7 @@ st.header("4. The perception–distortion trade-off")
 scores = load_set5()
 if scores is not None:
     edge = frontier(scores)
-    show(tradeoff_scatter(scores, font_size=font_size()).properties(width=width()), "Set5 trade-off")
+    show_tradeoff(scores, "Set5 trade-off")
     st.caption("Set5 ×4 (bicubic-downscaled inputs), every network and bicubic, measured by this tool: `python -m "
                "core bench --hr ../shared/data/Set5/HR --lr ../shared/data/Set5/LR_bicubic/X4 --scale 4 --methods "
                "bicubic,<every network> --y-channel --csv bench/results/set5_x4_networks.csv` (docs/figures.md).")

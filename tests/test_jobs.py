@@ -115,3 +115,34 @@ def test_slots_run_side_by_side(slots):
     assert svc.running == 2 and svc.place(jobs[2]) == 1
     gate.set()
     assert all(svc.wait(j, 10) for j in jobs)
+
+
+@pytest.mark.skipif(not hasattr(threading, "get_native_id") or not __import__("os").path.exists("/proc/self/task"),
+                    reason="per-thread nice is read from Linux's /proc")
+def test_a_jobs_threads_run_below_the_pages_so_page_runs_come_first():
+    import os
+
+    import torch
+
+    from core import settings
+
+    def nice_of(tid: int) -> int:
+        return int(open(f"/proc/self/task/{tid}/stat").read().rsplit(")", 1)[1].split()[16])
+
+    def work(ctx):
+        torch.nn.functional.conv2d(torch.randn(1, 32, 96, 96), torch.randn(32, 32, 3, 3))  # starts its team
+        own = threading.get_native_id()
+        return own, {int(t): nice_of(int(t)) for t in os.listdir("/proc/self/task")}
+
+    previous = settings.configure(job_nice=10)
+    try:
+        svc = JobService(slots=1)
+        job = svc.submit(work, label="nice", kind="test", owner="a")
+        assert svc.wait(job, 30) and job.state is State.DONE, job.error
+    finally:
+        settings.restore(previous)
+    own, nice = job.result
+    page = nice_of(threading.get_native_id())  # the page's (here: the test's) thread is untouched
+    assert page < 10 and nice[own] == 10
+    if torch.get_num_threads() > 1:  # the worker's compute threads inherited its priority
+        assert sum(v == 10 for v in nice.values()) >= torch.get_num_threads(), nice

@@ -144,3 +144,32 @@ def test_what_a_session_holds_is_bounded_with_a_message(monkeypatch, astronaut):
     at.file_uploader(key="upload").upload("big.png", encode_png(astronaut), "image/png").run()  # 786 kB decoded
     assert not at.exception and any("SRLAB_SESSION_MB" in e.value for e in at.error)
     assert at.session_state["image"].name != "big.png"  # the previous image is still the one chosen
+
+
+def test_the_job_describes_its_result_so_drawing_it_measures_nothing(monkeypatch):
+    """The no-reference measures of a result are made by its job (on the worker), not by the page run that
+    first draws it; the table shows those values."""
+    import numpy as np
+
+    from core.quality import metrics
+    from ui import jobs as ui_jobs
+
+    at = _app()
+    at.selectbox(key="sample_w").set_value("astronaut").run()
+    at.selectbox(key="enh_method").set_value("realesr-animevideov3").run()
+    click(at, "enh_preview")
+    request = at.session_state["enh_last"]
+    result, _ = ui_jobs.cached(request)
+    made = ui_jobs.descriptions().get(request)
+    assert made is not None and made[1] == metrics.indicators(result.pixels)
+    x, y, w, h = request.crop
+    assert made[0] == metrics.indicators(at.session_state["image"].pixels[y:y + h, x:x + w])
+    calls = []
+    monkeypatch.setattr("ui.result_view.indicators", lambda p: calls.append(p.shape) or {})
+    at.session_state["enh_measured"] = {}
+    at.run()
+    assert not calls and not at.exception  # read, not measured again
+    niqe = next(m for m in metrics.NO_REFERENCE if m.name in made[1])
+    table = next(t for t in at.table if "measure" in t.value.columns)
+    assert niqe.format(made[1][niqe.name]) in table.value.to_numpy().ravel().tolist()
+    assert np.isfinite(made[1][niqe.name])

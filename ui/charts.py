@@ -18,8 +18,8 @@ from core.quality.charts import (
 )
 from ui.state import projector
 
-__all__ = ["font_size", "loss_chart", "metric_dots", "show", "spectrum_chart", "sweep_chart", "tradeoff_scatter",
-           "validation_chart", "width"]
+__all__ = ["font_size", "loss_chart", "metric_dots", "show", "show_tradeoff", "spectrum_chart", "sweep_chart",
+           "tradeoff_scatter", "validation_chart", "width"]
 LAPTOP_FONT, PROJECTOR_FONT = 14, 22  # px at the chart's own width; projector mode draws each chart full width
 
 
@@ -32,11 +32,22 @@ def width() -> int:
     return 1100 if projector() else 520
 
 
+@st.cache_data(max_entries=32, show_spinner=False)
+def _tradeoff_svg(points, font: int, chart_width: int) -> str:
+    return svg(tradeoff_scatter(points, font_size=font).properties(width=chart_width))
+
+
+def show_tradeoff(points, label: str) -> None:
+    """The perception–distortion scatter of `points` (method, kind, psnr_db, lpips), drawn once per table: building
+    the Altair spec alone takes ~0.1 s, too long for every rerun of a page."""
+    show(_tradeoff_svg(points, font_size(), width()), label)
+
+
 def show(chart, label: str) -> None:
-    """One chart as an SVG image at most its own width (it shrinks only in a narrower column). st.html's
-    sanitiser drops inline <svg>, so it goes in as a data URI; its smallest font size and width are kept as
-    attributes, so a test can tell the size the text is drawn at."""
-    drawn = svg(chart)
+    """One chart (or its SVG, already drawn) as an SVG image at most its own width (it shrinks only in a narrower
+    column). st.html's sanitiser drops inline <svg>, so it goes in as a data URI; its smallest font size and width
+    are kept as attributes, so a test can tell the size the text is drawn at."""
+    drawn = chart if isinstance(chart, str) else svg(chart)
     w = float(re.search(r'width="(\d+(?:\.\d+)?)"', drawn).group(1))
     fonts = [float(v) for v in re.findall(r'font-size="(\d+(?:\.\d+)?)(?:px)?"', drawn)] or [0.0]
     uri = "data:image/svg+xml;base64," + base64.b64encode(drawn.encode()).decode()

@@ -11,6 +11,7 @@ from core import settings
 from core.io.imageio import LoadedImage, encode_png, image_key
 from core.pipeline import engine
 from core.pipeline.engine import Request
+from core.quality.metrics import indicators
 from core.serve import timing
 from core.serve.cache import BoundedCache
 from core.serve.jobs import Context, Job, JobService, State, replace_service
@@ -57,6 +58,16 @@ def cached(request: Request):
     return results().get(request)
 
 
+DESCRIBED_AT_ONCE_PIXELS = 1_000_000  # input and result together: ~1.5 s of no-reference measures on 2 cores
+
+
+@st.cache_resource
+def descriptions() -> BoundedCache:
+    """No-reference measures of (input, result) by request, made by the job that made the result, so the page
+    run that first draws it only reads them (a few hundred bytes each; bounded all the same)."""
+    return BoundedCache(20_000_000)
+
+
 def owner() -> str:
     """This browser tab's id: kept in the URL (?s=…), so a reload finds its jobs again."""
     if "owner" not in st.session_state:
@@ -94,6 +105,10 @@ def _enhance_work(request: Request, image: LoadedImage, own: dict):
             else:
                 result = engine.execute(prepared, on_step=lambda f: ctx.step(f, running))
         results().put(request, (result, encode_png(result.pixels)))
+        src = prepared.pixels  # the input, cropped as the request says
+        if src.shape[0] * src.shape[1] + result.pixels.shape[0] * result.pixels.shape[1] <= DESCRIBED_AT_ONCE_PIXELS:
+            ctx.step(1.0, "describing the result (no-reference measures)")
+            descriptions().put(request, [indicators(src), indicators(result.pixels)])
         return request  # the pixels live in the shared cache, bounded by bytes
 
     return work

@@ -13,7 +13,7 @@ from core.quality.degrade import Degradation, make_pair
 from core.quality.ranking import network_set
 from core.serve.jobs import State
 from ui import jobs
-from ui.charts import font_size, show, tradeoff_scatter, width
+from ui.charts import show_tradeoff
 from ui.compare import slider
 
 SEE = dict(sample="astronaut", methods=("bicubic", "RealESRGAN_x4plus"))
@@ -66,8 +66,7 @@ def measure() -> None:
             table = pd.DataFrame(scores.records()).set_index("method")[["kind", "psnr_db", "ssim", "lpips"]]
             st.dataframe(table.rename(columns={"psnr_db": "PSNR dB ↑", "ssim": "SSIM ↑", "lpips": "LPIPS ↓"}),
                          key="lesson_table", height=38 + 35 * len(table))
-            show(tradeoff_scatter(table.reset_index()[["method", "kind", "psnr_db", "lpips"]],
-                                  font_size=font_size()).properties(width=width()), "lesson trade-off")
+            show_tradeoff(table.reset_index()[["method", "kind", "psnr_db", "lpips"]], "lesson trade-off")
             st.caption("Right is closer to the true pixels, down looks closer to the truth. The dashed line joins "
                        "the methods no other beats on both: on it, more of one costs some of the other.")
 

@@ -11,7 +11,7 @@ import streamlit as st
 from core.io.imageio import ImageError, LoadedImage, load_image
 from core.quality.metrics import Metric, error_maps
 from core.quality.scoring import Scores
-from ui.charts import font_size, metric_dots, show, spectrum_chart, sweep_chart, tradeoff_scatter, width
+from ui.charts import font_size, metric_dots, show, show_tradeoff, spectrum_chart, sweep_chart, width
 from ui.compare import ab_slider
 from ui.jobs import cached
 from ui.picker import UPLOAD_TYPES
@@ -157,7 +157,7 @@ def tradeoff(finite: pd.DataFrame) -> None:
                 "(perceptual distance, ↓ better). The dashed line joins the methods no other beats on both — the "
                 f"frontier here: {', '.join(edge)}" + (f"; inside it: {', '.join(inside)}" if inside else "") +
                 ". On the frontier, more of one costs some of the other; inside it, a method is beaten on both.")
-    show(tradeoff_scatter(points, font_size=font_size()).properties(width=width()), "perception–distortion scatter")
+    show_tradeoff(points, "perception–distortion scatter")
 
 
 def error_map(res: dict, methods: list[str], reference, y_only: bool, crop_border: int, policy: str) -> None:

@@ -11,6 +11,7 @@ from core.pipeline.engine import EnhanceResult, Request, plan
 from core.quality.metrics import NO_REFERENCE, indicators
 from ui.compare import ab_slider, zoom_grid
 from ui.controls import nearest_up
+from ui.jobs import DESCRIBED_AT_ONCE_PIXELS, descriptions
 from ui.region import Region
 from ui.state import budget, hold, kept, method, own_models
 
@@ -52,15 +53,19 @@ def show_enhanced(image: LoadedImage, request: Request, result: EnhanceResult, p
 
 
 def no_reference_measures(src, request: Request, result: EnhanceResult) -> None:
-    no_reference_table([("input", src), ("result", result.pixels)], request, "enh")
+    no_reference_table([("input", src), ("result", result.pixels)], request, "enh", descriptions().get(request))
 
 
-def no_reference_table(named: list[tuple[str, np.ndarray]], made_by, key: str) -> None:
+def no_reference_table(named: list[tuple[str, np.ndarray]], made_by, key: str, made: list | None = None) -> None:
     """Without a true reference only descriptive measures are honest: one column per image, in an expander;
-    measured at once up to a megapixel in all (~1.5 s per megapixel on 2 cores), else on request."""
+    `made`: the values the job already measured; else measured here at once up to a megapixel in all (~1.5 s
+    per megapixel on 2 cores), larger on request."""
     measured = st.session_state.setdefault(f"{key}_measured", {})
+    if made is not None and made_by not in measured:
+        measured.clear()
+        measured[made_by] = made
     with st.expander("No-reference measures (there is no true image to score against)"):
-        big = sum(p.shape[0] * p.shape[1] for _, p in named) > 1_000_000
+        big = sum(p.shape[0] * p.shape[1] for _, p in named) > DESCRIBED_AT_ONCE_PIXELS
         if made_by not in measured and (not big or st.button("Measure", key=f"{key}_measure")):
             measured.clear()  # one set of results at a time: memory stays bounded
             measured[made_by] = [indicators(p) for _, p in named]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import itertools
+import os
 import threading
 import time
 from collections import OrderedDict, deque
@@ -194,6 +195,7 @@ class JobService:
 
     # ---- the workers
     def _worker(self) -> None:
+        _lower_priority(settings.current().job_nice)
         while True:
             with self._lock:
                 while not self._line:
@@ -232,6 +234,16 @@ class JobService:
         for old in finished[:-self.keep_finished] + [j for j in finished if not j.watchers]:
             self._jobs.pop(old.id, None)
         self._lock.notify_all()
+
+
+def _lower_priority(nice: int) -> None:
+    """Linux's nice is per thread, and the compute threads a worker starts (torch's OpenMP team, ncnn's) inherit
+    it: a page run then gets the cores first and stays quick while a job runs. Raising nice needs no privilege."""
+    if nice > 0 and hasattr(os, "setpriority"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
+        except OSError:  # not allowed here (a sandbox): the jobs keep the page's priority
+            pass
 
 
 _service: JobService | None = None
