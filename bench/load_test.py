@@ -93,6 +93,7 @@ def peak_rss_mb(pid: int) -> float:
 
 async def _page(browser):
     context = await browser.new_context(viewport={"width": 1280, "height": 1400})
+    context.set_default_timeout(180_000)  # a client starved of CPU by thirty tabs on two cores is slow, not broken
     page = await context.new_page()
 
     async def only_loopback(route):

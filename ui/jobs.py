@@ -269,21 +269,39 @@ def cancel(job: Job) -> None:
         st.session_state.setdefault("left_jobs", set()).add(job.id)
 
 
+QUEUED_REDRAW_S = 2.0  # a place in line changes only when a job ends: thirty waiting tabs need not redraw often
+
+
 def watch(job_ids: list[str], key: str) -> None:
-    """Progress of this page's jobs, redrawn every REDRAW_S; the page reruns once when they have all ended."""
+    """Progress of this page's jobs, redrawn every REDRAW_S while one runs (QUEUED_REDRAW_S while all wait in
+    line); the page reruns once when they have all ended."""
     jobs = [j for j in map(get, job_ids) if j is not None]
     if not any(not j.state.finished for j in jobs):
         return
-    _watch(tuple(job_ids), key)
+    if any(j.state is State.RUNNING for j in jobs):
+        _watch_running(tuple(job_ids), key)
+    else:
+        _watch_queued(tuple(job_ids), key)
 
 
 @st.fragment(run_every=REDRAW_S)
-def _watch(job_ids: tuple[str, ...], key: str) -> None:
+def _watch_running(job_ids: tuple[str, ...], key: str) -> None:
+    _draw_progress(job_ids, key, running=True)
+
+
+@st.fragment(run_every=QUEUED_REDRAW_S)
+def _watch_queued(job_ids: tuple[str, ...], key: str) -> None:
+    _draw_progress(job_ids, key, running=False)
+
+
+def _draw_progress(job_ids: tuple[str, ...], key: str, running: bool) -> None:
     jobs = [j for j in map(get, job_ids) if j is not None]
     left = st.session_state.get("left_jobs", set())
     live = [j for j in jobs if not j.state.finished and j.id not in left]
-    if not live:
-        st.rerun(scope="app")  # draw the results with the page around them
+    started = not running and any(j.state is State.RUNNING for j in live)
+    panel_missing = not st.session_state.get("panel_live") and bool(_unfinished())
+    if not live or started or panel_missing:
+        st.rerun(scope="app")  # the results with the page around them; the faster redraw; the sidebar's panel
     for job in live:
         fraction, text = describe(job)
         st.progress(fraction, text=text)
@@ -306,13 +324,24 @@ def outcome(job_ids: list[str]) -> None:
             st.error(f"{job.label} failed: {job.error}")
 
 
-@st.fragment(run_every=1.0)
-def jobs_panel() -> None:
-    """The sidebar's list of this session's queued and running jobs, on every page, each with Cancel."""
+def _unfinished() -> list[Job]:
     left = st.session_state.get("left_jobs", set())
-    mine = [j for j in job_service().jobs_of(owner(), finished=False) if j.id not in left]
+    return [j for j in job_service().jobs_of(owner(), finished=False) if j.id not in left]
+
+
+def jobs_panel() -> None:
+    """The sidebar's list of this session's queued and running jobs, on every page, each with Cancel. It redraws
+    itself only while the session has such jobs (an idle tab costs the server nothing)."""
+    st.session_state.panel_live = bool(_unfinished())
+    if st.session_state.panel_live:
+        _panel()
+
+
+@st.fragment(run_every=QUEUED_REDRAW_S)
+def _panel() -> None:
+    mine = _unfinished()
     if not mine:
-        return
+        st.rerun(scope="app")  # all ended (perhaps while another page is open): redraw it, and stop ticking
     st.markdown("**Your jobs**")
     for job in mine:
         fraction, text = describe(job)
