@@ -131,9 +131,9 @@ async def one_session(browser, url: str, job: dict, ready: list, start: asyncio.
             saw_queue = saw_queue or await page.get_by_text("in line").count() > 0
             if job["switch_page"] and not switched and time.perf_counter() - t0 > 1:
                 await page.get_by_role("link", name="How it works").click()
-                await page.get_by_role("heading", name="How it works").wait_for(timeout=60_000)
+                await page.get_by_role("heading", name="How it works").wait_for()
                 await page.get_by_role("link", name="Enhance").click()
-                await page.get_by_role("heading", name="Enhance").wait_for(timeout=60_000)
+                await page.get_by_role("heading", name="Enhance").wait_for()
                 switched = True
             if job["move_control"] and not moved and time.perf_counter() - t0 > 1:
                 await page.get_by_text("Advanced: tile size, CPU backend").click()
@@ -269,7 +269,7 @@ def main() -> int:
     ap.add_argument("--browsers", type=int, default=2, help="Chromium processes; sessions are contexts in them")
     ap.add_argument("--ray", metavar="ADDRESS", help="the server runs its jobs on this Ray cluster ('local': "
                                                       "one started on this machine)")
-    ap.add_argument("--client-nice", type=int, default=10, help="OS priority of the Chromium clients (0: same as "
+    ap.add_argument("--client-nice", type=int, default=19, help="OS priority of the Chromium clients (0: same as "
                                                                  "the server)")
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--max-rss-mb", type=float, default=float(os.environ.get("SRLAB_MEMORY_BOUND_MB", 4096)),
