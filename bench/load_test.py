@@ -32,8 +32,10 @@ from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from core import settings  # noqa: E402
 from scripts import local_server  # noqa: E402
 
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
 SAMPLES = ["astronaut (128×128)", "coffee_300 (300×200)", "cat (150×100)", "coffee (150×100)", "logo (166×166)",
@@ -186,7 +188,7 @@ async def warm_up(url: str, timeout_s: float) -> float:
 
     t0 = time.perf_counter()
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium", args=ARGS)
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         context, page = await _page(browser)
         for path, heading in (("/enhance", "Enhance"), ("/how_it_works", "How it works"), ("/batch", "Batch")):
             await page.goto(url + path, wait_until="domcontentloaded")
@@ -201,11 +203,10 @@ async def warm_up(url: str, timeout_s: float) -> float:
 def niced_chromium(nice: int, folder: Path) -> str:
     """Chromium started at a lower OS priority: on a real class the browsers are the students' machines; here
     they share the server's cores, and at `nice` they take what the server leaves instead of competing."""
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
     if nice <= 0:
-        return chromium
+        return CHROMIUM
     wrapper = folder / "chromium-niced"
-    wrapper.write_text(f'#!/bin/sh\nexec nice -n {nice} {chromium} "$@"\n')
+    wrapper.write_text(f'#!/bin/sh\nexec nice -n {nice} {CHROMIUM} "$@"\n')
     wrapper.chmod(0o755)
     return str(wrapper)
 
@@ -318,7 +319,7 @@ def main() -> int:
                "server": server_timings(timings),
                "client_click_to_result": {"p50_s": round(statistics.median(times), 2) if times else None,
                                           "p95_s": round(q[18], 2) if times else None},
-               "cpu": cpu_name(), "job_nice": int(os.environ.get("SRLAB_JOB_NICE", 10)),
+               "cpu": cpu_name(), "job_nice": settings.current().job_nice,  # the server's: it has this environment
                "client_nice": args.client_nice,
                "teacher_warm_up_s": round(warm_s, 1), "wall_s": round(wall, 1),
                "error_samples": [r["error"] for r in results if r.get("error")][:5]}

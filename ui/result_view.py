@@ -11,7 +11,7 @@ from core.pipeline.engine import EnhanceResult, Request, plan
 from core.quality.metrics import NO_REFERENCE, indicators
 from ui.compare import ab_slider, zoom_grid
 from ui.controls import nearest_up
-from ui.jobs import DESCRIBED_AT_ONCE_PIXELS, descriptions
+from ui.jobs import described_at_once, descriptions
 from ui.region import Region
 from ui.state import budget, hold, kept, method, own_models
 
@@ -61,17 +61,13 @@ def no_reference_table(named: list[tuple[str, np.ndarray]], made_by, key: str, m
     `made`: the values the job already measured; else measured here at once up to a megapixel in all (~1.5 s
     per megapixel on 2 cores), larger on request."""
     measured = st.session_state.setdefault(f"{key}_measured", {})
-    if made is not None and made_by not in measured:
-        measured.clear()
-        measured[made_by] = made
     with st.expander("No-reference measures (there is no true image to score against)"):
-        big = sum(p.shape[0] * p.shape[1] for _, p in named) > DESCRIBED_AT_ONCE_PIXELS
-        if made_by not in measured and (not big or st.button("Measure", key=f"{key}_measure")):
+        values = made if made is not None else measured.get(made_by)
+        if values is None:
+            if not described_at_once(*(p for _, p in named)) and not st.button("Measure", key=f"{key}_measure"):
+                return
             measured.clear()  # one set of results at a time: memory stays bounded
-            measured[made_by] = [indicators(p) for _, p in named]
-        if made_by not in measured:
-            return
-        values = measured[made_by]
+            values = measured[made_by] = [indicators(p) for _, p in named]
         rows = [m for m in NO_REFERENCE if m.name in values[0]]
         st.table({"measure": [m.heading for m in rows],
                   **{name: [m.format(v[m.name]) for m in rows] for (name, _), v in zip(named, values)},
