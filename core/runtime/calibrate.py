@@ -3,7 +3,8 @@ output compared with fp32), the close ones repeated; the fastest per input pixel
 (≥ 45 dB PSNR from fp32) is chosen. The measurements, with the
 CPU's flags and the library versions they were made with, are saved in weights/backend_choice.json; a change
 of either measures again. A backend emulated on this CPU (bf16 without native bf16) is never timed. Only the
-candidates that can still win are repeated, so a slow model measures in seconds, not minutes.
+candidates that can still win are repeated, and a slow model's are repeated at the probe's size within a time
+budget, so measuring one network takes seconds, not minutes, on a slow CPU too.
 """
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ PROBE_SIZE = 64                 # every candidate, once after a warm-up
 CALIBRATION_SIZES = (128, 256)  # the contenders; 256 only where 128 is quick (then 128² is mostly overhead)
 QUICK_S = 0.25                  # a 128² median under this is also timed at 256²
 CONTENDER = 1.3                 # a probe within this factor of the fastest probe is measured properly
-SLOW_S = 1.0                    # a 128² run predicted slower than this is timed twice, not three times
+SLOW_S = 1.0                    # a model whose fastest 128² run is predicted slower: its contenders stay at 64²
+BUDGET_S = 13.0                 # a slow model's repeats stop here (the warm-ups and probes come first)
 
 _records: dict[tuple[Path, str], dict] = {}  # this process's copy of the saved measurements
 _file_lock = threading.Lock()
@@ -99,11 +101,18 @@ def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     return 99.0 if np.array_equal(a, b) else min(99.0, float(peak_signal_noise_ratio(b, a, data_range=1.0)))
 
 
+def is_contender(measurement: dict) -> bool:
+    """Whether a backend was measured beyond its probe (records saved before the flag: timed at 128²)."""
+    return measurement.get("contender", str(CALIBRATION_SIZES[0]) in measurement["seconds"])
+
+
 def calibrate(spec, on_step=None) -> dict:
     """Every candidate runs twice at 64² (a warm-up, then a timed probe; its output is the one compared with
-    fp32). The contenders, within CONTENDER× of the fastest probe, are timed three times at 128² (twice when
-    slow; the median decides), and at 256² too when 128² is quick (a fast model's 128² time is mostly per-call
-    overhead); the others keep their probe. `on_step(fraction)` after every run; it may raise to cancel."""
+    fp32). The contenders, within CONTENDER× of the fastest probe, are timed three times at 128², and at 256² too
+    when 128² is quick (a fast model's 128² time is mostly per-call overhead). For a slow model (its fastest
+    128² run predicted over SLOW_S: per-call overhead is small at 64² already) each contender is timed once more
+    at 64², while the measurement is within BUDGET_S. The others keep their probe. `on_step(fraction)` after
+    every run; it may raise to cancel."""
     start = time.perf_counter()
     names = backends.candidates(spec)
     reference_name = "torch" if "torch" in names else names[-1]
@@ -131,23 +140,28 @@ def calibrate(spec, on_step=None) -> dict:
         done[0] += 1
         probe[name] = timed(runners[name], probe_img)
     fastest = min(probe.values())
+    slow = fastest * (CALIBRATION_SIZES[0] / PROBE_SIZE) ** 2 > SLOW_S
     report = {}
-    for name in names:
+    for name in sorted(names, key=probe.get):  # the likeliest winners first, while the budget lasts
         timings = {PROBE_SIZE: probe[name]}
-        if probe[name] <= CONTENDER * fastest:
-            repeats = 2 if probe[name] * (CALIBRATION_SIZES[0] / PROBE_SIZE) ** 2 > SLOW_S else 3
-            timings = {CALIBRATION_SIZES[0]: statistics.median(timed(runners[name], x) for _ in range(repeats))}
+        contender = probe[name] <= CONTENDER * fastest
+        if contender and slow:
+            if time.perf_counter() - start + probe[name] <= BUDGET_S:
+                timings[PROBE_SIZE] = statistics.median([probe[name], timed(runners[name], probe_img)])
+        elif contender:
+            timings = {CALIBRATION_SIZES[0]: statistics.median(timed(runners[name], x) for _ in range(3))}
             if timings[CALIBRATION_SIZES[0]] < QUICK_S:
                 big = calibration_image(CALIBRATION_SIZES[1])
                 timings[CALIBRATION_SIZES[1]] = statistics.median(timed(runners[name], big) for _ in range(3))
         largest = max(timings)
         report[name] = {"seconds": {str(k): round(v, 4) for k, v in timings.items()},
                         "seconds_per_mpx": round(timings[largest] / (largest * largest / 1e6), 3),
+                        "contender": contender,
                         "psnr_vs_fp32_db": round(_psnr(outputs[name], outputs[reference_name]), 1)}  # 99: no ∞ in JSON
+    report = {name: report[name] for name in names}
     usable = [n for n in names if report[n]["psnr_vs_fp32_db"] >= MIN_PSNR_DB]
-    # a contender's 128² rate against another's: a 64² probe (mostly per-call overhead, one noisy run) that lost
-    # the probe round does not win on it
-    contenders = [n for n in usable if str(CALIBRATION_SIZES[0]) in report[n]["seconds"]] or usable
+    # contenders against each other: a probe that lost the probe round (one noisy run) does not win on it
+    contenders = [n for n in usable if is_contender(report[n])] or usable
     chosen = min(contenders, key=lambda n: report[n]["seconds_per_mpx"])
     skipped = [b.name for b in backends.BACKENDS if b.runs(spec) and b.emulated_here()]
     why = (f"{backends.LABELS[chosen]}: fastest of {', '.join(contenders)} at "

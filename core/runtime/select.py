@@ -53,8 +53,10 @@ def choose(spec, height: int, width: int, tile: int = 0, choice: str = "auto", o
         why, record = f"{backends.LABELS[name]}: the reference backend (this model is not measured)", None
     else:
         record = calibrate.record_for(spec, on_step)
-        cost = {n: expected_seconds(record, n, height, width, tile_for(n)) for n, m in record["measured"].items()
-                if m["psnr_vs_fp32_db"] >= calibrate.MIN_PSNR_DB}
+        faithful = {n: m for n, m in record["measured"].items() if m["psnr_vs_fp32_db"] >= calibrate.MIN_PSNR_DB}
+        # the contenders of the calibration: a backend that lost its probe round does not win on that one run
+        contenders = [n for n, m in faithful.items() if calibrate.is_contender(m)] or list(faithful)
+        cost = {n: expected_seconds(record, n, height, width, tile_for(n)) for n in contenders}
         name = min(cost, key=cost.get) if cost else record["backend"]
         times = ", ".join(f"{n} {m['seconds_per_mpx']:.3g} s/MP" + (
             "" if m["psnr_vs_fp32_db"] >= calibrate.MIN_PSNR_DB else " (too far from fp32)")
