@@ -3,6 +3,7 @@ picker, the projector switch and this session's jobs live here (so they are on e
 its value across pages (persist_state="session")."""
 from pathlib import Path
 
+import pandas  # noqa: F401  (st.table imports it on first use, ~0.8 s: the server's first visitor pays it, not a class)
 import streamlit as st
 
 import core  # noqa: F401  (installs the torchvision shim before any page imports basicsr)

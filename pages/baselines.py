@@ -4,12 +4,12 @@ import streamlit as st
 from core.pipeline import face
 from core.pipeline.engine import EnhanceError, Request
 from ui import jobs
-from ui.compare import DISPLAY_MAX, ab_slider, zoom_grid
+from ui.compare import ab_slider, zoom_grid
 from ui.controls import param_widgets, scale_picker
 from ui.jobs import cached
 from ui.region import region_picker
 from ui.result_view import no_reference_table
-from ui.slider import to_display
+from ui.slider import DISPLAY_MAX, to_display
 from ui.state import current_image_key, kept, method, method_names, projector, require_image
 
 st.title("Baselines")

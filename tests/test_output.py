@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageCms
 
-from core.io.imageio import ImageError, Metadata, load_image
+from core.io.imageio import ImageError, Metadata, encode_png, load_image
 from core.io.output import OutputOptions, encode
 from core.pipeline.engine import EnhanceError, enhance
 from tests.conftest import ROOT
@@ -56,7 +56,8 @@ def test_sixteen_bits_stay_sixteen_in_png_and_are_said_when_reduced():
     back = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)
     assert back.dtype == np.uint16 and np.array_equal(back[..., ::-1], pixels) and notes == []
     assert Image.open(io.BytesIO(data)).info["Software"] == "SR Lab"  # chunks valid to a strict reader
-    data, notes = encode(pixels, OutputOptions("png", bit_depth=8), Metadata())
+    assert encode(pixels, OutputOptions("png"), Metadata(), "test", png=encode_png(pixels))[0] == data  # a job's PNG
+    data, notes = encode(pixels, OutputOptions("png", bit_depth=8), Metadata(), png=encode_png(pixels))
     assert cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED).dtype == np.uint8
     assert notes == ["16-bit result written as 8-bit"]
     _, notes = encode(pixels, OutputOptions("jpeg"), Metadata())

@@ -173,3 +173,42 @@ def test_the_job_describes_its_result_so_drawing_it_measures_nothing(monkeypatch
     table = next(t for t in at.table if "measure" in t.value.columns)
     assert niqe.format(made[1][niqe.name]) in table.value.to_numpy().ravel().tolist()
     assert np.isfinite(made[1][niqe.name])
+
+
+def test_the_job_encodes_what_the_slider_shows_so_drawing_it_encodes_nothing(monkeypatch):
+    """The slider's images (input nearest-neighbour, bicubic, result) are encoded by the result's job; the page
+    runs that draw it, and the default PNG download, encode no image: the slider holds the job's bytes."""
+    import base64
+    import threading
+
+    import numpy as np
+
+    from core.io import imageio
+    from ui import jobs as ui_jobs
+    from ui import slider
+
+    at = _app()
+    at.selectbox(key="sample_w").set_value("coffee").run()
+    at.selectbox(key="enh_method").set_value("realesr-animevideov3").run()
+    where = []  # the threads that encode a PNG
+    real_encode = imageio.encode_png
+
+    def counted(*args, **kwargs):
+        where.append(threading.current_thread().name)
+        return real_encode(*args, **kwargs)
+
+    for module in ("core.io.imageio", "core.io.output", "ui.slider", "ui.jobs"):
+        monkeypatch.setattr(f"{module}.encode_png", counted)
+    click(at, "enh_full")  # the job runs, then the page draws its result
+    result, _ = ui_jobs.cached(at.session_state["enh_last"])
+    at.selectbox(key="enh_ab_b").set_value("bicubic (OpenCV)").run()  # another pair on the slider
+    assert not at.exception and where and all(name.startswith("srlab-job") for name in where), where
+    page = at.get("iframe")[0].proto.srcdoc
+    shown = [np.frombuffer(base64.b64decode(uri.split('"', 1)[0]), np.uint8)
+             for uri in page.split("data:image/png;base64,")[1:]]
+    after, before = (cv2.imdecode(b, cv2.IMREAD_UNCHANGED)[..., ::-1] for b in shown)  # B is drawn first
+    src, size = at.session_state["image"].pixels, result.pixels.shape[1::-1]
+    assert np.array_equal(after, slider.to_display(cv2.resize(src, size, interpolation=cv2.INTER_CUBIC),
+                                                   slider.DISPLAY_MAX))  # B: bicubic, by value
+    assert np.array_equal(before, slider.to_display(cv2.resize(src, size, interpolation=cv2.INTER_NEAREST),
+                                                    slider.DISPLAY_MAX))  # A: the input, nearest-neighbour

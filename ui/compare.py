@@ -2,20 +2,21 @@
 zoom grid — the same region of every result at one magnification, both from the shared region (ui/region.py)."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import streamlit as st
 
+from core.pipeline.engine import EnhanceResult, Request, plan
+from core.serve.cache import BoundedCache
 from ui.controls import nearest_up
 from ui.region import Region
-from ui.slider import SLIDER_MAX_WIDTH, slider_html, to_display
+from ui.slider import SLIDER_MAX_WIDTH, shown, slider_html, to_display
 from ui.state import kept, projector
-
-DISPLAY_MAX = 1024  # px: larger results are shown downsized; the full size is a download
 
 
 def slider(before: np.ndarray, after: np.ndarray, before_label: str, after_label: str) -> None:
     """Two same-size images; as wide as the page in projector mode, with a Full screen button."""
-    shown_before, shown_after = to_display(before, DISPLAY_MAX), to_display(after, DISPLAY_MAX)
+    shown_before, shown_after = shown(before), shown(after)
     st.iframe(slider_html(shown_before, shown_after, before_label, after_label,
                           max_width=None if projector() else SLIDER_MAX_WIDTH, font_px=20 if projector() else 13),
               height="content")
@@ -55,3 +56,32 @@ def zoom_grid(named: list[tuple[str, np.ndarray]], region: Region, made_from, in
         for col, (label, px) in zip(cols, named[start:start + per_row]):
             window = to_display(px[y:y + side, x:x + side], side)
             col.image(nearest_up(window, (side * mag, side * mag)), caption=f"{label}, ×{mag}")
+
+
+VIEWS_BYTES = 300_000_000  # the images each enhanced result is compared against, every session's
+
+
+@st.cache_resource
+def _views() -> BoundedCache:
+    return BoundedCache(VIEWS_BYTES)
+
+
+def beside_input(src: np.ndarray, request: Request, result: EnhanceResult, method) -> list[tuple[str, np.ndarray]]:
+    """The result with what it is compared against, all at its size and cut: the input nearest-neighbour
+    upscaled, bicubic, the result. Made once per request (by the job that made the result, which also encodes
+    them for the slider), so the page runs that draw it only read them."""
+    if (hit := _views().get(request)) is not None:
+        return hit
+    s = result.stats
+    _, made, final = plan(request, src.shape[1], src.shape[0], method)
+    x0, y0 = ((made[0] - final[0]) // 2, (made[1] - final[1]) // 2) if final else (0, 0)
+    cut_w, cut_h = final or made
+
+    def same_cut(arr):  # what a fit-and-fill did to the result
+        return arr[y0:y0 + cut_h, x0:x0 + cut_w]
+
+    named = [(f"input, nearest-neighbour ×{s.outscale:.3g}", same_cut(nearest_up(src, made))),
+             ("bicubic (OpenCV)", same_cut(cv2.resize(src, made, interpolation=cv2.INTER_CUBIC))),
+             (f"{s.method} ×{s.outscale:.3g}", result.pixels)]
+    _views().put(request, named)
+    return named

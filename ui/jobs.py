@@ -16,6 +16,8 @@ from core.serve import timing
 from core.serve.cache import BoundedCache
 from core.serve.jobs import Context, Job, JobService, State, replace_service
 from core.serve.jobs import service as _service
+from ui.compare import beside_input
+from ui.slider import prepare_shown
 from ui.state import own_models
 
 REDRAW_S = 0.5
@@ -84,7 +86,8 @@ def owner() -> str:
 
 # ---------------------------------------------------------------- enhancing
 def _enhance_work(request: Request, image: LoadedImage, own: dict):
-    """The job: plan (measuring this machine first if it never ran this network), run, keep the result."""
+    """The job: plan (measuring this machine first if it never ran this network), run, keep the result, and
+    make what drawing it needs (the slider's images, the no-reference measures): the page run only reads them."""
 
     def work(ctx: Context):
         def measuring(fraction: float) -> None:
@@ -110,6 +113,8 @@ def _enhance_work(request: Request, image: LoadedImage, own: dict):
             else:
                 result = engine.execute(prepared, on_step=lambda f: ctx.step(f, running))
         results().put(request, (result, encode_png(result.pixels)))
+        ctx.step(1.0, "preparing the view (the slider's images)")
+        prepare_shown(*(px for _, px in beside_input(prepared.pixels, request, result, prepared.method)))
         if described_at_once(prepared.pixels, result.pixels):  # the input as the request cropped it, the result
             ctx.step(1.0, "describing the result (no-reference measures)")
             descriptions().put(request, [indicators(prepared.pixels), indicators(result.pixels)])

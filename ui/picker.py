@@ -5,8 +5,8 @@ import streamlit as st
 
 from core.io.imageio import IMAGE_SUFFIXES, ImageError, LoadedImage, image_key, load_image
 from core.io.samples import SAMPLES
-from ui.slider import to_display
-from ui.state import current_image, hold, kept
+from ui.slider import thumbnail
+from ui.state import current_image, current_image_key, hold, kept
 
 UPLOAD_TYPES = [suffix[1:] for suffix in IMAGE_SUFFIXES]
 
@@ -16,7 +16,15 @@ def _sample(name: str) -> LoadedImage:
     return SAMPLES[name].image()
 
 
+@st.cache_resource(show_spinner=False)
+def _decode_every_sample() -> None:
+    """On the server's first page run (~0.4 s): no student's first pick of a sample decodes it during class."""
+    for name in SAMPLES:
+        _sample(name)
+
+
 def image_picker() -> None:
+    _decode_every_sample()
     sb = st.sidebar
     source = sb.radio("Image", ["Sample", "Upload"], horizontal=True,
                       persist_state="session", key=kept("source_w", "Sample"))
@@ -40,7 +48,8 @@ def image_picker() -> None:
                 st.session_state.upload_error = str(exc)
     image = current_image()
     if image is not None:
-        sb.image(to_display(image.pixels, 256), caption=f"{image.name}: {image.describe()}")
+        small = thumbnail(current_image_key() or image_key(image.pixels), 256, image.pixels)
+        sb.image(small, caption=f"{image.name}: {image.describe()}")
         for note in image.notes:
             sb.caption(note)
     if msg := st.session_state.get("upload_error"):

@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 
 from core.io.imageio import LoadedImage
-from ui.slider import to_display
+from ui.slider import thumbnail
 from ui.state import kept
 
 SIDES = (64, 96, 128, 192, 256)
@@ -57,10 +57,16 @@ def most_detailed(pixels: np.ndarray) -> tuple[float, float]:
     return (x + 0.5) / energy.shape[1], (y + 0.5) / energy.shape[0]
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def _most_detailed_of(image_key: str, _pixels: np.ndarray) -> tuple[float, float]:
+    """most_detailed, once per image in this server (the samples are every session's)."""
+    return most_detailed(_pixels)
+
+
 def region_picker(image: LoadedImage, image_key: str, container=None) -> Region:
     """The region controls (in an expander) with the region outlined on a thumbnail; returns the Region."""
     if st.session_state.get("region_of") != image_key:  # a new image: start on its most detailed part
-        cx, cy = most_detailed(image.pixels)
+        cx, cy = _most_detailed_of(image_key, image.pixels)
         st.session_state.region_x, st.session_state.region_y = round(cx * 100), round(cy * 100)
         st.session_state.region_of = image_key
     kept("region_x", 50), kept("region_y", 50), kept("region_side", 128), kept("zoom_mag", 4)
@@ -79,7 +85,7 @@ def region_picker(image: LoadedImage, image_key: str, container=None) -> Region:
         region = Region(st.session_state.region_x / 100, st.session_state.region_y / 100,
                         st.session_state.region_side, st.session_state.zoom_mag)
         x, y, w, h = region.crop(image.width, image.height)
-        thumb = np.array(to_display(image.pixels, 320), copy=True)  # drawn on: never the input itself
+        thumb = np.array(thumbnail(image_key, 320, image.pixels), copy=True)  # drawn on: never the input itself
         f = thumb.shape[1] / image.width
         if thumb.ndim == 2:
             thumb = cv2.cvtColor(thumb, cv2.COLOR_GRAY2RGB)

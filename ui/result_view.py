@@ -1,16 +1,14 @@
 """Drawing an enhanced result: the crop region, the slider, the zoom grid, the statistics and the download."""
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import streamlit as st
 
 from core.io.imageio import ImageError, LoadedImage
 from core.io.output import FORMATS, MIME, SUFFIXES, OutputOptions, encode
-from core.pipeline.engine import EnhanceResult, Request, plan
+from core.pipeline.engine import EnhanceResult, Request
 from core.quality.metrics import NO_REFERENCE, indicators
-from ui.compare import ab_slider, zoom_grid
-from ui.controls import nearest_up
+from ui.compare import ab_slider, beside_input, zoom_grid
 from ui.jobs import described_at_once, descriptions
 from ui.region import Region
 from ui.state import budget, hold, kept, method, own_models
@@ -27,17 +25,7 @@ def show_enhanced(image: LoadedImage, request: Request, result: EnhanceResult, p
     size = f"fit {request.fit[0]}×{request.fit[1]} (×{s.outscale:.3g})" if request.fit else f"×{s.outscale:g}"
     st.caption(f"{s.how()}. Settings of this result: scale {size}, backend {s.backend}, face: {s.face}.")
 
-    _, made, final = plan(request, src.shape[1], src.shape[0], method(request.method))
-    x0, y0 = ((made[0] - final[0]) // 2, (made[1] - final[1]) // 2) if final else (0, 0)
-    cut_w, cut_h = final or made
-
-    def same_cut(arr):  # what a fit-and-fill did to the result
-        return arr[y0:y0 + cut_h, x0:x0 + cut_w]
-
-    before = same_cut(nearest_up(src, made))
-    bicubic = same_cut(cv2.resize(src, made, interpolation=cv2.INTER_CUBIC))
-    named = [(f"input, nearest-neighbour ×{s.outscale:.3g}", before), ("bicubic (OpenCV)", bicubic),
-             (f"{s.method} ×{s.outscale:.3g}", result.pixels)]
+    named = beside_input(src, request, result, method(request.method))
     st.markdown("**Before / after** (choose any two)")
     ab_slider([named[0], named[2], named[1]], key="enh_ab")
     st.markdown("**Zoom** (the same region of each, at one magnification, pixels shown as squares)")
@@ -49,7 +37,7 @@ def show_enhanced(image: LoadedImage, request: Request, result: EnhanceResult, p
     for note in s.notes:
         st.caption(note)
     no_reference_measures(src, request, result)
-    download(image, request, result)
+    download(image, request, result, png)
 
 
 def no_reference_measures(src, request: Request, result: EnhanceResult) -> None:
@@ -76,8 +64,9 @@ def no_reference_table(named: list[tuple[str, np.ndarray]], made_by, key: str, m
                    "true high-resolution image: the Metrics page makes one by degrading a clean image.")
 
 
-def download(image: LoadedImage, request: Request, result: EnhanceResult) -> None:
-    """The full-size file in the chosen format, with the input's ICC profile, DPI and EXIF and how it was made."""
+def download(image: LoadedImage, request: Request, result: EnhanceResult, png: bytes) -> None:
+    """The full-size file in the chosen format, with the input's ICC profile, DPI and EXIF and how it was made
+    (`png`: the job's PNG of the result, so the default format costs the page run nothing)."""
     s = result.stats
     c1, c2 = st.columns([1, 2])
     fmt = c1.radio("File format", FORMATS, horizontal=True, persist_state="session", key=kept("enh_format", "png"),
@@ -89,7 +78,7 @@ def download(image: LoadedImage, request: Request, result: EnhanceResult) -> Non
     encoded = st.session_state.setdefault("enh_encoded", {})
     if (request, options) not in encoded:
         encoded.clear()  # one result's files at a time: memory stays bounded
-        encoded[(request, options)] = encode(result.pixels, options, image.metadata, s.summary)
+        encoded[(request, options)] = encode(result.pixels, options, image.metadata, s.summary, png=png)
     data, notes = encoded[(request, options)]
     kept_meta = [name for name, v in [("ICC profile", image.metadata.icc_profile), ("EXIF", image.metadata.exif),
                                       ("DPI", image.metadata.dpi and fmt != "webp")] if v]

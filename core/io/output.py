@@ -32,15 +32,16 @@ class OutputOptions:
 
 
 def encode(pixels: np.ndarray, options: OutputOptions | None = None, metadata: Metadata | None = None,
-           made_by: str = "") -> tuple[bytes, list[str]]:
-    """File bytes and notes on what the format changed (alpha flattened, bits reduced)."""
+           made_by: str = "", png: bytes | None = None) -> tuple[bytes, list[str]]:
+    """File bytes and notes on what the format changed (alpha flattened, bits reduced). `png`: encode_png(pixels)
+    when the caller has it already (a job made it), so a PNG only gets its metadata here."""
     options, metadata = options or OutputOptions(), metadata or Metadata()
     options.check()
     notes: list[str] = []
     if options.format == "png":
         if options.bit_depth == 8 and pixels.dtype == np.uint16:
-            pixels = _to_8_bit(pixels, notes)
-        return _png_with_metadata(encode_png(pixels), metadata, made_by), notes
+            pixels, png = _to_8_bit(pixels, notes), None
+        return _png_with_metadata(png or encode_png(pixels), metadata, made_by), notes
     if pixels.dtype == np.uint16:
         pixels = _to_8_bit(pixels, notes)
     im = Image.fromarray(pixels)

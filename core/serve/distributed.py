@@ -19,10 +19,12 @@ from typing import Callable
 
 import numpy as np
 
+from core import settings
 from core.pipeline.engine import EnhanceResult, Request
 from core.serve.folder import _enhance_file
 
 RETRIES = 3
+GCS_PATIENCE_S = 600
 _lock = threading.Lock()
 _connected: str | None = None
 _ROOT = Path(__file__).resolve().parent.parent.parent
@@ -38,6 +40,9 @@ def connect(address: str) -> None:
     with _lock:
         if _connected is not None:
             return
+        # A head starved of CPU (a class's browsers on the server's own cores) may not answer for a while; Ray's
+        # default, 60 s, then aborts this process, which is the app server: wait longer before giving up.
+        os.environ.setdefault("RAY_gcs_rpc_server_reconnect_timeout_s", str(GCS_PATIENCE_S))
         if (Path.home() / ".ray" / "auth_token").is_file():  # heads made here require the token; clients opt in
             os.environ.setdefault("RAY_AUTH_MODE", "token")  # (read when ray is imported)
         try:
@@ -84,6 +89,11 @@ def _run_on_worker(pixels, request: Request, own: Mapping | None = None) -> Enha
     import ray
 
     from core.pipeline.engine import run
+    from core.serve.jobs import lower_priority
+
+    # as in the app's own workers: on a machine shared with the app server (a local cluster) its page runs and
+    # Ray's own services come first
+    lower_priority(settings.current().job_nice)
 
     result = run(pixels, request, own=own)
     result.stats.notes.append(f"ran on the Ray cluster (node {ray.util.get_node_ip_address()}, worker process "

@@ -195,7 +195,7 @@ class JobService:
 
     # ---- the workers
     def _worker(self) -> None:
-        _lower_priority(settings.current().job_nice)
+        lower_priority(settings.current().job_nice)
         while True:
             with self._lock:
                 while not self._line:
@@ -236,7 +236,7 @@ class JobService:
         self._lock.notify_all()
 
 
-def _lower_priority(nice: int) -> None:
+def lower_priority(nice: int) -> None:
     """Linux's nice is per thread, and the compute threads a worker starts (torch's OpenMP team, ncnn's) inherit
     it: a page run then gets the cores first and stays quick while a job runs. Raising nice needs no privilege."""
     if nice > 0 and hasattr(os, "setpriority"):
