@@ -167,3 +167,26 @@ def test_the_app_runs_its_jobs_on_the_cluster(head, monkeypatch):
     finally:
         jobs.cluster.clear(), jobs.job_service.clear(), jobs.results.clear()
         replace_service(previous)
+
+
+LOCAL_FROM_A_PAGE_RUN = """
+import sys, threading, time
+import numpy as np
+from core.pipeline.engine import Request
+from core.serve import distributed
+run = threading.Thread(target=distributed.connect, args=("local",))  # as a page run's thread does, then ends
+run.start(); run.join()
+time.sleep(3)  # the head's processes would be gone by now if they died with that thread
+pixels = np.full((8, 8, 3), 100, np.uint8)
+out = distributed.wait_result(distributed.submit(pixels, Request.make("bicubic", outscale=2)))
+print(out.pixels.shape, flush=True)
+"""
+
+
+def test_a_local_cluster_started_by_a_page_run_outlives_that_page_run():
+    """Ray ties a local head's processes to the thread that starts them (PR_SET_PDEATHSIG): started from a
+    page run's thread, the GCS and raylet died when that run ended and no job ever ran. connect() starts them
+    from a thread that lives as long as the server."""
+    done = subprocess.run([sys.executable, "-c", LOCAL_FROM_A_PAGE_RUN], cwd=ROOT, capture_output=True, text=True,
+                          timeout=180, env={**os.environ, "PYTHONPATH": str(ROOT), "RAY_USAGE_STATS_ENABLED": "0"})
+    assert done.returncode == 0 and done.stdout.strip().endswith("(16, 16, 3)"), done.stderr[-2000:]

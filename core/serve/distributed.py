@@ -58,17 +58,36 @@ def connect(address: str) -> None:
                                      "there?); running in this process instead is the default") from None
         # workers import `core` from this checkout (same path on every lab PC, see the README)
         env = {"env_vars": {"PYTHONPATH": str(_ROOT)}}
-        try:
-            if address == "local":
-                ray.init(address="local", include_dashboard=False, log_to_driver=False, runtime_env=env,
-                         _node_ip_address="127.0.0.1")
-            else:  # on one machine (a test, a teacher's laptop) the head listens on loopback: so must we
-                local = host in ("127.0.0.1", "localhost")
-                ray.init(address=address, log_to_driver=False, runtime_env=env,
-                         **({"_node_ip_address": "127.0.0.1"} if local else {}))
-        except Exception as exc:
-            raise RayUnavailable(f"cannot join the Ray cluster at {address}: {str(exc).splitlines()[0]}") from None
+        if address == "local":
+            options = dict(address="local", include_dashboard=False, _node_ip_address="127.0.0.1")
+        else:  # on one machine (a test, a teacher's laptop) the head listens on loopback: so must we
+            local = host in ("127.0.0.1", "localhost")
+            options = dict(address=address, **({"_node_ip_address": "127.0.0.1"} if local else {}))
+        error = _init_in_keeper_thread(lambda: ray.init(log_to_driver=False, runtime_env=env, **options))
+        if error is not None:
+            raise RayUnavailable(f"cannot join the Ray cluster at {address}: {str(error).splitlines()[0]}")
         _connected = address
+
+
+def _init_in_keeper_thread(init: Callable[[], object]) -> BaseException | None:
+    """Run `init` (ray.init) on a thread that lives as long as the process, and return its error, if any. A
+    local head's processes are started with PR_SET_PDEATHSIG, which Linux ties to the *thread* that started
+    them: started from a page run's thread, the GCS and raylet were killed when that page run ended."""
+    ready, outcome = threading.Event(), []
+
+    def keep() -> None:
+        try:
+            init()
+        except Exception as exc:
+            outcome.append(exc)
+            ready.set()
+            return
+        ready.set()
+        threading.Event().wait()  # never returns: the head's processes live while this thread does
+
+    threading.Thread(target=keep, name="srlab-ray-keeper", daemon=True).start()
+    ready.wait()
+    return outcome[0] if outcome else None
 
 
 def cpus() -> int:
