@@ -242,7 +242,7 @@ def _stats(values: list[float]) -> dict:
     if not values:
         return {"n": 0}
     values = sorted(values)
-    p95 = statistics.quantiles(values, n=20)[18] if len(values) >= 2 else values[0]
+    p95 = statistics.quantiles(values, n=20, method="inclusive")[18] if len(values) >= 2 else values[0]  # in range
     return {"n": len(values), "p50_s": round(statistics.median(values), 3), "p95_s": round(p95, 3),
             "max_s": round(values[-1], 3)}
 
