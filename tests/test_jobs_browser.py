@@ -49,6 +49,9 @@ def test_a_job_goes_on_through_a_widget_change_and_two_page_switches(browser, lo
     page.get_by_text("elapsed").first.wait_for(timeout=180_000)  # running
     page.get_by_text("Advanced: tile size, CPU backend").click()
     page.get_by_test_id("stRadio").filter(has_text="Colour fix").get_by_text("mean/std", exact=True).click()
+    # the rerun that takes the new value, as a user sees it, before leaving (a page switch a few ms after the
+    # click once lost the value under CI load: noted, not fixed here)
+    page.get_by_text("Advanced settings in use: colour fix mean/std").wait_for(timeout=60_000)
     page.get_by_role("link", name="Baselines").click()
     page.get_by_role("heading", name="Baselines").wait_for(timeout=60_000)
     page.get_by_test_id("stSidebar").get_by_text("Your jobs").wait_for(timeout=10_000)  # on every page
