@@ -1,6 +1,7 @@
 """SR Lab: see and measure image super-resolution. The entry file is the frame around every page: the image
 picker, the projector switch and this session's jobs live here (so they are on every page). Every control keeps
 its value across pages (persist_state="session")."""
+import sys
 from pathlib import Path
 
 import pandas  # noqa: F401  (st.table imports it on first use, ~0.8 s: the server's first visitor pays it, not a class)
@@ -12,6 +13,9 @@ from ui.jobs import jobs_panel, owner
 from ui.picker import image_picker
 from ui.state import kept, projector
 
+# A page run hands the GIL to the server's event loop at every element it draws; under load each hand-back waits up
+# to the switch interval (5 ms by default) for whichever thread holds it: a 40-element page waited ~0.2 s.
+sys.setswitchinterval(0.001)
 ICON = Path(__file__).parent / "ui" / "icon.png"  # a file: a Material page icon is fetched from Google's fonts
 
 st.set_page_config(page_title="SR Lab", page_icon=str(ICON), layout="wide")

@@ -7,7 +7,9 @@ control while they wait; optionally some upload an oversized batch archive at th
 
 Starts `streamlit run` on a free 127.0.0.1 port with SRLAB_TIMING_LOG set, so the *server* records each page run
 and each job (its wait in line and its run; a joined request runs once). Clients are a few Chromium processes with
-many contexts each, sharing this machine's cores with the server: their click-to-result time is reported apart.
+many contexts each, driven from this process through Playwright's driver, sharing this machine's cores with the
+server: all of them run at --client-nice (the students' browsers are their own machines in a real class); their
+click-to-result time is reported apart.
 Reports completed, errors, lost jobs (a session that never saw its result), sessions that saw their place in line,
 jobs run per distinct request, refusals of the archives (each must be one line), the server's peak RSS, server
 time per page run (with and without a job of its own) and per job, and the last job's wait. Every request to
@@ -23,7 +25,6 @@ import os
 import shutil
 import statistics
 import sys
-import tempfile
 import time
 import zipfile
 from collections import Counter
@@ -200,17 +201,6 @@ async def warm_up(url: str, timeout_s: float) -> float:
     return time.perf_counter() - t0
 
 
-def niced_chromium(nice: int, folder: Path) -> str:
-    """Chromium started at a lower OS priority: on a real class the browsers are the students' machines; here
-    they share the server's cores, and at `nice` they take what the server leaves instead of competing."""
-    if nice <= 0:
-        return CHROMIUM
-    wrapper = folder / "chromium-niced"
-    wrapper.write_text(f'#!/bin/sh\nexec nice -n {nice} {CHROMIUM} "$@"\n')
-    wrapper.chmod(0o755)
-    return str(wrapper)
-
-
 async def run(url: str, jobs: list[dict], archives: int, archive: Path, timeout_s: float, join_window: float,
               click_window: float, n_browsers: int, chromium: str) -> list[dict]:
     import random
@@ -270,8 +260,8 @@ def main() -> int:
     ap.add_argument("--browsers", type=int, default=2, help="Chromium processes; sessions are contexts in them")
     ap.add_argument("--ray", metavar="ADDRESS", help="the server runs its jobs on this Ray cluster ('local': "
                                                       "one started on this machine)")
-    ap.add_argument("--client-nice", type=int, default=19, help="OS priority of the Chromium clients (0: same as "
-                                                                 "the server)")
+    ap.add_argument("--client-nice", type=int, default=19, help="OS priority of the clients: Chromium, Playwright's "
+                                                                 "driver, this process (0: same as the server)")
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--max-rss-mb", type=float, default=float(os.environ.get("SRLAB_MEMORY_BOUND_MB", 4096)),
                     help="the configured memory bound the server must stay within")
@@ -289,13 +279,14 @@ def main() -> int:
     timings.unlink(missing_ok=True)
     env = {**os.environ, "SRLAB_TIMING_LOG": str(timings), **({"SRLAB_RAY_ADDRESS": args.ray} if args.ray else {})}
     server, url = local_server.start(log, env=env, timeout_s=180)
+    if args.client_nice > 0:  # this process and the Playwright driver it starts are clients too (CDP calls ~300/s)
+        os.nice(args.client_nice)
     try:
         warm_s = asyncio.run(warm_up(url, args.timeout))
-        timings.unlink(missing_ok=True)  # the class's page runs only
+        timings.write_text("")  # the class's page runs only (emptied, not removed: the server keeps it open)
         t0 = time.perf_counter()
         results = asyncio.run(run(url, jobs, args.archives, archive, args.timeout, args.join_window,
-                                  args.click_window, max(1, args.browsers),
-                                  niced_chromium(args.client_nice, Path(tempfile.mkdtemp(prefix="srlab-load-")))))
+                                  args.click_window, max(1, args.browsers), CHROMIUM))
         wall = time.perf_counter() - t0
         crashed = server.poll() is not None
         rss = peak_rss_mb(server.pid) if not crashed else float("nan")

@@ -10,7 +10,7 @@ from core.pipeline.engine import EnhanceResult, Request, plan
 from core.serve.cache import BoundedCache
 from ui.controls import nearest_up
 from ui.region import Region
-from ui.slider import SLIDER_MAX_WIDTH, shown, slider_html, to_display
+from ui.slider import SLIDER_MAX_WIDTH, png_of, shown, slider_html, to_display
 from ui.state import kept, projector
 
 
@@ -55,7 +55,7 @@ def zoom_grid(named: list[tuple[str, np.ndarray]], region: Region, made_from, in
         cols = st.columns(per_row)
         for col, (label, px) in zip(cols, named[start:start + per_row]):
             window = to_display(px[y:y + side, x:x + side], side)
-            col.image(nearest_up(window, (side * mag, side * mag)), caption=f"{label}, ×{mag}")
+            col.image(png_of(window, (side * mag, side * mag)), caption=f"{label}, ×{mag}")
 
 
 VIEWS_BYTES = 300_000_000  # the images each enhanced result is compared against, every session's

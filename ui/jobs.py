@@ -112,12 +112,14 @@ def _enhance_work(request: Request, image: LoadedImage, own: dict):
                                                  on_wait)
             else:
                 result = engine.execute(prepared, on_step=lambda f: ctx.step(f, running))
-        results().put(request, (result, encode_png(result.pixels)))
         ctx.step(1.0, "preparing the view (the slider's images)")
+        png = encode_png(result.pixels)
         prepare_shown(*(px for _, px in beside_input(prepared.pixels, request, result, prepared.method)))
         if described_at_once(prepared.pixels, result.pixels):  # the input as the request cropped it, the result
             ctx.step(1.0, "describing the result (no-reference measures)")
             descriptions().put(request, [indicators(prepared.pixels), indicators(result.pixels)])
+        # last: any page run that finds the result (a click, a page switch) finds its views and measures made
+        results().put(request, (result, png))
         return request  # the pixels live in the shared cache, bounded by bytes
 
     return work

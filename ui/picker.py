@@ -5,7 +5,7 @@ import streamlit as st
 
 from core.io.imageio import IMAGE_SUFFIXES, ImageError, LoadedImage, image_key, load_image
 from core.io.samples import SAMPLES
-from ui.slider import thumbnail
+from ui.slider import png_of, thumbnail
 from ui.state import current_image, current_image_key, hold, kept
 
 UPLOAD_TYPES = [suffix[1:] for suffix in IMAGE_SUFFIXES]
@@ -49,7 +49,7 @@ def image_picker() -> None:
     image = current_image()
     if image is not None:
         small = thumbnail(current_image_key() or image_key(image.pixels), 256, image.pixels)
-        sb.image(small, caption=f"{image.name}: {image.describe()}")
+        sb.image(png_of(small), caption=f"{image.name}: {image.describe()}")
         for note in image.notes:
             sb.caption(note)
     if msg := st.session_state.get("upload_error"):
