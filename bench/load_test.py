@@ -202,14 +202,14 @@ async def warm_up(url: str, timeout_s: float) -> float:
 
 
 async def run(url: str, jobs: list[dict], archives: int, archive: Path, timeout_s: float, join_window: float,
-              click_window: float, n_browsers: int, chromium: str) -> list[dict]:
+              click_window: float, n_browsers: int) -> list[dict]:
     import random
 
     from playwright.async_api import async_playwright
 
     rng = random.Random(0)
     async with async_playwright() as p:
-        browsers = [await p.chromium.launch(executable_path=chromium, args=ARGS) for _ in range(n_browsers)]
+        browsers = [await p.chromium.launch(executable_path=CHROMIUM, args=ARGS) for _ in range(n_browsers)]
         ready: list[int] = []
         start = asyncio.Event()
         tasks = [asyncio.create_task(one_session(browsers[i % n_browsers], url, job, ready, start, timeout_s,
@@ -286,7 +286,7 @@ def main() -> int:
         timings.write_text("")  # the class's page runs only (emptied, not removed: the server keeps it open)
         t0 = time.perf_counter()
         results = asyncio.run(run(url, jobs, args.archives, archive, args.timeout, args.join_window,
-                                  args.click_window, max(1, args.browsers), CHROMIUM))
+                                  args.click_window, max(1, args.browsers)))
         wall = time.perf_counter() - t0
         crashed = server.poll() is not None
         rss = peak_rss_mb(server.pid) if not crashed else float("nan")

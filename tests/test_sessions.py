@@ -179,6 +179,7 @@ def test_the_job_encodes_what_the_slider_shows_so_drawing_it_encodes_nothing(mon
     """The slider's images (input nearest-neighbour, bicubic, result) are encoded by the result's job; the page
     runs that draw it, and the default PNG download, encode no image: the slider holds the job's bytes."""
     import base64
+    import sys
     import threading
 
     import numpy as np
@@ -194,7 +195,6 @@ def test_the_job_encodes_what_the_slider_shows_so_drawing_it_encodes_nothing(mon
     real_encode = imageio.encode_png
 
     def counted(*args, **kwargs):
-        import sys
         if sys._getframe(1).f_code.co_name != "png_of":  # thumbnails and zoom windows: small, once per content
             where.append(threading.current_thread().name)
         return real_encode(*args, **kwargs)

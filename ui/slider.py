@@ -60,13 +60,12 @@ def _content_key(pixels: np.ndarray) -> tuple:
     return pixels.shape, pixels.dtype.str, hashlib.blake2b(np.ascontiguousarray(pixels).data, digest_size=16).digest()
 
 
-def png_of(pixels: np.ndarray, scale_to: tuple[int, int] | None = None) -> bytes:
-    """PNG bytes for st.image (nearest-neighbour scaled to `scale_to` first), once per content in this server:
-    st.image re-encodes an array on every page run (~5 ms each, 5 per Enhance run), bytes it only hashes."""
-    key = (_content_key(pixels), scale_to)
+def png_of(pixels: np.ndarray) -> bytes:
+    """PNG bytes for st.image, once per content in this server: st.image re-encodes an array on every page run
+    (~5 ms each, 5 per Enhance run), bytes it only hashes."""
+    key = _content_key(pixels)
     if (png := _pngs().get(key)) is None:
-        shown_px = pixels if scale_to is None else cv2.resize(pixels, scale_to, interpolation=cv2.INTER_NEAREST)
-        png = encode_png(shown_px, compression=1)
+        png = encode_png(pixels, compression=1)
         _pngs().put(key, png)
     return png
 
