@@ -8,7 +8,7 @@ import pandas  # noqa: F401  (st.table imports it on first use, ~0.8 s: the serv
 import streamlit as st
 
 import core  # noqa: F401  (installs the torchvision shim before any page imports basicsr)
-from core.serve.timing import timed
+from core.serve.timing import note, timed
 from ui.jobs import jobs_panel, owner
 from ui.picker import image_picker
 from ui.state import kept, projector
@@ -18,25 +18,27 @@ from ui.state import kept, projector
 sys.setswitchinterval(0.001)
 ICON = Path(__file__).parent / "ui" / "icon.png"  # a file: a Material page icon is fetched from Google's fonts
 
-st.set_page_config(page_title="SR Lab", page_icon=str(ICON), layout="wide")
-owner()
-st.sidebar.toggle("Projector mode", persist_state="session", key=kept("projector", False),
-                  help="For the back of a room: larger text, charts one a row with 22 px labels, the slider as wide "
-                       "as the page (and a Full screen button on it).")
-if projector():  # Streamlit's text sizes are in rem: a larger root font scales every page
-    st.html("<style>html { font-size: 20px; } [data-testid='stSidebar'] { font-size: 18px; }</style>")
-image_picker()
-with st.sidebar:
-    jobs_panel()
-pages = st.navigation([
-    st.Page("pages/start.py", title="Start", icon=":material/school:", default=True),
-    st.Page("pages/enhance.py", title="Enhance", icon=":material/auto_awesome:"),
-    st.Page("pages/baselines.py", title="Baselines", icon=":material/compare:"),
-    st.Page("pages/metrics.py", title="Metrics", icon=":material/straighten:"),
-    st.Page("pages/which_model.py", title="Which model?", icon=":material/leaderboard:"),
-    st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
-    st.Page("pages/batch.py", title="Batch", icon=":material/photo_library:"),
-    st.Page("pages/how_it_works.py", title="How it works", icon=":material/menu_book:"),
-])
-with timed("page_run", page=pages.title, job=False):  # SRLAB_TIMING_LOG: the server's time per page request
+# SRLAB_TIMING_LOG: the server's time per page run, the whole script (the sidebar's picker and jobs too)
+with timed("page_run", job=False):
+    st.set_page_config(page_title="SR Lab", page_icon=str(ICON), layout="wide")
+    owner()
+    st.sidebar.toggle("Projector mode", persist_state="session", key=kept("projector", False),
+                      help="For the back of a room: larger text, charts one a row with 22 px labels, the slider as "
+                           "wide as the page (and a Full screen button on it).")
+    if projector():  # Streamlit's text sizes are in rem: a larger root font scales every page
+        st.html("<style>html { font-size: 20px; } [data-testid='stSidebar'] { font-size: 18px; }</style>")
+    image_picker()
+    with st.sidebar:
+        jobs_panel()
+    pages = st.navigation([
+        st.Page("pages/start.py", title="Start", icon=":material/school:", default=True),
+        st.Page("pages/enhance.py", title="Enhance", icon=":material/auto_awesome:"),
+        st.Page("pages/baselines.py", title="Baselines", icon=":material/compare:"),
+        st.Page("pages/metrics.py", title="Metrics", icon=":material/straighten:"),
+        st.Page("pages/which_model.py", title="Which model?", icon=":material/leaderboard:"),
+        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("pages/batch.py", title="Batch", icon=":material/photo_library:"),
+        st.Page("pages/how_it_works.py", title="How it works", icon=":material/menu_book:"),
+    ])
+    note(page=pages.title)
     pages.run()  # ui/jobs.py notes job=True when this run asks for a job

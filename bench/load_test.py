@@ -242,8 +242,12 @@ def server_timings(path: Path) -> dict:
     rows = [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
     jobs = [r for r in rows if r["kind"] == "job"]
     runs_per_request = Counter(r.get("request") for r in jobs)
-    return {"page_run_without_job": _stats([r["seconds"] for r in rows if r["kind"] == "page_run" and not r["job"]]),
+    without_job = [r for r in rows if r["kind"] == "page_run" and not r["job"]]
+    return {"page_run_without_job": _stats([r["seconds"] for r in without_job]),
+            "of_which_drawing_a_result": _stats([r["seconds"] for r in without_job if r.get("drew_result")]),
+            "of_which_other": _stats([r["seconds"] for r in without_job if not r.get("drew_result")]),
             "page_run_with_job": _stats([r["seconds"] for r in rows if r["kind"] == "page_run" and r["job"]]),
+            "fragment_run": _stats([r["seconds"] for r in rows if r["kind"] == "fragment_run"]),
             "job_waiting_in_line": _stats([r["waited_s"] for r in jobs if "waited_s" in r]),
             "job_running": _stats([r["seconds"] for r in jobs]),
             "jobs_run": len(jobs), "distinct_requests": len(runs_per_request),

@@ -297,12 +297,14 @@ def watch(job_ids: list[str], key: str) -> None:
 
 @st.fragment(run_every=REDRAW_S)
 def _watch_running(job_ids: tuple[str, ...], key: str) -> None:
-    _draw_progress(job_ids, key, running=True)
+    with timing.timed("fragment_run", fragment="watch"):
+        _draw_progress(job_ids, key, running=True)
 
 
 @st.fragment(run_every=QUEUED_REDRAW_S)
 def _watch_queued(job_ids: tuple[str, ...], key: str) -> None:
-    _draw_progress(job_ids, key, running=False)
+    with timing.timed("fragment_run", fragment="watch"):
+        _draw_progress(job_ids, key, running=False)
 
 
 def _draw_progress(job_ids: tuple[str, ...], key: str, running: bool) -> None:
@@ -350,6 +352,11 @@ def jobs_panel() -> None:
 
 @st.fragment(run_every=QUEUED_REDRAW_S)
 def _panel() -> None:
+    with timing.timed("fragment_run", fragment="panel"):
+        _draw_panel()
+
+
+def _draw_panel() -> None:
     mine = _unfinished()
     if not mine:
         st.rerun(scope="app")  # all ended (perhaps while another page is open): redraw it, and stop ticking

@@ -8,6 +8,7 @@ from core.io.imageio import ImageError, LoadedImage
 from core.io.output import FORMATS, MIME, SUFFIXES, OutputOptions, encode
 from core.pipeline.engine import EnhanceResult, Request
 from core.quality.metrics import NO_REFERENCE, indicators
+from core.serve import timing
 from ui.compare import ab_slider, beside_input, zoom_grid
 from ui.jobs import described_at_once, descriptions
 from ui.region import Region
@@ -17,6 +18,7 @@ MAX_OWN_MODELS = 3  # per session: each may hold hundreds of MB of weights
 
 
 def show_enhanced(image: LoadedImage, request: Request, result: EnhanceResult, png: bytes, area: Region) -> None:
+    timing.note(drew_result=True)  # SRLAB_TIMING_LOG: the load test reports these runs apart as well
     s = result.stats
     crop = request.crop
     src = image.pixels if crop is None else image.pixels[crop[1]:crop[1] + crop[3], crop[0]:crop[0] + crop[2]]

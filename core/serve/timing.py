@@ -33,16 +33,30 @@ def note(**fields) -> None:
     getattr(_current, "fields", {}).update(fields)
 
 
+def _waited_for_a_core_s() -> float:
+    """This thread's time so far runnable but not running (Linux schedstat), 0 where it cannot be read."""
+    try:
+        with open("/proc/thread-self/schedstat") as f:
+            return int(f.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 @contextmanager
 def timed(kind: str, **fields):
     """Record how long the block took, also when it ends by an exception (Streamlit's stop and rerun: no
     Streamlit call is made here, since after a stop they raise again)."""
-    start, cpu, outer = time.perf_counter(), time.thread_time(), getattr(_current, "fields", None)
+    if not settings.current().timing_log:
+        yield
+        return
+    start, cpu, runq = time.perf_counter(), time.thread_time(), _waited_for_a_core_s()
+    outer = getattr(_current, "fields", None)
     _current.fields = fields
     try:
         yield
     finally:
         _current.fields = outer
-        # cpu_s: this thread's own CPU time; the rest of `seconds` it waited (for the GIL or a core)
+        # cpu_s: this thread's own CPU time; runq_s: its wait for a core; the rest of `seconds` it waited for
+        # the GIL, a lock or I/O
         record(kind, seconds=round(time.perf_counter() - start, 4), cpu_s=round(time.thread_time() - cpu, 4),
-               **fields)
+               runq_s=round(_waited_for_a_core_s() - runq, 4), **fields)
