@@ -83,7 +83,7 @@ for start in range(0, len(shown), per_row):
     cols = st.columns(per_row)
     for col, (request, (result, png)) in zip(cols, shown[start:start + per_row]):
         s = result.stats
-        col.image(to_display(result.pixels, DISPLAY_MAX // 2), width="stretch")
+        col.image(to_display(result.pixels, DISPLAY_MAX // 2), width="stretch", output_format="PNG")
         col.caption(f"**{s.method}** ({s.kind}): {s.summary}{'; faces: ' + s.face if request.face else ''}. "
                     f"{s.elapsed_s:.2f} s.")
         col.download_button("Download PNG", png, file_name=f"{image.name.rsplit('.', 1)[0]}_{s.method}_"

@@ -56,8 +56,10 @@ if mode == MODES[0]:
     st.markdown(f"**Pipeline:** {pair.pipeline()}")
     lr_pixels, reference, outscale = pair.lr, pair.hr, float(factor)
     p1, p2 = st.columns(2)
-    p1.image(to_display(pair.lr, 256), caption=f"input (degraded) {pair.lr.shape[1]}×{pair.lr.shape[0]}")
-    p2.image(to_display(pair.hr, 256), caption=f"reference (clean) {pair.hr.shape[1]}×{pair.hr.shape[0]}")
+    p1.image(to_display(pair.lr, 256), caption=f"input (degraded) {pair.lr.shape[1]}×{pair.lr.shape[0]}",
+              output_format="PNG")
+    p2.image(to_display(pair.hr, 256), caption=f"reference (clean) {pair.hr.shape[1]}×{pair.hr.shape[0]}",
+              output_format="PNG")
 elif mode == MODES[1]:
     ref = uploaded_reference(image)
     reference, outscale = (ref.pixels, ref.width / image.width) if ref else (None, 4.0)

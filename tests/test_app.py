@@ -240,3 +240,36 @@ def test_the_server_does_not_collect_garbage_after_every_rerun():
     config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
     assert config["runner"]["postScriptGC"] is False
     assert config["server"]["fileWatcherType"] == "none"  # no polling of every imported module's file
+
+
+def test_every_picture_goes_to_the_browser_as_lossless_png(monkeypatch):
+    """st.image's default format sends an RGB picture as JPEG (quality 90 for bytes, 4:2:0 chroma): the zoom
+    grid's square pixels and nearest-neighbour's hard edges would reach the browser ringing. Every picture on
+    Enhance (a result with its zoom grid, the crop thumbnail, the sidebar's) and on Metrics goes as PNG, and
+    decodes to exactly the pixels drawn."""
+    import cv2
+    from streamlit.runtime.media_file_manager import MediaFileManager
+
+    from core.io.samples import SAMPLES
+    from ui.slider import to_display
+
+    sent = []
+    real_add = MediaFileManager.add
+
+    def add(self, data, mimetype, coordinates, *args, **kwargs):
+        if mimetype.startswith("image/"):
+            sent.append((mimetype, data))
+        return real_add(self, data, mimetype, coordinates, *args, **kwargs)
+
+    monkeypatch.setattr(MediaFileManager, "add", add)
+    at = new_app()
+    at.selectbox(key="sample_w").set_value("cat").run()
+    at.selectbox(key="enh_method").set_value(FAST).run()
+    click(at, "enh_full")
+    assert not at.exception and any("on the full image" in s.value for s in at.subheader)
+    at.switch_page("pages/metrics.py").run()
+    assert not at.exception and len(at.get("image")) >= 3
+    assert sent and {m for m, _ in sent} == {"image/png"}, {m for m, _ in sent}
+    decoded = [cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)[..., ::-1] for _, data in sent]
+    sidebar = to_display(SAMPLES["cat"].image().pixels, 256)
+    assert any(d.shape == sidebar.shape and np.array_equal(d, sidebar) for d in decoded)

@@ -214,3 +214,29 @@ def test_the_job_encodes_what_the_slider_shows_so_drawing_it_encodes_nothing(mon
                                                    slider.DISPLAY_MAX))  # B: bicubic, by value
     assert np.array_equal(before, slider.to_display(cv2.resize(src, size, interpolation=cv2.INTER_NEAREST),
                                                     slider.DISPLAY_MAX))  # A: the input, nearest-neighbour
+
+
+def test_what_a_slider_shows_is_kept_only_while_its_image_lives():
+    """The display copy and data URI of a result are kept per array object (a rerun only looks up its id),
+    and go when the array does: a result already small enough is its own display copy, which must not keep
+    itself alive (it did: every such result stayed in the server for good)."""
+    import gc
+    import weakref
+
+    import numpy as np
+
+    from ui import slider
+
+    small = np.random.default_rng(0).integers(0, 256, (60, 80, 3), np.uint8)
+    large = np.random.default_rng(1).integers(0, 256, (slider.DISPLAY_MAX + 8, 40, 3), np.uint8)
+    assert slider.shown(small) is small
+    copy = slider.shown(large)
+    assert copy.shape[0] == slider.DISPLAY_MAX and slider.shown(large) is copy  # made once
+    uri = slider._uri(copy)
+    assert slider._uri(copy) is uri and uri.startswith("data:image/png;base64,")
+    gone = [weakref.ref(small), weakref.ref(large), weakref.ref(copy)]
+    before = len(slider.shown), len(slider._uri)
+    del small, large, copy
+    gc.collect()
+    assert all(ref() is None for ref in gone)
+    assert len(slider.shown) == before[0] - 1 and len(slider._uri) == before[1] - 1

@@ -55,7 +55,8 @@ def zoom_grid(named: list[tuple[str, np.ndarray]], region: Region, made_from, in
         cols = st.columns(per_row)
         for col, (label, px) in zip(cols, named[start:start + per_row]):
             window = to_display(px[y:y + side, x:x + side], side)
-            col.image(png_of(nearest_up(window, (side * mag, side * mag))), caption=f"{label}, ×{mag}")
+            col.image(png_of(nearest_up(window, (side * mag, side * mag))), caption=f"{label}, ×{mag}",
+                      output_format="PNG")
 
 
 VIEWS_BYTES = 300_000_000  # the images each enhanced result is compared against, every session's

@@ -87,7 +87,8 @@ def compare() -> None:
                        "it describes how natural an image looks, not whether it is right).")
             cols = st.columns(4)
             for col, row in zip(cols * 3, ranking.rows[:8]):
-                col.image(ranking.outputs[row.name], caption=f"{row.name}: {row.seconds:.2f} s", width="stretch")
+                col.image(ranking.outputs[row.name], caption=f"{row.name}: {row.seconds:.2f} s", width="stretch",
+                          output_format="PNG")
             if ranking.skipped:
                 st.caption(f"Not run within the budget: {', '.join(k.name for k in ranking.skipped)}.")
             st.page_link("pages/which_model.py", label="Rank them on your own image: Which model?")

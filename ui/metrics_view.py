@@ -173,9 +173,9 @@ def error_map(res: dict, methods: list[str], reference, y_only: bool, crop_borde
         m1, m2 = st.columns(2)
         heat = cv2.applyColorMap((np.clip(err * 4, 0, 1) * 255).astype(np.uint8), cv2.COLORMAP_INFERNO)
         m1.image(to_display(cv2.cvtColor(heat, cv2.COLOR_BGR2RGB), 512),
-                 caption=f"absolute error ×4 (bright = wrong), {pick}")
+                 caption=f"absolute error ×4 (bright = wrong), {pick}", output_format="PNG")
         m2.image(to_display((np.clip(smap, 0, 1) * 255).astype(np.uint8), 512),
-                 caption=f"SSIM map (dark = structure differs), {pick}")
+                 caption=f"SSIM map (dark = structure differs), {pick}", output_format="PNG")
 
 
 def sweep_panel(clean: np.ndarray, base, methods: list[str], measures: list[str], y_only: bool,

@@ -49,7 +49,7 @@ def image_picker() -> None:
     image = current_image()
     if image is not None:
         small = thumbnail(current_image_key() or image_key(image.pixels), 256, image.pixels)
-        sb.image(png_of(small), caption=f"{image.name}: {image.describe()}")
+        sb.image(png_of(small), caption=f"{image.name}: {image.describe()}", output_format="PNG")
         for note in image.notes:
             sb.caption(note)
     if msg := st.session_state.get("upload_error"):

@@ -91,5 +91,5 @@ def region_picker(image: LoadedImage, image_key: str, container=None) -> Region:
             thumb = cv2.cvtColor(thumb, cv2.COLOR_GRAY2RGB)
         color = (255, 60, 0, 255)[:thumb.shape[2]]
         cv2.rectangle(thumb, (int(x * f), int(y * f)), (int((x + w) * f) - 1, int((y + h) * f) - 1), color, 2)
-        right.image(png_of(thumb), caption=f"crop {w}×{h} at ({x}, {y}), outlined")
+        right.image(png_of(thumb), caption=f"crop {w}×{h} at ({x}, {y}), outlined", output_format="PNG")
     return region

@@ -61,8 +61,9 @@ def _content_key(pixels: np.ndarray) -> tuple:
 
 
 def png_of(pixels: np.ndarray) -> bytes:
-    """PNG bytes for st.image, once per content in this server: st.image re-encodes an array on every page run
-    (~5 ms each, 5 per Enhance run), bytes it only hashes."""
+    """PNG bytes for st.image(..., output_format="PNG"), once per content in this server: st.image encodes an
+    array on every page run (~5 ms each, 5 per Enhance run) and sends PNG bytes as they are (its default format
+    would decode them and send RGB as JPEG)."""
     key = _content_key(pixels)
     if (png := _pngs().get(key)) is None:
         png = encode_png(pixels, compression=1)
@@ -70,9 +71,39 @@ def png_of(pixels: np.ndarray) -> bytes:
     return png
 
 
-def _uri(pixels: np.ndarray) -> str:
-    """The PNG data URI of `pixels`, encoded once per content in this server (~65 ms for 1024×683 on 2 cores:
-    a page that reruns, or shows a result a job prepared, only hashes, ~2 ms)."""
+class _PerArray:
+    """fn(array) once per array object: a cached result is the same object on every rerun, so a page run that
+    draws it again only looks up its id (hashing a 1024² image by content took ~4 ms a time). An entry goes
+    when its array does; an fn that returns its own argument is not kept (it would keep the array alive)."""
+
+    def __init__(self, fn):
+        self._fn, self._memo, self._lock = fn, {}, threading.Lock()
+
+    def __call__(self, pixels: np.ndarray):
+        key = id(pixels)
+        with self._lock:
+            hit = self._memo.get(key)
+        if hit is not None and hit[0]() is pixels:
+            return hit[1]
+        value = self._fn(pixels)
+        if value is pixels:
+            return value
+
+        def forget(ref, key=key) -> None:
+            with self._lock:
+                if key in self._memo and self._memo[key][0] is ref:
+                    del self._memo[key]
+
+        with self._lock:
+            self._memo[key] = (weakref.ref(pixels, forget), value)
+        return value
+
+    def __len__(self) -> int:
+        return len(self._memo)
+
+
+def _encoded_uri(pixels: np.ndarray) -> str:
+    """The PNG data URI of `pixels`, encoded once per content in this server (~65 ms for 1024×683 on 2 cores)."""
     key = _content_key(pixels)
     if (uri := _uris().get(key)) is None:
         uri = "data:image/png;base64," + base64.b64encode(encode_png(pixels, compression=1)).decode()
@@ -80,28 +111,8 @@ def _uri(pixels: np.ndarray) -> str:
     return uri
 
 
-_shown: dict[int, tuple[weakref.ref, np.ndarray]] = {}  # id(array) -> (the array, its display copy)
-_shown_lock = threading.Lock()
-
-
-def shown(pixels: np.ndarray) -> np.ndarray:
-    """to_display(pixels, DISPLAY_MAX), once per array object: a cached result is the same array on every rerun
-    (the copy goes when the array does)."""
-    key = id(pixels)
-    with _shown_lock:
-        hit = _shown.get(key)
-    if hit is not None and hit[0]() is pixels:
-        return hit[1]
-    display = to_display(pixels, DISPLAY_MAX)
-
-    def forget(_ref, key=key) -> None:
-        with _shown_lock:
-            if key in _shown and _shown[key][0] is _ref:
-                del _shown[key]
-
-    with _shown_lock:
-        _shown[key] = (weakref.ref(pixels, forget), display)
-    return display
+_uri = _PerArray(_encoded_uri)
+shown = _PerArray(lambda pixels: to_display(pixels, DISPLAY_MAX))  # what a slider shows of an image
 
 
 def prepare_shown(*images: np.ndarray) -> None:

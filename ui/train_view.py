@@ -76,11 +76,11 @@ def live(job: Job) -> None:
                                       font_size=font_size(), width=width()), f"validation {label}")
     if info is not None and data.get("preview") is not None:
         a, b, c, d = st.columns(4)
-        a.image(info.low_res, caption="validation input", width="stretch")
-        b.image(info.bicubic, caption="bicubic", width="stretch")
+        a.image(info.low_res, caption="validation input", width="stretch", output_format="PNG")
+        b.image(info.bicubic, caption="bicubic", width="stretch", output_format="PNG")
         c.image(data["preview"], caption=f"the network now (step {history[-1]['step'] if history else 0})",
-                width="stretch")
-        d.image(info.reference, caption="the truth", width="stretch")
+                width="stretch", output_format="PNG")
+        d.image(info.reference, caption="the truth", width="stretch", output_format="PNG")
 
 
 @st.fragment(run_every=1.0)
