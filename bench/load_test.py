@@ -8,8 +8,10 @@ control while they wait; optionally some upload an oversized batch archive at th
 Starts `streamlit run` on a free 127.0.0.1 port with SRLAB_TIMING_LOG set, so the *server* records each page run
 and each job (its wait in line and its run; a joined request runs once). Clients are a few Chromium processes with
 many contexts each, driven from this process through Playwright's driver, sharing this machine's cores with the
-server: all of them run at --client-nice (the students' browsers are their own machines in a real class); their
-click-to-result time is reported apart.
+server: all of them run at --clients-at (default idle: Linux's SCHED_IDLE, which every child inherits and
+Chromium's own setpriority calls do not undo; at plain nice 19 it put its renderers back to nice 0 and its browser
+process at -8), since the students' browsers are their own machines in a real class; their click-to-result time is
+reported apart.
 Reports completed, errors, lost jobs (a session that never saw its result), sessions that saw their place in line,
 jobs run per distinct request, refusals of the archives (each must be one line), the server's peak RSS, server
 time per page run (with and without a job of its own) and per job, and the last job's wait. Every request to
@@ -255,6 +257,21 @@ def server_timings(path: Path) -> dict:
             "last_job_waited_s": max((r.get("waited_s", 0) for r in jobs), default=None)}
 
 
+def lower_clients(how: str) -> str:
+    """This process and what it starts from now on (Playwright's driver, its Chromium: CDP calls ~300/s) yield the
+    cores to the server. Returns what was applied."""
+    if how == "idle" and hasattr(os, "SCHED_IDLE"):
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            return "SCHED_IDLE"
+        except OSError:
+            how = "nice"
+    if how in ("idle", "nice"):
+        os.nice(19)
+        return "nice 19"
+    return "same as the server"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sessions", type=int, default=30, help="sessions with a job of their own")
@@ -264,8 +281,9 @@ def main() -> int:
     ap.add_argument("--browsers", type=int, default=2, help="Chromium processes; sessions are contexts in them")
     ap.add_argument("--ray", metavar="ADDRESS", help="the server runs its jobs on this Ray cluster ('local': "
                                                       "one started on this machine)")
-    ap.add_argument("--client-nice", type=int, default=19, help="OS priority of the clients: Chromium, Playwright's "
-                                                                 "driver, this process (0: same as the server)")
+    ap.add_argument("--clients-at", choices=["idle", "nice", "same"], default="idle",
+                    help="OS priority of the clients (Chromium, Playwright's driver, this process): SCHED_IDLE, "
+                         "nice 19, or the server's")
     ap.add_argument("--timeout", type=float, default=900)
     ap.add_argument("--max-rss-mb", type=float, default=float(os.environ.get("SRLAB_MEMORY_BOUND_MB", 4096)),
                     help="the configured memory bound the server must stay within")
@@ -283,8 +301,7 @@ def main() -> int:
     timings.unlink(missing_ok=True)
     env = {**os.environ, "SRLAB_TIMING_LOG": str(timings), **({"SRLAB_RAY_ADDRESS": args.ray} if args.ray else {})}
     server, url = local_server.start(log, env=env, timeout_s=180)
-    if args.client_nice > 0:  # this process and the Playwright driver it starts are clients too (CDP calls ~300/s)
-        os.nice(args.client_nice)
+    clients_at = lower_clients(args.clients_at)  # after the server started: it keeps its own priority
     try:
         warm_s = asyncio.run(warm_up(url, args.timeout))
         timings.write_text("")  # the class's page runs only (emptied, not removed: the server keeps it open)
@@ -315,7 +332,7 @@ def main() -> int:
                "client_click_to_result": {"p50_s": round(statistics.median(times), 2) if times else None,
                                           "p95_s": round(q[18], 2) if times else None},
                "cpu": cpu_name(), "job_nice": settings.current().job_nice,  # the server's: it has this environment
-               "client_nice": args.client_nice,
+               "clients_at": clients_at,
                "teacher_warm_up_s": round(warm_s, 1), "wall_s": round(wall, 1),
                "error_samples": [r["error"] for r in results if r.get("error")][:5]}
     print(json.dumps(summary, indent=2))
