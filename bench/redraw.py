@@ -14,13 +14,12 @@ import argparse
 import asyncio
 import json
 import os
-import statistics
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from bench.load_test import ARGS, CHROMIUM, _page, cpu_name  # noqa: E402
+from bench.load_test import ARGS, CHROMIUM, _page, _stats, cpu_name  # noqa: E402
 from scripts import local_server  # noqa: E402
 
 
@@ -49,12 +48,6 @@ async def session(url: str, args, timings: Path) -> None:
         await browser.close()
 
 
-def stats(values: list[float]) -> dict:
-    q = statistics.quantiles(values, n=20) if len(values) >= 2 else values * 19
-    return {"p50": round(statistics.median(values), 4), "p95": round(min(q[18], max(values)), 4),
-            "max": round(max(values), 4)}
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sample", default="rocket (640×427)")
@@ -78,8 +71,8 @@ def main() -> int:
         print("no page run drew the result", file=sys.stderr)
         return 1
     summary = {"sample": args.sample, "method": args.method, "scale": args.scale, "reruns": len(runs),
-               "seconds": stats([r["seconds"] for r in runs]), "cpu_s": stats([r["cpu_s"] for r in runs]),
-               "runq_s": stats([r["runq_s"] for r in runs]), "cpu": cpu_name()}
+               "seconds": _stats([r["seconds"] for r in runs]), "cpu_s": _stats([r["cpu_s"] for r in runs]),
+               "runq_s": _stats([r["runq_s"] for r in runs]), "cpu": cpu_name()}
     print(json.dumps(summary, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
