@@ -177,16 +177,27 @@ def test_the_job_describes_its_result_so_drawing_it_measures_nothing(monkeypatch
 
 def test_the_job_encodes_what_the_slider_shows_so_drawing_it_encodes_nothing(monkeypatch):
     """The slider's images (input nearest-neighbour, bicubic, result) are encoded by the result's job; the page
-    runs that draw it, and the default PNG download, encode no image: the slider holds the job's bytes."""
-    import base64
+    runs that draw it, and the default PNG download, encode no image: the slider's frame points at the job's
+    bytes, served as Streamlit media files."""
     import sys
     import threading
 
     import numpy as np
+    from streamlit.runtime.media_file_manager import MediaFileManager
 
     from core.io import imageio
     from ui import jobs as ui_jobs
     from ui import slider
+
+    served = {}  # media URL -> the bytes the page run gave Streamlit to serve
+    real_add = MediaFileManager.add
+
+    def add(self, data, mimetype, coordinates, *args, **kwargs):
+        url = real_add(self, data, mimetype, coordinates, *args, **kwargs)
+        served[url] = data
+        return url
+
+    monkeypatch.setattr(MediaFileManager, "add", add)
 
     at = _app()
     at.selectbox(key="sample_w").set_value("coffee").run()
@@ -206,8 +217,9 @@ def test_the_job_encodes_what_the_slider_shows_so_drawing_it_encodes_nothing(mon
     at.selectbox(key="enh_ab_b").set_value("bicubic (OpenCV)").run()  # another pair on the slider
     assert not at.exception and where and all(name.startswith("srlab-job") for name in where), where
     page = at.get("iframe")[0].proto.srcdoc
-    shown = [np.frombuffer(base64.b64decode(uri.split('"', 1)[0]), np.uint8)
-             for uri in page.split("data:image/png;base64,")[1:]]
+    assert "data:image" not in page and len(page) < 10_000  # the frame names its images; it does not hold them
+    shown = [np.frombuffer(served[src.split('"', 1)[0]], np.uint8) for src in page.split('<img id="')[1:]
+             for src in [src.split('src="', 1)[1]]]
     after, before = (cv2.imdecode(b, cv2.IMREAD_UNCHANGED)[..., ::-1] for b in shown)  # B is drawn first
     src, size = at.session_state["image"].pixels, result.pixels.shape[1::-1]
     assert np.array_equal(after, slider.to_display(cv2.resize(src, size, interpolation=cv2.INTER_CUBIC),
@@ -217,7 +229,7 @@ def test_the_job_encodes_what_the_slider_shows_so_drawing_it_encodes_nothing(mon
 
 
 def test_what_a_slider_shows_is_kept_only_while_its_image_lives():
-    """The display copy and data URI of a result are kept per array object (a rerun only looks up its id),
+    """The display copy and PNG of a result are kept per array object (a rerun only looks up its id),
     and go when the array does: a result already small enough is its own display copy, which must not keep
     itself alive (it did: every such result stayed in the server for good)."""
     import gc
@@ -232,11 +244,29 @@ def test_what_a_slider_shows_is_kept_only_while_its_image_lives():
     assert slider.shown(small) is small
     copy = slider.shown(large)
     assert copy.shape[0] == slider.DISPLAY_MAX and slider.shown(large) is copy  # made once
-    uri = slider._uri(copy)
-    assert slider._uri(copy) is uri and uri.startswith("data:image/png;base64,")
+    png = slider._png(copy)
+    assert slider._png(copy) is png and png[0].startswith(b"\x89PNG")
     gone = [weakref.ref(small), weakref.ref(large), weakref.ref(copy)]
-    before = len(slider.shown), len(slider._uri)
+    before = len(slider.shown), len(slider._png)
     del small, large, copy
     gc.collect()
     assert all(ref() is None for ref in gone)
-    assert len(slider.shown) == before[0] - 1 and len(slider._uri) == before[1] - 1
+    assert len(slider.shown) == before[0] - 1 and len(slider._png) == before[1] - 1
+
+
+def test_a_zoom_window_is_cut_once_per_place_and_follows_the_region():
+    """The zoom grid's windows are memoised per result array and region: a rerun with the region unchanged cuts
+    and encodes nothing, a moved region is cut again, and one array keeps one entry (the region it is at now)."""
+    import numpy as np
+
+    from ui import compare, slider
+
+    calls = []
+    memo = slider.PerArray(lambda px, *where: calls.append(where) or compare._window_png(px, *where))
+    result = np.random.default_rng(2).integers(0, 256, (200, 300, 3), np.uint8)
+    first = memo(result, 10, 20, 32, 4)
+    assert memo(result, 10, 20, 32, 4) is first and calls == [(10, 20, 32, 4)]
+    moved = memo(result, 50, 20, 32, 4)
+    assert calls == [(10, 20, 32, 4), (50, 20, 32, 4)] and len(memo) == 1
+    shown = cv2.imdecode(np.frombuffer(moved, np.uint8), cv2.IMREAD_UNCHANGED)[..., ::-1]
+    assert np.array_equal(shown, np.repeat(np.repeat(result[20:52, 50:82], 4, 0), 4, 1))  # squares, by value

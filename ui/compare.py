@@ -10,7 +10,7 @@ from core.pipeline.engine import EnhanceResult, Request, plan
 from core.serve.cache import BoundedCache
 from ui.controls import nearest_up
 from ui.region import Region
-from ui.slider import SLIDER_MAX_WIDTH, png_of, shown, slider_html, to_display
+from ui.slider import SLIDER_MAX_WIDTH, PerArray, png_of, shown, slider_html, to_display
 from ui.state import kept, projector
 
 
@@ -54,9 +54,15 @@ def zoom_grid(named: list[tuple[str, np.ndarray]], region: Region, made_from, in
     for start in range(0, len(named), per_row):
         cols = st.columns(per_row)
         for col, (label, px) in zip(cols, named[start:start + per_row]):
-            window = to_display(px[y:y + side, x:x + side], side)
-            col.image(png_of(nearest_up(window, (side * mag, side * mag))), caption=f"{label}, ×{mag}",
-                      output_format="PNG")
+            col.image(_zoomed_png(px, x, y, side, mag), caption=f"{label}, ×{mag}", output_format="PNG")
+
+
+def _window_png(pixels: np.ndarray, x: int, y: int, side: int, mag: int) -> bytes:
+    window = to_display(pixels[y:y + side, x:x + side], side)
+    return png_of(nearest_up(window, (side * mag, side * mag)))
+
+
+_zoomed_png = PerArray(_window_png)  # a rerun with the region unchanged cuts, scales and hashes nothing
 
 
 VIEWS_BYTES = 300_000_000  # the images each enhanced result is compared against, every session's

@@ -1,9 +1,10 @@
-"""A before/after slider that works offline: two stacked images as data URIs and a range input driving
-`clip-path`. streamlit-image-comparison loads its JavaScript from a CDN (blank offline) and deletes other
-sessions' temp files, so it is not used."""
+"""A before/after slider that works offline: two stacked images and a range input driving `clip-path`, in a
+frame. streamlit-image-comparison loads its JavaScript from a CDN (blank offline) and deletes other sessions' temp
+files, so it is not used. The images are served as Streamlit media files (as st.image's are), not inlined: a
+frame holding two 1-MB data URIs cost every page run that drew it ~15 ms of the server's time (Streamlit parses,
+serialises and hashes the frame's HTML) and the browser a re-parse."""
 from __future__ import annotations
 
-import base64
 import hashlib
 import html
 import threading
@@ -12,6 +13,7 @@ import weakref
 import cv2
 import numpy as np
 import streamlit as st
+from streamlit import runtime
 
 from core.io.imageio import encode_png
 from core.serve.cache import BoundedCache
@@ -33,12 +35,12 @@ def to_display(pixels: np.ndarray, max_side: int) -> np.ndarray:
     return arr
 
 
-URI_CACHE_BYTES = 150_000_000  # ~50 slider images of 1024² once encoded: every session's, by content
+SLIDER_PNG_CACHE_BYTES = 120_000_000  # ~100 slider images of 1024×683 once encoded: every session's, by content
 
 
 @st.cache_resource
-def _uris() -> BoundedCache:
-    return BoundedCache(URI_CACHE_BYTES)
+def _slider_pngs() -> BoundedCache:
+    return BoundedCache(SLIDER_PNG_CACHE_BYTES)
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -71,21 +73,22 @@ def png_of(pixels: np.ndarray) -> bytes:
     return png
 
 
-class _PerArray:
-    """fn(array) once per array object: a cached result is the same object on every rerun, so a page run that
-    draws it again only looks up its id (hashing a 1024² image by content took ~4 ms a time). An entry goes
+class PerArray:
+    """fn(array, *args) once per array object: a cached result is the same object on every rerun, so a page run
+    that draws it again only looks up its id (hashing a 1024² image by content took ~4 ms a time). One entry per
+    array, for the last `args` asked (a zoom window moves; only where it is now is worth keeping); an entry goes
     when its array does; an fn that returns its own argument is not kept (it would keep the array alive)."""
 
     def __init__(self, fn):
         self._fn, self._memo, self._lock = fn, {}, threading.Lock()
 
-    def __call__(self, pixels: np.ndarray):
+    def __call__(self, pixels: np.ndarray, *args):
         key = id(pixels)
         with self._lock:
             hit = self._memo.get(key)
-        if hit is not None and hit[0]() is pixels:
+        if hit is not None and hit[0]() is pixels and hit[2] == args:
             return hit[1]
-        value = self._fn(pixels)
+        value = self._fn(pixels, *args)
         if value is pixels:
             return value
 
@@ -95,30 +98,40 @@ class _PerArray:
                     del self._memo[key]
 
         with self._lock:
-            self._memo[key] = (weakref.ref(pixels, forget), value)
+            self._memo[key] = (weakref.ref(pixels, forget), value, args)
         return value
 
     def __len__(self) -> int:
         return len(self._memo)
 
 
-def _encoded_uri(pixels: np.ndarray) -> str:
-    """The PNG data URI of `pixels`, encoded once per content in this server (~65 ms for 1024×683 on 2 cores)."""
+def _encoded_png(pixels: np.ndarray) -> tuple[bytes, str]:
+    """(PNG bytes, a name for them) of `pixels`, encoded once per content in this server (~65 ms for 1024×683 on
+    2 cores)."""
     key = _content_key(pixels)
-    if (uri := _uris().get(key)) is None:
-        uri = "data:image/png;base64," + base64.b64encode(encode_png(pixels, compression=1)).decode()
-        _uris().put(key, uri)
-    return uri
+    if (png := _slider_pngs().get(key)) is None:
+        png = encode_png(pixels, compression=1)
+        _slider_pngs().put(key, png)
+    return png, key[2].hex()
 
 
-_uri = _PerArray(_encoded_uri)
-shown = _PerArray(lambda pixels: to_display(pixels, DISPLAY_MAX))  # what a slider shows of an image
+_png = PerArray(_encoded_png)
+shown = PerArray(lambda pixels: to_display(pixels, DISPLAY_MAX))  # what a slider shows of an image
+
+
+def image_url(pixels: np.ndarray) -> str:
+    """A URL the slider's frame loads `pixels` from: Streamlit's media store, which serves a file while a session
+    draws it and drops it after (the frame is raw HTML, so the app's base path is added here)."""
+    png, name = _png(pixels)
+    url = runtime.get_instance().media_file_mgr.add(png, "image/png", f"sr-slider.{name}")
+    base = st.get_option("server.baseUrlPath").strip("/")
+    return f"/{base}{url}" if base else url
 
 
 def prepare_shown(*images: np.ndarray) -> None:
     """Encode images as a slider will show them (by a job, on its worker, so the page that draws them does not)."""
     for pixels in images:
-        _uri(shown(pixels))
+        _png(shown(pixels))
 
 
 SLIDER_MAX_WIDTH = 704  # px: fits the main column at 1280 px with the sidebar open
@@ -160,8 +173,8 @@ body{{margin:0;font-family:sans-serif;overflow:hidden}}
   <button id="full" type="button" title="Fill the screen (Esc to come back)">Full screen</button>
   <span title="{a}">{a} ▶</span></div>
 <div class="cmp" id="cmp" data-testid="sr-slider">
-  <img id="after" src="{_uri(after)}" alt="{a}">
-  <img id="before" src="{_uri(before)}" alt="{b}">
+  <img id="after" src="{html.escape(image_url(after))}" alt="{a}">
+  <img id="before" src="{html.escape(image_url(before))}" alt="{b}">
   <div class="bar" id="bar"></div>
   <input id="pos" type="range" min="0" max="100" step="0.1" value="{start}" aria-label="before/after position">
 </div>
