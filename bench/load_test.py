@@ -184,7 +184,7 @@ async def one_archive(browser, url: str, archive: Path, ready: list, start: asyn
         await context.close()
 
 
-async def warm_up(url: str, timeout_s: float) -> float:
+async def warm_up(url: str, timeout_s: float, clients_at: str) -> float:
     """The teacher opens the app before the class comes: the server's first run of each page imports what it
     needs (torch, the page's modules: ~2 s once per server), which the class then does not wait for."""
     from playwright.async_api import async_playwright
@@ -192,6 +192,7 @@ async def warm_up(url: str, timeout_s: float) -> float:
     t0 = time.perf_counter()
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        lower_clients_autogroups(clients_at)
         context, page = await _page(browser)
         for path, heading in (("/enhance", "Enhance"), ("/how_it_works", "How it works"), ("/batch", "Batch")):
             await page.goto(url + path, wait_until="domcontentloaded")
@@ -204,7 +205,7 @@ async def warm_up(url: str, timeout_s: float) -> float:
 
 
 async def run(url: str, jobs: list[dict], archives: int, archive: Path, timeout_s: float, join_window: float,
-              click_window: float, n_browsers: int) -> list[dict]:
+              click_window: float, n_browsers: int, clients_at: str) -> tuple[list[dict], int]:
     import random
 
     from playwright.async_api import async_playwright
@@ -212,6 +213,7 @@ async def run(url: str, jobs: list[dict], archives: int, archive: Path, timeout_
     rng = random.Random(0)
     async with async_playwright() as p:
         browsers = [await p.chromium.launch(executable_path=CHROMIUM, args=ARGS) for _ in range(n_browsers)]
+        lowered = lower_clients_autogroups(clients_at)
         ready: list[int] = []
         start = asyncio.Event()
         tasks = [asyncio.create_task(one_session(browsers[i % n_browsers], url, job, ready, start, timeout_s,
@@ -227,7 +229,7 @@ async def run(url: str, jobs: list[dict], archives: int, archive: Path, timeout_
         results = await asyncio.wait_for(asyncio.gather(*tasks), timeout=timeout_s * 2)
         for b in browsers:
             await b.close()
-    return results
+    return results, lowered
 
 
 def _stats(values: list[float]) -> dict:
@@ -254,7 +256,34 @@ def server_timings(path: Path) -> dict:
             "job_running": _stats([r["seconds"] for r in jobs]),
             "jobs_run": len(jobs), "distinct_requests": len(runs_per_request),
             "most_runs_of_one_request": max(runs_per_request.values(), default=0),
-            "last_job_waited_s": max((r.get("waited_s", 0) for r in jobs), default=None)}
+            "last_job_waited_s": max((r.get("waited_s", 0) for r in jobs), default=None),
+            **_arrivals(jobs), **_places(rows, jobs)}
+
+
+def _places(rows: list[dict], jobs: list[dict]) -> dict:
+    """The waiting jobs whose place in line the server drew for their session (a client starved of CPU may not
+    have painted it before its job started: that count is the clients' `saw_their_place_in_line`)."""
+    shown = {r["place_shown"] for r in rows if "place_shown" in r}
+    waited = [r["job_id"] for r in jobs if r.get("waited_s", 0) >= WAITED_S and "job_id" in r]
+    return {"jobs_that_waited_in_line": len(waited), "of_which_shown_their_place": sum(j in shown for j in waited)}
+
+
+WAITED_S = 0.5  # the page run that submits a job draws its place at once: a job that waited this long was queued
+
+
+def _arrivals(jobs: list[dict]) -> dict:
+    """How the class's presses reached the server: over how many seconds (the clients are slower than their click
+    window when they are starved of CPU), and the longest the line got."""
+    if not jobs:
+        return {}
+    started = [r["t"] - r["seconds"] for r in jobs]
+    submitted = [s - r.get("waited_s", 0) for s, r in zip(started, jobs)]
+    events = sorted([(t, 1) for t in submitted] + [(t, -1) for t in started], key=lambda e: (e[0], e[1]))
+    waiting = longest = 0
+    for _, change in events:
+        waiting += change
+        longest = max(longest, waiting)
+    return {"jobs_submitted_over_s": round(max(submitted) - min(submitted), 1), "longest_line": longest}
 
 
 def lower_clients(how: str) -> str:
@@ -270,6 +299,41 @@ def lower_clients(how: str) -> str:
         os.nice(19)
         return "nice 19"
     return "same as the server"
+
+
+def lower_clients_autogroups(how: str) -> int:
+    """Playwright starts each Chromium in a session of its own (a detached child), and with Linux's autogroup
+    scheduling on (/proc/sys/kernel/sched_autogroup_enabled) the kernel shares the cores *between sessions*
+    first: a SCHED_IDLE or nice 19 Chromium in its own session still got half the cores whenever it wanted them,
+    against the server's whole session. Give each of our descendants' sessions the lowest share (autogroup nice
+    19). Returns how many sessions were lowered."""
+    if how == "same":
+        return 0
+    try:
+        mine = Path("/proc/self/autogroup").read_text().split()[0]
+    except OSError:  # no autogroup scheduling here: nothing to undo
+        return 0
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            pid, ppid = int(stat.parent.name), int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(pid)
+    lowered, seen, todo = 0, set(), list(children.get(os.getpid(), []))
+    while todo:
+        pid = todo.pop()
+        todo += children.get(pid, [])
+        group = Path(f"/proc/{pid}/autogroup")
+        try:
+            name = group.read_text().split()[0]
+            if name != mine and name not in seen:
+                group.write_text("19")
+                seen.add(name)
+                lowered += 1
+        except OSError:  # gone already, or not ours to change
+            continue
+    return lowered
 
 
 def main() -> int:
@@ -303,11 +367,11 @@ def main() -> int:
     server, url = local_server.start(log, env=env, timeout_s=180)
     clients_at = lower_clients(args.clients_at)  # after the server started: it keeps its own priority
     try:
-        warm_s = asyncio.run(warm_up(url, args.timeout))
+        warm_s = asyncio.run(warm_up(url, args.timeout, args.clients_at))
         timings.write_text("")  # the class's page runs only (emptied, not removed: the server keeps it open)
         t0 = time.perf_counter()
-        results = asyncio.run(run(url, jobs, args.archives, archive, args.timeout, args.join_window,
-                                  args.click_window, max(1, args.browsers)))
+        results, lowered = asyncio.run(run(url, jobs, args.archives, archive, args.timeout, args.join_window,
+                                  args.click_window, max(1, args.browsers), args.clients_at))
         wall = time.perf_counter() - t0
         crashed = server.poll() is not None
         rss = peak_rss_mb(server.pid) if not crashed else float("nan")
@@ -332,7 +396,7 @@ def main() -> int:
                "client_click_to_result": {"p50_s": round(statistics.median(times), 2) if times else None,
                                           "p95_s": round(q[18], 2) if times else None},
                "cpu": cpu_name(), "job_nice": settings.current().job_nice,  # the server's: it has this environment
-               "clients_at": clients_at,
+               "clients_at": clients_at, "client_sessions_lowered_to_autogroup_nice_19": lowered,
                "teacher_warm_up_s": round(warm_s, 1), "wall_s": round(wall, 1),
                "error_samples": [r["error"] for r in results if r.get("error")][:5]}
     print(json.dumps(summary, indent=2))

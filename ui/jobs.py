@@ -99,7 +99,7 @@ def _enhance_work(request: Request, image: LoadedImage, own: dict):
         running = f"running on {prepared.plan.label}"
         on_ray, _ = cluster()
         # SRLAB_TIMING_LOG: one record per run of a request (a joined request runs once), with its wait in line
-        with timing.timed("job", method=request.method, request=f"{hash(request):x}",
+        with timing.timed("job", method=request.method, request=f"{hash(request):x}", job_id=ctx.job.id,
                           waited_s=round(ctx.job.waited_s, 3)):
             if on_ray:
                 from core.serve import distributed
@@ -261,6 +261,8 @@ def describe(job: Job) -> tuple[float, str]:
     svc = job_service()
     if job.state is State.QUEUED:
         place = svc.place(job)
+        if place:
+            timing.note(place_shown=job.id)  # SRLAB_TIMING_LOG: the load test counts the waiting jobs shown a place
         return 0.0, (f"{job.label}: waiting, {_ordinal(place)} in line ({svc.running} running). Other people are "
                      "using this server." if place else f"{job.label}: starting…")
     if job.state is State.RUNNING:
