@@ -6,8 +6,8 @@ import streamlit as st
 from core.methods import networks
 from core.quality.charts import frontier
 from core.quality.metrics import METRICS
-from ui.charts import show_tradeoff
-from ui.lesson_text import frontier_text, load_set5
+from ui.charts import font_size, tradeoff_html, width
+from ui.lesson_text import SET5, frontier_text, load_set5
 from ui.state import require_frame
 
 require_frame()
@@ -49,14 +49,26 @@ st.markdown("On the Metrics page PSNR and SSIM are computed on the Y (brightness
             "border of *scale* pixels removed; LPIPS is always on colour. Every table says which.")
 
 st.header("4. The perception–distortion trade-off")
-scores = load_set5()
-if scores is not None:
-    edge = frontier(scores)
-    show_tradeoff(scores, "Set5 trade-off")
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def set5_section(made_at: float, font: int, chart_width: int) -> tuple[str, str] | None:
+    """The chart and the sentence about it, made once per table and chart size (this page is the one a whole class
+    opens at once: reading the table and hashing it for the chart's cache took half of each of its runs)."""
+    scores = load_set5()
+    if scores is None:
+        return None
+    return tradeoff_html(scores, "Set5 trade-off"), frontier_text(scores, frontier(scores))
+
+
+section = set5_section(SET5.stat().st_mtime if SET5.exists() else 0.0, font_size(), width())
+if section is not None:
+    chart_html, about_it = section
+    st.html(chart_html)
     st.caption("Set5 ×4 (bicubic-downscaled inputs), every network and bicubic, measured by this tool: `python -m "
                "core bench --hr ../shared/data/Set5/HR --lr ../shared/data/Set5/LR_bicubic/X4 --scale 4 --methods "
                "bicubic,<every network> --y-channel --csv bench/results/set5_x4_networks.csv` (docs/figures.md).")
-    st.markdown(frontier_text(scores, edge))
+    st.markdown(about_it)
 st.markdown("""
 Blau & Michaeli (2018) proved that **no method can be perfect at both** fidelity and natural looks at once —
 but the limit is a *frontier*, not a rule that every sharper method is less faithful. Methods on the frontier

@@ -18,8 +18,8 @@ from core.quality.charts import (
 )
 from ui.state import projector
 
-__all__ = ["font_size", "loss_chart", "metric_dots", "show", "show_tradeoff", "spectrum_chart", "sweep_chart",
-           "tradeoff_scatter", "validation_chart", "width"]
+__all__ = ["figure_html", "font_size", "loss_chart", "metric_dots", "show", "show_tradeoff", "spectrum_chart",
+           "sweep_chart", "tradeoff_html", "tradeoff_scatter", "validation_chart", "width"]
 LAPTOP_FONT, PROJECTOR_FONT = 14, 22  # px at the chart's own width; projector mode draws each chart full width
 
 
@@ -43,14 +43,23 @@ def show_tradeoff(points, label: str) -> None:
     show(_tradeoff_svg(points, font_size(), width()), label)
 
 
+def tradeoff_html(points, label: str) -> str:
+    """show_tradeoff's element as HTML, for a page that keeps it (the lesson page's fixed Set5 table)."""
+    return figure_html(_tradeoff_svg(points, font_size(), width()), label)
+
+
 def show(chart, label: str) -> None:
     """One chart (or its SVG, already drawn) as an SVG image at most its own width (it shrinks only in a narrower
-    column). st.html's sanitiser drops inline <svg>, so it goes in as a data URI; its smallest font size and width
-    are kept as attributes, so a test can tell the size the text is drawn at."""
-    drawn = chart if isinstance(chart, str) else svg(chart)
+    column)."""
+    st.html(figure_html(chart if isinstance(chart, str) else svg(chart), label))
+
+
+def figure_html(drawn: str, label: str) -> str:
+    """st.html's sanitiser drops inline <svg>, so it goes in as a data URI; its smallest font size and width are
+    kept as attributes, so a test can tell the size the text is drawn at."""
     w = float(re.search(r'width="(\d+(?:\.\d+)?)"', drawn).group(1))
     fonts = [float(v) for v in re.findall(r'font-size="(\d+(?:\.\d+)?)(?:px)?"', drawn)] or [0.0]
     uri = "data:image/svg+xml;base64," + base64.b64encode(drawn.encode()).decode()
-    st.html(f'<figure data-testid="sr-chart" style="margin:0"><img src="{uri}" alt="{html.escape(label)}" '
+    return (f'<figure data-testid="sr-chart" style="margin:0"><img src="{uri}" alt="{html.escape(label)}" '
             f'data-svg-width="{w:g}" data-min-font="{min(fonts):g}" style="width:100%;max-width:{w:g}px;'
             'height:auto"></figure>')
