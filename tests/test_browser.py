@@ -94,6 +94,36 @@ def test_enhance_with_fast_model_renders_slider_offline(offline_page, server, ar
     assert all("127.0.0.1" not in u for u in page.blocked)
 
 
+def test_a_slider_image_missing_for_a_moment_is_asked_for_again(offline_page, server):
+    """The slider's images are media files; a page run stopped by a quicker click drops the ones it had not drawn
+    yet until the next run serves them again at the same URL. An image fetched in that moment must not stay
+    broken (the frame's HTML does not change, so the browser would not fetch it again by itself)."""
+    page = offline_page
+    refused = []
+
+    def missing_the_first_time(route):
+        url = route.request.url.split("?")[0]
+        if route.request.frame.parent_frame is not None and url not in refused:  # the slider's frame only
+            refused.append(url)
+            route.fulfill(status=404, body="not here yet")
+        else:
+            route.continue_()
+
+    page.route("**/media/*", missing_the_first_time)
+    page.goto(server + "/enhance", wait_until="domcontentloaded")
+    page.get_by_role("heading", name="Enhance").wait_for(timeout=60_000)
+    choose(page, page.get_by_test_id("stSelectbox").filter(has_text="Method"), "realesr-animevideov3")
+    page.get_by_role("button", name="Preview a crop").click()
+    page.get_by_text("Result: realesr-animevideov3 on the crop").wait_for(timeout=120_000)
+    images = page.frame_locator("iframe").first.locator("[data-testid=sr-slider] img")
+    expect(images).to_have_count(2, timeout=30_000)
+    page.wait_for_function("""() => {
+        const doc = document.querySelector('iframe').contentDocument;
+        return [...doc.querySelectorAll('[data-testid=sr-slider] img')].every(i => i.complete && i.naturalWidth > 0);
+    }""", timeout=15_000)
+    assert len(refused) == 2  # each was refused once, then shown
+
+
 def test_baselines_grid_renders_offline(offline_page, server, artifacts):
     page = offline_page
     page.goto(server + "/baselines", wait_until="domcontentloaded")

@@ -186,4 +186,14 @@ pos.addEventListener('input', () => {{
   bar.style.left = pos.value + '%';
 }});
 document.getElementById('full').addEventListener('click', () => cmp.requestFullscreen && cmp.requestFullscreen());
+// A page run stopped by a quicker click drops the media files it had not drawn yet, and the next run serves them
+// again at the same URL: an image fetched in between is asked for again, not left broken.
+for (const img of [before, document.getElementById('after')]) {{
+  let tries = 0;
+  const again = () => {{
+    if (tries++ < 5) setTimeout(() => {{ img.src = img.src.split('?')[0] + '?try=' + tries; }}, 250 * tries);
+  }};
+  img.addEventListener('error', again);
+  if (img.complete && !img.naturalWidth) again();  // failed before this script ran
+}}
 </script></body></html>"""
