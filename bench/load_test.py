@@ -285,6 +285,9 @@ def server_timings(path: Path) -> dict:
             **_arrivals(jobs), **_places(rows, jobs)}
 
 
+WAITED_S = 0.5  # the page run that submits a job draws its place at once: a job that waited this long was queued
+
+
 def _places(rows: list[dict], jobs: list[dict]) -> dict:
     """The waiting jobs whose place in line the server drew for their session (a client starved of CPU may not
     have painted it before its job started: that count is the clients' `saw_their_place_in_line`)."""
@@ -292,8 +295,6 @@ def _places(rows: list[dict], jobs: list[dict]) -> dict:
     waited = [r["job_id"] for r in jobs if r.get("waited_s", 0) >= WAITED_S and "job_id" in r]
     return {"jobs_that_waited_in_line": len(waited), "of_which_shown_their_place": sum(j in shown for j in waited)}
 
-
-WAITED_S = 0.5  # the page run that submits a job draws its place at once: a job that waited this long was queued
 
 
 def _arrivals(jobs: list[dict]) -> dict:
