@@ -53,8 +53,9 @@ st.header("4. The perception–distortion trade-off")
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def set5_section(made_at: float, font: int, chart_width: int) -> tuple[str, str] | None:
-    """The chart and the sentence about it, made once per table and chart size (this page is the one a whole class
-    opens at once: reading the table and hashing it for the chart's cache took half of each of its runs)."""
+    """The chart and the sentence about it, made once per table (`made_at`: its file's time, so a table measured
+    again is drawn anew) and chart size (this page is the one a whole class opens at once: reading the table and
+    hashing it for the chart's cache took half of each of its runs)."""
     scores = load_set5()
     if scores is None:
         return None

@@ -40,11 +40,11 @@ def _tradeoff_svg(points, font: int, chart_width: int) -> str:
 def show_tradeoff(points, label: str) -> None:
     """The perception–distortion scatter of `points` (method, kind, psnr_db, lpips), drawn once per table: building
     the Altair spec alone takes ~0.1 s, too long for every rerun of a page."""
-    show(_tradeoff_svg(points, font_size(), width()), label)
+    st.html(tradeoff_html(points, label))
 
 
 def tradeoff_html(points, label: str) -> str:
-    """show_tradeoff's element as HTML, for a page that keeps it (the lesson page's fixed Set5 table)."""
+    """show_tradeoff's element as HTML, for a page that keeps it (How it works' fixed Set5 table)."""
     return figure_html(_tradeoff_svg(points, font_size(), width()), label)
 
 

@@ -62,15 +62,20 @@ def _content_key(pixels: np.ndarray) -> tuple:
     return pixels.shape, pixels.dtype.str, hashlib.blake2b(np.ascontiguousarray(pixels).data, digest_size=16).digest()
 
 
+def _encoded_once(store: BoundedCache, pixels: np.ndarray) -> tuple[bytes, tuple]:
+    """(PNG bytes, content key) of `pixels`, encoded once per content while `store` keeps it."""
+    key = _content_key(pixels)
+    if (png := store.get(key)) is None:
+        png = encode_png(pixels, compression=1)
+        store.put(key, png)
+    return png, key
+
+
 def png_of(pixels: np.ndarray) -> bytes:
     """PNG bytes for st.image(..., output_format="PNG"), once per content in this server: st.image encodes an
     array on every page run (~5 ms each, 5 per Enhance run) and sends PNG bytes as they are (its default format
     would decode them and send RGB as JPEG)."""
-    key = _content_key(pixels)
-    if (png := _pngs().get(key)) is None:
-        png = encode_png(pixels, compression=1)
-        _pngs().put(key, png)
-    return png
+    return _encoded_once(_pngs(), pixels)[0]
 
 
 class PerArray:
@@ -108,10 +113,7 @@ class PerArray:
 def _encoded_png(pixels: np.ndarray) -> tuple[bytes, str]:
     """(PNG bytes, a name for them) of `pixels`, encoded once per content in this server (~65 ms for 1024×683 on
     2 cores)."""
-    key = _content_key(pixels)
-    if (png := _slider_pngs().get(key)) is None:
-        png = encode_png(pixels, compression=1)
-        _slider_pngs().put(key, png)
+    png, key = _encoded_once(_slider_pngs(), pixels)
     return png, key[2].hex()
 
 
