@@ -276,3 +276,27 @@ def test_a_zoom_window_is_cut_once_per_place_and_follows_the_region():
     assert calls == [(10, 20, 32, 4), (50, 20, 32, 4)] and len(memo) == 1
     shown = cv2.imdecode(np.frombuffer(moved, np.uint8), cv2.IMREAD_UNCHANGED)[..., ::-1]
     assert np.array_equal(shown, np.repeat(np.repeat(result[20:52, 50:82], 4, 0), 4, 1))  # squares, by value
+
+
+def test_the_views_beside_a_result_are_made_once_and_hold_only_what_they_add():
+    """The input nearest-neighbour and bicubic at the result's size, by value, made once per request; the result's
+    own pixels are the results cache's and are not kept (nor counted) a second time."""
+    import cv2
+    import numpy as np
+    from skimage import data
+
+    from core.methods import METHODS
+    from ui import compare
+
+    src = np.ascontiguousarray(data.astronaut()[100:148, 180:240])
+    request = Request.make("lanczos", outscale=3, image_key="astronaut-crop")
+    result = engine.run(src, request)
+    first = compare.beside_input(src, request, result, METHODS.get("lanczos"))
+    size = result.pixels.shape[1::-1]
+    assert [px.shape for _, px in first] == [result.pixels.shape] * 3 and first[2][1] is result.pixels
+    assert np.array_equal(first[0][1], cv2.resize(src, size, interpolation=cv2.INTER_NEAREST))
+    assert np.array_equal(first[1][1], cv2.resize(src, size, interpolation=cv2.INTER_CUBIC))
+    stored = compare._views().get(request)
+    assert [label for label, _ in stored] == [label for label, _ in first[:2]]  # the two it made, not the result
+    again = compare.beside_input(src, request, result, METHODS.get("lanczos"))
+    assert all(a[1] is b[1] for a, b in zip(first, again))  # the same arrays: a rerun's memos find them

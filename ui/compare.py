@@ -75,11 +75,13 @@ def _views() -> BoundedCache:
 
 def beside_input(src: np.ndarray, request: Request, result: EnhanceResult, method) -> list[tuple[str, np.ndarray]]:
     """The result with what it is compared against, all at its size and cut: the input nearest-neighbour
-    upscaled, bicubic, the result. Made once per request (by the job that made the result, which also encodes
-    them for the slider), so the page runs that draw it only read them."""
-    if (hit := _views().get(request)) is not None:
-        return hit
+    upscaled, bicubic, the result. The two made from the input are made once per request (by the job that made
+    the result, which also encodes them for the slider), so the page runs that draw it only read them; only they
+    count against VIEWS_BYTES (the result's pixels are the results cache's)."""
     s = result.stats
+    mine = (f"{s.method} ×{s.outscale:.3g}", result.pixels)
+    if (hit := _views().get(request)) is not None:
+        return [*hit, mine]
     _, made, final = plan(request, src.shape[1], src.shape[0], method)
     x0, y0 = ((made[0] - final[0]) // 2, (made[1] - final[1]) // 2) if final else (0, 0)
     cut_w, cut_h = final or made
@@ -87,8 +89,7 @@ def beside_input(src: np.ndarray, request: Request, result: EnhanceResult, metho
     def same_cut(arr):  # what a fit-and-fill did to the result
         return arr[y0:y0 + cut_h, x0:x0 + cut_w]
 
-    named = [(f"input, nearest-neighbour ×{s.outscale:.3g}", same_cut(nearest_up(src, made))),
-             ("bicubic (OpenCV)", same_cut(cv2.resize(src, made, interpolation=cv2.INTER_CUBIC))),
-             (f"{s.method} ×{s.outscale:.3g}", result.pixels)]
-    _views().put(request, named)
-    return named
+    made_from_input = [(f"input, nearest-neighbour ×{s.outscale:.3g}", same_cut(nearest_up(src, made))),
+                       ("bicubic (OpenCV)", same_cut(cv2.resize(src, made, interpolation=cv2.INTER_CUBIC)))]
+    _views().put(request, made_from_input)
+    return [*made_from_input, mine]
