@@ -296,7 +296,6 @@ def _places(rows: list[dict], jobs: list[dict]) -> dict:
     return {"jobs_that_waited_in_line": len(waited), "of_which_shown_their_place": sum(j in shown for j in waited)}
 
 
-
 def _arrivals(jobs: list[dict]) -> dict:
     """How the class's presses reached the server: over how many seconds (the clients are slower than their click
     window when they are starved of CPU), and the longest the line got."""
@@ -400,7 +399,7 @@ def main() -> int:
         timings.write_text("")  # the class's page runs only (emptied, not removed: the server keeps it open)
         t0 = time.perf_counter()
         results, lowered = asyncio.run(run(url, jobs, args.archives, archive, args.timeout, args.join_window,
-                                  args.click_window, max(1, args.browsers), args.clients_at,
+                                           args.click_window, max(1, args.browsers), args.clients_at,
                                            args.clients_autogroup_nice))
         wall = time.perf_counter() - t0
         crashed = server.poll() is not None
