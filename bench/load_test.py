@@ -332,11 +332,8 @@ def lower_clients_autogroups(how: str, nice: int) -> int:
     first: a SCHED_IDLE or nice 19 Chromium in its own session still got half the cores whenever it wanted them,
     against the server's whole session. Give each of our descendants' sessions autogroup `nice`. Returns how many
     sessions were lowered."""
-    if how == "same":
-        return 0
-    try:
-        mine = Path("/proc/self/autogroup").read_text().split()[0]
-    except OSError:  # no autogroup scheduling here: nothing to undo
+    mine = autogroup_of("self")
+    if how == "same" or mine is None:  # None: no autogroup scheduling for us here, nothing to undo
         return 0
     children: dict[int, list[int]] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -349,16 +346,27 @@ def lower_clients_autogroups(how: str, nice: int) -> int:
     while todo:
         pid = todo.pop()
         todo += children.get(pid, [])
-        group = Path(f"/proc/{pid}/autogroup")
+        name = autogroup_of(pid)
+        if name is None or name == mine or name in seen:
+            continue
         try:
-            name = group.read_text().split()[0]
-            if name != mine and name not in seen:
-                group.write_text(str(nice))
-                seen.add(name)
-                lowered += 1
+            Path(f"/proc/{pid}/autogroup").write_text(str(nice))
         except OSError:  # gone already, or not ours to change
             continue
+        seen.add(name)
+        lowered += 1
     return lowered
+
+
+def autogroup_of(pid: int | str) -> str | None:
+    """The autogroup a process is scheduled in ("/autogroup-12"), or None where autogroups do not apply to it: the
+    file is missing on kernels without them and empty for a process in a cgroup of its own (a container, a CI
+    runner), where the cgroup's share, not the session's, counts."""
+    try:
+        words = Path(f"/proc/{pid}/autogroup").read_text().split()
+    except OSError:
+        return None
+    return words[0] if words else None
 
 
 def main() -> int:

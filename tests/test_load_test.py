@@ -23,16 +23,23 @@ def test_the_line_and_the_arrivals_are_read_from_the_server_records():
     assert load_test._places(shown + jobs, jobs) == {"jobs_that_waited_in_line": 2, "of_which_shown_their_place": 1}
 
 
-@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="no autogroup scheduling on this kernel")
+@pytest.mark.skipif(load_test.autogroup_of("self") is None,
+                    reason="autogroups do not apply here (kernel without them, or a cgroup of our own)")
 def test_a_client_in_a_session_of_its_own_gets_the_lower_share():
     """As Playwright starts Chromium: a child in a new session, so in an autogroup of its own."""
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], start_new_session=True)
     try:
         group = Path(f"/proc/{child.pid}/autogroup")  # Popen returns once the child has made its session
-        assert group.read_text().split()[0] != Path("/proc/self/autogroup").read_text().split()[0]
+        assert load_test.autogroup_of(child.pid) not in (None, load_test.autogroup_of("self"))
         assert load_test.lower_clients_autogroups("idle", 10) >= 1  # (any other child session of ours too)
         assert group.read_text().split()[-1] == "10"
         assert load_test.lower_clients_autogroups("same", 10) == 0  # --clients-at same: left as it is
     finally:
         child.kill()
         child.wait()
+
+
+def test_where_autogroups_do_not_apply_nothing_is_lowered(monkeypatch):
+    """In a cgroup of its own (a CI runner) /proc/<pid>/autogroup exists but reads empty."""
+    monkeypatch.setattr(load_test, "autogroup_of", lambda pid: None)
+    assert load_test.lower_clients_autogroups("idle", 10) == 0
