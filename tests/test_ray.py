@@ -72,6 +72,20 @@ def test_two_sessions_at_once_both_get_their_own_results(head, astronaut_lr):
         assert np.array_equal(results[r.method].pixels, run(astronaut_lr, r).pixels)
 
 
+def test_a_sessions_own_model_travels_with_its_job_and_gives_the_same_pixels(head, astronaut_lr):
+    """A user model is no registered name a worker could look up: it goes with the task (pickled), and only there."""
+    from core.methods.user import load_user_model
+    from tests.test_user_models import random_models, saved
+
+    model, _, scale = random_models()["compact.pth"]
+    spec = load_user_model(saved(model), "compact.pth")
+    request = Request.make(spec.name, outscale=scale)
+    remote = distributed.run(astronaut_lr[:40, :56], request, {spec.name: spec})
+    local = run(astronaut_lr[:40, :56], request, own={spec.name: spec})
+    assert np.array_equal(remote.pixels, local.pixels) and "ran on the Ray cluster" in remote.stats.notes[-1]
+    assert spec.sha256[:12] in remote.stats.weights
+
+
 def running_task_pids(name: str) -> list[int]:
     """Ray titles a worker process "ray::<task>" while it runs that task."""
     pids = []

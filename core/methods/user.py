@@ -13,8 +13,6 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
-
 from core.methods.contract import SizeRules
 from core.methods.network import Architecture, Card, NetworkMethod, Weights
 from core.weights.resolve import NcnnSource, WeightsInfo, WeightsUnavailable, load_checkpoint
@@ -68,25 +66,6 @@ def _state_dict(data: bytes, name: str) -> dict:
         raise UserModelError(str(exc)) from None
 
 
-class Padded(torch.nn.Module):
-    """The model with spandrel's size requirements met by padding inside each tile (cropped after)."""
-
-    def __init__(self, descriptor):
-        super().__init__()
-        self.model = descriptor.model
-        self.requirements, self.scale = descriptor.size_requirements, descriptor.scale
-
-    def forward(self, x):
-        import torch.nn.functional as F
-
-        h, w = x.shape[-2:]
-        pad_w, pad_h = self.requirements.get_padding(w, h)  # spandrel's public size rule
-        if pad_w or pad_h:  # reflect as far as it may go (size - 1), then replicate, as spandrel does
-            rw, rh = min(pad_w, w - 1), min(pad_h, h - 1)
-            x = F.pad(F.pad(x, (0, rw, 0, rh), "reflect"), (0, pad_w - rw, 0, pad_h - rh), "replicate")
-        return self.model(x)[..., :h * self.scale, :w * self.scale]
-
-
 def load_user_model(data: bytes, file_name: str, card_extra: dict | None = None) -> UserNetwork:
     """Detect and check a user model from its file's bytes (nothing is written to disk)."""
     if not file_name.lower().endswith(SUFFIXES):
@@ -119,6 +98,8 @@ def load_user_model(data: bytes, file_name: str, card_extra: dict | None = None)
                 + (f", sides a multiple of {req.multiple_of}" if req.multiple_of > 1 else "")
                 + (f", at least {req.minimum} px" if req.minimum > 1 else "")
                 + (", square input" if req.square else ""))
+    from core.methods.padded import Padded  # torch: imported when a model is loaded, not to draw an uploader
+
     module = Padded(descriptor).eval()
     for p in module.parameters():
         p.requires_grad_(False)
