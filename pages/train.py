@@ -6,9 +6,9 @@ import streamlit as st
 
 from core.io.imageio import ImageError, load_image
 from core.serve.jobs import State
+from core.train.checks import check
 from core.train.config import TrainError
 from core.train.data import builtin_images
-from core.train.engine import check
 from core.train.presets import PRESETS, config
 from ui import jobs
 from ui.picker import UPLOAD_TYPES

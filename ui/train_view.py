@@ -4,15 +4,18 @@ is a model of this session, in every picker, downloadable with its card."""
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from core import settings
 from core.serve.jobs import Context, Job, State
-from core.train.engine import TrainEvent, train
 from ui import jobs
 from ui.charts import font_size, loss_chart, show, validation_chart, width
 from ui.state import hold, own_models
+
+if TYPE_CHECKING:
+    from core.train.engine import TrainEvent
 
 MEASURES = (("psnr", "PSNR dB", True), ("ssim", "SSIM", True), ("lpips", "LPIPS", False))
 
@@ -44,6 +47,8 @@ def submit_training(images, config, resume: bool = False) -> Job:
             ctx.note(**live, steps_per_s=event.steps_per_s, time_left_s=event.time_left_s)
             total = config.seconds or 1
             ctx.step(min(0.99, event.elapsed_s / total), event.message)
+
+        from core.train.engine import train  # torch: imported by the job, not by the page that draws
 
         return train(images, config, on_event, checkpoint_dir=folder, resume=resume)
 

@@ -21,13 +21,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core import methods, settings
+from core import settings
 from core.io.imageio import LoadedImage
 from core.methods.classical import pillow_bicubic
 from core.pipeline.engine import Cancelled
 from core.quality import metrics
 from core.runtime.machine import describe, threads
 from core.train import data, models
+from core.train.checks import check, native_scale
 from core.train.config import SCRATCH, TrainConfig, TrainError, losses_text
 from core.train.losses import Losses
 from core.train.save import TrainResult, read_checkpoint, trained_state, write_checkpoint
@@ -90,19 +91,6 @@ def train(images: Sequence[LoadedImage | np.ndarray] | None, config: TrainConfig
     """Train or fine-tune on `images` (clean pictures; pairs are made from them). Raises TrainError for a request
     that cannot run, and whatever `on_event` raises."""
     return _Run(images, config, on_event, Path(checkpoint_dir) if checkpoint_dir else None, resume).run()
-
-
-def native_scale(config: TrainConfig) -> int:
-    return config.scale if config.base == SCRATCH else methods.get(config.base).native_scale
-
-
-def check(images: Sequence[LoadedImage | np.ndarray] | None, config: TrainConfig) -> data.Split:
-    """Every refusal that needs no network loaded: the config, the base, the images. Returns the split."""
-    config.check()
-    models.check_base(config)
-    scale = native_scale(config)
-    return data.split(data.cleans(images), crop=config.patch * scale, val_images=config.val_images,
-                      seed=config.seed)
 
 
 class _Run:

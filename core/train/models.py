@@ -17,6 +17,7 @@ import torch.nn.functional as F
 
 from core import methods
 from core.methods.architectures import srvgg_compact
+from core.train.checks import check_base
 from core.train.config import SCRATCH, TrainConfig, TrainError
 
 SCRATCH_PARAMS = dict(num_in_ch=3, num_out_ch=3, num_feat=32, num_conv=4, act_type="prelu")
@@ -49,20 +50,6 @@ class Trainable:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         return self.head(*self.prefix(x))
-
-
-def trainable_bases() -> list[str]:
-    return [SCRATCH, *(n.name for n in methods.networks() if n.has_torch)]
-
-
-def check_base(config: TrainConfig) -> None:
-    """Refuses a base that cannot train, before anything is loaded."""
-    if config.base in trainable_bases():
-        return
-    if config.base in methods.METHODS:
-        raise TrainError(f"{config.base} has no PyTorch architecture here (it runs on ncnn only), so it cannot be "
-                         f"trained; trainable: {', '.join(trainable_bases())}")
-    raise TrainError(f"unknown base network {config.base!r}; trainable: {', '.join(trainable_bases())}")
 
 
 def build(config: TrainConfig) -> Trainable:
