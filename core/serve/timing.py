@@ -23,7 +23,7 @@ def record(kind: str, **fields) -> None:
         return
     line = json.dumps({"kind": kind, "t": round(time.time(), 3), **fields}) + "\n"
     with _lock:
-        if (f := _files.get(path)) is None or f.closed:
+        if (f := _files.get(path)) is None:
             f = _files[path] = open(path, "a", buffering=1)  # line-buffered: a reader sees whole records
         f.write(line)
 
