@@ -13,7 +13,7 @@ from core.train.presets import PRESETS, config
 from ui import jobs
 from ui.picker import UPLOAD_TYPES
 from ui.state import current_image, kept, require_frame
-from ui.train_view import keep_result, live, submit_training, watch_training
+from ui.train_view import has_checkpoint, keep_result, live, submit_training, watch_training
 
 require_frame()
 st.title("Train")
@@ -36,7 +36,7 @@ files = st.file_uploader("Images to train on", type=UPLOAD_TYPES, accept_multipl
                          key="train_files") if source == "uploads" else []
 chosen = config(name, seconds=seconds, seed=int(seed))
 previous = jobs.get(st.session_state.get("train_job"))
-resumable = previous is not None and previous.state is State.CANCELLED
+resumable = previous is not None and previous.state is State.CANCELLED and has_checkpoint(chosen)
 b1, b2 = st.columns([1, 3])
 start = b1.button("Start training", type="primary", key="train_start")
 resume = resumable and b2.button("Resume the cancelled run", key="train_resume")
@@ -50,7 +50,8 @@ if start or resume:
         st.error(f"That run cannot start: {exc}")
 if job := jobs.get(st.session_state.get("train_job")):
     jobs.watch([job.id], "train")
-    jobs.outcome([job.id])
+    jobs.outcome([job.id], cancelled=f"{job.label}: cancelled. What it had learnt is kept as a checkpoint: "
+                 "\"Resume the cancelled run\" goes on from there." if resumable else None)
     if not job.state.finished:
         watch_training(job.id)
     else:
@@ -63,7 +64,8 @@ if job := jobs.get(st.session_state.get("train_job")):
         else:
             result = job.result
             st.success(f"Trained: {model}. It is in this session's pickers (Enhance, Baselines, Metrics, Batch).")
-            st.json(result.card, expanded=False)
+            with st.expander("The model's card: what it is, what it was trained on, its validation scores"):
+                st.json(result.card)
             d1, d2 = st.columns(2)
             d1.download_button("Download the model (.safetensors)", result.file_bytes, f"{result.stem}.safetensors",
                                key="train_dl_model")

@@ -2,6 +2,7 @@
 and shows its result, run once; a second session asking for the same joins it (the network runs once)."""
 import json
 import os
+import time
 
 import pytest
 
@@ -84,3 +85,34 @@ def test_a_second_session_asking_for_the_same_joins_the_running_job(browser, log
     assert len(_runs(timings, job["method"])) == before + 1  # one network run for both sessions
     for page in pages:
         page.context.close()
+
+
+def test_cancel_in_a_session_that_joined_leaves_the_job_to_the_other_and_goes_quiet(browser, logged_server):
+    """Cancel on a job two sessions share: it goes on for the first, the second says so and stops watching (it
+    reran its page without end before: that session's tab froze and the job ran ~10x slower)."""
+    url, timings = logged_server
+    job = dict(SLOW_JOB, scale="×4")  # not run by the tests before
+    pages = []
+    for _ in range(2):
+        context = browser.new_context(viewport={"width": 1280, "height": 720})
+        pages.append(context.new_page())
+        _choose(pages[-1], url, **job)
+    first, second = pages
+    first.get_by_role("button", name="Enhance full image").click()
+    first.get_by_text("elapsed").first.wait_for(timeout=180_000)
+    second.get_by_role("button", name="Enhance full image").click()
+    second.get_by_text("elapsed").first.wait_for(timeout=60_000)
+    second.get_by_test_id("stMain").get_by_role("button", name="Cancel").click()
+    second.get_by_text("cancelled for you; it goes on for the other session").wait_for(timeout=10_000)
+    time.sleep(1.0)
+    runs_before = _page_runs(timings)
+    time.sleep(3.0)
+    assert _page_runs(timings) - runs_before <= 3  # quiet: no page reruns while the other session's job runs
+    first.get_by_text(f"Result: {job['method']} on the full image").wait_for(timeout=300_000)
+    assert first.get_by_text("cancelled").count() == 0
+    for page in pages:
+        page.context.close()
+
+
+def _page_runs(timings) -> int:
+    return sum(1 for r in map(json.loads, timings.read_text().splitlines()) if r["kind"] == "page_run")

@@ -134,8 +134,15 @@ def submit_enhance(label: str, request: Request, image: LoadedImage) -> Job | No
     height, width = (request.crop[3], request.crop[2]) if request.crop else pixels.shape[:2]
     engine.check(request, width, height, own=own_models())
     timing.note(job=True)
-    return job_service().submit(_enhance_work(request, image, dict(own_models())), label=label, kind="enhance",
-                                owner=owner(), key=("enhance", request))
+    return _watched(job_service().submit(_enhance_work(request, image, dict(own_models())), label=label,
+                                         kind="enhance", owner=owner(), key=("enhance", request)))
+
+
+def _watched(job: Job) -> Job:
+    """A job this session asked for (again): watched, also when it had left it before (Cancel on a job another
+    session shares leaves it running for them; asking for the same again joins it anew)."""
+    st.session_state.get("left_jobs", set()).discard(job.id)
+    return job
 
 
 def run_here(ctx: Context, request: Request, image: LoadedImage, own: dict, start: float = 0.0,
@@ -248,7 +255,8 @@ def submit_ranking(crop, scale: int, names: list[str], reference, budget_s: floa
 def submit(work, *, label: str, kind: str, key=None, expected_s: float | None = None) -> Job:
     """Any other long action as a job of this session."""
     timing.note(job=True)
-    return job_service().submit(work, label=label, kind=kind, owner=owner(), key=key, expected_s=expected_s)
+    return _watched(job_service().submit(work, label=label, kind=kind, owner=owner(), key=key,
+                                         expected_s=expected_s))
 
 
 def get(job_id: str | None) -> Job | None:
@@ -288,9 +296,10 @@ QUEUED_REDRAW_S = 2.0  # a place in line changes only when a job ends: thirty wa
 def watch(job_ids: list[str], key: str) -> None:
     """Progress of this page's jobs, redrawn every REDRAW_S while one runs (QUEUED_REDRAW_S while all wait in
     line); the page reruns once when they have all ended."""
-    jobs = [j for j in map(get, job_ids) if j is not None]
+    left = st.session_state.get("left_jobs", set())
+    jobs = [j for j in map(get, job_ids) if j is not None and j.id not in left]
     if not any(not j.state.finished for j in jobs):
-        return
+        return  # (a job this session left goes on for another: nothing to watch here, outcome() says so)
     if any(j.state is State.RUNNING for j in jobs):
         _watch_running(tuple(job_ids), key)
     else:
@@ -321,20 +330,25 @@ def _draw_progress(job_ids: tuple[str, ...], key: str, running: bool) -> None:
         fraction, text = describe(job)
         st.progress(fraction, text=text)
     if st.button("Cancel", key=f"cancel_{key}", help="Stops within 2 s (between two layers of the network) and "
-                                                     "frees the server for the next job."):
+                                                     "frees the server for the next job; a job another session "
+                                                     "asked for too goes on for them."):
         for job in live:
             cancel(job)
         st.rerun(scope="app")
 
 
-def outcome(job_ids: list[str]) -> None:
-    """After the jobs: one line for each that failed or was cancelled (a finished result draws itself)."""
+def outcome(job_ids: list[str], cancelled: str | None = None) -> None:
+    """After the jobs: one line for each that failed or was cancelled (a finished result draws itself);
+    `cancelled`: what the page keeps of a cancelled job, where it keeps something (a training checkpoint)."""
     left = st.session_state.get("left_jobs", set())
     for job in filter(None, map(get, job_ids)):
-        if job.id in left:
+        if job.id in left and not job.state.finished:
             st.info(f"{job.label}: cancelled for you; it goes on for the other session that asked for the same.")
+        elif job.id in left and job.state is State.DONE:
+            st.info(f"{job.label}: cancelled for you, but another session that asked for the same let it finish, "
+                    "so its result is shown.")
         elif job.state is State.CANCELLED:
-            st.warning(f"{job.label}: cancelled. Nothing was kept; the server is free for the next job.")
+            st.warning(cancelled or f"{job.label}: cancelled. Nothing was kept; the server is free for the next job.")
         elif job.state is State.FAILED:
             st.error(f"{job.label} failed: {job.error}")
 

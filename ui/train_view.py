@@ -4,6 +4,7 @@ is a model of this session, in every picker, downloadable with its card."""
 from __future__ import annotations
 
 import re
+import shutil
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -18,6 +19,16 @@ if TYPE_CHECKING:
     from core.train.engine import TrainEvent
 
 MEASURES = (("psnr", "PSNR dB", True), ("ssim", "SSIM", True), ("lpips", "LPIPS", False))
+TWO_COLUMN_WIDTH = 380  # a chart in one of two columns at 1280 px is drawn at its size, never shrunk
+
+
+def _data_text(data: dict) -> str:
+    """The split (core.train.data.Split.describe) in words."""
+    return (f"Trained on {', '.join(data['train'])}; validated on {', '.join(data['validation'])} "
+            f"(held out: {data['held_out']}).")
+
+
+KEPT_CHECKPOINTS = 20  # cancelled runs the server keeps to resume (a class's worth); the oldest go first
 
 
 def checkpoint_dir(preset: str):
@@ -26,8 +37,27 @@ def checkpoint_dir(preset: str):
     return settings.current().weights_dir / "training" / safe
 
 
+def prune_checkpoints(keep: int = KEPT_CHECKPOINTS) -> None:
+    """The disk stays bounded: a finished run's checkpoint is removed by its job; of the cancelled ones the
+    newest `keep` stay."""
+    root = settings.current().weights_dir / "training"
+    folders = sorted((f for f in root.glob("*") if f.is_dir()), key=lambda f: f.stat().st_mtime, reverse=True)
+    for old in folders[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def has_checkpoint(config) -> bool:
+    """Whether this session's run of `config`'s preset left a checkpoint to resume from (a run cancelled before
+    its first step leaves none)."""
+    from core.train.save import RUN, STATE  # only asked after a cancelled run: torch is loaded by then
+
+    folder = checkpoint_dir(config.preset or config.base)
+    return (folder / RUN).is_file() and (folder / STATE).is_file()
+
+
 def submit_training(images, config, resume: bool = False) -> Job:
     folder = checkpoint_dir(config.preset or config.base)
+    prune_checkpoints()
 
     def work(ctx: Context):
         live = {"losses": [], "history": [], "baselines": {}, "preview": None, "info": None}
@@ -44,13 +74,15 @@ def submit_training(images, config, resume: bool = False) -> Job:
                 live["history"].append({"step": event.step, **event.validation.as_dict()})
             if event.preview is not None:
                 live["preview"] = event.preview
-            ctx.note(**live, steps_per_s=event.steps_per_s, time_left_s=event.time_left_s)
+            ctx.note(**live)
             total = config.seconds or 1
             ctx.step(min(0.99, event.elapsed_s / total), event.message)
 
         from core.train.engine import train  # torch: imported by the job, not by the page that draws
 
-        return train(images, config, on_event, checkpoint_dir=folder, resume=resume)
+        result = train(images, config, on_event, checkpoint_dir=folder, resume=resume)
+        shutil.rmtree(folder, ignore_errors=True)  # done: nothing to resume (the model lives in the session)
+        return result
 
     return jobs.submit(work, label=f"Training: {config.preset or config.base}", kind="training",
                        expected_s=config.seconds)
@@ -62,23 +94,20 @@ def live(job: Job) -> None:
     info = data.get("info")
     if info is not None:
         st.caption(f"{info.model}: {info.architecture}; trains {info.trains} — {info.trainable_params:,} of "
-                   f"{info.total_params:,} parameters. Data: {info.data}. Degradation: "
+                   f"{info.total_params:,} parameters. {_data_text(info.data)} Degradation: "
                    f"{' → '.join(info.degradation) or 'none'}. Losses: {info.losses}.")
-    speed = data.get("steps_per_s")
-    left = data.get("time_left_s")
-    if speed:
-        st.caption(f"{speed:.2f} steps/s" + (f", about {left:.0f} s left" if left is not None else ""))
     charts = st.columns(1 if width() > 600 else 2)
+    chart_width = width() if len(charts) == 1 else TWO_COLUMN_WIDTH
     if len(data.get("losses", [])) > 1:
         with charts[0]:
-            show(loss_chart(data["losses"], font_size=font_size(), width=width()), "training loss")
+            show(loss_chart(data["losses"], font_size=font_size(), width=chart_width), "training loss")
     history, baselines = data.get("history", []), data.get("baselines", {})
     for i, (key, label, higher) in enumerate(MEASURES):
         if history:
             with charts[(i + 1) % len(charts)]:
                 show(validation_chart([{"step": h["step"], "value": h[key]} for h in history],
                                       {name: b[key] for name, b in baselines.items()}, label, higher,
-                                      font_size=font_size(), width=width()), f"validation {label}")
+                                      font_size=font_size(), width=chart_width), f"validation {label}")
     if info is not None and data.get("preview") is not None:
         a, b, c, d = st.columns(4)
         a.image(info.low_res, caption="validation input", width="stretch", output_format="PNG")

@@ -26,6 +26,7 @@ OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "
 SHAPES = ("circle", "square", "triangle-up", "diamond", "cross", "triangle-down")
 DASHES = ((1, 0), (6, 3), (2, 2), (8, 3, 2, 3))
 REFERENCE_COLOUR, BICUBIC_COLOUR = "#000000", "#777777"
+RUN_SERIES = "the network being trained"  # the validation charts' name for the run's own line
 VEGA_LITE = "6.4"   # the schema altair 6 writes (alt.SCHEMA_VERSION v6.4.x)
 
 
@@ -186,12 +187,17 @@ def loss_chart(points: list[tuple[int, float]], *, font_size: int = FONT, width:
 
 def validation_chart(history: list[dict], baselines: dict[str, float], label: str, higher_is_better: bool, *,
                      font_size: int = FONT, width: int = 520) -> alt.Chart:
-    """One validation measure over the steps, beside flat lines for bicubic and the model it started from."""
-    data = pd.DataFrame([{"step": h["step"], "value": h["value"]} for h in history])
-    lines = pd.DataFrame([{"baseline": name, "value": value} for name, value in baselines.items()])
+    """One validation measure over the steps, beside flat lines for the baselines (name → value: "bicubic" and
+    "start", the network before its first step); one legend, below, names every line."""
+    names = {"bicubic": "bicubic", "start": "before training", RUN_SERIES: RUN_SERIES}
+    data = pd.DataFrame([{"step": h["step"], "value": h["value"], "series": RUN_SERIES} for h in history])
+    lines = pd.DataFrame([{"series": names.get(n, n), "value": v} for n, v in baselines.items()])
+    domain = [*lines["series"], RUN_SERIES] if len(lines) else [RUN_SERIES]
+    palette_of = {"bicubic": BICUBIC_COLOUR, "before training": OKABE_ITO[2], RUN_SERIES: OKABE_ITO[3]}
+    colour = alt.Color("series:N", title=None, legend=alt.Legend(orient="bottom", direction="horizontal"),
+                       scale=alt.Scale(domain=domain, range=[palette_of.get(n, OKABE_ITO[5]) for n in domain]))
     y = alt.Y("value:Q", title=f"{label} ({'higher' if higher_is_better else 'lower'} is better)",
               scale=alt.Scale(zero=False))
-    run = alt.Chart(data).mark_line(point=True, color=OKABE_ITO[3]).encode(x=alt.X("step:Q", title="step"), y=y)
-    flat = alt.Chart(lines).mark_rule(strokeDash=[6, 4]).encode(
-        y="value:Q", color=alt.Color("baseline:N", title=None, scale=alt.Scale(range=[BICUBIC_COLOUR, OKABE_ITO[2]])))
+    run = alt.Chart(data).mark_line(point=True).encode(x=alt.X("step:Q", title="step"), y=y, color=colour)
+    flat = alt.Chart(lines).mark_rule(strokeDash=[6, 4]).encode(y="value:Q", color=colour)
     return _style((flat + run).properties(width=width, height=round(width * 0.45)), font_size)
