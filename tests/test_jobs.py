@@ -8,7 +8,7 @@ import pytest
 
 from core.pipeline import engine
 from core.pipeline.engine import Request
-from core.serve.jobs import JobService, State
+from core.serve.jobs import Job, JobService, State
 
 
 def _gate_work(gate: threading.Event, log: list, name: str):
@@ -146,3 +146,20 @@ def test_a_jobs_threads_run_below_the_pages_so_page_runs_come_first():
     assert page < 10 and nice[own] == 10
     if torch.get_num_threads() > 1:  # the worker's compute threads inherited its priority
         assert sum(v == 10 for v in nice.values()) >= torch.get_num_threads(), nice
+
+
+def _running(expected_s, elapsed_s: float, fraction: float) -> Job:
+    return Job(id="j", label="x", kind="test", key=None, state=State.RUNNING, fraction=fraction,
+               expected_s=expected_s, started_at=time.monotonic() - elapsed_s)
+
+
+def test_the_time_left_follows_the_measurement_until_the_jobs_own_pace_is_over_2x_off_it():
+    # on pace with a 100-s measurement: the measurement (steadier early on)
+    assert _running(100, 5, 0.05).time_left_s() == pytest.approx(95, abs=0.1)
+    # 10x faster than measured (measured on a busy machine; seen by a walkthrough: "about 568 s left" for 42 s)
+    assert _running(100, 2, 0.05).time_left_s() == pytest.approx(38, abs=0.1)
+    # 3x slower than measured (the machine is busy now): its own pace, not an early promise
+    assert _running(100, 15, 0.05).time_left_s() == pytest.approx(285, abs=0.5)
+    assert _running(100, 0.5, 0.05).time_left_s() == pytest.approx(99.5, abs=0.1)  # too early to judge its pace
+    assert _running(None, 5, 0.01).time_left_s() is None  # nothing measured, too early: no number
+    assert _running(100, 50, 1.0).time_left_s() is None  # at 1.0 the result is being drawn: no promise

@@ -276,7 +276,7 @@ def describe(job: Job) -> tuple[float, str]:
     if job.state is State.RUNNING:
         left = job.time_left_s()
         what = f" ({job.message})" if job.message else ""
-        slow = job.expected_s and job.elapsed_s > job.expected_s and left is None
+        slow = job.expected_s and job.elapsed_s > job.expected_s and left is None and job.fraction < 1.0
         return job.fraction, (f"{job.label}: {job.fraction:.0%}, {job.elapsed_s:.1f} s elapsed"
                               + (f", about {left:.0f} s left" if left is not None else
                                  f", slower than this machine's measurement ({job.expected_s:.0f} s)" if slow else "")

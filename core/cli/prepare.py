@@ -20,7 +20,7 @@ def add(sub) -> None:
 
 def run(args) -> int:
     from core.methods import networks
-    from core.runtime import machine
+    from core.runtime import calibrate, machine
     from core.weights.resolve import WeightsUnavailable
 
     failed = 0
@@ -40,7 +40,14 @@ def run(args) -> int:
     start = time.perf_counter()
     for m in to_measure:
         t = time.perf_counter()
+        saved = calibrate.measured(m)
+        again = bool(saved and saved.get("contended"))  # made on a busy machine: its times are too slow
+        record = calibrate.record_for(m, again=again) if m.measured_auto else {}
         plan = m.plan(256, 256)
-        print(f"  {m.name}: {plan.label} ({time.perf_counter() - t:.1f} s)", flush=True)
+        note = " (measured again: the saved measurement was made while the machine was busy)" if again else ""
+        if record.get("contended"):
+            note += (f" — this machine is busy now (its threads waited for a core {record['contended']:.0%} of "
+                     "the time): the times are too slow; run this again when it is idle")
+        print(f"  {m.name}: {plan.label} ({time.perf_counter() - t:.1f} s){note}", flush=True)
     print(f"measured in {time.perf_counter() - start:.1f} s; saved for this machine", flush=True)
     return 1 if failed else 0

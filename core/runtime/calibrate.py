@@ -28,6 +28,7 @@ QUICK_S = 0.25                  # a 128² median under this is also timed at 256
 CONTENDER = 1.3                 # a probe within this factor of the fastest probe is measured properly
 SLOW_S = 1.0                    # a model whose fastest 128² run is predicted slower: its contenders stay at 64²
 BUDGET_S = 13.0                 # a slow model's repeats stop here (the warm-ups and probes come first)
+CONTENDED_SHARE = 0.2           # threads waiting for a core over this share of their time: a busy machine
 
 _records: dict[tuple[Path, str], dict] = {}  # this process's copy of the saved measurements
 _file_lock = threading.Lock()
@@ -63,15 +64,16 @@ def measured(spec) -> dict | None:
     return None
 
 
-def record_for(spec, on_step=None) -> dict:
+def record_for(spec, on_step=None, again: bool = False) -> dict:
     """The measurements for `spec`, measuring now if this machine has none (`on_step(fraction)` may raise to
-    cancel). Two jobs of the same model measure once; other models are not held up."""
-    if (record := measured(spec)) is not None:
+    cancel), or `again` (`python -m core prepare` for one made on a busy machine). Two jobs of the same model
+    measure once; other models are not held up."""
+    if not again and (record := measured(spec)) is not None:
         return record
     with _file_lock:
         lock = _spec_locks.setdefault(spec.name, threading.Lock())
     with lock:
-        if (record := measured(spec)) is not None:
+        if not again and (record := measured(spec)) is not None:
             return record
         record = calibrate(spec, on_step=on_step)
         with _file_lock:  # read again: another model may have been saved meanwhile
@@ -113,7 +115,7 @@ def calibrate(spec, on_step=None) -> dict:
     128² run predicted over SLOW_S: per-call overhead is small at 64² already) each contender is timed once more
     at 64², while the measurement is within BUDGET_S. The others keep their probe. `on_step(fraction)` after
     every run; it may raise to cancel."""
-    start = time.perf_counter()
+    start, scheduled = time.perf_counter(), machine.scheduler_times()
     names = backends.candidates(spec)
     reference_name = "torch" if "torch" in names else names[-1]
     probe_img, x = calibration_image(PROBE_SIZE), calibration_image(CALIBRATION_SIZES[0])
@@ -168,7 +170,22 @@ def calibrate(spec, on_step=None) -> dict:
            f"{report[chosen]['seconds_per_mpx']:.3g} s per input megapixel")
     if skipped:
         why += f" ({', '.join(skipped)} not timed: emulated on this CPU, no native bf16)"
+    record = {"backend": chosen, "sha256": spec.sha256, "measured": report, "why": why,
+              "took_s": round(time.perf_counter() - start, 1)}
+    if (busy := contention(scheduled)) > CONTENDED_SHARE:  # its times are too slow, by about 1 / (1 - busy)
+        record["contended"] = round(busy, 2)
+        record["why"] += (f"; measured while this machine was busy (its threads waited for a core {busy:.0%} of "
+                          "the time): python -m core prepare measures again")
     if on_step:
         on_step(1.0)
-    return {"backend": chosen, "sha256": spec.sha256, "measured": report, "why": why,
-            "took_s": round(time.perf_counter() - start, 1)}
+    return record
+
+
+def contention(before: tuple[float, float] | None) -> float:
+    """The share of its threads' time since `before` (machine.scheduler_times) that this process spent waiting
+    for a core: ~0 on an idle machine, ~1/3 with one other busy process on 2 cores; 0 where it cannot be read."""
+    after = machine.scheduler_times()
+    if before is None or after is None:
+        return 0.0
+    ran, waited = max(0.0, after[0] - before[0]), max(0.0, after[1] - before[1])
+    return waited / (ran + waited) if ran + waited > 0 else 0.0

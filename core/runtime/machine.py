@@ -96,3 +96,20 @@ def tile_budget_mb(backend: str = "") -> int:
         return max(TILE_FLOOR_MB, int(0.6 * free / 1e6))
     free = available_mb() or 2000 / TILE_SHARE
     return int(min(TILE_CAP_MB, max(TILE_FLOOR_MB, TILE_SHARE * free / max(1, chosen.job_slots))))
+
+
+def scheduler_times() -> tuple[float, float] | None:
+    """(seconds on a CPU, seconds runnable but waiting for one), summed over this process's threads so far
+    (Linux schedstat); None where it cannot be read. The second over their sum is how contended a timing was."""
+    on_cpu = waiting = 0
+    try:
+        tasks = list(Path("/proc/self/task").iterdir())
+    except OSError:
+        return None
+    for task in tasks:
+        try:
+            ran, waited = (task / "schedstat").read_text().split()[:2]
+        except (OSError, ValueError):
+            continue  # a thread that has just ended
+        on_cpu, waiting = on_cpu + int(ran), waiting + int(waited)
+    return (on_cpu / 1e9, waiting / 1e9) if on_cpu else None

@@ -38,6 +38,9 @@ class State(str, enum.Enum):
         return self in (State.DONE, State.FAILED, State.CANCELLED)
 
 
+OWN_PACE_AFTER_S = 1.0  # a job's own pace counts against the measurement once it has run this long
+
+
 @dataclass
 class Job:
     """The handle a page watches. `fraction`, `message`, `data` move as the worker reports; `result` or `error`
@@ -70,15 +73,17 @@ class Job:
         return (self.started_at or time.monotonic()) - self.submitted_at
 
     def time_left_s(self) -> float | None:
-        """From this machine's measurement early on, then from the job's own progress (never another's run)."""
-        if self.state is not State.RUNNING:
-            return None
+        """From this machine's measurement early on, then from the job's own progress (never another's run); its
+        own progress at once where it is over 2x off the measurement (made, or now running, on a busy machine)."""
+        if self.state is not State.RUNNING or self.fraction >= 1.0:
+            return None  # (at 1.0 what is left is drawing the result: no time to promise)
         elapsed, done = self.elapsed_s, self.fraction
+        own = elapsed / done * (1 - done) if done > 0.02 else None
         if self.expected_s and done <= 0.1 and elapsed < self.expected_s:
-            return self.expected_s - elapsed
-        if done > 0.02:  # slower than measured (a busy machine), or no measurement: from its own progress
-            return elapsed / done * (1 - done)
-        return None  # too early to say
+            measured = self.expected_s - elapsed
+            if own is None or elapsed < OWN_PACE_AFTER_S or 0.5 <= own / measured <= 2:
+                return measured
+        return own  # None: too early to say
 
 
 class Context:
