@@ -27,9 +27,9 @@ with timed("page_run", job=False):
                            "wide as the page (and a Full screen button on it).")
     if projector():  # Streamlit's text sizes are in rem: a larger root font scales every page
         st.html("<style>html { font-size: 20px; } [data-testid='stSidebar'] { font-size: 18px; }</style>")
-    image_picker()
-    with st.sidebar:
+    with st.sidebar:  # above the picker: in sight at 1280×720, with its Cancel
         jobs_panel()
+    image_picker()
     pages = st.navigation([
         st.Page("pages/start.py", title="Start", icon=":material/school:", default=True),
         st.Page("pages/enhance.py", title="Enhance", icon=":material/auto_awesome:"),

@@ -56,6 +56,8 @@ def test_a_job_goes_on_through_a_widget_change_and_two_page_switches(browser, lo
     page.get_by_role("link", name="Baselines").click()
     page.get_by_role("heading", name="Baselines").wait_for(timeout=60_000)
     page.get_by_test_id("stSidebar").get_by_text("Your jobs").wait_for(timeout=10_000)  # on every page
+    cancel = page.get_by_test_id("stSidebar").get_by_role("button", name="Cancel").bounding_box()
+    assert cancel["y"] + cancel["height"] <= 720  # in sight without scrolling the sidebar
     page.get_by_role("link", name="Metrics").click()
     page.get_by_role("heading", name="Metrics").wait_for(timeout=60_000)
     page.get_by_role("link", name="Enhance").click()
