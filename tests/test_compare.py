@@ -218,6 +218,19 @@ def test_charts_are_colour_blind_safe_specs_with_a_font_size(noise_sweep, clean)
     assert svg.startswith("<svg") and "frequency" in svg
 
 
+def test_no_method_in_the_frequency_view_is_drawn_like_the_truth(clean):
+    """Seven methods and the reference: the 7th took Okabe-Ito's black, the truth's solid black line (a
+    walkthrough could not tell RealESRGAN_x4plus from the reference)."""
+    view = compare_spectra({f"m{i}": clean for i in range(9)}, reference=clean)
+    scale = charts.spectrum_chart(view).to_dict()["layer"][0]["encoding"]
+    colours = dict(zip(scale["color"]["scale"]["domain"], scale["color"]["scale"]["range"]))
+    dashes = dict(zip(scale["strokeDash"]["scale"]["domain"], scale["strokeDash"]["scale"]["range"]))
+    truth = next(name for name in colours if name.startswith("reference"))
+    drawn = {name: (colours[name], tuple(dashes[name])) for name in colours}
+    assert all(drawn[f"m{i}"] != drawn[truth] for i in range(9))
+    assert len(set(drawn.values())) == len(drawn)  # every line its own look
+
+
 class _Links(HTMLParser):
     def __init__(self):
         super().__init__()

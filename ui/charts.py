@@ -18,8 +18,8 @@ from core.quality.charts import (
 )
 from ui.state import projector
 
-__all__ = ["figure_html", "font_size", "loss_chart", "metric_dots", "show", "show_tradeoff", "spectrum_chart",
-           "sweep_chart", "tradeoff_html", "tradeoff_scatter", "validation_chart", "width"]
+__all__ = ["figure_html", "font_size", "loss_chart", "metric_dots", "show", "show_tradeoff", "spectrum_caption",
+           "spectrum_chart", "sweep_chart", "tradeoff_html", "tradeoff_scatter", "validation_chart", "width"]
 LAPTOP_FONT, PROJECTOR_FONT = 14, 22  # px at the chart's own width; projector mode draws each chart full width
 
 
@@ -63,3 +63,8 @@ def figure_html(drawn: str, label: str) -> str:
     return (f'<figure data-testid="sr-chart" style="margin:0"><img src="{uri}" alt="{html.escape(label)}" '
             f'data-svg-width="{w:g}" data-min-font="{min(fonts):g}" style="width:100%;max-width:{w:g}px;'
             'height:auto"></figure>')
+
+
+def spectrum_caption(view) -> None:
+    """How to read the frequency view, then one line per method (core.quality.spectrum's band readings)."""
+    st.caption(view.reading + ("." if not view.bands else ":\n" + "\n".join(f"- {b.sentence}" for b in view.bands)))

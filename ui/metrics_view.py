@@ -11,7 +11,7 @@ import streamlit as st
 from core.io.imageio import ImageError, LoadedImage, load_image
 from core.quality.metrics import Metric, error_maps
 from core.quality.scoring import Scores
-from ui.charts import font_size, metric_dots, show, show_tradeoff, spectrum_chart, sweep_chart, width
+from ui.charts import font_size, metric_dots, show, show_tradeoff, spectrum_caption, spectrum_chart, sweep_chart, width
 from ui.compare import ab_slider
 from ui.jobs import cached
 from ui.picker import UPLOAD_TYPES
@@ -129,7 +129,7 @@ def frequency_view(outputs: dict[str, np.ndarray], reference, res: dict) -> None
                 "spectrum of the luminance)")
     view = compare_spectra(outputs, reference=reference, scale=res.get("scale"))
     show(spectrum_chart(view, font_size=font_size(), width=width()), "power spectra")
-    st.caption(view.reading + (" " + " ".join(b.sentence for b in view.bands) if view.bands else ""))
+    spectrum_caption(view)
 
 
 def report_button(res: dict, reference, lr, pipeline: str, name: str) -> None:

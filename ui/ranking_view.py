@@ -7,7 +7,7 @@ import streamlit as st
 
 from core.quality.ranking import Ranking
 from core.quality.report import ranking_html, ranking_spectra
-from ui.charts import font_size, show, spectrum_chart, width
+from ui.charts import font_size, show, spectrum_caption, spectrum_chart, width
 from ui.compare import ab_slider, zoom_grid
 from ui.region import Region
 
@@ -80,7 +80,7 @@ def frequencies(ranking: Ranking, lr_crop, reference) -> None:
     st.markdown("**Frequencies**: how much detail of each size each result has (radially averaged power "
                 "spectrum of the luminance), with bicubic" + (" and the truth" if reference is not None else ""))
     show(spectrum_chart(view, font_size=font_size(), width=width()), "power spectra")
-    st.caption(view.reading + (" " + " ".join(b.sentence for b in view.bands) if view.bands else ""))
+    spectrum_caption(view)
 
 
 def report_button(ranking: Ranking, lr_crop, reference, name: str, pipeline: str) -> None:

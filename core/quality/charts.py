@@ -37,12 +37,14 @@ def _style(chart, font_size: int = FONT):
         fontSize=font_size + 2)
 
 
-def palette(names: list[str]) -> tuple[list[str], list[str], list[list[int]]]:
-    """Per name, in order: its colour, marker shape and dash pattern. Names 1–8 differ by colour; past 8 the
-    shape and dash change too, so every (colour, shape) pair is unique."""
-    colours = [OKABE_ITO[i % len(OKABE_ITO)] for i in range(len(names))]
-    shapes = [SHAPES[(i // len(OKABE_ITO)) % len(SHAPES)] for i in range(len(names))]
-    dashes = [list(DASHES[(i // len(OKABE_ITO)) % len(DASHES)]) for i in range(len(names))]
+def palette(names: list[str], avoid: tuple[str, ...] = ()) -> tuple[list[str], list[str], list[list[int]]]:
+    """Per name, in order: its colour, marker shape and dash pattern. Names 1–8 (1–7 with one colour to
+    `avoid`: a chart's own reference line) differ by colour; past them the shape and dash change too, so every
+    (colour, shape) pair is unique."""
+    pool = [c for c in OKABE_ITO if c not in avoid]
+    colours = [pool[i % len(pool)] for i in range(len(names))]
+    shapes = [SHAPES[(i // len(pool)) % len(SHAPES)] for i in range(len(names))]
+    dashes = [list(DASHES[(i // len(pool)) % len(DASHES)]) for i in range(len(names))]
     return colours, shapes, dashes
 
 
@@ -112,7 +114,7 @@ def spectrum_chart(view: "SpectrumView", *, font_size: int = FONT, width: int = 
             for s in view.curves for f, p in zip(s.frequency, s.power) if f > 0 and p > 0]
     data = pd.DataFrame(rows)
     methods = [s.label for s in view.curves if s.role == "method"]
-    colours, _, dashes = palette(methods)
+    colours, _, dashes = palette(methods, avoid=(REFERENCE_COLOUR,))  # the 7th method was the truth's black
     domain, colour_range, dash_range = list(methods), list(colours), list(dashes)
     for s in view.curves:
         if s.role != "method":
