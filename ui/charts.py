@@ -66,5 +66,7 @@ def figure_html(drawn: str, label: str) -> str:
 
 
 def spectrum_caption(view) -> None:
-    """How to read the frequency view, then one line per method (core.quality.spectrum's band readings)."""
-    st.caption(view.reading + ("." if not view.bands else ":\n" + "\n".join(f"- {b.sentence}" for b in view.bands)))
+    """One line per method, by octave band (core.quality.spectrum's readings); how to read them is the chart's
+    title."""
+    if view.bands:
+        st.caption("Per method, by octave band:\n" + "\n".join(f"- {b.sentence}" for b in view.bands))

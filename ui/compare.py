@@ -50,8 +50,7 @@ def zoom_grid(named: list[tuple[str, np.ndarray]], region: Region, made_from, in
     x, y, side = region.window(out_w, out_h, made_from, input_size)
     mag = region.magnification
     per_row = 2 if projector() else per_row
-    st.caption(f"Zoom: {side}×{side} output px at ({x}, {y}), magnified ×{mag}, pixels drawn as squares "
-               "(change it under Region)")
+    st.caption(f"Zoom: {side}×{side} output px at ({x}, {y}), magnified ×{mag} (change it under Region)")
     for start in range(0, len(named), per_row):
         cols = st.columns(per_row)
         for col, (label, px) in zip(cols, named[start:start + per_row]):
