@@ -127,6 +127,8 @@ def test_which_model_shows_the_frequencies_and_offers_the_handout():
     click(at, "rank_run")
     assert not at.exception and not at.error
     assert any(s.value.endswith("for this image, at this scale, on this computer") for s in at.subheader)
-    assert any(c.value.startswith("above the reference's curve") for c in at.caption)  # the frequency view
+    assert any(m.value.startswith("**Frequencies**") for m in at.markdown)  # the frequency view
+    spectra = at.session_state["rank_spectra"][1]  # the class's sample is degraded from a true image
+    assert spectra.bands and any(c.value.startswith("Per method, by octave band:") for c in at.caption)
     labels = [b.proto.label for b in at.get("download_button")]
     assert "Download report (HTML, prints on A4)" in labels

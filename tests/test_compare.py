@@ -196,6 +196,8 @@ def test_a_blurred_image_lies_below_the_sharp_one_at_high_frequencies(clean):
     high = sharp.frequency >= 0.25
     assert np.all(soft.power[high] < sharp.power[high])
     assert view.reading == READING and view.input_nyquist == pytest.approx(0.125)
+    without = compare_spectra({"blurred": blurred}, bicubic=blurred, scale=4)  # no true image: no such curve
+    assert "reference" not in without.reading and not without.bands and without.reading.startswith("no true")
     bands = view.bands[0]
     assert [b.verdict for b in bands.bands if b.low >= 0.125] == ["below", "below"]
     assert "detail lost" in bands.sentence and "invented" not in bands.sentence

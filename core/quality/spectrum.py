@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 READING = "above the reference's curve: detail the method invented; below: detail lost"
+READING_WITHOUT_REFERENCE = "no true image here: above bicubic's curve, detail the method added (real or invented)"
 
 
 @dataclass
@@ -150,4 +151,6 @@ def compare_spectra(outputs: Mapping[str, np.ndarray], *, reference: np.ndarray 
     if ref is not None:
         view.bands = [compare_bands(c, ref, scale=scale, tolerance_db=tolerance_db)
                       for c in curves if c.role != "reference"]
+    else:  # the chart's title must not send a reader to a curve that is not there
+        view.reading = READING_WITHOUT_REFERENCE if bicubic is not None else "no true image here to compare with"
     return view
