@@ -49,10 +49,9 @@ def prune_checkpoints(keep: int = KEPT_CHECKPOINTS) -> None:
 def has_checkpoint(config) -> bool:
     """Whether this session's run of `config`'s preset left a checkpoint to resume from (a run cancelled before
     its first step leaves none)."""
-    from core.train.save import RUN, STATE  # only asked after a cancelled run: torch is loaded by then
+    from core.train import save  # only asked after a cancelled run: torch is loaded by then
 
-    folder = checkpoint_dir(config.preset or config.base)
-    return (folder / RUN).is_file() and (folder / STATE).is_file()
+    return save.has_checkpoint(checkpoint_dir(config.preset or config.base))
 
 
 def submit_training(images, config, resume: bool = False) -> Job:

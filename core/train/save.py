@@ -84,11 +84,14 @@ def write_checkpoint(folder: Path, state: dict, run: dict) -> None:
     _write(folder / RUN, json.dumps(run, indent=1).encode())
 
 
+def has_checkpoint(folder: str | Path) -> bool:
+    return (Path(folder) / RUN).exists() and (Path(folder) / STATE).exists()
+
+
 def read_run(folder: str | Path) -> dict:
-    path = Path(folder) / RUN
-    if not path.exists() or not (Path(folder) / STATE).exists():
+    if not has_checkpoint(folder):
         raise TrainError(f"{folder} holds no checkpoint ({STATE} and {RUN})")
-    return json.loads(path.read_text())
+    return json.loads((Path(folder) / RUN).read_text())
 
 
 def read_checkpoint(folder: str | Path) -> tuple[dict, dict]:
