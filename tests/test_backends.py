@@ -94,6 +94,7 @@ def test_a_measurement_made_on_a_busy_machine_says_so_and_prepare_measures_it_ag
             hog.wait()
     assert busy["contended"] > calibrate.CONTENDED_SHARE and "measured while this machine was busy" in busy["why"]
     assert json.loads((tmp_path / "backend_choice.json").read_text())["models"][spec.name] == busy  # as saved
+    assert "measured while this machine was busy" in select.choose(spec, 64, 64).why  # a job's statistics say so
     monkeypatch.setattr(prepare, "DEFAULT_NETWORKS", (spec.name,))
     assert prepare.run(argparse.Namespace(all=False, no_measure=False)) == 0
     assert "measured again: the saved measurement was made while the machine was busy" in capsys.readouterr().out

@@ -172,13 +172,21 @@ def calibrate(spec, on_step=None) -> dict:
         why += f" ({', '.join(skipped)} not timed: emulated on this CPU, no native bf16)"
     record = {"backend": chosen, "sha256": spec.sha256, "measured": report, "why": why,
               "took_s": round(time.perf_counter() - start, 1)}
-    if (busy := contention(scheduled)) > CONTENDED_SHARE:  # its times are too slow, by about 1 / (1 - busy)
+    # too slow then (torch fp32 27x beside one busy process: bench/busy_calibration.py), and said so
+    if (busy := contention(scheduled)) > CONTENDED_SHARE:
         record["contended"] = round(busy, 2)
-        record["why"] += (f"; measured while this machine was busy (its threads waited for a core {busy:.0%} of "
-                          "the time): python -m core prepare measures again")
+        record["why"] += "; " + busy_note(record)
     if on_step:
         on_step(1.0)
     return record
+
+
+def busy_note(record: dict) -> str:
+    """What a job's statistics add for a record measured on a busy machine ("" for one measured quietly)."""
+    if not record.get("contended"):
+        return ""
+    return (f"measured while this machine was busy (its threads waited for a core {record['contended']:.0%} of the "
+            "time), so these times are too slow: python -m core prepare measures again")
 
 
 def contention(before: tuple[float, float] | None) -> float:

@@ -62,7 +62,7 @@ def choose(spec, height: int, width: int, tile: int = 0, choice: str = "auto", o
             "" if m["psnr_vs_fp32_db"] >= calibrate.MIN_PSNR_DB else " (too far from fp32)")
             for n, m in record["measured"].items())
         why = (f"{backends.LABELS[name]}: the fastest faithful one measured on this machine, tiling counted for "
-               f"this image (measured: {times})")
+               f"this image (measured: {times})") + ("; " + busy if (busy := calibrate.busy_note(record)) else "")
     used = tile_for(name)
     return Plan(backend=name, label=backends.LABELS[name], tile=used, tiles=len(tile_grid(height, width, used)),
                 why=why, expected_s=expected_seconds(record, name, height, width, used))
