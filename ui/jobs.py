@@ -361,21 +361,31 @@ def _unfinished() -> list[Job]:
 def jobs_panel() -> None:
     """The sidebar's list of this session's queued and running jobs, on every page, each with Cancel. It redraws
     itself only while the session has such jobs (an idle tab costs the server nothing)."""
-    st.session_state.panel_live = bool(_unfinished())
-    if st.session_state.panel_live:
-        _panel()
+    mine = _unfinished()
+    st.session_state.panel_live = bool(mine)
+    if any(j.state is State.RUNNING for j in mine):  # as often as the page's own watcher: the two agree
+        _panel_running()
+    elif mine:
+        _panel_queued()
+
+
+@st.fragment(run_every=REDRAW_S)
+def _panel_running() -> None:
+    with timing.timed("fragment_run", fragment="panel"):
+        _draw_panel(running=True)
 
 
 @st.fragment(run_every=QUEUED_REDRAW_S)
-def _panel() -> None:
+def _panel_queued() -> None:
     with timing.timed("fragment_run", fragment="panel"):
-        _draw_panel()
+        _draw_panel(running=False)
 
 
-def _draw_panel() -> None:
+def _draw_panel(running: bool) -> None:
     mine = _unfinished()
-    if not mine:
-        st.rerun(scope="app")  # all ended (perhaps while another page is open): redraw it, and stop ticking
+    if not mine or (not running and any(j.state is State.RUNNING for j in mine)):
+        st.rerun(scope="app")  # all ended (perhaps while another page is open): redraw it, and stop ticking;
+        # or one has started: tick faster
     st.markdown("**Your jobs**")
     for job in mine:
         fraction, text = describe(job)
