@@ -40,6 +40,21 @@ def _choose(page, url: str, sample: str, method: str, scale: str) -> None:
     page.get_by_role("button", name="Enhance full image").wait_for()
 
 
+def _second_session_joins(browser, url: str, job: dict) -> list:
+    """Two sessions at `job`; the first presses "Enhance full image", and once it runs the second asks for the
+    same. Returns their pages (first, second)."""
+    pages = []
+    for _ in range(2):
+        context = browser.new_context(viewport={"width": 1280, "height": 720})
+        pages.append(context.new_page())
+        _choose(pages[-1], url, **job)
+    first, second = pages
+    first.get_by_role("button", name="Enhance full image").click()
+    first.get_by_text("elapsed").first.wait_for(timeout=180_000)
+    second.get_by_role("button", name="Enhance full image").click()
+    return pages
+
+
 def test_a_job_goes_on_through_a_widget_change_and_two_page_switches(browser, logged_server, artifacts):
     url, timings = logged_server
     context = browser.new_context(viewport={"width": 1280, "height": 720})
@@ -72,16 +87,8 @@ def test_a_job_goes_on_through_a_widget_change_and_two_page_switches(browser, lo
 def test_a_second_session_asking_for_the_same_joins_the_running_job(browser, logged_server):
     url, timings = logged_server
     job = dict(SLOW_JOB, scale="×3")  # not cached by the test before
-    pages = []
-    for _ in range(2):
-        context = browser.new_context(viewport={"width": 1280, "height": 720})
-        pages.append(context.new_page())
-        _choose(pages[-1], url, **job)
     before = len(_runs(timings, job["method"]))
-    first, second = pages
-    first.get_by_role("button", name="Enhance full image").click()
-    first.get_by_text("elapsed").first.wait_for(timeout=180_000)
-    second.get_by_role("button", name="Enhance full image").click()
+    pages = _second_session_joins(browser, url, job)
     for page in pages:
         page.get_by_text(f"Result: {job['method']} on the full image").wait_for(timeout=300_000)
     assert len(_runs(timings, job["method"])) == before + 1  # one network run for both sessions
@@ -94,15 +101,7 @@ def test_cancel_in_a_session_that_joined_leaves_the_job_to_the_other_and_goes_qu
     reran its page without end before: that session's tab froze and the job ran ~10x slower)."""
     url, timings = logged_server
     job = dict(SLOW_JOB, scale="×4")  # not run by the tests before
-    pages = []
-    for _ in range(2):
-        context = browser.new_context(viewport={"width": 1280, "height": 720})
-        pages.append(context.new_page())
-        _choose(pages[-1], url, **job)
-    first, second = pages
-    first.get_by_role("button", name="Enhance full image").click()
-    first.get_by_text("elapsed").first.wait_for(timeout=180_000)
-    second.get_by_role("button", name="Enhance full image").click()
+    pages = first, second = _second_session_joins(browser, url, job)
     second.get_by_text("elapsed").first.wait_for(timeout=60_000)
     second.get_by_test_id("stMain").get_by_role("button", name="Cancel").click()
     second.get_by_text("cancelled for you; it goes on for the other session").wait_for(timeout=10_000)
