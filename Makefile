@@ -3,23 +3,28 @@
 PY ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
-REQS := requirements.txt requirements-dev.txt requirements-nodeps.txt
+TORCH ?= cpu
+STAMP := $(VENV)/.installed-$(TORCH)
+DEV_STAMP := $(VENV)/.installed-dev
+REQS := requirements.txt requirements-nodeps.txt
 PORT ?= 8501
 
-.PHONY: setup run test lint weights warm browser bench
+.PHONY: setup dev run test lint weights warm browser bench
 
-$(STAMP): $(REQS)
-	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q setuptools wheel
-	@# basicsr's setup.py needs torch at build time: install torch first, then build basicsr against it
-	@# (--no-build-isolation) instead of letting pip fetch a second torch into a build environment.
-	$(BIN)/pip install -q $$(grep -E '^(torch|torchvision|numpy)==' requirements.txt)
-	$(BIN)/pip install -q --no-build-isolation -r requirements.txt -r requirements-dev.txt
-	$(BIN)/pip install -q --no-build-isolation --no-deps -r requirements-nodeps.txt
+# TORCH=cpu (default): the lightest torch build that runs on a CPU; TORCH=cuda: the build for an NVIDIA GPU
+# (scripts/setup-venv.sh says which it installed). The app's packages only; `make test` adds the test tools.
+$(STAMP): $(REQS) scripts/setup-venv.sh
+	rm -f $(VENV)/.installed*
+	PY=$(PY) TORCH=$(TORCH) scripts/setup-venv.sh
+	touch $@
+
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $@
 
 setup: $(STAMP)
+
+dev: $(DEV_STAMP)
 
 # weights only: a test measures a backend when it first needs one
 weights: setup
@@ -35,10 +40,10 @@ browser:
 run: warm
 	$(BIN)/streamlit run streamlit_app.py --server.port $(PORT)
 
-lint: setup
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
 
-test: lint weights browser
+test: dev lint weights browser
 	$(BIN)/python -m pytest
 
 bench: weights

@@ -16,38 +16,61 @@ def go(page, server: str, path: str, heading: str) -> None:
     idle(page)
 
 
-def choose(page, selectbox, option: str) -> None:
-    """Pick `option` in a selectbox (open it, type to filter, click the option); again if a rerun closed it."""
-    for attempt in range(4):
-        idle(page)
-        selectbox.click()
-        page.wait_for_timeout(300)
-        page.keyboard.type(option)
-        try:
-            page.get_by_role("option", name=option, exact=True).first.click(timeout=5_000)
-            expect(selectbox.get_by_role("combobox")).to_have_value(option, timeout=5_000)  # the choice is the value
-            break
-        except Exception:
-            if attempt == 3:
-                raise
+def _centred(page, control) -> None:
+    """Bring a control to the middle of the window: a list opened at the bottom edge has no room to show its
+    options (the flake of issue 38: the selectbox was scrolled out of view when its option was looked for)."""
+    control.wait_for(state="visible", timeout=60_000)
+    control.evaluate("e => e.scrollIntoView({block: 'center', inline: 'nearest'})")
+    page.wait_for_timeout(100)
+
+
+def _option_clicked(page, name: str, tries_left: int, what: str) -> bool:
+    """Click the listed option `name` once it is attached and visible; False (list closed again) while a retry
+    is left, else a failure that says which step failed, with the page's screenshot beside it."""
+    option = page.get_by_role("option", name=name, exact=True).first
+    try:
+        option.wait_for(state="visible", timeout=10_000)
+        option.scroll_into_view_if_needed(timeout=5_000)
+        option.click(timeout=5_000)
+        return True
+    except Exception as exc:
+        if tries_left:
             page.keyboard.press("Escape")
+            return False
+        from tests.conftest import ARTIFACTS
+
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / ("failed_option_" + "".join(c if c.isalnum() else "_" for c in name)[:60] + ".png")
+        page.screenshot(path=str(shot), full_page=True)
+        raise AssertionError(f"{what}: the option {name!r} was not listed and visible after opening the list "
+                             f"twice (page: {shot.name})") from exc
+
+
+def choose(page, selectbox, option: str) -> None:
+    """Pick `option` in a selectbox as a user does: bring it into view, open it, type to filter, click the option
+    once it is visible, and check it became the value; if a rerun closed the list, open it once more."""
+    for tries_left in (1, 0):
+        idle(page)
+        _centred(page, selectbox)
+        if selectbox.get_by_role("combobox").input_value() == option:
+            break
+        selectbox.click()
+        page.keyboard.type(option)
+        if _option_clicked(page, option, tries_left, "choose"):
+            expect(selectbox.get_by_role("combobox")).to_have_value(option, timeout=10_000)
+            break
     idle(page)
 
 
 def pick(page, multiselect, name: str) -> None:
     """Add `name` to a multiselect the same way."""
-    for attempt in range(4):
+    for tries_left in (1, 0):
         idle(page)
+        _centred(page, multiselect)
         multiselect.locator("input").click()
-        page.wait_for_timeout(500)
         page.keyboard.type(name)
-        try:
-            page.get_by_role("option", name=name, exact=True).click(timeout=5_000)
+        if _option_clicked(page, name, tries_left, "pick"):
             break
-        except Exception:
-            if attempt == 3:
-                raise
-            page.keyboard.press("Escape")
     page.keyboard.press("Escape")
     idle(page)
 
