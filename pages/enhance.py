@@ -11,7 +11,7 @@ from ui import jobs
 from ui.controls import param_widgets, scale_picker
 from ui.jobs import cached
 from ui.region import region_picker
-from ui.result_view import show_enhanced, user_model_uploader
+from ui.result_view import show_enhanced, show_so_far, user_model_uploader
 from ui.state import current_image_key, kept, method_names, require_image
 from ui.state import method as method_of
 
@@ -96,6 +96,8 @@ if preview or full:
 if job_id := st.session_state.get("enh_job"):
     jobs.watch([job_id], "enh")
     jobs.outcome([job_id])
+    if (running := jobs.get(job_id)) and (part := jobs.so_far(running)):
+        show_so_far(image, running, st.session_state.enh_pending, part, area)
 pending = st.session_state.get("enh_pending")
 if pending is not None and cached(pending) is not None:
     st.session_state.enh_last = pending

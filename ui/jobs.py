@@ -4,7 +4,9 @@ page once the job has ended. A click, a page switch or a reload leaves the job r
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 
+import numpy as np
 import streamlit as st
 
 from core import settings
@@ -93,8 +95,14 @@ def _enhance_work(request: Request, image: LoadedImage, own: dict):
         def measuring(fraction: float) -> None:
             ctx.step(fraction, "measuring which backend is fastest on this machine (once per machine)")
 
-        prepared = engine.prepare(image, request, own=own, on_step=measuring)
+        prepared = engine.prepare(image, request, own=own, on_step=measuring, live=True)
         ctx.expect(prepared.plan.expected_s)
+        tiles_done = [0]
+
+        def on_partial(picture, stand_in, share: float) -> None:  # the watching page draws them as tiles land
+            tiles_done[0] += 1
+            ctx.note(so_far=SoFar(picture, stand_in, share, tiles_done[0], prepared.plan.tiles))
+
         ctx.step(0.0, f"starting {request.method} (its first job in this server also loads it)")
         running = f"running on {prepared.plan.label}"
         on_ray, _ = cluster()
@@ -111,7 +119,10 @@ def _enhance_work(request: Request, image: LoadedImage, own: dict):
                 result = distributed.wait_result(distributed.submit(image, request, own or None), REDRAW_S,
                                                  on_wait)
             else:
-                result = engine.execute(prepared, on_step=lambda f: ctx.step(f, running))
+                try:
+                    result = engine.execute(prepared, on_step=lambda f: ctx.step(f, running), on_partial=on_partial)
+                finally:  # a finished job is kept a while: not its pictures so far
+                    ctx.job.data.pop("so_far", None)
         ctx.step(1.0, "preparing the view (the slider's images)")
         png = encode_png(result.pixels)
         prepare_shown(*(px for _, px in beside_input(prepared.pixels, request, result, prepared.method)))
@@ -123,6 +134,22 @@ def _enhance_work(request: Request, image: LoadedImage, own: dict):
         return request  # the pixels live in the shared cache, bounded by bytes
 
     return work
+
+
+@dataclass(frozen=True)
+class SoFar:
+    """A running enhance job's result part-way (NetworkMethod.upscale's on_partial): the picture at the network's
+    scale, RGB uint8, the unfinished area its bicubic stand-in dimmed; the stand-in; the share the network has
+    drawn; tiles done of all."""
+    picture: np.ndarray
+    stand_in: np.ndarray
+    share: float
+    done: int
+    tiles: int
+
+
+def so_far(job: Job) -> SoFar | None:
+    return job.data.get("so_far") if job.state is State.RUNNING else None
 
 
 def submit_enhance(label: str, request: Request, image: LoadedImage) -> Job | None:
@@ -323,9 +350,12 @@ def _draw_progress(job_ids: tuple[str, ...], key: str, running: bool) -> None:
     left = st.session_state.get("left_jobs", set())
     live = [j for j in jobs if not j.state.finished and j.id not in left]
     started = not running and any(j.state is State.RUNNING for j in live)
+    drawn = st.session_state.setdefault("so_far_drawn", {})
+    landed = any((part := so_far(j)) is not None and drawn.get(j.id) != part.done for j in live)
     panel_missing = not st.session_state.get("panel_live") and bool(_unfinished())
-    if not live or started or panel_missing:
-        st.rerun(scope="app")  # the results with the page around them; the faster redraw; the sidebar's panel
+    if not live or started or panel_missing or landed:
+        st.rerun(scope="app")  # the results with the page around them; the faster redraw; the sidebar's panel;
+        # the result so far, a tile more of it
     for job in live:
         fraction, text = describe(job)
         st.progress(fraction, text=text)

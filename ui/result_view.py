@@ -42,6 +42,21 @@ def show_enhanced(image: LoadedImage, request: Request, result: EnhanceResult, p
     download(image, request, result, png)
 
 
+def show_so_far(image: LoadedImage, job, request: Request, part, area: Region) -> None:
+    """A running job's result as its tiles land (ui.jobs.SoFar): the slider against bicubic and the zoom work on
+    it; the area still to come is the bicubic stand-in, dimmed, and said to be."""
+    st.session_state.setdefault("so_far_drawn", {})[job.id] = part.done  # the watcher reruns on the next tile
+    native = method(request.method).native_scale
+    st.subheader(f"Result so far: {part.done} of {part.tiles} tiles ({part.share:.0%} of the image)")
+    st.caption(f"The network's ×{native:g} output where its tiles are done; the dimmed area is bicubic standing in "
+               "until its tiles land (not the network's work, not a result). The finished result replaces this"
+               + ("; its Lanczos resize, colour fix and faces come after the network." if request.outscale not in
+                  (None, native) or request.fit or request.face or request.colour_fix != "off" else "."))
+    named = [(f"bicubic ×{native:g}", part.stand_in), (f"{request.method} so far (dimmed: not done yet)", part.picture)]
+    ab_slider(named, key="enh_so_far_ab")
+    zoom_grid(named, area, request.crop, (image.width, image.height), per_row=2)
+
+
 def no_reference_measures(src, request: Request, result: EnhanceResult) -> None:
     no_reference_table([("input", src), ("result", result.pixels)], request, "enh", descriptions().get(request))
 

@@ -12,7 +12,18 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from core.methods.contract import Kind, OnStep, Param, Plan, Progress, Purpose, SizeRules, Upscaled, checked_params
+from core.methods.contract import (
+    Kind,
+    OnPartial,
+    OnStep,
+    Param,
+    Plan,
+    Progress,
+    Purpose,
+    SizeRules,
+    Upscaled,
+    checked_params,
+)
 
 Size = tuple[int, int]  # (width, height)
 _PURPOSE_OF_KIND: dict[str, Purpose] = {"interpolation": "interpolation", "restoration filter": "denoise",
@@ -62,13 +73,15 @@ class ClassicalMethod:
     def checked(self, params: dict | None) -> dict:
         return checked_params(self.name, self.params, params)
 
-    def plan(self, height: int, width: int, tile: int = 0, backend: str = "auto", on_step: OnStep | None = None
-             ) -> Plan:
+    def plan(self, height: int, width: int, tile: int = 0, backend: str = "auto", on_step: OnStep | None = None,
+             live: bool = False) -> Plan:
         return Plan(label=self.library_call)
 
     def upscale(self, color: np.ndarray, size: Size, params: dict | None = None, plan: Plan | None = None, *,
-                progress: Progress | None = None, on_step: OnStep | None = None) -> Upscaled:
-        """The shared method contract (core/methods/contract.py); no tiles, no backend: one library call."""
+                progress: Progress | None = None, on_step: OnStep | None = None,
+                on_partial: OnPartial | None = None) -> Upscaled:
+        """The shared method contract (core/methods/contract.py); no tiles, no backend: one library call (so
+        nothing to show part-way: `on_partial` is never called)."""
         p = self.checked(params)
         out = self._apply(color, size, p)
         if progress:

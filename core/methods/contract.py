@@ -2,12 +2,14 @@
 as data, its native scale (None: it resizes to any scale), its kind and purpose, its size rules and its typed
 parameters, and offers
 
-    plan(height, width, tile=0, backend="auto") -> Plan       backend and tile, chosen once per job
-    upscale(color, size, params, plan, *, progress=None, on_step=None) -> Upscaled
+    plan(height, width, tile=0, backend="auto", on_step=None, live=False) -> Plan    backend and tile, once per job
+    upscale(color, size, params, plan, *, progress=None, on_step=None, on_partial=None) -> Upscaled
 
 with `color` an H×W×C float32 array in 0…1 (C = 1 or 3; alpha is handled once, in the pipeline) and `size` the
 target (width, height). `progress(done, total, message)` is called per tile, `on_step(fraction)` as the work
 advances (inside a tile on the torch backends, between tiles on ncnn); either may raise to cancel the job.
+`live`: someone watches the result come: a long network run is tiled so its first part shows within seconds, and
+`on_partial(picture, stand_in, share)` gets the result so far after each tile (a one-pass method never calls it).
 Nothing outside this package asks which kind of method it holds.
 """
 from __future__ import annotations
@@ -22,6 +24,7 @@ from core.runtime.select import Plan  # noqa: F401  (part of the contract)
 
 Progress = Callable[[int, int, str], None]
 OnStep = Callable[[float], None]
+OnPartial = Callable[[np.ndarray, np.ndarray, float], None]  # (so far, its bicubic stand-in, share drawn): see network
 Kind = Literal["network", "interpolation", "restoration filter", "enhancement filter"]
 Purpose = Literal["super-resolution", "interpolation", "denoise", "enhance"]
 
@@ -121,8 +124,9 @@ class Method(Protocol):
 
     def availability(self) -> str: ...
 
-    def plan(self, height: int, width: int, tile: int = 0, backend: str = "auto") -> Plan: ...
+    def plan(self, height: int, width: int, tile: int = 0, backend: str = "auto", on_step: OnStep | None = None,
+             live: bool = False) -> Plan: ...
 
     def upscale(self, color: np.ndarray, size: tuple[int, int], params: dict | None = None,
                 plan: Plan | None = None, *, progress: Progress | None = None,
-                on_step: OnStep | None = None) -> Upscaled: ...
+                on_step: OnStep | None = None, on_partial: OnPartial | None = None) -> Upscaled: ...

@@ -15,13 +15,24 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from core.methods.contract import Kind, OnStep, Param, Plan, Progress, Purpose, SizeRules, Upscaled, checked_params
+from core.methods.contract import (
+    Kind,
+    OnPartial,
+    OnStep,
+    Param,
+    Plan,
+    Progress,
+    Purpose,
+    SizeRules,
+    Upscaled,
+    checked_params,
+)
 from core.runtime import backends as _backends
 from core.runtime import select
 from core.runtime.backends import PLAIN, Framing
 from core.runtime.machine import tile_budget_mb
 from core.runtime.progress import steps
-from core.runtime.tiling import OVERLAP, auto_tile, run_tiled
+from core.runtime.tiling import OVERLAP, SO_FAR_MAX_PIXELS, auto_tile, run_tiled, so_far
 from core.weights.resolve import NcnnSource, WeightsInfo, WeightsUnavailable, load_checkpoint, resolve
 
 
@@ -145,13 +156,17 @@ class NetworkMethod:
         return auto_tile(height, width, self.memory_per_pixel(backend_name), tile_budget_mb(backend_name))
 
     # ---- running
-    def plan(self, height: int, width: int, tile: int = 0, backend: str = "auto", on_step: OnStep | None = None
-             ) -> Plan:
-        return select.choose(self, height, width, tile, backend, on_step)
+    def plan(self, height: int, width: int, tile: int = 0, backend: str = "auto", on_step: OnStep | None = None,
+             live: bool = False) -> Plan:
+        return select.choose(self, height, width, tile, backend, on_step, live)
 
     def upscale(self, color: np.ndarray, size: tuple[int, int], params: dict | None = None, plan: Plan | None = None,
-                *, progress: Progress | None = None, on_step: OnStep | None = None) -> Upscaled:
-        """`color`: H×W×C float32 in 0…1 (C = 1 or 3) → the network at ×native, then Lanczos to `size`."""
+                *, progress: Progress | None = None, on_step: OnStep | None = None,
+                on_partial: OnPartial | None = None) -> Upscaled:
+        """`color`: H×W×C float32 in 0…1 (C = 1 or 3) → the network at ×native, then Lanczos to `size`.
+        `on_partial(picture, stand_in, share drawn)` after each tile but the last, when there are several (and
+        the ×native output is at most tiling.SO_FAR_MAX_PIXELS): the network's output so far at ×native, RGB
+        uint8, the rest `stand_in` (the input's bicubic ×native) dimmed (tiling.so_far)."""
         height, width = color.shape[:2]
         plan = plan or self.plan(height, width)
         runner = _backends.built(self, plan.backend)
@@ -167,7 +182,16 @@ class NetworkMethod:
                 if progress:
                     progress(done, total, f"tile {done}/{total}")
 
-            out = run_tiled(run, chw, self.native_scale, plan.tile, OVERLAP, tile_done)
+            on_tile = None
+            native = (width * self.native_scale, height * self.native_scale)
+            if on_partial and plan.tiles > 1 and native[0] * native[1] <= SO_FAR_MAX_PIXELS:
+                stand_in = cv2.resize((rgb * 255 + 0.5).astype(np.uint8), native, interpolation=cv2.INTER_CUBIC)
+
+                def on_tile(out: np.ndarray, weights: np.ndarray) -> None:
+                    picture, share = so_far(out, weights, stand_in)
+                    on_partial(picture, stand_in, share)
+
+            out = run_tiled(run, chw, self.native_scale, plan.tile, OVERLAP, tile_done, on_tile)
         out = np.clip(out, 0, 1, out=out).transpose(1, 2, 0)  # network output is not clamped (-0.8…1.7 seen)
         if color.shape[2] == 1:
             out = cv2.cvtColor(np.ascontiguousarray(out), cv2.COLOR_RGB2GRAY)[..., None]

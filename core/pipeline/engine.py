@@ -20,7 +20,7 @@ import numpy as np
 from core import methods as _methods
 from core import settings
 from core.io.imageio import LoadedImage
-from core.methods.contract import Method, MethodRun, OnStep, Plan, Progress, checked_params
+from core.methods.contract import Method, MethodRun, OnPartial, OnStep, Plan, Progress, checked_params
 from core.pipeline.colour import COLOUR_FIXES, colour_fix
 from core.runtime.progress import scaled
 from core.runtime.select import resolve_choice
@@ -248,10 +248,11 @@ class Prepared:
 
 
 def prepare(image: LoadedImage | np.ndarray, request: Request, *, own: Mapping[str, Method] | None = None,
-            on_step: OnStep | None = None) -> Prepared:
+            on_step: OnStep | None = None, live: bool = False) -> Prepared:
     """Check `request` on `image` (the whole input; `request.crop` selects a part) and choose its plan: the
     backend and tile, once. On a machine that has not measured this network yet, that measures it (a few
-    seconds; `on_step` shows it and may cancel it)."""
+    seconds; `on_step` shows it and may cancel it). `live`: someone watches the result come (the app): a long
+    run is tiled so that its first part can be shown within seconds (select.FIRST_PIXELS_S)."""
     loaded = image if isinstance(image, LoadedImage) else LoadedImage(np.asarray(image))
     pixels = loaded.pixels
     if request.crop is not None:
@@ -263,16 +264,18 @@ def prepare(image: LoadedImage | np.ndarray, request: Request, *, own: Mapping[s
     outscale, size, final = check(request, width, height, own)
     method = _method(request, own)
     try:
-        chosen = method.plan(height, width, request.tile, request.backend, on_step)
+        chosen = method.plan(height, width, request.tile, request.backend, on_step, live)
     except ValueError as exc:
         raise EnhanceError(str(exc)) from None
     return Prepared(request, method, loaded, pixels, outscale, size, final, chosen)
 
 
 def execute(job: Prepared, progress: Progress | None = None, on_step: OnStep | None = None,
-            face_landmarks: list | None = None) -> EnhanceResult:
+            face_landmarks: list | None = None, on_partial: OnPartial | None = None) -> EnhanceResult:
     """Run a prepared request. `progress(done, total, message)` per tile and `on_step(fraction)` within
-    tiles (colour, then alpha when it goes through the method) may raise to cancel the job."""
+    tiles (colour, then alpha when it goes through the method) may raise to cancel the job. `on_partial(picture,
+    share)`: the colour pass's network output so far, after each tile of several (before any resize, colour
+    fix, faces or alpha)."""
     request, spec, pixels = job.request, job.method, job.pixels
     (out_w, out_h), final = job.size, job.final
     color, alpha, maxval = _split(pixels)
@@ -280,7 +283,7 @@ def execute(job: Prepared, progress: Progress | None = None, on_step: OnStep | N
     start = time.perf_counter()
     try:
         done = spec.upscale(color, (out_w, out_h), request.method_params, job.plan, progress=progress,
-                            on_step=scaled(on_step, 0.0, 0.5) if through_method else on_step)
+                            on_step=scaled(on_step, 0.0, 0.5) if through_method else on_step, on_partial=on_partial)
         if through_method:  # as the official alpha_upsampler='realesrgan': alpha as a gray image
             alpha = spec.upscale(alpha[..., None], (out_w, out_h), request.method_params, job.plan,
                                  on_step=scaled(on_step, 0.5, 0.5)).pixels[..., 0]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from core import settings
 from core.runtime import backends, calibrate, machine
-from core.runtime.tiling import auto_tile, tile_grid, tiled_area
+from core.runtime.tiling import OVERLAP, auto_tile, tile_grid, tiled_area
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -35,14 +35,39 @@ def expected_seconds(record: dict | None, name: str, height: int, width: int, ti
     return record["measured"][name]["seconds_per_mpx"] * tiled_area(height, width, tile) / 1e6
 
 
-def choose(spec, height: int, width: int, tile: int = 0, choice: str = "auto", on_step=None) -> Plan:
+FIRST_PIXELS_S = 5.0     # a watched run expected to take longer is tiled so that its first tile lands within this
+MIN_LIVE_TILE = 128      # below this the overlaps cost too much (+41 % of pixels at 128, +10 % at 256)
+
+
+def live_tile(record: dict | None, name: str, height: int, width: int, memory_tile: int) -> int:
+    """The tile of a watched run: `memory_tile` unless the run is expected to take over FIRST_PIXELS_S; then the
+    largest tile (a multiple of 8, at least MIN_LIVE_TILE, at most the memory's) whose first tile, overlaps
+    included, is expected within FIRST_PIXELS_S."""
+    whole = expected_seconds(record, name, height, width, memory_tile)
+    if whole is None or whole <= FIRST_PIXELS_S:
+        return memory_tile
+    per_mpx = record["measured"][name]["seconds_per_mpx"]
+    side = int((FIRST_PIXELS_S / per_mpx * 1e6) ** 0.5) - OVERLAP  # a corner tile has overlap on two sides
+    tile = max(MIN_LIVE_TILE, side // 8 * 8)
+    if tile >= max(height, width):
+        return memory_tile
+    return min(tile, memory_tile) if memory_tile else tile
+
+
+def choose(spec, height: int, width: int, tile: int = 0, choice: str = "auto", on_step=None,
+           live: bool = False) -> Plan:
     """Backend and tile for running `spec` on a height×width input. "auto" uses this machine's measurements
     (measuring first if there are none: `on_step` shows it and may cancel it) and weighs what tiling costs
-    each backend on this image; `tile` 0 is automatic, from each backend's memory per pixel."""
+    each backend on this image; `tile` 0 is automatic, from each backend's memory per pixel, and, when `live`
+    (someone watches the result come), small enough that the first tile lands within FIRST_PIXELS_S."""
     choice = resolve_choice(choice)
+    record = None
 
     def tile_for(name: str) -> int:
-        return tile or auto_tile(height, width, spec.memory_per_pixel(name), machine.tile_budget_mb(name))
+        if tile:
+            return tile
+        memory_tile = auto_tile(height, width, spec.memory_per_pixel(name), machine.tile_budget_mb(name))
+        return live_tile(record, name, height, width, memory_tile) if live else memory_tile
 
     if choice != "auto":
         if choice not in backends.runnable(spec):
@@ -64,7 +89,15 @@ def choose(spec, height: int, width: int, tile: int = 0, choice: str = "auto", o
         why = (f"{backends.LABELS[name]}: the fastest faithful one measured on this machine, tiling counted for "
                f"this image (measured: {times})") + ("; " + busy if (busy := calibrate.busy_note(record)) else "")
     used = tile_for(name)
-    return Plan(backend=name, label=backends.LABELS[name], tile=used, tiles=len(tile_grid(height, width, used)),
+    tiles = len(tile_grid(height, width, used))
+    if live and not tile and tiles > 1 and expected_seconds(record, name, height, width, 0):
+        memory_tile = auto_tile(height, width, spec.memory_per_pixel(name), machine.tile_budget_mb(name))
+        if used != memory_tile:
+            extra = expected_seconds(record, name, height, width, used) / expected_seconds(
+                record, name, height, width, memory_tile) - 1
+            why += (f"; tiles of {used} px so the first part of the result shows within about {FIRST_PIXELS_S:g} s "
+                    f"(the overlaps add about {extra:.0%} to the time)")
+    return Plan(backend=name, label=backends.LABELS[name], tile=used, tiles=tiles,
                 why=why, expected_s=expected_seconds(record, name, height, width, used))
 
 

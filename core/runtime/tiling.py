@@ -63,9 +63,15 @@ def tiled_area(height: int, width: int, tile: int, overlap: int = OVERLAP) -> in
     return sum((hy - ly) * (hx - lx) for _, ((ly, hy), (lx, hx)), _ in windows(height, width, tile, overlap))
 
 
+TileDone = Callable[[np.ndarray, np.ndarray], None]
+
+
 def run_tiled(run: Callable[[np.ndarray], np.ndarray], image: np.ndarray, scale: int, tile: int,
-              overlap: int = OVERLAP, progress: Progress | None = None) -> np.ndarray:
-    """`run` maps a C×h×w float32 array to C'×(h·scale)×(w·scale). `tile` ≤ 0 runs the image whole."""
+              overlap: int = OVERLAP, progress: Progress | None = None, on_tile: TileDone | None = None) -> np.ndarray:
+    """`run` maps a C×h×w float32 array to C'×(h·scale)×(w·scale). `tile` ≤ 0 runs the image whole.
+    `on_tile(out, weights)` after each tile of several: the blended sum so far and the weight each output pixel
+    has received (1 where every tile touching it is done, 0 where none is): what `so_far` shows. Both are the
+    live arrays: read, do not keep."""
     channels, height, width = image.shape
     tiles = list(windows(height, width, tile, overlap))
     if len(tiles) == 1:
@@ -73,14 +79,33 @@ def run_tiled(run: Callable[[np.ndarray], np.ndarray], image: np.ndarray, scale:
         if progress:
             progress(1, 1)
         return out
-    out = None
+    out = weights = None
     for i, (((y0, y1), (x0, x1)), ((ly, hy), (lx, hx)), ov) in enumerate(tiles):
         result = run(np.ascontiguousarray(image[:, ly:hy, lx:hx]))
         if out is None:
             out = np.zeros((result.shape[0], height * scale, width * scale), np.float32)
+            weights = np.zeros((height * scale, width * scale), np.float32) if on_tile else None
         wy = _ramp(ly, hy, y0, y1, height, ov, scale)
         wx = _ramp(lx, hx, x0, x1, width, ov, scale)
         out[:, ly * scale:hy * scale, lx * scale:hx * scale] += result * wy[:, None] * wx[None, :]
+        if on_tile and i + 1 < len(tiles):  # (the last tile's is the result itself)
+            weights[ly * scale:hy * scale, lx * scale:hx * scale] += wy[:, None] * wx[None, :]
+            on_tile(out, weights)
         if progress:
             progress(i + 1, len(tiles))
     return out  # complementary ramps sum to exactly 1 everywhere: no normalisation needed
+
+
+UNFINISHED_DIM = 0.55  # the bicubic stand-in is drawn at this brightness: it must not pass for the network's work
+SO_FAR_MAX_PIXELS = 16_000_000  # larger outputs show progress only: a picture so far costs ~4 bytes a pixel more
+
+
+def so_far(out: np.ndarray, weights: np.ndarray, stand_in: np.ndarray) -> tuple[np.ndarray, float]:
+    """A tiled result part-way: (H×W×C uint8, the share of pixels the network has drawn). Where tiles are done,
+    their blend renormalised by the weight received so far (at a seam with an unfinished neighbour that is the
+    done tile alone); elsewhere `stand_in` (H×W×C uint8: the bicubic of the input), dimmed."""
+    drawn = weights > 0
+    picture = (stand_in * np.float32(UNFINISHED_DIM)).astype(np.uint8)
+    network = out.transpose(1, 2, 0)[drawn] / weights[drawn][:, None]
+    picture[drawn] = (np.clip(network, 0, 1) * 255 + 0.5).astype(np.uint8)
+    return picture, float(drawn.mean())
