@@ -159,12 +159,13 @@ def test_without_a_reachable_cluster_one_line_and_the_embedded_path_works(tmp_pa
 def test_the_app_runs_its_jobs_on_the_cluster(head, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
+    from core.serve import shared
     from core.serve.jobs import replace_service
     from tests.conftest import use_settings
     from ui import jobs
 
     use_settings(monkeypatch, ray_address=head)
-    jobs.cluster.clear(), jobs.job_service.clear(), jobs.results.clear()
+    shared.forget()
     previous = replace_service(None)
     try:
         sessions = [AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300) for _ in range(2)]
@@ -179,7 +180,7 @@ def test_the_app_runs_its_jobs_on_the_cluster(head, monkeypatch):
             assert any("ran on the Ray cluster (node" in c.value for c in at.caption)
         assert jobs.cluster()[0] and jobs.job_service().slots == 2  # one slot per cluster CPU
     finally:
-        jobs.cluster.clear(), jobs.job_service.clear(), jobs.results.clear()
+        shared.forget()
         replace_service(previous)
 
 

@@ -175,10 +175,10 @@ def test_the_job_describes_its_result_so_drawing_it_measures_nothing(monkeypatch
     assert np.isfinite(made[1][niqe.name])
 
 
-def test_the_job_encodes_what_the_slider_shows_so_drawing_it_encodes_nothing(monkeypatch):
-    """The slider's images (input nearest-neighbour, bicubic, result) are encoded by the result's job; the page
-    runs that draw it, and the default PNG download, encode no image: the slider's frame points at the job's
-    bytes, served as Streamlit media files."""
+def test_the_slider_images_are_encoded_once_by_the_page_that_first_draws_them(monkeypatch):
+    """The job computes and encodes its result (the download's PNG), nothing for display; the page run that
+    first draws the result encodes the slider's images, cached by the result, so a page run that draws them
+    again encodes nothing: the slider's frame points at those bytes, served as Streamlit media files."""
     import sys
     import threading
 
@@ -216,12 +216,16 @@ def test_the_job_encodes_what_the_slider_shows_so_drawing_it_encodes_nothing(mon
             where.append(threading.current_thread().name)
         return real_encode(*args, **kwargs)
 
-    for module in ("core.io.imageio", "core.io.output", "ui.slider", "ui.jobs"):
+    for module in ("core.io.imageio", "core.io.output", "ui.slider", "core.serve.tasks.enhance"):
         monkeypatch.setattr(f"{module}.encode_png", counted)
     click(at, "enh_full")  # the job runs, then the page draws its result
     result, _ = ui_jobs.cached(at.session_state["enh_last"])
+    in_job = [name for name in where if name.startswith("srlab-job")]
+    assert len(in_job) == 1 and len(where) == 3, where  # the job: its result's PNG; the page: the slider's two
+    at.run()
+    assert len(where) == 3, where  # drawn again: nothing encoded again
     at.selectbox(key="enh_ab_b").set_value("bicubic (OpenCV)").run()  # another pair on the slider
-    assert not at.exception and where and all(name.startswith("srlab-job") for name in where), where
+    assert not at.exception and len(where) == 4, where  # only the image not shown before
     page = at.get("iframe")[0].proto.srcdoc
     assert "data:image" not in page and len(page) < 10_000  # the frame names its images; it does not hold them
     shown = [np.frombuffer(served[src.split('"', 1)[0]], np.uint8) for src in page.split('<img id="')[1:]

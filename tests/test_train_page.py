@@ -45,7 +45,7 @@ def test_a_cancelled_run_keeps_its_checkpoint_resumes_and_then_leaves_nothing_on
 
 
 def test_the_server_keeps_only_the_newest_cancelled_checkpoints(tmp_path, monkeypatch):
-    from ui import train_view
+    from core.serve.tasks import train as train_task
 
     use_settings(monkeypatch, weights_dir=tmp_path)
     root = tmp_path / "training"
@@ -53,5 +53,5 @@ def test_the_server_keeps_only_the_newest_cancelled_checkpoints(tmp_path, monkey
         (root / f"run{i}").mkdir(parents=True)
         (root / f"run{i}" / "run.json").write_text("{}")
         os.utime(root / f"run{i}", (1_000_000 + i * 10,) * 2)  # run4 the newest
-    train_view.prune_checkpoints(keep=3)
+    train_task.prune_checkpoints(keep=3)
     assert sorted(p.name for p in root.iterdir()) == ["run2", "run3", "run4"]

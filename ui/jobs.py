@@ -1,80 +1,29 @@
-"""Pages submit jobs to the service (core/serve/jobs.py) and watch them; they never run one. A page keeps only
-job ids in the session; `watch()` is a fragment that redraws a job's progress twice a second and reruns the
-page once the job has ended. A click, a page switch or a reload leaves the job running; only Cancel cancels."""
+"""Pages submit jobs to the service (core/serve/jobs.py) and watch them; they never run one. What each job
+computes is a task of core/serve/tasks/ (the CLI and Ray run the same ones); this module builds it from a page's
+choices, submits it for this session, and draws the handle. A page keeps only job ids in the session; `watch()`
+is a fragment that redraws a job's progress twice a second and reruns the page once the job has ended. A click,
+a page switch or a reload leaves the job running; only Cancel cancels."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 
-import numpy as np
 import streamlit as st
 
-from core import settings
-from core.io.imageio import LoadedImage, encode_png, image_key
+from core.io.imageio import LoadedImage
 from core.pipeline import engine
 from core.pipeline.engine import Request
-from core.quality.metrics import indicators
-from core.serve import timing
-from core.serve.cache import BoundedCache
-from core.serve.jobs import Context, Job, JobService, State, replace_service
-from core.serve.jobs import service as _service
-from ui.compare import beside_input
-from ui.slider import prepare_shown
+from core.serve import shared, tasks, timing
+from core.serve.jobs import Job, State
+from core.serve.tasks.enhance import SoFar, described_at_once  # noqa: F401  (what the pages draw)
 from ui.state import own_models
 
 REDRAW_S = 0.5
-
-
-@st.cache_resource
-def cluster() -> tuple[bool, str]:
-    """(jobs go to Ray, what to tell the user): joined once per server when SRLAB_RAY_ADDRESS is set."""
-    address = settings.current().ray_address
-    if not address:
-        return False, ""
-    from core.serve import distributed
-
-    try:
-        distributed.connect(address)
-    except distributed.RayUnavailable as exc:
-        return False, f"{exc}. Jobs run on this server meanwhile."
-    return True, f"Jobs run on the Ray cluster at {address} ({distributed.cpus()} CPUs)."
-
-
-@st.cache_resource
-def job_service() -> JobService:
-    """One service for every session: SRLAB_JOB_SLOTS jobs at once (on a cluster: one per CPU)."""
-    on_ray, _ = cluster()
-    if on_ray:
-        from core.serve import distributed
-
-        replace_service(JobService(max(settings.current().job_slots, distributed.cpus())))
-    return _service()
-
-
-@st.cache_resource
-def results() -> BoundedCache:
-    """Finished results of every session by request (SRLAB_RESULTS_CACHE_MB; least recently used out)."""
-    return BoundedCache(settings.current().results_cache_mb * 1_000_000)
+cluster, job_service, results, descriptions = shared.cluster, shared.job_service, shared.results, shared.descriptions
 
 
 def cached(request: Request):
     """(EnhanceResult, PNG bytes) for a request already run in this server, else None."""
     return results().get(request)
-
-
-DESCRIBED_AT_ONCE_PIXELS = 1_000_000  # input and result together: ~1.5 s of no-reference measures on 2 cores
-
-
-def described_at_once(*pixels) -> bool:
-    """Whether these images are small enough to measure without asking (else a Measure button)."""
-    return sum(p.shape[0] * p.shape[1] for p in pixels) <= DESCRIBED_AT_ONCE_PIXELS
-
-
-@st.cache_resource
-def descriptions() -> BoundedCache:
-    """No-reference measures of (input, result) by request, made by the job that made the result, so the page
-    run that first draws it only reads them (a few hundred bytes each; bounded all the same)."""
-    return BoundedCache(20_000_000)
 
 
 def owner() -> str:
@@ -86,204 +35,63 @@ def owner() -> str:
     return st.session_state.owner
 
 
-# ---------------------------------------------------------------- enhancing
-def _enhance_work(request: Request, image: LoadedImage, own: dict):
-    """The job: plan (measuring this machine first if it never ran this network), run, keep the result, and
-    make what drawing it needs (the slider's images, the no-reference measures): the page run only reads them."""
-
-    def work(ctx: Context):
-        def measuring(fraction: float) -> None:
-            ctx.step(fraction, "measuring which backend is fastest on this machine (once per machine)")
-
-        prepared = engine.prepare(image, request, own=own, on_step=measuring, live=True)
-        ctx.expect(prepared.plan.expected_s)
-        tiles_done = [0]
-
-        def on_partial(picture, stand_in, share: float) -> None:  # the watching page draws them as tiles land
-            tiles_done[0] += 1
-            ctx.note(so_far=SoFar(picture, stand_in, share, tiles_done[0], prepared.plan.tiles))
-
-        ctx.step(0.0, f"starting {request.method} (its first job in this server also loads it)")
-        running = f"running on {prepared.plan.label}"
-        on_ray, _ = cluster()
-        # SRLAB_TIMING_LOG: one record per run of a request (a joined request runs once), with its wait in line
-        with timing.timed("job", method=request.method, request=f"{hash(request):x}", job_id=ctx.job.id,
-                          waited_s=round(ctx.job.waited_s, 3)):
-            if on_ray:
-                from core.serve import distributed
-
-                def on_wait(elapsed: float) -> None:  # no per-layer progress from a remote worker
-                    expected = prepared.plan.expected_s
-                    ctx.step(min(0.95, elapsed / expected) if expected else 0.0, "running on the cluster")
-
-                result = distributed.wait_result(distributed.submit(image, request, own or None), REDRAW_S,
-                                                 on_wait)
-            else:
-                try:
-                    result = engine.execute(prepared, on_step=lambda f: ctx.step(f, running), on_partial=on_partial)
-                finally:  # a finished job is kept a while: not its pictures so far
-                    ctx.job.data.pop("so_far", None)
-        ctx.step(1.0, "preparing the view (the slider's images)")
-        png = encode_png(result.pixels)
-        prepare_shown(*(px for _, px in beside_input(prepared.pixels, request, result, prepared.method)))
-        if described_at_once(prepared.pixels, result.pixels):  # the input as the request cropped it, the result
-            ctx.step(1.0, "describing the result (no-reference measures)")
-            descriptions().put(request, [indicators(prepared.pixels), indicators(result.pixels)])
-        # last: any page run that finds the result (a click, a page switch) finds its views and measures made
-        results().put(request, (result, png))
-        return request  # the pixels live in the shared cache, bounded by bytes
-
-    return work
-
-
-@dataclass(frozen=True)
-class SoFar:
-    """A running enhance job's result part-way (NetworkMethod.upscale's on_partial): the picture at the network's
-    scale, RGB uint8, the unfinished area its bicubic stand-in dimmed; the stand-in; the share the network has
-    drawn; tiles done of all."""
-    picture: np.ndarray
-    stand_in: np.ndarray
-    share: float
-    done: int
-    tiles: int
-
-
-def so_far(job: Job) -> SoFar | None:
-    return job.data.get("so_far") if job.state is State.RUNNING else None
-
-
-def submit_enhance(label: str, request: Request, image: LoadedImage) -> Job | None:
-    """Queue `request` (joined when an identical one is queued or running); None when its result is cached.
-    The request is checked first, here: a wrong one is an EnhanceError at once, not a failed job later."""
-    if cached(request) is not None:
-        return None
-    pixels = image.pixels
-    height, width = (request.crop[3], request.crop[2]) if request.crop else pixels.shape[:2]
-    engine.check(request, width, height, own=own_models())
+def submit(task: tasks.Task) -> Job:
+    """Queue `task` for this session (joined when an identical one is queued or running)."""
     timing.note(job=True)
-    return _watched(job_service().submit(_enhance_work(request, image, dict(own_models())), label=label,
-                                         kind="enhance", owner=owner(), key=("enhance", request)))
-
-
-def _watched(job: Job) -> Job:
-    """A job this session asked for (again): watched, also when it had left it before (Cancel on a job another
-    session shares leaves it running for them; asking for the same again joins it anew)."""
+    job = job_service().submit(task.work, label=task.label, kind=task.kind, owner=owner(), key=task.key,
+                               expected_s=task.expected_s)
+    # watched again, also when this session had left it (Cancel on a job another session shares leaves it
+    # running for them; asking for the same again joins it anew)
     st.session_state.get("left_jobs", set()).discard(job.id)
     return job
 
 
-def run_here(ctx: Context, request: Request, image: LoadedImage, own: dict, start: float = 0.0,
-             span: float = 1.0):
-    """One request inside a job of several (a scoring, a batch): (result, PNG) from the shared cache, else run
-    here and kept there; progress mapped onto [start, start + span] of the job."""
-    if (hit := cached(request)) is not None:
-        return hit
-    prepared = engine.prepare(image, request, own=own, on_step=lambda f: ctx.step(start, f"{request.method}: "
-                                                                                 "measuring the backends"))
-    result = engine.execute(prepared, on_step=lambda f: ctx.step(start + span * f, request.method))
-    done = (result, encode_png(result.pixels))
-    results().put(request, done)
-    return done
+def submit_enhance(label: str, request: Request, image: LoadedImage) -> Job | None:
+    """Queue `request`; None when its result is cached. The request is checked here, once: a wrong one is an
+    EnhanceError at once, not a failed job later; the job only plans and runs it."""
+    if cached(request) is not None:
+        return None
+    from core.serve.tasks.enhance import enhance
+
+    checked = engine.check_request(image, request, own=own_models())
+    return submit(enhance(checked, dict(own_models()), label))
 
 
 def submit_scoring(label: str, lr, reference, requests: list[Request], *, key, **score_options) -> Job:
-    """Run and score `requests` on `lr` as one job (core.quality.scoring.score_methods); its result is the
-    Scores table."""
-    from core.quality.scoring import score_methods
+    """Run and score `requests` on `lr` as one job; its result is the Scores table."""
+    from core.serve.tasks.score import scoring
 
-    own = dict(own_models())
-
-    def work(ctx: Context):
-        done = [0]
-
-        def runner(request: Request, image: LoadedImage):
-            result, _ = run_here(ctx, request, image, own, done[0] / len(requests), 1 / len(requests))
-            done[0] += 1
-            return result
-
-        return score_methods(lr, reference, requests, runner=runner, **score_options)
-
-    return submit(work, label=label, kind="scoring", key=("scoring", key))
+    return submit(scoring(label, lr, reference, requests, key=key, own=dict(own_models()), **score_options))
 
 
 def submit_batch(files: list[tuple[str, bytes]], method: str, outscale: float) -> Job:
-    """A batch as one job. Its headers are read here (nothing decoded): over the budget, it is refused in one
-    line at once (an ImageError). The job then decodes one image at a time, adds each result to a zip on disk
-    (bounded by SRLAB_BATCH_OUTPUT_MB) and keeps the rows done so far in its data, so they survive a page
-    switch. Its result: (ResultsZip, rows)."""
-    from core.io.batch import ResultsFull, ResultsZip, open_batch
-    from core.io.imageio import ImageError
+    """A batch as one job; over its budget it is refused in one line at once (an ImageError). Its result:
+    (ResultsZip, rows); the rows so far are in its data."""
+    from core.serve.tasks.batch import batch
 
-    batch = open_batch(files)
-    own = dict(own_models())
-
-    def work(ctx: Context):
-        zipped, rows, full = ResultsZip(), [], ""
-        for i, member in enumerate(batch):
-            row = {"file": member.name, "method": method, "scale": outscale}
-            try:
-                if full:
-                    raise ImageError(f"{member.name}: not done, results.zip was full")
-                image = member.load()  # decoded now, released before the next one
-                request = Request.make(method, outscale=outscale, image_key=image_key(image.pixels))
-                result, png = run_here(ctx, request, image, own, i / len(batch), 1 / len(batch))
-                s = result.stats
-                zipped.add(f"{member.name.rsplit('.', 1)[0]}_{method.replace(':', '_')}_x{outscale:g}.png", png)
-                row.update({"input": f"{s.input_size[0]}x{s.input_size[1]}",
-                            "output": f"{s.output_size[0]}x{s.output_size[1]}", "what was done": s.summary,
-                            "backend": s.backend, "seconds": round(s.elapsed_s, 3), "error": ""})
-            except ResultsFull as exc:
-                full = row["error"] = str(exc)
-            except (ImageError, engine.EnhanceError) as exc:  # one bad image must not stop the batch
-                row["error"] = str(exc)
-            except BaseException:
-                zipped.close()  # a cancelled batch leaves no file behind
-                raise
-            image = result = png = None
-            rows.append(row)
-            ctx.note(rows=list(rows))
-            ctx.step((i + 1) / len(batch), f"{i + 1} of {len(batch)} images")
-        zipped.finish(rows)
-        return zipped, rows
-
-    return submit(work, label=f"Batch of {len(batch)} image(s)", kind="batch")
+    return submit(batch(files, method, outscale, dict(own_models())))
 
 
 def submit_sweep(clean, methods: list[str], knob: str, base, measures: list[str], y_only: bool,
                  crop_border: int) -> Job:
-    """core.quality.sweep as a job; its steps cached for the session (a step run once is free again)."""
-    from core.quality.sweep import sweep
+    """A sweep; its steps cached for the session (a step run once is free again)."""
+    from core.serve.tasks.sweep import sweep
 
     cache = st.session_state.setdefault("sweep_cache", {})
-
-    def work(ctx: Context):
-        return sweep(clean, methods, knob, base=base, metrics=measures, y_only=y_only, crop_border=crop_border,
-                     cache=cache, on_step=ctx.step)
-
-    return submit(work, label=f"Sweep over {knob.replace('_', ' ')}", kind="sweep",
-                  key=("sweep", image_key(clean), tuple(methods), knob, base, tuple(measures), y_only, crop_border))
+    return submit(sweep(clean, methods, knob, base, measures, y_only, crop_border, cache))
 
 
 def submit_ranking(crop, scale: int, names: list[str], reference, budget_s: float, measure: str,
                    full_size: tuple[int, int]) -> Job:
-    """core.quality.ranking.try_networks as a job: every network on the crop, fastest first, within the budget."""
-    from core.quality.ranking import try_networks
+    """Every network on the crop, fastest first, within the budget."""
+    from core.serve.tasks.rank import ranking
 
-    def work(ctx: Context):
-        ctx.expect(budget_s)
-        return try_networks(crop, scale, names, reference=reference, budget_s=budget_s, measure=measure,
-                            full_size=full_size, on_step=ctx.step)
-
-    return submit(work, label=f"Trying {len(names)} networks", kind="ranking",
-                  key=("ranking", image_key(crop), scale, tuple(names), budget_s, measure,
-                       None if reference is None else image_key(reference)))
+    return submit(ranking(crop, scale, names, reference, budget_s, measure, full_size))
 
 
-def submit(work, *, label: str, kind: str, key=None, expected_s: float | None = None) -> Job:
-    """Any other long action as a job of this session."""
-    timing.note(job=True)
-    return _watched(job_service().submit(work, label=label, kind=kind, owner=owner(), key=key,
-                                         expected_s=expected_s))
+def so_far(job: Job) -> SoFar | None:
+    """A running enhance job's result part-way, when it has one."""
+    return job.data.get("so_far") if job.state is State.RUNNING else None
 
 
 def get(job_id: str | None) -> Job | None:
@@ -431,17 +239,6 @@ def _ordinal(n: int) -> str:
 
 def fetch_with_progress(group: str) -> str:
     """Download pinned weights as a job (bytes, speed, time left in its message); returns the job id."""
-    from core.weights.fetch import FetchError, fetch
+    from core.serve.tasks.fetch import fetch
 
-    def work(ctx: Context):
-        def on_bytes(done: int, total: int | None, speed: float) -> None:
-            left = f", about {(total - done) / speed:.0f} s left" if total and speed > 0 else ""
-            of = f" of {total / 1e6:.0f} MB" if total else ""
-            ctx.step(done / total if total else 0.0, f"{done / 1e6:.0f} MB{of}, {speed / 1e6:.1f} MB/s{left}")
-
-        try:
-            return fetch(group, on_bytes=on_bytes)
-        except FetchError as exc:
-            raise RuntimeError(f"the weights could not be fetched: {exc}") from None
-
-    return submit(work, label="Fetching the face weights", kind="fetch", key=("fetch", group)).id
+    return submit(fetch(group)).id

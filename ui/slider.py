@@ -130,12 +130,6 @@ def image_url(pixels: np.ndarray) -> str:
     return f"/{base}{url}" if base else url
 
 
-def prepare_shown(*images: np.ndarray) -> None:
-    """Encode images as a slider will show them (by a job, on its worker, so the page that draws them does not)."""
-    for pixels in images:
-        _png(shown(pixels))
-
-
 SLIDER_MAX_WIDTH = 704  # px: fits the main column at 1280 px with the sidebar open
 LABEL_ROW_PX = 30
 

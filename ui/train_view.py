@@ -3,20 +3,12 @@ bicubic and the starting model, the validation crop as it changes, steps per sec
 is a model of this session, in every picker, downloadable with its card."""
 from __future__ import annotations
 
-import re
-import shutil
-from typing import TYPE_CHECKING
-
 import streamlit as st
 
-from core import settings
-from core.serve.jobs import Context, Job, State
+from core.serve.jobs import Job, State
 from ui import jobs
 from ui.charts import font_size, loss_chart, show, validation_chart, width
 from ui.state import hold, own_models
-
-if TYPE_CHECKING:
-    from core.train.engine import TrainEvent
 
 MEASURES = (("psnr", "PSNR dB", True), ("ssim", "SSIM", True), ("lpips", "LPIPS", False))
 TWO_COLUMN_WIDTH = 380  # a chart in one of two columns at 1280 px is drawn at its size, never shrunk
@@ -28,22 +20,11 @@ def _data_text(data: dict) -> str:
             f"(held out: {data['held_out']}).")
 
 
-KEPT_CHECKPOINTS = 20  # cancelled runs the server keeps to resume (a class's worth); the oldest go first
-
-
 def checkpoint_dir(preset: str):
     """Where this session's run of `preset` keeps its checkpoint (so a cancelled run can resume)."""
-    safe = re.sub(r"[^A-Za-z0-9_-]", "_", f"{jobs.owner()}-{preset}")
-    return settings.current().weights_dir / "training" / safe
+    from core.serve.tasks.train import checkpoint_dir as folder
 
-
-def prune_checkpoints(keep: int = KEPT_CHECKPOINTS) -> None:
-    """The disk stays bounded: a finished run's checkpoint is removed by its job; of the cancelled ones the
-    newest `keep` stay."""
-    root = settings.current().weights_dir / "training"
-    folders = sorted((f for f in root.glob("*") if f.is_dir()), key=lambda f: f.stat().st_mtime, reverse=True)
-    for old in folders[keep:]:
-        shutil.rmtree(old, ignore_errors=True)
+    return folder(jobs.owner(), preset)
 
 
 def has_checkpoint(config) -> bool:
@@ -55,36 +36,9 @@ def has_checkpoint(config) -> bool:
 
 
 def submit_training(images, config, resume: bool = False) -> Job:
-    folder = checkpoint_dir(config.preset or config.base)
-    prune_checkpoints()
+    from core.serve.tasks.train import training
 
-    def work(ctx: Context):
-        live = {"losses": [], "history": [], "baselines": {}, "preview": None, "info": None}
-
-        def on_event(event: TrainEvent) -> None:
-            if event.loss is not None:
-                live["losses"].append((event.step, event.loss))
-                live["losses"] = live["losses"][-4000:]  # bounded: a long run keeps its latest steps
-            if event.info is not None:
-                live["info"] = event.info
-            if event.baselines:
-                live["baselines"] = {k: v.as_dict() for k, v in event.baselines.items()}
-            if event.validation is not None:
-                live["history"].append({"step": event.step, **event.validation.as_dict()})
-            if event.preview is not None:
-                live["preview"] = event.preview
-            ctx.note(**live)
-            total = config.seconds or 1
-            ctx.step(min(0.99, event.elapsed_s / total), event.message)
-
-        from core.train.engine import train  # torch: imported by the job, not by the page that draws
-
-        result = train(images, config, on_event, checkpoint_dir=folder, resume=resume)
-        shutil.rmtree(folder, ignore_errors=True)  # done: nothing to resume (the model lives in the session)
-        return result
-
-    return jobs.submit(work, label=f"Training: {config.preset or config.base}", kind="training",
-                       expected_s=config.seconds)
+    return jobs.submit(training(images, config, checkpoint_dir(config.preset or config.base), resume))
 
 
 def live(job: Job) -> None:

@@ -40,15 +40,18 @@ class BatchMember:
     error: str = ""
     _read: Callable[[], bytes] = field(default=lambda: b"", repr=False)
 
-    def load(self) -> LoadedImage:
-        """Decode this member now; ImageError (one line) when it cannot be used."""
+    def read(self) -> bytes:
+        """This member's file; ImageError (one line) when it cannot be had."""
         if self.error:
             raise ImageError(self.error)
         try:
-            data = self._read()
+            return self._read()
         except _ZIP_ERRORS as exc:
             raise ImageError(f"{self.name}: cannot be read from its zip archive ({exc})") from None
-        return load_image(data, self.name)
+
+    def load(self) -> LoadedImage:
+        """Decode this member now; ImageError (one line) when it cannot be used."""
+        return load_image(self.read(), self.name)
 
 
 @dataclass

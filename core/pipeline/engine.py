@@ -235,8 +235,8 @@ def check(request: Request, width: int, height: int, own: Mapping[str, Method] |
 
 
 @dataclass(frozen=True)
-class Prepared:
-    """A checked request with its input and its plan: what `execute()` runs."""
+class Checked:
+    """A request checked on its input, before anything expensive: what `plan_checked()` plans."""
     request: Request
     method: Method
     loaded: LoadedImage
@@ -244,15 +244,18 @@ class Prepared:
     outscale: float
     size: tuple[int, int]                   # what the method makes
     final: tuple[int, int] | None           # after a fit-and-fill's centre cut
+
+
+@dataclass(frozen=True)
+class Prepared(Checked):
+    """A checked request with its plan: what `execute()` runs."""
     plan: Plan
 
 
-def prepare(image: LoadedImage | np.ndarray, request: Request, *, own: Mapping[str, Method] | None = None,
-            on_step: OnStep | None = None, live: bool = False) -> Prepared:
-    """Check `request` on `image` (the whole input; `request.crop` selects a part) and choose its plan: the
-    backend and tile, once. On a machine that has not measured this network yet, that measures it (a few
-    seconds; `on_step` shows it and may cancel it). `live`: someone watches the result come (the app): a long
-    run is tiled so that its first part can be shown within seconds (select.FIRST_PIXELS_S)."""
+def check_request(image: LoadedImage | np.ndarray, request: Request, *,
+                  own: Mapping[str, Method] | None = None) -> Checked:
+    """Check every part of `request` on `image` (the whole input; `request.crop` selects a part): an
+    EnhanceError that says what is wrong at once, before anything runs (a page submitting a job calls this)."""
     loaded = image if isinstance(image, LoadedImage) else LoadedImage(np.asarray(image))
     pixels = loaded.pixels
     if request.crop is not None:
@@ -262,12 +265,26 @@ def prepare(image: LoadedImage | np.ndarray, request: Request, *, own: Mapping[s
         raise EnhanceError(f"pixels must be uint8 or uint16, not {pixels.dtype}")
     height, width = pixels.shape[:2]
     outscale, size, final = check(request, width, height, own)
-    method = _method(request, own)
+    return Checked(request, _method(request, own), loaded, pixels, outscale, size, final)
+
+
+def plan_checked(checked: Checked, *, on_step: OnStep | None = None, live: bool = False) -> Prepared:
+    """Choose a checked request's plan, once: the backend and tile. On a machine that has not measured this
+    network yet, that measures it (a few seconds; `on_step` shows it and may cancel it). `live`: someone
+    watches the result come (the app): a long run is tiled so that its first part can be shown within seconds
+    (select.FIRST_PIXELS_S)."""
+    height, width = checked.pixels.shape[:2]
     try:
-        chosen = method.plan(height, width, request.tile, request.backend, on_step, live)
+        chosen = checked.method.plan(height, width, checked.request.tile, checked.request.backend, on_step, live)
     except ValueError as exc:
         raise EnhanceError(str(exc)) from None
-    return Prepared(request, method, loaded, pixels, outscale, size, final, chosen)
+    return Prepared(**{f: getattr(checked, f) for f in Checked.__dataclass_fields__}, plan=chosen)
+
+
+def prepare(image: LoadedImage | np.ndarray, request: Request, *, own: Mapping[str, Method] | None = None,
+            on_step: OnStep | None = None, live: bool = False) -> Prepared:
+    """`check_request` then `plan_checked`, in one call (the CLI, the benches, the tests)."""
+    return plan_checked(check_request(image, request, own=own), on_step=on_step, live=live)
 
 
 def execute(job: Prepared, progress: Progress | None = None, on_step: OnStep | None = None,

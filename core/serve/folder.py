@@ -1,30 +1,90 @@
-"""A folder of images through one request, in this process or on a Ray cluster — one loop for both: outputs
-already there are skipped (a re-run continues), each output is written when its file is done (to a hidden
-`.part` file, then renamed: a file is absent or whole), a bad file is reported and the others go on."""
+"""The one batch loop: many images through one request, in this process or on a Ray cluster, with one error
+policy — a bad file is one line and the others go on; Cancel stops the batch. The CLI's folders
+(`run_folder`: outputs already there are skipped, so a re-run continues; each written to a hidden `.part` file,
+then renamed: a file is absent or whole) and the app's Batch (core/serve/tasks/batch.py: results into a bounded
+zip) are two sinks of the same loop."""
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Callable, Iterable
+from pathlib import Path, PurePath
+from typing import Callable, Iterable, Protocol
 
-from core.pipeline.engine import Request, Stats
+from core.io.batch import ResultsFull, ResultsZip
+from core.pipeline.engine import Cancelled, Request, Stats
 
 
 @dataclass
 class FileDone:
-    source: Path
-    output: Path | None
+    source: PurePath                  # the input: a file's path, or an uploaded file's or zip member's name
+    output: str | None                # where its result went (a path, or a name in the zip)
     error: str | None = None
     skipped: bool = False
     stats: Stats | None = None
     file_bytes: int = 0
 
 
+@dataclass(frozen=True)
+class Source:
+    """One input: where it is from, its bytes when asked (ImageError or OSError when they cannot be had), and
+    the name of its output."""
+    path: PurePath
+    read: Callable[[], bytes]
+    out_name: str
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+class Sink(Protocol):
+    def has(self, name: str) -> bool: ...
+    def where(self, name: str) -> str: ...
+    def put(self, name: str, data: bytes) -> str: ...  # where it went; ResultsFull when there is no room
+
+
+class FolderSink:
+    """Outputs as files in a folder: one already there is skipped (a re-run continues); each is written whole."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def has(self, name: str) -> bool:
+        return (self.folder / name).exists()
+
+    def where(self, name: str) -> str:
+        return str(self.folder / name)
+
+    def put(self, name: str, data: bytes) -> str:
+        dest = self.folder / name
+        tmp = dest.with_name(f".{dest.name}.part")
+        tmp.write_bytes(data)
+        os.replace(tmp, dest)
+        return str(dest)
+
+
+class ZipSink:
+    """Outputs into a results.zip (core.io.batch.ResultsZip, bounded by SRLAB_BATCH_OUTPUT_MB)."""
+
+    def __init__(self, zipped: ResultsZip):
+        self.zipped = zipped
+
+    def has(self, name: str) -> bool:
+        return False
+
+    def where(self, name: str) -> str:
+        return name
+
+    def put(self, name: str, data: bytes) -> str:
+        self.zipped.add(name, data)
+        return name
+
+
 def _enhance_file(data: bytes, name: str, request: Request, options, own: Mapping | None = None, on_step=None):
-    """(encoded output, statistics) or (None, the error): a bad file is reported, the batch goes on. Runs in
-    this process or on a Ray worker (its name is the worker's title there)."""
+    """(encoded output, statistics) or (None, the error in one line): the error policy of every batch. Runs in
+    this process or on a Ray worker (its name is the worker's title there). Cancel is not an error: it stops."""
     from core.io.imageio import ImageError, load_image
     from core.io.output import encode
     from core.pipeline.engine import EnhanceError, run
@@ -33,6 +93,8 @@ def _enhance_file(data: bytes, name: str, request: Request, options, own: Mappin
         image = load_image(data, name)
         result = run(image, request, on_step=on_step, own=own)
         encoded, written = encode(result.pixels, options, image.metadata, result.stats.summary)
+    except Cancelled:
+        raise
     except ImageError as exc:  # its message names the file
         return None, str(exc)
     except (EnhanceError, ValueError) as exc:
@@ -44,7 +106,7 @@ def _enhance_file(data: bytes, name: str, request: Request, options, own: Mappin
 
 
 class InProcess:
-    """Runs each file here, one at a time (`on_step` sees its progress)."""
+    """Runs each file here, one at a time (`on_step` sees its progress and may raise Cancelled)."""
     max_in_flight = 1
 
     def __init__(self, on_step=None):
@@ -67,15 +129,15 @@ class _Ticket:
         self.result = result
 
 
-def run_folder(files: Iterable[Path], out_dir: Path, request: Request, options, out_name: Callable[[Path], str], *,
-               pool=None, own: Mapping | None = None, on_file: Callable[[FileDone], None] | None = None
-               ) -> list[FileDone]:
-    """Every file through `request`, at most `pool.max_in_flight` at once (the driver reads a file only when a
-    place frees up). `pool`: InProcess() by default, or core.serve.distributed.RayPool()."""
+def run_batch(sources: Iterable[Source], sink: Sink, request: Request, options, *, pool=None,
+              own: Mapping | None = None, on_file: Callable[[FileDone], None] | None = None) -> list[FileDone]:
+    """Every source through `request`, at most `pool.max_in_flight` at once (a source is read only when a place
+    frees up). `pool`: InProcess() by default, or core.serve.distributed.RayPool(). Once the sink is full, the
+    files not yet written are reported as not done."""
     pool = pool or InProcess()
-    out_dir.mkdir(parents=True, exist_ok=True)
     pending: dict = {}
     done: list[FileDone] = []
+    full = ""
 
     def finish(item: FileDone) -> None:
         done.append(item)
@@ -83,33 +145,54 @@ def run_folder(files: Iterable[Path], out_dir: Path, request: Request, options, 
             on_file(item)
 
     def collect(ticket) -> None:
-        src, dest = pending.pop(ticket)
+        nonlocal full
+        source = pending.pop(ticket)
         try:
             encoded, stats = pool.get(ticket)
+        except Cancelled:
+            raise
         except Exception as exc:  # a task that failed on every retry (e.g. its workers kept dying)
-            finish(FileDone(src, None, f"{src.name}: {str(exc).splitlines()[0]}"))
+            finish(FileDone(source.path, None, f"{source.name}: {str(exc).splitlines()[0]}"))
             return
         if encoded is None:
-            finish(FileDone(src, None, stats))
-            return
-        tmp = dest.with_name(f".{dest.name}.part")
-        tmp.write_bytes(encoded)
-        os.replace(tmp, dest)
-        finish(FileDone(src, dest, stats=stats, file_bytes=len(encoded)))
+            finish(FileDone(source.path, None, stats))
+        elif full:
+            finish(FileDone(source.path, None, f"{source.name}: not done, {full}"))
+        else:
+            try:
+                where = sink.put(source.out_name, encoded)
+            except ResultsFull as exc:
+                full = "results.zip was full"
+                finish(FileDone(source.path, None, str(exc)))
+            else:
+                finish(FileDone(source.path, where, stats=stats, file_bytes=len(encoded)))
 
-    for src in files:
-        dest = out_dir / out_name(src)
-        if dest.exists():
-            finish(FileDone(src, dest, skipped=True))
+    for source in sources:
+        if sink.has(source.out_name):
+            finish(FileDone(source.path, sink.where(source.out_name), skipped=True))
+            continue
+        if full:
+            finish(FileDone(source.path, None, f"{source.name}: not done, {full}"))
             continue
         while len(pending) >= pool.max_in_flight:
             collect(pool.wait_one(pending))
         try:
-            data = src.read_bytes()
+            data = source.read()
         except OSError as exc:
-            finish(FileDone(src, None, f"{src}: cannot read the file ({exc.strerror})"))
+            finish(FileDone(source.path, None, f"{source.path}: cannot read the file ({exc.strerror})"))
             continue
-        pending[pool.submit(data, src.name, request, options, own)] = (src, dest)
+        except ValueError as exc:  # ImageError: a refused header, a broken zip member (its message names it)
+            finish(FileDone(source.path, None, str(exc)))
+            continue
+        pending[pool.submit(data, source.name, request, options, own)] = source
     while pending:
         collect(pool.wait_one(pending))
     return done
+
+
+def run_folder(files: Iterable[Path], out_dir: Path, request: Request, options, out_name: Callable[[Path], str], *,
+               pool=None, own: Mapping | None = None, on_file: Callable[[FileDone], None] | None = None
+               ) -> list[FileDone]:
+    """A folder's files through `request` into `out_dir` (the CLI): `run_batch` on files and a FolderSink."""
+    sources = (Source(path, path.read_bytes, out_name(path)) for path in files)
+    return run_batch(sources, FolderSink(out_dir), request, options, pool=pool, own=own, on_file=on_file)

@@ -104,11 +104,24 @@ class Context:
         self.check()
 
     def note(self, **data) -> None:
+        """Live data for the watchers (a loss curve, files done so far); raises Cancelled like `step`."""
         self.job.data.update(data)
         self.check()
 
+    def drop(self, name: str) -> None:
+        """Forget a piece of live data (a finished job is kept a while: not its large pictures so far)."""
+        self.job.data.pop(name, None)
+
     def expect(self, seconds: float | None) -> None:
         self.job.expected_s = seconds
+
+    @property
+    def job_id(self) -> str:
+        return self.job.id
+
+    @property
+    def waited_s(self) -> float:
+        return self.job.waited_s
 
 
 Work = Callable[[Context], Any]

@@ -1,0 +1,58 @@
+"""The app's Batch as a job: the one batch loop (core/serve/folder.py, the CLI's too) over uploaded files and zip
+members, its results into a results.zip on disk (SRLAB_BATCH_OUTPUT_MB) with statistics.csv; the rows done so
+far are noted, so they survive a page switch. Its result: (ResultsZip, rows)."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import PurePosixPath
+
+from core.io.batch import ResultsZip, open_batch
+from core.io.output import OutputOptions
+from core.pipeline.engine import Request
+from core.serve.folder import FileDone, InProcess, Source, ZipSink, run_batch
+from core.serve.tasks import Task
+
+ROW_FIELDS = ("file", "method", "scale", "input", "output", "what was done", "backend", "seconds", "error")
+
+
+def output_name(name: str, method: str, outscale: float) -> str:
+    return f"{name.rsplit('.', 1)[0]}_{method.replace(':', '_')}_x{outscale:g}.png"
+
+
+def row(item: FileDone, method: str, outscale: float) -> dict:
+    """One line of statistics.csv and of the page's table: the same columns, in the same order, for every file."""
+    s = item.stats
+    done = {"input": f"{s.input_size[0]}x{s.input_size[1]}", "output": f"{s.output_size[0]}x{s.output_size[1]}",
+            "what was done": s.summary, "backend": s.backend, "seconds": round(s.elapsed_s, 3)} if s else {}
+    values = {"file": str(item.source), "method": method, "scale": outscale, **done, "error": item.error or ""}
+    return {field: values.get(field, "") for field in ROW_FIELDS}
+
+
+def batch(files: list[tuple[str, bytes]], method: str, outscale: float, own: Mapping | None = None) -> Task:
+    """Headers are read now (nothing decoded): over the budget, the batch is refused in one line at once (an
+    ImageError). The job then decodes one image at a time."""
+    members = open_batch(files)
+    request = Request.make(method, outscale=outscale)
+    sources = [Source(PurePosixPath(m.name), m.read, output_name(m.name, method, outscale)) for m in members]
+
+    def work(ctx):
+        zipped, rows = ResultsZip(), []
+
+        def on_step(fraction: float) -> None:
+            ctx.step((len(rows) + fraction) / len(sources), f"{len(rows)} of {len(sources)} images")
+
+        def on_file(item: FileDone) -> None:
+            rows.append(row(item, method, outscale))
+            ctx.note(rows=list(rows))
+            ctx.step(len(rows) / len(sources), f"{len(rows)} of {len(sources)} images")
+
+        try:
+            run_batch(sources, ZipSink(zipped), request, OutputOptions("png"), pool=InProcess(on_step), own=own,
+                      on_file=on_file)
+        except BaseException:
+            zipped.close()  # a cancelled batch leaves no file behind
+            raise
+        zipped.finish(rows)
+        return zipped, rows
+
+    return Task("batch", f"Batch of {len(sources)} image(s)", work)
