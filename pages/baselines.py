@@ -1,6 +1,7 @@
 """Baselines: classical interpolations and filters side by side with the network, labelled truthfully."""
 import streamlit as st
 
+from core.methods import is_network
 from core.pipeline import face
 from core.pipeline.engine import EnhanceError, Request
 from ui import jobs
@@ -51,7 +52,7 @@ use_face = st.toggle("Face restoration on the networks' results (GFPGAN v1.4)", 
                      key=kept("base_face", False),
                      disabled=not face_ok, help=face_why + " Classical methods are shown as they are.")
 requests = [Request.make(n, outscale=outscale, params=params.get(n), image_key=current_image_key(), crop=crop,
-                         face=use_face and face_ok and method(n).native_scale is not None) for n in chosen]
+                         face=use_face and face_ok and is_network(method(n))) for n in chosen]
 if st.button("Run", type="primary", key="base_run", disabled=not chosen):
     submitted, st.session_state.base_jobs = [], []
     for request in requests:

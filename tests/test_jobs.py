@@ -4,6 +4,7 @@ import threading
 import time
 
 import cv2
+import numpy as np
 import pytest
 
 from core.pipeline import engine
@@ -163,3 +164,60 @@ def test_the_time_left_follows_the_measurement_until_the_jobs_own_pace_is_over_2
     assert _running(100, 0.5, 0.05).time_left_s() == pytest.approx(99.5, abs=0.1)  # too early to judge its pace
     assert _running(None, 5, 0.01).time_left_s() is None  # nothing measured, too early: no number
     assert _running(100, 50, 1.0).time_left_s() is None  # at 1.0 the result is being drawn: no promise
+
+
+def test_one_enhance_job_checks_its_request_once_and_plans_it_once(astronaut_lr, monkeypatch):
+    """Issue 39: checked when submitted (a wrong request fails at once), planned by the job, never again."""
+    from core.methods.network import NetworkMethod
+    from core.serve.tasks.enhance import enhance
+
+    checks, plans = [], []
+    real_check, real_plan = engine.check, NetworkMethod.plan
+    monkeypatch.setattr(engine, "check", lambda *a, **k: checks.append(a) or real_check(*a, **k))
+    monkeypatch.setattr(NetworkMethod, "plan", lambda self, *a, **k: plans.append(a) or real_plan(self, *a, **k))
+    request = Request.make("realesr-animevideov3", outscale=3, image_key="once")
+    checked = engine.check_request(astronaut_lr, request)  # what ui/jobs.submit_enhance does, at the click
+    task = enhance(checked, None, "once")
+    svc = JobService(slots=1)
+    job = svc.submit(task.work, label=task.label, kind=task.kind, owner="a", key=task.key)
+    assert svc.wait(job, 300) and job.state is State.DONE, job.error
+    assert len(checks) == 1 and len(plans) == 1
+    with pytest.raises(engine.EnhanceError):
+        engine.check_request(astronaut_lr, Request.make("realesr-animevideov3", outscale=20))
+
+
+def test_a_batch_runs_the_same_from_the_cli_and_from_the_service(astronaut, tmp_path):
+    """The app's Batch (a task on the service) and `python -m core enhance DIR` run one loop: same pixels, and
+    a bad file is one line in both while the others go on."""
+    import io
+    import subprocess
+    import sys
+    import zipfile
+
+    from core.io.imageio import load_image, read_image_file
+    from core.serve.tasks.batch import batch
+    from tests.conftest import ROOT
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for i, name in enumerate(["a.png", "b.png"]):
+        cv2.imwrite(str(folder / name), cv2.cvtColor(astronaut[i * 40:i * 40 + 48, 100:164], cv2.COLOR_RGB2BGR))
+    (folder / "broken.png").write_bytes(b"not a png")
+    files = [(p.name, p.read_bytes()) for p in sorted(folder.iterdir())]
+    svc = JobService(slots=1)
+    task = batch(files, "realesr-animevideov3", 2.0)
+    job = svc.submit(task.work, label=task.label, kind=task.kind, owner="a")
+    assert svc.wait(job, 300) and job.state is State.DONE, job.error
+    zipped, rows = job.result
+    zipped_bytes = zipped.read()
+    out = tmp_path / "out"
+    cli = subprocess.run([sys.executable, "-m", "core", "enhance", str(folder), "-o", str(out), "--method",
+                          "realesr-animevideov3", "--outscale", "2", "-q"], cwd=ROOT, capture_output=True, text=True,
+                         timeout=300)
+    assert cli.returncode == 1 and cli.stderr.count("broken.png") == 1  # one line for the bad file
+    assert [r["error"] != "" for r in rows] == [False, False, True] and "broken.png" in rows[2]["error"]
+    with zipfile.ZipFile(io.BytesIO(zipped_bytes)) as z:
+        for name in ("a", "b"):
+            app = load_image(z.read(f"{name}_realesr-animevideov3_x2.png")).pixels
+            made = read_image_file(out / f"{name}_realesr-animevideov3_x2.png").pixels
+            assert app.shape == (96, 128, 3) and np.array_equal(app, made)

@@ -161,3 +161,31 @@ def test_drawing_the_pages_imports_no_torch():
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == [w for page in pages for w in (page, "False")]
+
+
+def _app_files() -> list[Path]:
+    return [*(ROOT / "ui").glob("*.py"), *(ROOT / "pages").glob("*.py"), ROOT / "streamlit_app.py"]
+
+
+def test_ui_submits_tasks_defined_in_core_and_computes_no_job():
+    """What a job computes lives in core/serve/tasks/ (the CLI and Ray run the same code): the app passes the
+    service nothing but a task's `work`, and no function of ui/ or pages/ takes a job's context."""
+    submits = []
+    for path in _app_files():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.Lambda)):
+                args = [a.arg for a in [*node.args.args, *node.args.kwonlyargs]]
+                assert "ctx" not in args, f"{path.name}:{node.lineno} takes a job's context: make it a task in core"
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "submit"
+                    and isinstance(node.func.value, ast.Call)):  # job_service().submit(...)
+                submits.append(ast.unparse(node.args[0]))
+    assert submits == ["task.work"]
+
+
+def test_nothing_outside_the_methods_package_tells_a_network_by_its_native_scale():
+    """`core.methods.is_network` / `select(network=…)` are the one question; `native_scale is (not) None` stood in
+    for it in four places."""
+    for path in [*CORE, *_app_files()]:
+        if "core/methods" not in str(path):
+            text = path.read_text()
+            assert "native_scale is not None" not in text and "native_scale is None" not in text, path

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from core.io.imageio import ImageError, LoadedImage, load_image
+from core.methods import is_network
 from core.quality.metrics import Metric, error_maps
 from core.quality.scoring import Scores
 from ui.charts import font_size, metric_dots, show, show_tradeoff, spectrum_caption, spectrum_chart, sweep_chart, width
@@ -162,7 +163,7 @@ def tradeoff(finite: pd.DataFrame) -> None:
 
 def error_map(res: dict, methods: list[str], reference, y_only: bool, crop_border: int, policy: str) -> None:
     st.markdown("**Where the errors are**")
-    networks = [r.method for r in res["scores"].rows if method(r.method).native_scale is not None]
+    networks = [r.method for r in res["scores"].rows if is_network(method(r.method))]
     if st.session_state.get("met_map_method") not in methods:  # a network's errors are the lesson
         st.session_state.met_map_method = networks[-1] if networks else methods[0]
     pick = st.selectbox("Method", methods, persist_state="session", key="met_map_method")

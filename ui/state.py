@@ -62,9 +62,9 @@ def method(name: str):
 
 def method_names(*, networks_only: bool = False) -> list[str]:
     """The built-in methods (networks only, if asked) and then this session's own models."""
-    from core.methods import METHODS
+    from core.methods import select
 
-    return [m.name for m in METHODS if not networks_only or m.native_scale is not None] + list(own_models())
+    return [m.name for m in select(network=True if networks_only else None)] + list(own_models())
 
 
 def budget():

@@ -19,7 +19,7 @@ def add(sub) -> None:
 
 def markdown() -> str:
     """docs/models.md: every method, from the registry."""
-    from core.methods import METHODS, networks
+    from core.methods import networks, select
 
     built_in = networks()
     lines = ["# Models and methods", "",
@@ -33,7 +33,7 @@ def markdown() -> str:
         knobs = "; parameters: " + ", ".join(f"`{p.name}` {p.min:g}–{p.max:g}" for p in n.params) if n.params else ""
         lines.append(f"| {n.name} | {n.family} | ×{n.native_scale} | {n.trained_for} | {n.purpose} | "
                      f"`{n.ncnn.pip_name}` | `{n.sha256[:12]}…` | {n.licence} | {n.description}{knobs} |")
-    classical = [m for m in METHODS if m.native_scale is None]
+    classical = select(network=False)
     lines += ["", f"## {len(classical)} classical methods", "",
               "| name | kind | library call | parameters | what it does |", "|---|---|---|---|---|"]
     for m in classical:
@@ -53,7 +53,7 @@ def markdown() -> str:
 
 
 def run(args) -> int:
-    from core.methods import METHODS
+    from core.methods import METHODS, select
 
     if args.markdown:
         print(markdown(), end="")
@@ -63,7 +63,7 @@ def run(args) -> int:
 
     groups: dict[str, list] = {}
     width = max(len(name) for name in METHODS.names()) + 1
-    networks = sum(m.native_scale is not None for m in METHODS)
+    networks = len(select(network=True))
     print(f"{networks} networks and {len(METHODS.names()) - networks} classical methods, by family\n")
     for m in METHODS:
         groups.setdefault(m.family, []).append(m)

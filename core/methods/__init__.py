@@ -40,3 +40,16 @@ def lookup(name: str, own: Mapping[str, Method] | None = None) -> Method:
 def networks() -> list[NetworkMethod]:
     """The built-in networks."""
     return list(NETWORKS)
+
+
+def is_network(method: Method) -> bool:
+    """A network runs at its native scale (then a resize); a classical method resizes to any scale in one step."""
+    return method.native_scale is not None
+
+
+def select(*, network: bool | None = None, scale: int | None = None, family: str | None = None) -> list[Method]:
+    """The built-in methods a page or command lists, chosen by what they declare (as timm's
+    `list_models(filter)`): `network` True for the networks, False for the classical methods, None for both; a
+    network's native `scale`; its `family`. In the registry's order."""
+    return [m for m in METHODS if (network is None or is_network(m) == network)
+            and (scale is None or m.native_scale == scale) and (family is None or m.family == family)]
