@@ -1,3 +1,5 @@
+import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -118,3 +120,66 @@ def pytest_runtest_makereport(item, call):
                 page.screenshot(path=str(ARTIFACTS / f"failed_{safe}_{name}.png"), full_page=True)
             except Exception:  # a closed page or browser: nothing to show
                 pass
+
+
+# ---------------------------------------------------------------- the browser tests' shared fixtures
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
+
+
+class _Server(str):
+    """The server's URL, which also knows the server's process id."""
+    pid: int
+
+
+@pytest.fixture(scope="module")
+def server(artifacts):
+    """The app on a free loopback port, one per test module."""
+    from scripts import local_server
+
+    log = open(artifacts / "streamlit-server.log", "wb")  # a file, not a pipe: a full pipe would block the server
+    proc, address = local_server.start(log)
+    url = _Server(address)
+    url.pid = proc.pid
+    yield url
+    local_server.stop(proc)
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium driven by Playwright (it never downloads a browser of its own)."""
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI"):
+            raise RuntimeError("CI needs Debian's chromium for the browser test (make browser installs it)")
+        pytest.skip("chromium is not installed (make browser)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def offline_page(browser, server):
+    """A page at 1400×1800 whose every request that leaves loopback is blocked (and listed in `page.blocked`)."""
+    from urllib.parse import urlparse
+
+    blocked = []
+    context = browser.new_context(viewport={"width": 1400, "height": 1800})
+    page = context.new_page()
+
+    def only_loopback(route):
+        host = urlparse(route.request.url).hostname or ""
+        if route.request.url.startswith(("data:", "blob:", "about:")) or host in ("127.0.0.1", "localhost"):
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_loopback)
+    page.blocked = blocked
+    yield page
+    context.close()

@@ -1,69 +1,11 @@
 """End to end in a real browser (Debian's headless Chromium driven by Playwright), with every non-loopback
 request blocked: the app must render and enhance offline. Screenshots go to test-artifacts/."""
-import os
-import shutil
-from urllib.parse import urlparse
-
 import pytest
 from playwright.sync_api import expect
 
-from scripts import local_server
 from tests.browser_steps import choose
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
-
-if not os.path.exists(CHROMIUM):
-    if os.environ.get("CI"):
-        raise RuntimeError("CI needs Debian's chromium for the browser test (make browser installs it)")
-    pytest.skip("chromium is not installed (make browser)", allow_module_level=True)
-
-
-class _Server(str):
-    """The server's URL, which also knows the server's process id."""
-    pid: int
-
-
-@pytest.fixture(scope="module")
-def server(artifacts):
-    log = open(artifacts / "streamlit-server.log", "wb")  # a file, not a pipe: a full pipe would block the server
-    proc, address = local_server.start(log)
-    url = _Server(address)
-    url.pid = proc.pid
-    yield url
-    local_server.stop(proc)
-    log.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def offline_page(browser, server):
-    blocked = []
-    context = browser.new_context(viewport={"width": 1400, "height": 1800})
-    page = context.new_page()
-
-    def only_loopback(route):
-        host = urlparse(route.request.url).hostname or ""
-        if route.request.url.startswith(("data:", "blob:", "about:")) or host in ("127.0.0.1", "localhost"):
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
-
-    page.route("**/*", only_loopback)
-    page.blocked = blocked
-    yield page
-    context.close()
+pytestmark = pytest.mark.browser
 
 
 def test_enhance_with_fast_model_renders_slider_offline(offline_page, server, artifacts):

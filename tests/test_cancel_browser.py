@@ -3,8 +3,11 @@ and the server's CPU goes quiet (the job is not left running behind the page).""
 import os
 import time
 
+import pytest
+
 from tests.browser_steps import choose
-from tests.test_browser import browser, offline_page, server  # noqa: F401  (shared fixtures)
+
+pytestmark = pytest.mark.browser
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -18,7 +21,7 @@ def _busy(pid: int, window: float = 1.0) -> float:
     return (_cpu_seconds(pid) - start) / window  # cores in use
 
 
-def test_cancel_stops_a_single_tile_job_within_2_s_and_frees_the_cpu(offline_page, server):  # noqa: F811
+def test_cancel_stops_a_single_tile_job_within_2_s_and_frees_the_cpu(offline_page, server):
     page = offline_page
     page.goto(server + "/enhance", wait_until="domcontentloaded")
     page.get_by_role("heading", name="Enhance").wait_for(timeout=60_000)

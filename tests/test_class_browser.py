@@ -7,7 +7,6 @@ from urllib.parse import urlparse
 import pytest
 
 from tests.browser_steps import choose, go, idle, pick
-from tests.test_browser import CHROMIUM, browser, server  # noqa: F401  (shared fixtures: one server per module)
 
 pytestmark = pytest.mark.browser
 VIEWPORTS = [(1280, 720), (1920, 1080)]
@@ -23,7 +22,7 @@ CHART_TEXT_PX = """() => [...document.querySelectorAll('figure[data-testid=sr-ch
 
 
 @pytest.fixture(params=VIEWPORTS, ids=lambda v: f"{v[0]}x{v[1]}")
-def page(request, browser, server):  # noqa: F811
+def page(request, browser, server):
     width, height = request.param
     context = browser.new_context(viewport={"width": width, "height": height})
     p = context.new_page()

@@ -8,7 +8,6 @@ import pytest
 
 from scripts import local_server
 from tests.browser_steps import choose
-from tests.test_browser import browser  # noqa: F401  (the shared browser; skips the module without chromium)
 
 pytestmark = pytest.mark.browser
 SLOW_JOB = dict(sample="coffee_300 (300×200)", method="RealESRGAN_x4plus", scale="×2")  # ~10 s or more on 2 cores

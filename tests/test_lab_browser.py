@@ -7,13 +7,12 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser_steps import idle
-from tests.test_browser import browser, server  # noqa: F401  (shared fixtures: one server per module)
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def page(browser, server):  # noqa: F811
+def page(browser, server):
     context = browser.new_context(viewport={"width": 1280, "height": 720}, accept_downloads=True)
     p = context.new_page()
     yield p

@@ -10,7 +10,8 @@ from playwright.sync_api import expect
 
 from tests import browser_steps as steps
 from tests.browser_steps import radio
-from tests.test_browser import CHROMIUM, browser, server  # noqa: F401  (shared fixtures: one server per module)
+
+pytestmark = pytest.mark.browser
 
 VIEWPORTS = [(1280, 720), (1440, 900)]
 FAST = "realesr-animevideov3"
@@ -29,7 +30,7 @@ SLIDER_FITS = """(frame) => {
 
 
 @pytest.fixture(params=VIEWPORTS, ids=lambda v: f"{v[0]}x{v[1]}")
-def page(request, browser, server):  # noqa: F811
+def page(request, browser, server):
     width, height = request.param
     context = browser.new_context(viewport={"width": width, "height": height})
     p = context.new_page()
@@ -85,7 +86,7 @@ def test_x4_on_a_512_upload_fits(page, artifacts, astronaut):
     enhance_whole_and_check_layout(page, "×4")
 
 
-def test_settings_survive_a_round_trip_and_no_page_cuts_a_label(page, server, artifacts):  # noqa: F811
+def test_settings_survive_a_round_trip_and_no_page_cuts_a_label(page, server, artifacts):
     choose(page, "Method", FAST)
     radio(page, "Scale", "×3")
     page.get_by_role("link", name="Metrics").click()

@@ -22,6 +22,8 @@ from tests.conftest import ROOT, click
 # a head started from Python keeps loopback, which is all these tests may use.
 HEAD = """
 import sys, ray
+
+pytestmark = pytest.mark.ray
 ray.init(address="local", _node_ip_address="127.0.0.1", num_cpus=2, include_dashboard=False,
          runtime_env={"env_vars": {"PYTHONPATH": sys.argv[1]}})
 print(ray.get_runtime_context().gcs_address, flush=True)

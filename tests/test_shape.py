@@ -189,3 +189,10 @@ def test_nothing_outside_the_methods_package_tells_a_network_by_its_native_scale
         if "core/methods" not in str(path):
             text = path.read_text()
             assert "native_scale is not None" not in text and "native_scale is None" not in text, path
+
+
+def test_every_network_offers_what_the_runtime_needs():
+    from core.methods import networks
+    from core.runtime.backends import RunnableNetwork
+
+    assert all(isinstance(n, RunnableNetwork) for n in networks())

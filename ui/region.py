@@ -11,6 +11,7 @@ import numpy as np
 import streamlit as st
 
 from core.io.imageio import LoadedImage
+from core.quality.detail import most_detailed
 from ui.slider import png_of, thumbnail
 from ui.state import kept
 
@@ -44,17 +45,6 @@ class Region:
         x = min(max(0, round(fx * out_w - side / 2)), out_w - side)
         y = min(max(0, round(fy * out_h - side / 2)), out_h - side)
         return x, y, side
-
-
-def most_detailed(pixels: np.ndarray) -> tuple[float, float]:
-    """The centre (shares of width and height) of the busiest part: the peak of the blurred gradient energy."""
-    gray = pixels if pixels.ndim == 2 else pixels[..., :3].mean(axis=2)
-    small = cv2.resize(gray.astype(np.float32), (64, max(1, round(64 * gray.shape[0] / gray.shape[1]))),
-                       interpolation=cv2.INTER_AREA)
-    energy = cv2.GaussianBlur(np.hypot(cv2.Sobel(small, cv2.CV_32F, 1, 0), cv2.Sobel(small, cv2.CV_32F, 0, 1)),
-                              (0, 0), 4)
-    y, x = np.unravel_index(int(np.argmax(energy)), energy.shape)
-    return (x + 0.5) / energy.shape[1], (y + 0.5) / energy.shape[0]
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

@@ -10,29 +10,14 @@ import html
 import threading
 import weakref
 
-import cv2
 import numpy as np
 import streamlit as st
 from streamlit import runtime
 
-from core.io.imageio import encode_png
+from core.io.imageio import encode_png, to_display  # noqa: F401  (to_display: what the pages import from here)
 from core.serve.cache import BoundedCache
 
 DISPLAY_MAX = 1024  # px: larger results are shown downsized; the full size is a download
-
-
-def to_display(pixels: np.ndarray, max_side: int) -> np.ndarray:
-    """8-bit RGB(A) no larger than `max_side` (area-downsized), for the browser."""
-    arr = pixels
-    if arr.dtype == np.uint16:
-        arr = (arr // 257).astype(np.uint8)
-    if arr.ndim == 3 and arr.shape[2] == 2:
-        arr = np.dstack([arr[..., 0]] * 3 + [arr[..., 1]])
-    h, w = arr.shape[:2]
-    if max(h, w) > max_side:
-        f = max_side / max(h, w)
-        arr = cv2.resize(arr, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
-    return arr
 
 
 SLIDER_PNG_CACHE_BYTES = 120_000_000  # ~100 slider images of 1024×683 once encoded: every session's, by content

@@ -300,6 +300,21 @@ def read_image_file(path: str | os.PathLike, max_pixels: int | None = None) -> L
     return load_image(data, name=os.path.basename(path), max_pixels=max_pixels)
 
 
+def to_display(pixels: np.ndarray, max_side: int) -> np.ndarray:
+    """A copy for a screen or a handout: 8-bit (16-bit rounded), gray+alpha as RGBA, no larger than `max_side`
+    (area-downsized). The one display downscale of the app and the handout."""
+    arr = pixels
+    if arr.dtype == np.uint16:
+        arr = (arr.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
+    if arr.ndim == 3 and arr.shape[2] == 2:
+        arr = np.dstack([arr[..., 0]] * 3 + [arr[..., 1]])
+    h, w = arr.shape[:2]
+    if max(h, w) > max_side:
+        f = max_side / max(h, w)
+        arr = cv2.resize(arr, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    return arr
+
+
 def encode_png(pixels: np.ndarray, compression: int = 3) -> bytes:
     """PNG bytes keeping bit depth and alpha."""
     arr = pixels

@@ -30,9 +30,8 @@ from core.methods.contract import (
 from core.runtime import backends as _backends
 from core.runtime import select
 from core.runtime.backends import PLAIN, Framing
-from core.runtime.machine import tile_budget_mb
 from core.runtime.progress import steps
-from core.runtime.tiling import OVERLAP, SO_FAR_MAX_PIXELS, auto_tile, run_tiled, so_far
+from core.runtime.tiling import OVERLAP, SO_FAR_MAX_PIXELS, run_tiled, so_far
 from core.weights.resolve import NcnnSource, WeightsInfo, WeightsUnavailable, load_checkpoint, resolve
 
 
@@ -150,10 +149,6 @@ class NetworkMethod:
     def memory_per_pixel(self, backend_name: str) -> int:
         table = self.bytes_per_input_pixel
         return table.get(backend_name) or table.get(backend_name.removesuffix("-bf16")) or max(table.values())
-
-    def auto_tile(self, height: int, width: int, backend_name: str) -> int:
-        """0 (whole image) when one pass fits the memory budget, else the largest tile that does."""
-        return auto_tile(height, width, self.memory_per_pixel(backend_name), tile_budget_mb(backend_name))
 
     # ---- running
     def plan(self, height: int, width: int, tile: int = 0, backend: str = "auto", on_step: OnStep | None = None,

@@ -18,12 +18,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from core.io.imageio import encode_png
+from core.io.imageio import encode_png, to_display
 from core.methods import lookup
 from core.methods.contract import checked_params
 from core.pipeline.engine import Request
 from core.pipeline.engine import run as run_request
 from core.quality import charts
+from core.quality.detail import most_detailed
 from core.quality.metrics import Metric
 from core.quality.ranking import Ranking
 from core.quality.scoring import ImageRun, Scores
@@ -50,14 +51,8 @@ class MethodEntry:
 
 # ---------------------------------------------------------------- pieces
 def data_uri(pixels: np.ndarray, max_side: int = DISPLAY_SIDE) -> str:
-    """A PNG data: URI; 16-bit shown at 8 bits and images over `max_side` area-downscaled (display only)."""
-    img = pixels
-    if img.dtype == np.uint16:
-        img = (img.astype(np.float32) / 257.0 + 0.5).astype(np.uint8)
-    h, w = img.shape[:2]
-    if max(h, w) > max_side:
-        f = max_side / max(h, w)
-        img = cv2.resize(img, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    """A PNG data: URI of the display copy (core.io.imageio.to_display: 8-bit, at most `max_side`)."""
+    img = to_display(pixels, max_side)
     return "data:image/png;base64," + base64.b64encode(encode_png(np.ascontiguousarray(img))).decode()
 
 
@@ -88,17 +83,12 @@ def method_entry(request: Request, what: str = "", own: Mapping | None = None) -
 
 
 def detailed_corner(image: np.ndarray, side: int) -> tuple[int, int]:
-    """(x, y) of the side×side window with the most edge energy (mean |Laplacian|²): where methods differ."""
+    """(x, y) of the side×side window around the image's most detailed part (core.quality.detail, as the app's
+    region starts): where methods differ."""
     h, w = image.shape[:2]
     side = min(side, h, w)
-    gray = image.astype(np.float32)
-    gray = gray.mean(axis=2) if gray.ndim == 3 else gray
-    energy = cv2.boxFilter(cv2.Laplacian(gray, cv2.CV_32F) ** 2, -1, (side, side), normalize=True,
-                           borderType=cv2.BORDER_CONSTANT)
-    half = side // 2
-    inner = energy[half:h - side + half + 1, half:w - side + half + 1]  # centres whose window lies inside
-    cy, cx = np.unravel_index(int(np.argmax(inner)), inner.shape)
-    return int(cx), int(cy)
+    fx, fy = most_detailed(image)
+    return min(max(0, round(fx * w - side / 2)), w - side), min(max(0, round(fy * h - side / 2)), h - side)
 
 
 def zoomed_crops(images: Mapping[str, np.ndarray], around: np.ndarray, side: int = ZOOM_SIDE,
@@ -112,7 +102,7 @@ def zoomed_crops(images: Mapping[str, np.ndarray], around: np.ndarray, side: int
         cut = np.ascontiguousarray(img[y:y + side, x:x + side])
         big = cv2.resize(cut, (cut.shape[1] * zoom, cut.shape[0] * zoom), interpolation=cv2.INTER_NEAREST)
         crops.append((label, data_uri(big)))
-    return crops, f"{side}×{side} px at ({x}, {y}) of the output grid, where the reference has the most edges, " \
+    return crops, f"{side}×{side} px at ({x}, {y}) of the output grid, where the reference has the most detail, " \
                   f"enlarged ×{zoom} nearest-neighbour"
 
 

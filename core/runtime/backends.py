@@ -10,8 +10,8 @@ C×h×w float32 tiles in 0…1 and gets C×(h·s)×(w·s) back.
 - cuda:       the PyTorch module on a CUDA GPU when torch sees one (fp16 where supported); tiles from the GPU's
               free memory. Untested here: no machine of this project has had a GPU to run it on.
 
-A network handed to a backend offers: `name`, `native_scale`, `framing`, `has_torch`, `torch_module()`,
-`ncnn_files()` (None when not installed), `ncnn_blobs` (input, output) and `verify()` (checks its weights).
+What the runtime needs of a network is `RunnableNetwork`, declared here where it is used; core/methods'
+NetworkMethod (the catalogue's networks, a session's own model) offers it.
 """
 from __future__ import annotations
 
@@ -20,13 +20,30 @@ import threading
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Protocol, runtime_checkable
 
 import numpy as np
 
 from core.registry import Registry
 from core.runtime import machine
 from core.runtime.progress import install_step_hooks
+
+
+@runtime_checkable
+class RunnableNetwork(Protocol):
+    """A network as the backends, the calibration and the plan see it."""
+    name: str
+    native_scale: int
+    framing: "Framing"              # how its graph wants a tile fed
+    has_torch: bool                 # a PyTorch module exists for it (the torch, torch-bf16 and cuda backends)
+    ncnn_blobs: tuple[str, str]     # the ncnn graph's input and output blob names
+    sha256: str                     # of the weights file it loads: a calibration is kept per weights
+    measured_auto: bool             # `auto` measures its backends (False: the first runnable one is used)
+
+    def torch_module(self): ...                                  # the fp32 module, loaded once per process
+    def ncnn_files(self) -> tuple[Path, Path] | None: ...        # (param, bin), or None when not installed
+    def verify(self) -> None: ...                                # checks its weights' sha256, raises if wrong
+    def memory_per_pixel(self, backend_name: str) -> int: ...    # bytes per input pixel of one pass
 
 
 @dataclass(frozen=True)
@@ -185,17 +202,17 @@ class Runner:
 class Backend:
     name: str
     label: str
-    runs: Callable[[object], bool]            # can it run this network (architecture, files present)?
-    make: Callable[[object], object]          # the raw runner: C×h×w → C×(h·s)×(w·s), with a `steps` count
+    runs: Callable[[RunnableNetwork], bool]   # can it run this network (architecture, files present)?
+    make: Callable[[RunnableNetwork], object]  # the raw runner: C×h×w → C×(h·s)×(w·s), with a `steps` count
     emulated_here: Callable[[], bool] = lambda: False  # True: slow on this machine by construction; not timed
 
-    def build(self, spec) -> Runner:
+    def build(self, spec: RunnableNetwork) -> Runner:
         raw = self.make(spec)
         return Runner(self, raw, raw.steps, spec.framing, spec.native_scale)
 
 
 def _ncnn(bf16: bool):
-    def make(spec):
+    def make(spec: RunnableNetwork):
         spec.verify()  # ncnn-only models: the file is checked before it runs
         return NcnnRunner(spec.ncnn_files(), bf16, *spec.ncnn_blobs)
     return make
@@ -218,12 +235,12 @@ CHOICES = ("auto", *BACKENDS.names())
 LABELS = {b.name: b.label for b in BACKENDS}
 
 
-def runnable(spec) -> list[str]:
+def runnable(spec: RunnableNetwork) -> list[str]:
     """Every backend that can run `spec` here (a user may choose any of them by hand)."""
     return [b.name for b in BACKENDS if b.runs(spec)]
 
 
-def candidates(spec) -> list[str]:
+def candidates(spec: RunnableNetwork) -> list[str]:
     """The backends `auto` measures: runnable, and not emulated on this CPU (bf16 without native bf16)."""
     return [b.name for b in BACKENDS if b.runs(spec) and not b.emulated_here()]
 
@@ -234,7 +251,7 @@ _lock = threading.Lock()
 _building: dict[tuple[int, str], threading.Lock] = {}
 
 
-def built(spec, name: str) -> Runner:
+def built(spec: RunnableNetwork, name: str) -> Runner:
     """The runner for (`spec`, backend `name`), built once per process; two threads asking at once build once,
     and building one model never waits for another."""
     with _lock:

@@ -19,6 +19,7 @@ import numpy as np
 
 from core import settings
 from core.runtime import backends, machine
+from core.runtime.backends import RunnableNetwork
 from core.runtime.progress import steps
 
 MIN_PSNR_DB = 45.0
@@ -47,12 +48,12 @@ def _saved() -> dict:
     return saved if saved.get("machine") == machine.machine() else {"machine": machine.machine(), "models": {}}
 
 
-def _still_valid(spec, record: dict | None) -> bool:
+def _still_valid(spec: RunnableNetwork, record: dict | None) -> bool:
     return bool(record) and record.get("sha256") == spec.sha256 and set(record["measured"]) == set(
         backends.candidates(spec))
 
 
-def measured(spec) -> dict | None:
+def measured(spec: RunnableNetwork) -> dict | None:
     """This machine's measurements for `spec` (None before the first calibration here)."""
     key = (choice_file(), spec.name)
     if key in _records:
@@ -64,7 +65,7 @@ def measured(spec) -> dict | None:
     return None
 
 
-def record_for(spec, on_step=None, again: bool = False) -> dict:
+def record_for(spec: RunnableNetwork, on_step=None, again: bool = False) -> dict:
     """The measurements for `spec`, measuring now if this machine has none (`on_step(fraction)` may raise to
     cancel), or `again` (`python -m core prepare` for one made on a busy machine). Two jobs of the same model
     measure once; other models are not held up."""
@@ -108,7 +109,7 @@ def is_contender(measurement: dict) -> bool:
     return measurement.get("contender", str(CALIBRATION_SIZES[0]) in measurement["seconds"])
 
 
-def calibrate(spec, on_step=None) -> dict:
+def calibrate(spec: RunnableNetwork, on_step=None) -> dict:
     """Every candidate runs twice at 64² (a warm-up, then a timed probe; its output is the one compared with
     fp32). The contenders, within CONTENDER× of the fastest probe, are timed three times at 128², and at 256² too
     when 128² is quick (a fast model's 128² time is mostly per-call overhead). For a slow model (its fastest

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from core import settings
 from core.runtime import backends, calibrate, machine
+from core.runtime.backends import RunnableNetwork
 from core.runtime.tiling import OVERLAP, auto_tile, tile_grid, tiled_area
 
 
@@ -54,7 +55,7 @@ def live_tile(record: dict | None, name: str, height: int, width: int, memory_ti
     return min(tile, memory_tile) if memory_tile else tile
 
 
-def choose(spec, height: int, width: int, tile: int = 0, choice: str = "auto", on_step=None,
+def choose(spec: RunnableNetwork, height: int, width: int, tile: int = 0, choice: str = "auto", on_step=None,
            live: bool = False) -> Plan:
     """Backend and tile for running `spec` on a height×width input. "auto" uses this machine's measurements
     (measuring first if there are none: `on_step` shows it and may cancel it) and weighs what tiling costs
@@ -101,6 +102,6 @@ def choose(spec, height: int, width: int, tile: int = 0, choice: str = "auto", o
                 why=why, expected_s=expected_seconds(record, name, height, width, used))
 
 
-def runner(spec, choice: str = "auto"):
+def runner(spec: RunnableNetwork, choice: str = "auto"):
     """The runner `choose()` would pick for a 128² input (CLI listings and tests)."""
     return backends.built(spec, choose(spec, 128, 128, choice=choice).backend)
