@@ -31,6 +31,8 @@ def test_cancel_stops_a_single_tile_job_within_2_s_and_frees_the_cpu(offline_pag
     page.get_by_text("Advanced: tile size, CPU backend").click()
     backend = page.get_by_test_id("stSelectbox").filter(has_text="CPU backend")
     choose(page, backend, "torch")  # fp32, one 512² tile: over a minute of work
+    # one tile by hand (a watched long job is otherwise tiled to show its first part early): cancel inside it
+    choose(page, page.get_by_test_id("stSelectbox").filter(has_text="Tile size"), "512 px")
     page.get_by_role("button", name="Enhance full image (512×512)").click()
     page.get_by_text("running on").first.wait_for(timeout=120_000)  # loaded; progress moving inside the tile
     time.sleep(1.0)
