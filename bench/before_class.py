@@ -23,9 +23,10 @@ sys.path.insert(0, str(ROOT))
 from scripts import local_server  # noqa: E402
 
 
-def prepare(env: dict) -> tuple[float, list[str]]:
+def prepare(env: dict, measure: bool = True) -> tuple[float, list[str]]:
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "core", "prepare"], cwd=ROOT, env=env, capture_output=True,
+    command = [sys.executable, "-m", "core", "prepare", *([] if measure else ["--no-measure"])]
+    done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True,
                           text=True, check=True)
     return time.perf_counter() - start, done.stdout.splitlines()
 
@@ -60,14 +61,17 @@ def first_preview(env: dict, timings: Path) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--json", metavar="OUT")
+    ap.add_argument("--smoke", action="store_true", help="prepare --no-measure (weights only; the preview then "
+                                                          "measures its network): checks the bench runs")
     args = ap.parse_args()
     from core.runtime import machine
 
     folder = Path(tempfile.mkdtemp(prefix="srlab-fresh-"))
     env = {**os.environ, "SRLAB_WEIGHTS_DIR": str(folder / "weights")}
-    prepare_s, lines = prepare(env)
+    prepare_s, lines = prepare(env, measure=not args.smoke)
     preview = first_preview(env, folder / "timings.jsonl")
-    result = {"cpu": machine.describe(), "prepare_s": round(prepare_s, 1), "prepare_output": lines, **preview,
+    result = {"smoke": args.smoke, "cpu": machine.describe(), "prepare_s": round(prepare_s, 1),
+              "prepare_output": lines, **preview,
               "target_s": 10, "met": preview["click_to_result_s"] <= 10}
     print(json.dumps(result, indent=1))
     if args.json:
