@@ -7,6 +7,7 @@ import builtins
 import math
 import os
 import pathlib
+import platform
 import threading
 
 import pytest
@@ -61,6 +62,7 @@ def test_cpu_flags_default_to_none_so_bf16_is_not_trusted(no_proc):
     assert machine.cpu_flags() == [] and machine.native_bf16() is False
     here = machine.machine()
     assert here["cpu"].strip() and here["cores"] == os.cpu_count() and here["flags"] == []
+    assert platform.processor() in here["cpu"]  # the model the OS names (on Linux often "", then "unknown cpu")
     assert here["versions"]["torch"]
     assert "flags: none" in machine.describe()
     names = backends.candidates(get("realesr-animevideov3"))
