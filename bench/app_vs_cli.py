@@ -64,12 +64,16 @@ def main() -> None:
     ap.add_argument("--method", default="RealESRGAN_x4plus")
     ap.add_argument("--scale", type=int, default=2)
     ap.add_argument("--json", metavar="OUT")
+    ap.add_argument("--smoke", action="store_true",
+                    help="camera (128×128), realesr-animevideov3 ×2: checks the bench runs")
     args = ap.parse_args()
+    if args.smoke:
+        args.sample, args.method, args.scale = "camera", "realesr-animevideov3", 2
     from core.runtime import machine
 
     cli = in_process(args.sample, args.method, args.scale)  # the first run in a process: loading included
     app = in_app(args.sample, args.method, args.scale)
-    result = dict(sample=args.sample, method=args.method, scale=args.scale, cpu=machine.describe(),
+    result = dict(smoke=args.smoke, sample=args.sample, method=args.method, scale=args.scale, cpu=machine.describe(),
                   in_process_s=round(cli, 2), app_job_s=round(app, 2), ratio=round(app / cli, 2))
     print(json.dumps(result, indent=1))
     if args.json:

@@ -4,12 +4,14 @@ winograd.
 
     python bench/backend_options.py [--method RealESRGAN_x4plus] [--size 128] [--bf16-autocast]
 
-Prints seconds (best of 2 after a warm-up) and PSNR against torch fp32. `--bf16-autocast` is opt-in: on this
-build it is ~10× slower than fp32 (a minute at 128 px for x4plus).
+Prints seconds (best of 2 after a warm-up) and PSNR against torch fp32 (`--json OUT`: the same rows). `--bf16-autocast`
+is opt-in: on this build it is ~10× slower than fp32 (a minute at 128 px for x4plus). `--smoke`: animevideov3 at
+32 px, the same code path in seconds (CI).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -49,23 +51,33 @@ def main() -> int:
     ap.add_argument("--method", default="RealESRGAN_x4plus")
     ap.add_argument("--size", type=int, default=128)
     ap.add_argument("--bf16-autocast", action="store_true")
+    ap.add_argument("--smoke", action="store_true", help="realesr-animevideov3 at 32 px: checks the bench runs")
+    ap.add_argument("--json", metavar="OUT")
     args = ap.parse_args()
+    if args.smoke:
+        args.method, args.size = "realesr-animevideov3", 32
+    rows = []
+
+    def row(label: str, seconds: float, db: float | None) -> None:
+        rows.append({"option": label, "seconds": round(seconds, 4), "psnr_vs_fp32_db": None if db is None else
+                     round(db, 1)})
+        print(f"{label:26} {seconds:8.3f} s   " + ("reference" if db is None else f"{db:6.1f} dB"))
     img = cv2.resize(data.astronaut(), (args.size, args.size), interpolation=cv2.INTER_AREA)
     chw = np.ascontiguousarray(img.astype(np.float32).transpose(2, 0, 1) / 255)
     x = torch.from_numpy(chw)[None]
     model = get(args.method).torch_module()
     with torch.inference_mode():
         t, ref = best_of(lambda: model(x)[0].numpy())
-        print(f"torch fp32                 {t:8.3f} s   reference")
+        row("torch fp32", t, None)
         cl = model.to(memory_format=torch.channels_last)
         t, out = best_of(lambda: cl(x.to(memory_format=torch.channels_last))[0].numpy())
-        print(f"torch channels-last        {t:8.3f} s   {psnr(out, ref):6.1f} dB")
+        row("torch channels-last", t, psnr(out, ref))
         if args.bf16_autocast:
             def bf16():
                 with torch.autocast("cpu", dtype=torch.bfloat16):
                     return cl(x.to(memory_format=torch.channels_last)).float()[0].numpy()
             t, out = best_of(bf16, 1)
-            print(f"torch bf16 autocast        {t:8.3f} s   {psnr(out, ref):6.1f} dB")
+            row("torch bf16 autocast", t, psnr(out, ref))
         model.to(memory_format=torch.contiguous_format)
     param, bin_ = get(args.method).ncnn.files()
     for label, opts in [("ncnn fp32", {}), ("ncnn bf16 storage", {"use_bf16_storage": True}),
@@ -84,7 +96,12 @@ def main() -> int:
             return np.array(ex.extract("output")[1], copy=True)
 
         t, out = best_of(run)
-        print(f"{label:26} {t:8.3f} s   {psnr(out, ref):6.1f} dB")
+        row(label, t, psnr(out, ref))
+    if args.json:
+        from core.runtime.machine import machine
+
+        Path(args.json).write_text(json.dumps({"method": args.method, "size": args.size, "machine": machine(),
+                                               "rows": rows}, indent=1))
     return 0
 
 

@@ -49,7 +49,10 @@ def main() -> int:
     ap.add_argument("--method", default="realesr-animevideov3")
     ap.add_argument("--busy", type=int, nargs="+", default=[0, 1, 2], help="other busy processes, one run each")
     ap.add_argument("--json", type=Path)
+    ap.add_argument("--smoke", action="store_true", help="one quiet run (--busy 0): checks the bench runs")
     args = ap.parse_args()
+    if args.smoke:
+        args.busy = [0]
     sys.path.insert(0, str(ROOT))
     from core.runtime.machine import describe
 

@@ -2,7 +2,7 @@
 own (another sample, scale, crop or model; some RealESRGAN_x4plus crop previews), and some switch page or move a
 control while they wait; optionally some upload an oversized batch archive at the same time.
 
-    python bench/load_test.py [--sessions 30] [--archives 0] [--join-window 60] [--click-window 10]
+    python bench/load_test.py [--smoke] [--sessions 30] [--archives 0] [--join-window 60] [--click-window 10]
                               [--browsers 2] [--ray local] [--json OUT]
 
 Starts `streamlit run` on a free 127.0.0.1 port with SRLAB_TIMING_LOG set, so the *server* records each page run
@@ -65,6 +65,16 @@ def scenarios(n: int) -> list[dict]:
     return jobs[:n]
 
 
+def smoke_scenarios() -> list[dict]:
+    """Two quick jobs of the class's kinds (small samples, realesr-animevideov3 ×2): one switches page while it
+    waits, the other moves a control."""
+    small = [dict(sample=s, method="realesr-animevideov3", scale="×2", button="Enhance full image")
+             for s in ("camera (128×128)", "cat (150×100)")]
+    small[0].update(switch_page=True, move_control=False)
+    small[1].update(switch_page=False, move_control=True)
+    return small
+
+
 def oversized_archive() -> bytes:
     """The archive of issue 28: 60 copies of a solid-colour 4000×4000 PNG (3.4 MB once zipped)."""
     import numpy as np
@@ -80,22 +90,20 @@ def oversized_archive() -> bytes:
 
 
 def cpu_name() -> str:
-    flags = set()
-    model = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            model = line.split(":", 1)[1].strip()
-        elif line.startswith("flags"):
-            flags = set(line.split(":", 1)[1].split())
-    wanted = [f for f in ("avx2", "avx512_bf16", "avx512_vnni", "amx_bf16") if f in flags]
-    return f"{model} ({os.cpu_count()} cores; {' '.join(wanted)})"
+    from core.runtime.machine import cpu_flags, machine  # /proc/cpuinfo, with its fallback where it is missing
+
+    wanted = [f for f in ("avx2", "avx512_bf16", "avx512_vnni", "amx_bf16") if f in cpu_flags()]
+    return f"{machine()['cpu'].split(' ', 1)[-1]} ({os.cpu_count()} cores; {' '.join(wanted)})"
 
 
 def peak_rss_mb(pid: int) -> float:
-    """VmHWM: the server process's peak resident memory so far."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
+    """VmHWM: the server process's peak resident memory so far; NaN where /proc is missing (not checked then)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
     return float("nan")
 
 
@@ -388,10 +396,17 @@ def main() -> int:
     ap.add_argument("--max-rss-mb", type=float, default=float(os.environ.get("SRLAB_MEMORY_BOUND_MB", 4096)),
                     help="the configured memory bound the server must stay within")
     ap.add_argument("--json", metavar="OUT")
+    ap.add_argument("--smoke", action="store_true",
+                    help="two sessions in one browser, in-process jobs (no Ray), realesr-animevideov3 on small samples,"
+                         " one switching page and one moving a control while it waits: checks the bench runs (CI)")
     args = ap.parse_args()
+    if args.smoke:
+        args.sessions, args.archives, args.ray, args.browsers = 2, 0, None, 1
+        args.join_window, args.click_window, args.timeout = 2, 1, 300
+        args.clients_at = "same"  # at SCHED_IDLE two clients on a machine busy with other work may never run
     if not 1 <= args.sessions + args.archives <= 50:
         ap.error("--sessions + --archives must be 1…50")
-    jobs = scenarios(args.sessions)
+    jobs = smoke_scenarios() if args.smoke else scenarios(args.sessions)
     results_dir = ROOT / "bench" / "results"
     archive = results_dir / "oversized_batch.zip"
     if args.archives:
@@ -419,7 +434,7 @@ def main() -> int:
     refused = [r for r in results if r["kind"] == "archive"]
     times = sorted(r["seconds"] for r in done if r["ok"])
     q = statistics.quantiles(times, n=20) if len(times) >= 2 else times * 19
-    summary = {"sessions": args.sessions, "archives": args.archives, "ray": args.ray or "",
+    summary = {"smoke": args.smoke, "sessions": args.sessions, "archives": args.archives, "ray": args.ray or "",
                "completed": len(times), "errors": sum(not r["ok"] for r in done),
                "lost_jobs": sum(1 for r in done if r["error"] and "no result in time" in r["error"]),
                "server_crashed": crashed, "saw_their_place_in_line": sum(r["saw_queue"] for r in done),
@@ -427,7 +442,7 @@ def main() -> int:
                "moved_a_control_while_waiting": sum(r.get("moved", False) for r in done),
                "archives_refused_in_one_line": sum(r["ok"] for r in refused),
                "archive_message": next((r.get("message") for r in refused if r.get("message")), None),
-               "peak_rss_mb": round(rss), "rss_bound_mb": args.max_rss_mb,
+               "peak_rss_mb": None if rss != rss else round(rss), "rss_bound_mb": args.max_rss_mb,
                "join_window_s": args.join_window, "click_window_s": args.click_window, "browsers": args.browsers,
                "server": server_timings(timings),
                "client_click_to_result": {"p50_s": round(statistics.median(times), 2) if times else None,
@@ -440,7 +455,7 @@ def main() -> int:
     print(json.dumps(summary, indent=2))
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2))
-    ok = (summary["errors"] == 0 and not crashed and rss <= args.max_rss_mb
+    ok = (summary["errors"] == 0 and not crashed and not rss > args.max_rss_mb  # NaN: not readable here
           and summary["archives_refused_in_one_line"] == args.archives
           and summary["server"]["most_runs_of_one_request"] <= 1)
     return 0 if ok else 1

@@ -1,7 +1,10 @@
 """Peak inference memory per input pixel of each network and backend (feeds `bytes_per_input_pixel` in
 core/networks.py).
 
-    python bench/memory.py [--sizes 64,128,192] [--backends torch,torch-bf16,ncnn]
+    python bench/memory.py [--sizes 64,128,192] [--backends torch,torch-bf16,ncnn] [--json OUT] [--smoke]
+
+`--smoke`: realesr-animevideov3 at 32 and 48 px on torch and ncnn (the same code path in seconds, CI).
+Uses getrusage's peak (Linux, macOS; kB on Linux).
 
 Each size runs in a fresh process; the figure is the slope of peak RSS over input pixels.
 """
@@ -21,7 +24,7 @@ import core
 from core import methods
 from core.runtime import backends
 from core.pipeline.engine import enhance
-backends.get(methods.get({name!r}), {backend!r})
+backends.built(methods.get({name!r}), {backend!r})
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 img = (np.random.default_rng(0).random(({size}, {size}, 3)) * 255).astype(np.uint8)
 enhance(img, {name!r}, tile=0, backend={backend!r})
@@ -42,10 +45,15 @@ def main() -> None:
     ap.add_argument("--sizes", default="64,128,192")
     ap.add_argument("--methods", default=",".join(m.name for m in networks()))
     ap.add_argument("--backends", default="torch,torch-bf16,ncnn")
+    ap.add_argument("--json", metavar="OUT")
+    ap.add_argument("--smoke", action="store_true", help="one small network at two tiny sizes: checks the bench runs")
     args = ap.parse_args()
+    if args.smoke:
+        args.sizes, args.methods, args.backends = "32,48", "realesr-animevideov3", "torch,ncnn"
+    rows = []
     sizes = [int(s) for s in args.sizes.split(",")]
-    from core import backends
     from core.methods import get
+    from core.runtime import backends
 
     for name in args.methods.split(","):
         for backend in args.backends.split(","):
@@ -54,8 +62,13 @@ def main() -> None:
             peaks = [peak_bytes(name, s, backend) for s in sizes]
             pixels = [s * s for s in sizes]
             slope = (peaks[-1] - peaks[0]) / (pixels[-1] - pixels[0])
-            print(json.dumps({"method": name, "backend": backend, "sizes": sizes,
-                              "peak_mb": [round(p / 1e6) for p in peaks], "bytes_per_input_pixel": round(slope)}))
+            rows.append({"method": name, "backend": backend, "sizes": sizes,
+                         "peak_mb": [round(p / 1e6) for p in peaks], "bytes_per_input_pixel": round(slope)})
+            print(json.dumps(rows[-1]), flush=True)
+    if args.json:
+        from core.runtime.machine import machine
+
+        Path(args.json).write_text(json.dumps({"machine": machine(), "rows": rows}, indent=1))
 
 
 if __name__ == "__main__":

@@ -136,9 +136,9 @@ def bare_module(spec, bf16: bool):
 
 
 def core_backend(spec, name: str):
-    from core import backends
+    from core.runtime.backends import BACKENDS
 
-    backend = backends.build(spec, name)
+    backend = BACKENDS.get(name).build(spec)
     return lambda x: backend(x[0])[None]
 
 
@@ -386,17 +386,22 @@ def main() -> int:
     ap.add_argument("--skip", default="", help="comma-separated candidate names to leave out")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--json", metavar="OUT")
+    ap.add_argument("--smoke", action="store_true", help="realesr-animevideov3 at 32 px, 3 runs, no torch.compile or "
+                                                          "jit trace (minutes each): checks the bench runs")
     args = ap.parse_args()
+    if args.smoke:
+        args.models, args.sizes, args.runs = "realesr-animevideov3", "32", 3
+        args.skip = ",".join(filter(None, [args.skip, "torch-bf16 + torch.compile", "torch-bf16 + jit.trace/freeze"]))
     if args.runs < 3:
         ap.error("--runs must be at least 3")
     torch.set_num_threads(args.threads)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
 
     started = time.time()
-    report = {"command": "python " + " ".join([f"bench/{Path(__file__).name}", *sys.argv[1:]]),
+    report = {"smoke": args.smoke, "command": "python " + " ".join([f"bench/{Path(__file__).name}", *sys.argv[1:]]),
               "load_before": load(), "machine": None, "gate": {"min_psnr_db": MIN_PSNR_DB, "max_lpips": MAX_LPIPS},
               "threads": args.threads, "calibration": args.calibration, "results": []}
-    from core.runtime.backends import machine
+    from core.runtime.machine import machine
     report["machine"] = machine()
     with tempfile.TemporaryDirectory(prefix="one_step_") as tmp:
         for model_name in args.models.split(","):

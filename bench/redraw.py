@@ -55,7 +55,10 @@ def main() -> int:
     ap.add_argument("--scale", default="×4")
     ap.add_argument("--reruns", type=int, default=12)
     ap.add_argument("--json", metavar="OUT")
+    ap.add_argument("--smoke", action="store_true", help="camera (128×128) at ×2, two reruns: checks the bench runs")
     args = ap.parse_args()
+    if args.smoke:
+        args.sample, args.scale, args.reruns = "camera (128×128)", "×2", 2
     results = ROOT / "bench" / "results"
     timings = results / "redraw_timings.jsonl"
     timings.unlink(missing_ok=True)
@@ -70,7 +73,8 @@ def main() -> int:
     if not runs:
         print("no page run drew the result", file=sys.stderr)
         return 1
-    summary = {"sample": args.sample, "method": args.method, "scale": args.scale, "reruns": len(runs),
+    summary = {"smoke": args.smoke, "sample": args.sample, "method": args.method, "scale": args.scale,
+               "reruns": len(runs),
                "seconds": _stats([r["seconds"] for r in runs]), "cpu_s": _stats([r["cpu_s"] for r in runs]),
                "runq_s": _stats([r["runq_s"] for r in runs]), "cpu": cpu_name()}
     print(json.dumps(summary, indent=2))

@@ -1,13 +1,16 @@
 """Speed on this CPU: the official RealESRGANer (fp32, tile 0) against SR Lab's engine, same inputs.
 
-    python bench/speed.py [--quick] [--json OUT.json] [--sizes 64,128,256] [--methods a,b] [--big METHOD]
+    python bench/speed.py [--quick | --smoke] [--json OUT.json] [--sizes 64,128,256] [--methods a,b] [--repeats N]
+                          [--big METHOD]
 
 Inputs are centre crops of a real photo (scikit-image's astronaut). For each network method and size:
-median seconds of the official path and of ours (default settings: automatic backend and tile size), the
+median seconds of the official path and of ours, timed in turn (official, ours, official, ours, …: a machine
+that gets busier or quieter during the run moves both alike) (default settings: automatic backend and tile size), the
 speed-up, ours in seconds per input megapixel, the PSNR of our output against the official output, our
 tiles, and the process's peak RSS during our run (VmHWM, reset before each run). At the largest size it
 also times ours untiled, to show what tiling costs. `--big METHOD` runs a 2000×2000 input at ×4 and reports
-time and peak RSS. `--quick` (one repeat at 256 px) finishes in about 5 minutes on a 2-core machine. The JSON
+time and peak RSS. `--quick` (one repeat at 256 px) finishes in about 5 minutes on a 2-core machine; `--smoke`
+(realesr-animevideov3 at 32 px, one repeat: the same code path, no meaningful figure) in seconds. The JSON
 also records the CPU (model, cores, flags such as avx512_bf16) and library versions: a speed-up is a property
 of the CPU it was measured on.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -34,10 +38,20 @@ def reset_peak_rss() -> None:
 
 
 def peak_rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """VmHWM on Linux; elsewhere the process's lifetime peak (getrusage: not reset, so an upper bound), or NaN
+    where neither exists (Windows)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    try:
+        import resource
+    except ImportError:
+        return float("nan")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024  # bytes on macOS, kB elsewhere
 
 
 def crop(size: int) -> np.ndarray:
@@ -57,6 +71,21 @@ def timed(fn, repeats: int):
     return statistics.median(times), out
 
 
+def timed_in_turn(official, ours, repeats: int):
+    """Median seconds of each, run alternately; the peak RSS is of our runs only (reset before each)."""
+    off_t, ours_t, rss, off_out, ours_out = [], [], [], None, None
+    for _ in range(repeats):
+        t = time.perf_counter()
+        off_out = official()
+        off_t.append(time.perf_counter() - t)
+        reset_peak_rss()
+        t = time.perf_counter()
+        ours_out = ours()
+        ours_t.append(time.perf_counter() - t)
+        rss.append(peak_rss_mb())
+    return statistics.median(off_t), off_out, statistics.median(ours_t), ours_out, max(rss)
+
+
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     """core.quality.metrics' PSNR on 8-bit images; 99 stands for identical (JSON has no infinity)."""
     from core.quality.metrics import psnr as psnr01
@@ -69,10 +98,10 @@ def official_upsampler(spec):
 
     from realesrgan import RealESRGANer
 
-    from core import weights
+    from core.weights.resolve import resolve
 
     with contextlib.redirect_stdout(io.StringIO()):
-        return RealESRGANer(scale=spec.native_scale, model_path=str(weights.resolve(spec).path), model=spec.build(),
+        return RealESRGANer(scale=spec.native_scale, model_path=str(resolve(spec).path), model=spec.build(),
                             tile=0, pre_pad=0, half=False, device="cpu")
 
 
@@ -83,33 +112,46 @@ def main() -> int:
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes, one repeat: checks the bench runs (CI)")
     ap.add_argument("--sizes", default="64,128,256")
-    ap.add_argument("--methods", default=",".join(m.name for m in networks() if m.arch in
+    ap.add_argument("--methods", default=",".join(m.name for m in networks() if m.arch.name in
                                                   ("RRDBNet", "SRVGGNetCompact")))
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--json", metavar="OUT")
     ap.add_argument("--big", metavar="METHOD", help="also run a 2000×2000 input at ×4 with METHOD")
     args = ap.parse_args()
+    if args.smoke:
+        args.sizes, args.methods, args.repeats, args.big = "32", "realesr-animevideov3", 1, None
     import cv2
 
     from core.methods import get
+    from core.runtime import calibrate
 
     sizes = [int(s) for s in args.sizes.split(",")]
-    records = []
+    records, calibration = [], {}
     for name in args.methods.split(","):
         spec = get(name)
         official = official_upsampler(spec)
-        enhance(crop(32), name)  # warm-up: first-call costs are not what we measure
+        saved = calibrate.measured(spec)
+        if saved and saved.get("contended") and not args.smoke:
+            # made while other work held the cores: `auto` would choose from times many times too slow
+            print(f"{name}: the saved backend measurement was made on a busy machine; measuring again", flush=True)
+            calibrate.record_for(spec, again=True)
+        enhance(crop(32), name)  # warm-up: first-call costs are not what we measure (measures if never measured)
+        record = calibrate.measured(spec) or {}
+        measured = record.get("measured", {})
+        calibration[name] = {"backend": record.get("backend"), "contended": record.get("contended"),
+                             "seconds_per_mpx": {n: m["seconds_per_mpx"] for n, m in measured.items()},
+                             "timed_at": {n: list(m["seconds"]) for n, m in measured.items()}}
+        print(f"{name}: auto's measurement on this machine: {json.dumps(calibration[name])}", flush=True)
         official.enhance(cv2.cvtColor(crop(32), cv2.COLOR_RGB2BGR), outscale=spec.native_scale)
         for size in sizes:
             repeats = 1 if (args.quick and size >= 256) else args.repeats
             img = crop(size)
             bgr = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
-            off_s, off = timed(lambda: official.enhance(bgr, outscale=spec.native_scale)[0], repeats)
+            off_s, off, ours_s, ours, rss = timed_in_turn(
+                lambda: official.enhance(bgr, outscale=spec.native_scale)[0], lambda: enhance(img, name), repeats)
             off = cv2.cvtColor(off, cv2.COLOR_BGR2RGB)
-            reset_peak_rss()
-            ours_s, ours = timed(lambda: enhance(img, name), repeats)
-            rss = peak_rss_mb()
             rec = {"method": name, "size": size, "official_s": round(off_s, 3), "ours_s": round(ours_s, 3),
                    "speedup": round(off_s / ours_s, 2), "psnr_vs_official_db": round(psnr(off, ours.pixels), 1),
                    "peak_rss_mb": round(rss), "backend": ours.stats.backend, "tiles": ours.stats.tiles,
@@ -130,13 +172,15 @@ def main() -> int:
                "backend": out.stats.backend, "peak_rss_mb": round(peak_rss_mb())}
         records.append(rec)
         print(json.dumps(rec), flush=True)
-    from core.runtime.backends import machine
+    from core.runtime.machine import machine
 
     here = machine()
+    load = os.getloadavg() if hasattr(os, "getloadavg") else None  # other work on the cores slows every figure
     if args.json:
-        Path(args.json).write_text(json.dumps({"machine": here, "records": records}, indent=1))
+        Path(args.json).write_text(json.dumps({"machine": here, "load_average_1_5_15": load, "smoke": args.smoke,
+                                               "calibration": calibration, "records": records}, indent=1))
     print(f"\n{here['cpu']}, {here['cores']} cores, flags: {' '.join(here['flags'])}; "
-          f"torch {here['versions']['torch']}")
+          f"torch {here['versions']['torch']}; load average {load}")
     print("\n| method | size | official s | ours s | speed-up | PSNR vs official dB | peak RSS MB | backend, tiles |")
     print("|---|---|---|---|---|---|---|---|")
     for r in records:

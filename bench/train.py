@@ -22,6 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+# --smoke: the loop, validation, losses and cards of two presets in seconds; no figure means anything
+SMOKE = {"scratch-60s": dict(seconds=60, max_steps=3, validate_every=2),  # a few steps, however busy the machine
+         "animevideov3-gan-2min": dict(seconds=60, max_steps=2, validate_every=1)}
 QUICK = {"scratch-60s": dict(seconds=20), "animevideov3-style-2min": dict(seconds=40),
          "animevideov3-gan-2min": dict(seconds=40), "x4plus-last-5min": dict(seconds=60, cache_patches=32)}
 
@@ -88,7 +91,10 @@ def main() -> int:
     ap.add_argument("--json", metavar="OUT", help="write every number to this JSON file")
     ap.add_argument("--presets", help="comma-separated preset names (default: all)")
     ap.add_argument("--trunk-cache-only", action="store_true", help="only the x4plus frozen-trunk measurement")
+    ap.add_argument("--smoke", action="store_true", help="two presets for a few seconds each: checks the bench runs")
     args = ap.parse_args()
+    if args.smoke:
+        args.presets, args.trunk_cache_only = ",".join(SMOKE), False
 
     import core  # noqa: F401  (the torchvision shim before basicsr)
     from core.runtime.machine import describe, machine, threads
@@ -104,7 +110,8 @@ def main() -> int:
         print(f"{'preset':<26} {'steps':>6} {'steps/s':>8} {'s':>6}   {'PSNR bicubic':>12} {'start':>6} → {'after':<6}"
               f" {'LPIPS bicubic':>13} {'start':>6} → {'after':<6}")
     for name in names:
-        r = runs[name] = run_preset(name, images, QUICK.get(name, {}) if args.quick else {})
+        budget = SMOKE[name] if args.smoke else QUICK.get(name, {}) if args.quick else {}
+        r = runs[name] = run_preset(name, images, budget)
         b, s, a = r["bicubic"], r["start"], r["after"]
         print(f"{name:<26} {r['steps']:>6} {r['steps_per_s']:>8.2f} {r['seconds']['total']:>6.0f}   "
               f"{b['psnr']:>12.2f} {s['psnr']:>6.2f} → {a['psnr']:<6.2f} {b['lpips']:>13.3f} {s['lpips']:>6.3f} → "
@@ -115,7 +122,7 @@ def main() -> int:
               f"({first['held_out']}; centre crops ≤ 256 px, PSNR on RGB, LPIPS AlexNet)")
     goals = targets(runs)
     for text, met in goals:
-        quick = " (quick run: shorter budgets)" if args.quick else ""
+        quick = " (quick run: shorter budgets)" if args.quick or args.smoke else ""
         print(f"target: {text}: {'met' if met else 'NOT met'}{quick}")
     cache = None
     if "x4plus-last-5min" in names or args.trunk_cache_only:
@@ -129,7 +136,8 @@ def main() -> int:
     print(f"load average {load_after[0]:.2f} at the end (other processes on this machine slow every figure)")
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": machine(), "cpu": describe(), "threads": threads(),
-                                               "quick": args.quick, "load_average": [load_before, load_after],
+                                               "quick": args.quick, "smoke": args.smoke,
+                                               "load_average": [load_before, load_after],
                                                "runs": runs, "targets": [{"target": t, "met": m} for t, m in goals],
                                                "trunk_cache": cache}, indent=1))
     return 0

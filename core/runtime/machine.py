@@ -1,5 +1,10 @@
 """What this machine is, read once: the CPU model, its flags, the cores, the library versions a measurement
-depends on, and how many threads a job may use."""
+depends on, and how many threads a job may use.
+
+The facts come from Linux's /proc. Where a file is missing (macOS, Windows) each has a conservative default
+(tests/test_machine.py runs them with /proc hidden): no CPU flags, so no native bf16 (torch-bf16 is not timed;
+`auto` picks among the fp32 backends), the CPU model from `platform`, a 2000 MB tile budget per job slot
+instead of a share of MemAvailable, and no scheduler times (a busy machine is not detected)."""
 from __future__ import annotations
 
 import functools
@@ -21,8 +26,8 @@ def _cpuinfo() -> tuple[str, tuple[str, ...]]:
                 model = line.split(":", 1)[1].strip()
             elif line.startswith(("flags", "Features")) and not flags:
                 flags = tuple(sorted(_FLAGS & set(line.split(":", 1)[1].split())))
-    except OSError:
-        pass
+    except OSError:  # no /proc (macOS, Windows): no flags is the safe side (bf16 would not be trusted)
+        model = platform.processor() or model
     return model, flags
 
 

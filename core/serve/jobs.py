@@ -16,6 +16,7 @@ from __future__ import annotations
 import enum
 import itertools
 import os
+import sys
 import threading
 import time
 from collections import OrderedDict, deque
@@ -257,7 +258,8 @@ class JobService:
 def lower_priority(nice: int) -> None:
     """Linux's nice is per thread, and the compute threads a worker starts (torch's OpenMP team, ncnn's) inherit
     it: a page run then gets the cores first and stays quick while a job runs. Raising nice needs no privilege."""
-    if nice > 0 and hasattr(os, "setpriority"):
+    # elsewhere (macOS) PRIO_PROCESS takes a process id, and a thread id there could name another process
+    if nice > 0 and hasattr(os, "setpriority") and sys.platform.startswith("linux"):
         try:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
         except OSError:  # not allowed here (a sandbox): the jobs keep the page's priority
