@@ -11,6 +11,7 @@ from core.train.config import TrainError
 from core.train.data import builtin_images
 from core.train.presets import PRESETS, config
 from ui import jobs
+from ui.controls import download
 from ui.picker import UPLOAD_TYPES
 from ui.state import current_image, kept, require_frame
 from ui.train_view import has_checkpoint, keep_result, live, submit_training, watch_training
@@ -67,7 +68,7 @@ if job := jobs.get(st.session_state.get("train_job")):
             with st.expander("The model's card: what it is, what it was trained on, its validation scores"):
                 st.json(result.card)
             d1, d2 = st.columns(2)
-            d1.download_button("Download the model (.safetensors)", result.file_bytes, f"{result.stem}.safetensors",
-                               key="train_dl_model")
-            d2.download_button("Download its card (.json)", lambda: json.dumps(result.card, indent=2),
-                               f"{result.stem}.json", "application/json", key="train_dl_card")
+            download("Download the model (.safetensors)", result.file_bytes, f"{result.stem}.safetensors",
+                     key="train_dl_model", container=d1)
+            download("Download its card (.json)", lambda: json.dumps(result.card, indent=2), f"{result.stem}.json",
+                     "application/json", key="train_dl_card", container=d2)

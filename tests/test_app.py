@@ -273,3 +273,32 @@ def test_every_picture_goes_to_the_browser_as_lossless_png(monkeypatch):
     decoded = [cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)[..., ::-1] for _, data in sent]
     sidebar = to_display(SAMPLES["cat"].image().pixels, 256)
     assert any(d.shape == sidebar.shape and np.array_equal(d, sidebar) for d in decoded)
+
+
+def test_a_model_file_that_would_run_code_is_refused_in_one_line_with_no_advice_to_load_it_unsafely():
+    """Issue 41: the refusal repeated PyTorch's hint that loading with weights_only=False "will likely succeed"."""
+    import pickle
+
+    class RunsCode:
+        def __reduce__(self):
+            return (print, ("this would run",))
+
+    at = new_app()
+    at.file_uploader(key="enh_user_model").upload("evil.pth", pickle.dumps({"x": RunsCode()}),
+                                                  "application/octet-stream").run()
+    assert not at.exception
+    assert errors(at) == ["evil.pth was refused: it holds code that loading would run, not only weights. Use a "
+                          ".safetensors file or a .pth of plain weights."]
+
+
+def test_a_refused_sidebar_upload_is_said_once_in_the_sidebar_not_atop_every_page():
+    """Issue 41: the error topped every page (and on Batch stood beside the page's own red box)."""
+    at = new_app()
+    at.radio(key="source_w").set_value("Upload").run()
+    at.file_uploader(key="upload").upload("broken.png", b"\x89PNG\r\n\x1a\nnot really", "image/png").run()
+    for page in ("pages/enhance.py", "pages/batch.py", "pages/metrics.py"):
+        at.switch_page(page).run()
+        assert not at.exception
+        said = [e.value for e in at.sidebar.error]
+        assert len(said) == 1 and said[0].startswith("That file could not be used: ") and "broken.png" in said[0]
+        assert not [e.value for e in at.main.error], page

@@ -163,3 +163,28 @@ def test_the_time_left_follows_the_measurement_until_the_jobs_own_pace_is_over_2
     assert _running(100, 0.5, 0.05).time_left_s() == pytest.approx(99.5, abs=0.1)  # too early to judge its pace
     assert _running(None, 5, 0.01).time_left_s() is None  # nothing measured, too early: no number
     assert _running(100, 50, 1.0).time_left_s() is None  # at 1.0 the result is being drawn: no promise
+
+
+def test_the_only_user_is_never_told_that_other_people_are_using_the_server(monkeypatch):
+    """Issue 41: "waiting, 1st in line (0 running). Other people are using this server." two seconds after the
+    only user's Start: a job waits in line a moment before a worker takes it (the workers run below the page)."""
+    from ui import jobs as ui_jobs
+
+    svc = JobService(slots=1)
+    monkeypatch.setattr(ui_jobs, "job_service", lambda: svc)
+    monkeypatch.setattr(ui_jobs, "owner", lambda: "me")
+    gate, log = threading.Event(), []
+    with svc._lock:  # the moment between a submit and a worker taking the job, held still
+        mine = svc.submit(_gate_work(gate, log, "mine"), label="Training", kind="test", owner="me")
+        assert svc.place(mine) == 1 and svc.running == 0
+        assert ui_jobs.describe(mine)[1] == "Training: starting…"
+    while mine.state is not State.RUNNING:
+        time.sleep(0.005)
+    second = svc.submit(_gate_work(gate, log, "second"), label="Batch", kind="test", owner="me")
+    assert ui_jobs.describe(second)[1] == "Batch: waiting for your other job to finish."
+    theirs = svc.submit(_gate_work(gate, log, "theirs"), label="Scoring", kind="test", owner="someone else")
+    monkeypatch.setattr(ui_jobs, "owner", lambda: "someone else")  # as the other session sees its job
+    assert ui_jobs.describe(theirs)[1] == ("Scoring: waiting, 2nd in line (1 running). Other people are using "
+                                           "this server.")
+    gate.set()
+    assert all(svc.wait(j, 10) for j in (mine, second, theirs))

@@ -184,8 +184,9 @@ def submit_batch(files: list[tuple[str, bytes]], method: str, outscale: float) -
     line at once (an ImageError). The job then decodes one image at a time, adds each result to a zip on disk
     (bounded by SRLAB_BATCH_OUTPUT_MB) and keeps the rows done so far in its data, so they survive a page
     switch. Its result: (ResultsZip, rows)."""
-    from core.io.batch import ResultsFull, ResultsZip, open_batch
+    from core.io.batch import ResultsFull, ResultsZip, blank_row, open_batch
     from core.io.imageio import ImageError
+    from core.io.output import result_name
 
     batch = open_batch(files)
     own = dict(own_models())
@@ -193,7 +194,7 @@ def submit_batch(files: list[tuple[str, bytes]], method: str, outscale: float) -
     def work(ctx: Context):
         zipped, rows, full = ResultsZip(), [], ""
         for i, member in enumerate(batch):
-            row = {"file": member.name, "method": method, "scale": outscale}
+            row = blank_row(member.name, method, outscale)
             try:
                 if full:
                     raise ImageError(f"{member.name}: not done, results.zip was full")
@@ -201,10 +202,10 @@ def submit_batch(files: list[tuple[str, bytes]], method: str, outscale: float) -
                 request = Request.make(method, outscale=outscale, image_key=image_key(image.pixels))
                 result, png = run_here(ctx, request, image, own, i / len(batch), 1 / len(batch))
                 s = result.stats
-                zipped.add(f"{member.name.rsplit('.', 1)[0]}_{method.replace(':', '_')}_x{outscale:g}.png", png)
+                zipped.add(result_name(member.name, method, f"x{outscale:g}", ".png"), png)
                 row.update({"input": f"{s.input_size[0]}x{s.input_size[1]}",
                             "output": f"{s.output_size[0]}x{s.output_size[1]}", "what was done": s.summary,
-                            "backend": s.backend, "seconds": round(s.elapsed_s, 3), "error": ""})
+                            "backend": s.backend, "seconds": round(s.elapsed_s, 3)})
             except ResultsFull as exc:
                 full = row["error"] = str(exc)
             except (ImageError, engine.EnhanceError) as exc:  # one bad image must not stop the batch
@@ -271,8 +272,12 @@ def describe(job: Job) -> tuple[float, str]:
         place = svc.place(job)
         if place:
             timing.note(place_shown=job.id)  # SRLAB_TIMING_LOG: the load test counts the waiting jobs shown a place
-        return 0.0, (f"{job.label}: waiting, {_ordinal(place)} in line ({svc.running} running). Other people are "
-                     "using this server." if place else f"{job.label}: starting…")
+        if place and svc.others_ahead(job, owner()):
+            return 0.0, (f"{job.label}: waiting, {_ordinal(place)} in line ({svc.running} running). Other people "
+                         "are using this server.")
+        # Only this session's jobs ahead, or none: a job sits in line a moment before a worker takes it
+        return 0.0, (f"{job.label}: waiting for your other job to finish." if place and svc.running
+                     else f"{job.label}: starting…")
     if job.state is State.RUNNING:
         left = job.time_left_s()
         what = f" ({job.message})" if job.message else ""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from core.methods.contract import SizeRules
 from core.methods.network import Architecture, Card, NetworkMethod, Weights
-from core.weights.resolve import NcnnSource, WeightsInfo, WeightsUnavailable, load_checkpoint
+from core.weights.resolve import NcnnSource, WeightsInfo, WeightsUnavailable, library_reason, load_checkpoint
 
 SUFFIXES = (".pth", ".pt", ".ckpt", ".safetensors")
 MAX_BYTES = 2_000_000_000
@@ -59,7 +59,8 @@ def _state_dict(data: bytes, name: str) -> dict:
         try:
             return load(data)
         except Exception as exc:
-            raise UserModelError(f"{name}: not a readable safetensors file ({exc})") from None
+            raise UserModelError(f"{name}: not a readable safetensors file ({library_reason(exc)}): use the "
+                                 "model's .safetensors or .pth file") from None
     try:
         return load_checkpoint(io.BytesIO(data), name)
     except WeightsUnavailable as exc:

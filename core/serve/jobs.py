@@ -156,6 +156,17 @@ class JobService:
                     return i + 1
         return 0
 
+    def others_ahead(self, job: Job, owner: Hashable) -> int:
+        """How many of the jobs running, or ahead of `job` in line, are not `owner`'s: 0 means nobody else is
+        using the server (the job only waits for `owner`'s other jobs, or for a worker to pick it up)."""
+        with self._lock:
+            ahead = [j for j in self._jobs.values() if j.state is State.RUNNING]
+            for waiting, _ in self._line:
+                if waiting is job:
+                    break
+                ahead.append(waiting)
+            return sum(1 for j in ahead if owner not in j.watchers)
+
     @property
     def running(self) -> int:
         return self._running
