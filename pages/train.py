@@ -6,7 +6,7 @@ import streamlit as st
 
 from core.io.imageio import ImageError, load_image
 from core.serve.jobs import State
-from core.train.checks import check
+from core.train.checks import check, pairs_text
 from core.train.config import TrainError
 from core.train.data import builtin_images
 from core.train.presets import PRESETS, config
@@ -18,12 +18,12 @@ from ui.train_view import has_checkpoint, keep_result, live, submit_training, wa
 
 require_frame()
 st.title("Train")
-st.caption("Training makes a network: pairs are made on the fly from clean images (blur → downscale → noise → "
-           "JPEG, random crops, flips and rotations), the network's output is compared with the truth, and its "
+st.caption("Training makes a network: pairs are made on the fly from clean images (degraded as the preset says, "
+           "random crops, flips and rotations), the network's output is compared with the truth, and its "
            "weights move to make the loss smaller. Whole images are held out for validation, never trained on.")
 name = st.radio("Preset", list(PRESETS), persist_state="session", key=kept("train_preset", "scratch-60s"),
                 format_func=lambda n: PRESETS[n].title)
-st.caption(f"What it teaches: {PRESETS[name].teaches}.")
+st.caption(f"What it teaches: {PRESETS[name].teaches}. Its inputs: {pairs_text(PRESETS[name].config)}.")
 c1, c2, c3 = st.columns(3)
 seconds = c1.slider("Length (s)", 10, int(PRESETS[name].config.seconds) * 2, step=10,
                     persist_state="session", key=kept(f"train_seconds_{name}", int(PRESETS[name].config.seconds)))

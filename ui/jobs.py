@@ -226,7 +226,7 @@ def submit_batch(files: list[tuple[str, bytes]], method: str, outscale: float) -
 def submit_sweep(clean, methods: list[str], knob: str, base, measures: list[str], y_only: bool,
                  crop_border: int) -> Job:
     """core.quality.sweep as a job; its steps cached for the session (a step run once is free again)."""
-    from core.quality.sweep import sweep
+    from core.quality.sweep import KNOBS, sweep
 
     cache = st.session_state.setdefault("sweep_cache", {})
 
@@ -234,7 +234,7 @@ def submit_sweep(clean, methods: list[str], knob: str, base, measures: list[str]
         return sweep(clean, methods, knob, base=base, metrics=measures, y_only=y_only, crop_border=crop_border,
                      cache=cache, on_step=ctx.step)
 
-    return submit(work, label=f"Sweep over {knob.replace('_', ' ')}", kind="sweep",
+    return submit(work, label=f"Sweep over {KNOBS[knob].label}", kind="sweep",
                   key=("sweep", image_key(clean), tuple(methods), knob, base, tuple(measures), y_only, crop_border))
 
 

@@ -110,7 +110,7 @@ def load_user_model(data: bytes, file_name: str, card_extra: dict | None = None)
                           size_rules=SizeRules(minimum=req.minimum, multiple_of=req.multiple_of)),
         weights=Weights(ncnn=_NO_NCNN, sha256=sha),
         card=Card(description=f"Your model {file_name}: {detected}.", family=f"user model ({arch})",
-                  licence="the user's", trained_for="unknown"),
+                  licence="its maker's", trained_for="unknown"),
         bytes_per_input_pixel={"torch": 60_000},  # unknown architecture: a cautious tile (2 GB → ~180²)
         measured_auto=False, detected=detected, module=module, file_name=file_name, card_extra=card_extra or {})
 
