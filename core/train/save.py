@@ -13,9 +13,9 @@ from pathlib import Path
 import torch
 
 from core.methods.user import UserNetwork, load_user_model
-from core.weights.resolve import library_reason
 from core.train.config import TrainError
 from core.train.models import Trainable
+from core.weights.resolve import library_reason
 
 STATE, RUN = "state.pt", "run.json"
 
