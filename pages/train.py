@@ -27,9 +27,10 @@ st.caption(f"What it teaches: {PRESETS[name].teaches}. Its inputs: {pairs_text(P
 c1, c2, c3 = st.columns(3)
 seconds = c1.slider("Length (s)", 10, int(PRESETS[name].config.seconds) * 2, step=10,
                     persist_state="session", key=kept(f"train_seconds_{name}", int(PRESETS[name].config.seconds)))
-seed = c2.number_input("Seed", 0, 10_000,
-
-                       persist_state="session", key=kept("train_seed", 0), help="The same seed gives the same run.")
+seed = c2.number_input("Seed", 0, 10_000, persist_state="session", key=kept("train_seed", 0),
+                       help="The same seed, preset and length give the same model on this server: the first such "
+                       "run fixes its step count from this machine's pace, every later one makes that many "
+                       "(docs/training.md).")
 source = c3.radio("Train on", ["the built-in photos", "the chosen image", "uploads"],
                   persist_state="session", key=kept("train_on",
                   "the built-in photos"), help="The chosen image: its last quarter is held out for validation.")

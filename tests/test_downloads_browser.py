@@ -24,12 +24,12 @@ def page(browser, server):  # noqa: F811
 
 
 def both(page, first, second, tmp_path) -> dict[str, bytes]:
-    """Click one, then the other a moment later, as a hurried user does: each way round, 0.1 to 0.7 s apart (a
+    """Click one, then the other a moment later, as a hurried user does: each way round, 0.2 to 2 s apart (a
     lost file depended on where the page's rerun was when the second click came). Every pair must arrive;
     returns the files by suggested name."""
     files = {}
     for a, b in ((first, second), (second, first)):
-        for gap_ms in (100, 200, 400, 700):
+        for gap_ms in (200, 700, 1200, 2000):
             arrived = []
 
             def arrive(download, arrived=arrived):
