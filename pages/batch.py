@@ -38,8 +38,8 @@ if job := jobs.get(st.session_state.get("batch_job")):
     if rows:
         st.subheader(f"{len(rows) - len(failed)} of {len(rows)} images done"
                      + ("" if job.state.finished else " so far"))
-        st.dataframe([{"ok": not r["error"], **r, "seconds": str(r["seconds"])} for r in rows],  # one type a column
-                     key="batch_table")  # an error also in full below
+        st.dataframe([{"ok": not r["error"], "file": r["file"], "error": r["error"], **r,  # a failure's why in sight
+                       "seconds": str(r["seconds"])} for r in rows], key="batch_table")  # one type a column
     for r in failed:  # in full, below the table: a table column would cut them
         st.error(r["error"] if r["error"].startswith(r["file"]) else f"{r['file']}: {r['error']}")
     if job.state is State.DONE:
