@@ -232,6 +232,9 @@ class _Run:
                     return (f"time limit ({OVERRUN:g}× its length or SRLAB_TRAIN_MAX_SECONDS) before its fixed "
                             "step count: this machine was slower than when the count was fixed")
             elif self.elapsed() + reserve >= self.budget:
+                if self.steps_from is None and self.step:  # ended before its count was fixed: what it made is
+                    self.max_steps, self.steps_from = self.step, "measured"  # the count every later run makes
+                    _record_steps(self.config, self.step)
                 return "time budget"
             t = time.perf_counter()
             loss, parts = self._train_step()
