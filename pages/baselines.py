@@ -1,12 +1,13 @@
 """Baselines: classical interpolations and filters side by side with the network, labelled truthfully."""
 import streamlit as st
 
+from core.io.output import result_name
 from core.methods import is_network
 from core.pipeline import face
 from core.pipeline.engine import EnhanceError, Request
 from ui import jobs
 from ui.compare import ab_slider, zoom_grid
-from ui.controls import param_widgets, scale_picker
+from ui.controls import download, param_widgets, scale_picker
 from ui.jobs import cached
 from ui.region import region_picker
 from ui.result_view import no_reference_table
@@ -87,8 +88,8 @@ for start in range(0, len(shown), per_row):
         col.image(to_display(result.pixels, DISPLAY_MAX // 2), width="stretch", output_format="PNG")
         col.caption(f"**{s.method}** ({s.kind}): {s.summary}{'; faces: ' + s.face if request.face else ''}. "
                     f"{s.elapsed_s:.2f} s.")
-        col.download_button("Download PNG", png, file_name=f"{image.name.rsplit('.', 1)[0]}_{s.method}_"
-                            f"x{s.outscale:g}.png", mime="image/png", key=f"base_dl_{start}_{s.method}")
+        download("Download PNG", png, result_name(image.name, s.method, f"x{s.outscale:g}", ".png"), "image/png",
+                 key=f"base_dl_{start}_{s.method}", container=col)
 
 named = [(result.stats.method, result.pixels) for _, (result, _) in shown]
 st.markdown("**A / B**: any two results on one slider")

@@ -4,7 +4,7 @@ import streamlit as st
 from core.io.imageio import ImageError
 from core.serve.jobs import State
 from ui import jobs
-from ui.controls import scale_picker
+from ui.controls import download, scale_picker
 from ui.picker import UPLOAD_TYPES
 from ui.state import hold, kept, method, method_names, require_frame
 
@@ -38,11 +38,11 @@ if job := jobs.get(st.session_state.get("batch_job")):
     if rows:
         st.subheader(f"{len(rows) - len(failed)} of {len(rows)} images done"
                      + ("" if job.state.finished else " so far"))
-        st.dataframe([{k: v for k, v in r.items() if k != "error"} | {"ok": not r.get("error")} for r in rows],
-                     key="batch_table")
+        st.dataframe([{"ok": not r["error"], "file": r["file"], "error": r["error"], **r,  # a failure's why in sight
+                       "seconds": str(r["seconds"])} for r in rows], key="batch_table")  # one type a column
     for r in failed:  # in full, below the table: a table column would cut them
         st.error(r["error"] if r["error"].startswith(r["file"]) else f"{r['file']}: {r['error']}")
     if job.state is State.DONE:
         archive = job.result[0]
-        st.download_button(f"Download results.zip ({archive.nbytes / 1e6:.1f} MB)", archive.read, "results.zip",
-                           "application/zip", key="batch_download")  # read when clicked, not on every rerun
+        download(f"Download results.zip ({archive.nbytes / 1e6:.1f} MB)", archive.read, "results.zip",
+                 "application/zip", key="batch_download")  # read when clicked, not on every rerun

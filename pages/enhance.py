@@ -27,7 +27,7 @@ if chosen_model := st.session_state.pop("enh_method_next", None):
 method = c1.selectbox("Method", method_names(networks_only=True),
                       persist_state="session", key=kept("enh_method", "RealESRGAN_x4plus"))
 spec = method_of(method)
-c1.caption(f"{spec.description} {spec.family}, {spec.licence}.")
+c1.caption(f"{spec.description} Family: {spec.family}; licence: {spec.licence}.")
 params = param_widgets(spec, "enh", c1)  # a network's own knobs (SRMD's noise level)
 size = scale_picker("enh_scale", c2, fit=True)
 outscale, fit = (size, None) if isinstance(size, float) else (None, size)

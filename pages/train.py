@@ -6,29 +6,31 @@ import streamlit as st
 
 from core.io.imageio import ImageError, load_image
 from core.serve.jobs import State
-from core.train.checks import check
+from core.train.checks import check, pairs_text
 from core.train.config import TrainError
 from core.train.data import builtin_images
 from core.train.presets import PRESETS, config
 from ui import jobs
+from ui.controls import download
 from ui.picker import UPLOAD_TYPES
 from ui.state import current_image, kept, require_frame
 from ui.train_view import has_checkpoint, keep_result, live, submit_training, watch_training
 
 require_frame()
 st.title("Train")
-st.caption("Training makes a network: pairs are made on the fly from clean images (blur → downscale → noise → "
-           "JPEG, random crops, flips and rotations), the network's output is compared with the truth, and its "
+st.caption("Training makes a network: pairs are made on the fly from clean images (degraded as the preset says, "
+           "random crops, flips and rotations), the network's output is compared with the truth, and its "
            "weights move to make the loss smaller. Whole images are held out for validation, never trained on.")
 name = st.radio("Preset", list(PRESETS), persist_state="session", key=kept("train_preset", "scratch-60s"),
                 format_func=lambda n: PRESETS[n].title)
-st.caption(f"What it teaches: {PRESETS[name].teaches}.")
+st.caption(f"What it teaches: {PRESETS[name].teaches}. Its inputs: {pairs_text(PRESETS[name].config)}.")
 c1, c2, c3 = st.columns(3)
 seconds = c1.slider("Length (s)", 10, int(PRESETS[name].config.seconds) * 2, step=10,
                     persist_state="session", key=kept(f"train_seconds_{name}", int(PRESETS[name].config.seconds)))
-seed = c2.number_input("Seed", 0, 10_000,
-
-                       persist_state="session", key=kept("train_seed", 0), help="The same seed gives the same run.")
+seed = c2.number_input("Seed", 0, 10_000, persist_state="session", key=kept("train_seed", 0),
+                       help="The same seed, preset and length give the same model on this server: the first such "
+                       "run fixes its step count from this machine's pace, every later one makes that many "
+                       "(docs/training.md).")
 source = c3.radio("Train on", ["the built-in photos", "the chosen image", "uploads"],
                   persist_state="session", key=kept("train_on",
                   "the built-in photos"), help="The chosen image: its last quarter is held out for validation.")
@@ -67,7 +69,7 @@ if job := jobs.get(st.session_state.get("train_job")):
             with st.expander("The model's card: what it is, what it was trained on, its validation scores"):
                 st.json(result.card)
             d1, d2 = st.columns(2)
-            d1.download_button("Download the model (.safetensors)", result.file_bytes, f"{result.stem}.safetensors",
-                               key="train_dl_model")
-            d2.download_button("Download its card (.json)", lambda: json.dumps(result.card, indent=2),
-                               f"{result.stem}.json", "application/json", key="train_dl_card")
+            download("Download the model (.safetensors)", result.file_bytes, f"{result.stem}.safetensors",
+                     key="train_dl_model", container=d1)
+            download("Download its card (.json)", lambda: json.dumps(result.card, indent=2), f"{result.stem}.json",
+                     "application/json", key="train_dl_card", container=d2)

@@ -273,3 +273,73 @@ def test_every_picture_goes_to_the_browser_as_lossless_png(monkeypatch):
     decoded = [cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)[..., ::-1] for _, data in sent]
     sidebar = to_display(SAMPLES["cat"].image().pixels, 256)
     assert any(d.shape == sidebar.shape and np.array_equal(d, sidebar) for d in decoded)
+
+
+def test_a_model_file_that_would_run_code_is_refused_in_one_line_with_no_advice_to_load_it_unsafely():
+    """Issue 41: the refusal repeated PyTorch's hint that loading with weights_only=False "will likely succeed"."""
+    import pickle
+
+    class RunsCode:
+        def __reduce__(self):
+            return (print, ("this would run",))
+
+    at = new_app()
+    at.file_uploader(key="enh_user_model").upload("evil.pth", pickle.dumps({"x": RunsCode()}),
+                                                  "application/octet-stream").run()
+    assert not at.exception
+    assert errors(at) == ["evil.pth was refused: it holds code that loading would run, not only weights. Use a "
+                          ".safetensors file or a .pth of plain weights."]
+
+
+def test_a_refused_sidebar_upload_is_said_once_in_the_sidebar_not_atop_every_page():
+    """Issue 41: the error topped every page (and on Batch stood beside the page's own red box)."""
+    at = new_app()
+    at.radio(key="source_w").set_value("Upload").run()
+    at.file_uploader(key="upload").upload("broken.png", b"\x89PNG\r\n\x1a\nnot really", "image/png").run()
+    for page in ("pages/enhance.py", "pages/batch.py", "pages/metrics.py"):
+        at.switch_page(page).run()
+        assert not at.exception
+        said = [e.value for e in at.sidebar.error]
+        assert len(said) == 1 and said[0].startswith("That file could not be used: ") and "broken.png" in said[0]
+        assert not [e.value for e in at.main.error], page
+
+
+def test_the_words_say_what_runs(monkeypatch):
+    """Issue 41's wording faults, each by value: Train's caption and the preset its data; a trained or uploaded
+    model's caption; the sweep's job label in the control's words; the handout's trade-off caption its own."""
+    import io as _io
+
+    import torch
+    from realesrgan.archs.srvgg_arch import SRVGGNetCompact
+
+    from core.quality import report
+    from core.quality.metrics import METRICS
+    from core.train.presets import PRESETS
+    from ui import jobs as ui_jobs
+
+    at = new_app()
+    at.switch_page("pages/train.py").run()
+    captions = [c.value for c in at.caption]
+    assert not any("blur → downscale → noise → JPEG" in c for c in captions)
+    assert any(c.endswith("Its inputs: bicubic downscale ÷4.") for c in captions)  # the scratch preset's pairs
+    assert all("this image" not in p.title for p in PRESETS.values())  # they train on the built-in photos first
+
+    torch.manual_seed(1)
+    buf = _io.BytesIO()
+    torch.save(SRVGGNetCompact(3, 3, num_feat=8, num_conv=2, upscale=2).state_dict(), buf)
+    at.switch_page("pages/enhance.py").run()
+    at.file_uploader(key="enh_user_model").upload("mine.pth", buf.getvalue(), "application/octet-stream").run()
+    caption = next(c.value for c in at.caption if c.value.startswith("Your model mine.pth"))
+    assert caption.endswith("Family: user model (RealESRGAN Compact); licence: its maker's.")
+
+    labels = []
+    monkeypatch.setattr(ui_jobs, "submit", lambda work, **kw: labels.append(kw["label"]))
+    ui_jobs.submit_sweep(np.zeros((8, 8, 3), np.uint8), ["bicubic"], "noise_sigma", None, ["psnr_db"], False, 4)
+    assert labels == ["Sweep over Gaussian noise σ"]
+
+    metrics = [METRICS.get("psnr_db"), METRICS.get("lpips")]
+    rows = [("bicubic", "classical", {"psnr_db": 24.0, "lpips": 0.4}), ("net", "network", {"psnr_db": 23.0,
+                                                                                           "lpips": 0.2})]
+    captions = [c for _, c in report.metric_charts(metrics, rows, 12, "each measure, best on top")]
+    assert captions == ["each measure, best on top"] * 2 + [report.TRADEOFF_CAPTION]
+    assert report.TRADEOFF_CAPTION.startswith("perception–distortion: PSNR")

@@ -258,3 +258,31 @@ def test_session_budget_is_thread_safe():
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(churn, range(8)))
     assert budget.total == 1000 * len([1 for w in range(8) for i in range(1000) if f"{w}-{i}" in budget])
+
+
+def test_batch_names_are_cleaned_failed_rows_say_why_and_the_csv_columns_never_move(astronaut_lr):
+    """Issue 41: zip entries kept `<` and `>` (not extractable on Windows) where Enhance's download cleaned them;
+    a failed row showed "None"; statistics.csv's columns moved when the first file failed."""
+    from ui import jobs
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300)
+    at.run()
+    at.switch_page("pages/batch.py").run()
+    small = cv2.resize(astronaut_lr, (48, 40), interpolation=cv2.INTER_AREA)
+    at.file_uploader(key="batch_files").upload("broken.png", b"nope", "image/png")  # the first one fails
+    at.file_uploader(key="batch_files").upload("<img src=x onerror=alert(1)>.png", _png(small), "image/png")
+    at.run()
+    at.selectbox(key="batch_method").set_value("bicubic").run()
+    click(at, "batch_run")
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert not table.isna().any().any()  # no "None" cell
+    failed = table[table["file"] == "broken.png"].iloc[0]
+    assert not failed["ok"] and failed["error"].startswith("broken.png") and failed["input"] == ""
+    zipped, rows = jobs.get(at.session_state["batch_job"]).result
+    with zipfile.ZipFile(io.BytesIO(zipped.read())) as z:
+        assert sorted(z.namelist()) == ["_img src=x onerror=alert(1)__bicubic_x4.png", "statistics.csv"]
+        lines = z.read("statistics.csv").decode().splitlines()
+    assert lines[0] == "file,method,scale,input,output,what was done,backend,seconds,error"
+    assert lines[1].startswith('broken.png,bicubic,4.0,,,,,,"broken.png: not an image file')
+    assert rows[1]["error"] == "" and lines[2].endswith(",")  # done: every column filled but the error

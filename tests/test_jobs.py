@@ -221,3 +221,28 @@ def test_a_batch_runs_the_same_from_the_cli_and_from_the_service(astronaut, tmp_
             app = load_image(z.read(f"{name}_realesr-animevideov3_x2.png")).pixels
             made = read_image_file(out / f"{name}_realesr-animevideov3_x2.png").pixels
             assert app.shape == (96, 128, 3) and np.array_equal(app, made)
+
+
+def test_the_only_user_is_never_told_that_other_people_are_using_the_server(monkeypatch):
+    """Issue 41: "waiting, 1st in line (0 running). Other people are using this server." two seconds after the
+    only user's Start: a job waits in line a moment before a worker takes it (the workers run below the page)."""
+    from ui import jobs as ui_jobs
+
+    svc = JobService(slots=1)
+    monkeypatch.setattr(ui_jobs, "job_service", lambda: svc)
+    monkeypatch.setattr(ui_jobs, "owner", lambda: "me")
+    gate, log = threading.Event(), []
+    with svc._lock:  # the moment between a submit and a worker taking the job, held still
+        mine = svc.submit(_gate_work(gate, log, "mine"), label="Training", kind="test", owner="me")
+        assert svc.place(mine) == 1 and svc.running == 0
+        assert ui_jobs.describe(mine)[1] == "Training: starting…"
+    while mine.state is not State.RUNNING:
+        time.sleep(0.005)
+    second = svc.submit(_gate_work(gate, log, "second"), label="Batch", kind="test", owner="me")
+    assert ui_jobs.describe(second)[1] == "Batch: waiting for your other job to finish."
+    theirs = svc.submit(_gate_work(gate, log, "theirs"), label="Scoring", kind="test", owner="someone else")
+    monkeypatch.setattr(ui_jobs, "owner", lambda: "someone else")  # as the other session sees its job
+    assert ui_jobs.describe(theirs)[1] == ("Scoring: waiting, 2nd in line (1 running). Other people are using "
+                                           "this server.")
+    gate.set()
+    assert all(svc.wait(j, 10) for j in (mine, second, theirs))

@@ -11,7 +11,7 @@ from core.cli import main
 from core.io.imageio import encode_png
 from core.methods.user import load_user_model
 from core.pipeline.engine import Cancelled
-from core.train import presets
+from core.train import engine, presets
 from core.train.config import TrainConfig, TrainError
 from core.train.engine import train
 from core.train.models import RRDB_HEAD
@@ -27,6 +27,13 @@ def photos(astronaut):
     from skimage import data
     return [np.ascontiguousarray(astronaut[100:228, 150:278]), np.ascontiguousarray(data.coffee()[:96, 200:296]),
             np.ascontiguousarray(data.chelsea()[50:146, 100:196])]
+
+
+@pytest.fixture(autouse=True)
+def _own_step_counts(tmp_path, monkeypatch):
+    """The step counts a run fixes go to the test's folder, not this machine's weights/ (one test's count would
+    decide another's run)."""
+    monkeypatch.setattr(engine, "steps_file", lambda: tmp_path / "training_steps.json", raising=False)
 
 
 @pytest.fixture(scope="module")
@@ -173,3 +180,25 @@ def test_cli_trains_writes_model_and_card_and_resumes(photos, tmp_path, capsys):
     assert (out / "scratch-60s.safetensors").exists() and (out / "scratch-60s.json").exists()
     assert main(["train", "--resume", str(out / "checkpoint"), "--images", str(src), "--steps", "5"]) == 0
     assert load_trained(out / "scratch-60s.safetensors").card_extra["resumed_from_step"] == 3
+
+
+def test_the_same_seed_and_length_make_the_same_model_on_this_machine(photos):
+    """Issue 41: three seed-0 runs of one preset made 740, 765 and 759 steps and three models (runs stopped on
+    time). Now the first run fixes its step count from this machine's pace and records it; every later run of
+    the same settings makes exactly that many steps: the same seed gives the same model, another seed another."""
+    config = TINY.replace(seconds=15, validate_every=20)
+    train(photos, config.replace(max_steps=1))  # what a first run loads once (LPIPS, the network code) is loaded
+    runs = [train(photos, config) for _ in range(3)]
+    steps = [r.card["steps"] for r in runs]
+    assert steps[0] == steps[1] == steps[2] > 0, steps
+    assert [r.card["step_count"]["how"] for r in runs] == [
+        "fixed by this run from this machine's pace, recorded"] + ["as this machine first fixed it for these "
+                                                                   "settings"] * 2
+    assert all(r.card["stopped"] == "its fixed step count" for r in runs[1:])  # the first: that, or its time
+    weights = [r.model.module.state_dict() for r in runs]
+    for other in weights[1:]:
+        assert all(torch.equal(weights[0][k], other[k]) for k in weights[0])
+    seed_1 = train(photos, config.replace(seed=1))
+    assert seed_1.card["steps"] == steps[0]
+    first = next(iter(weights[0]))
+    assert not torch.equal(seed_1.model.module.state_dict()[first], weights[0][first])

@@ -55,3 +55,41 @@ def test_the_server_keeps_only_the_newest_cancelled_checkpoints(tmp_path, monkey
         os.utime(root / f"run{i}", (1_000_000 + i * 10,) * 2)  # run4 the newest
     train_task.prune_checkpoints(keep=3)
     assert sorted(p.name for p in root.iterdir()) == ["run2", "run3", "run4"]
+
+
+def test_a_resumed_run_carries_its_curves_measures_where_it_stands_and_keeps_its_own_time(tmp_path, monkeypatch):
+    """Issue 41: after Resume the curves before Cancel were gone (the loss started at the resumed step), its first
+    validation point repeated the "before training" scores, and it said "22 %, about 17 s left" where 80 s were
+    left (the whole run's elapsed time read as this job's progress)."""
+    at = _train_page(tmp_path, monkeypatch)
+    at.slider(key="train_seconds_scratch-60s").set_value(120).run()  # steps before Cancel, even on a busy machine
+    at.button(key="train_start").click().run()
+    first = service().get(at.session_state["train_job"])
+    deadline = time.monotonic() + 110
+    while len(first.data.get("losses", [])) < 5:
+        assert time.monotonic() < deadline and not first.state.finished
+        time.sleep(0.1)
+    at.run()
+    at.button(key="cancel_train").click().run()
+    at = settle(at)
+    before = [dict(h) for h in first.data["history"]]
+    losses = list(first.data["losses"])
+    at.button(key="train_resume").click().run()
+    resumed = service().get(at.session_state["train_job"])
+    while (len(resumed.data.get("losses", [])) <= len(losses) + 3 or resumed.fraction < 0.05) \
+            and not resumed.state.finished:  # (under 2 % done a job says nothing of its time left)
+        assert time.monotonic() < deadline + 120
+        time.sleep(0.05)
+    data = dict(resumed.data)
+    left, own = resumed.time_left_s(), resumed.fraction
+    history = data["history"]
+    assert {k: history[0][k] for k in before[0]} == before[0] and before[0]["step"] == 0  # kept from before Cancel
+    at_resume = next(h for h in history if h["step"] >= losses[-1][0])  # measured when it resumed
+    assert (at_resume["psnr"], at_resume["lpips"]) != (before[0]["psnr"], before[0]["lpips"])
+    assert data["losses"][:len(losses)] == losses and data["losses"][0][0] == 1  # the loss from step 1
+    if resumed.state is State.RUNNING:
+        run_left = 120 - data["run_elapsed_s"]  # the run's length less what it has spent, before the resume too
+        assert left is not None and abs(left - run_left) < 0.35 * run_left + 1.0, (left, run_left, own)
+    service().cancel(resumed)  # what the resume does is seen; its end is the first test's
+    at = settle(at)
+    assert resumed.state.finished and not at.exception

@@ -78,7 +78,7 @@ class RunsCode:
 
 @pytest.mark.parametrize("data, name, message", [
     (b"not a checkpoint", "junk.pth", "could not be read as a PyTorch checkpoint"),
-    (pickle.dumps({"x": RunsCode()}), "evil.pth", "loading it would run code"),
+    (pickle.dumps({"x": RunsCode()}), "evil.pth", "code that loading would run"),
     (None, "unknown.pth", "spandrel does not recognise this model's architecture"),
     (None, "gray.pth", "takes 1 and gives 1 channels"),
     (b"x", "model.onnx", "a model file ends in .pth"),
@@ -110,3 +110,20 @@ def test_cli_model_path(tmp_path, astronaut_lr):
     proc = subprocess.run([sys.executable, "-m", "core", "enhance", img, "-o", tmp_path / "out", "--model-path",
                            tmp_path / "bad.pth"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 2 and "could not be read" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_refusal_never_passes_on_a_librarys_advice_to_disable_its_safety_check():
+    """Issue 41: a pickle that would run code, and a zip-format torch.save of something that is not plain
+    tensors, are refused in one line that says what to do; none repeats torch's weights_only advice."""
+    buf = io.BytesIO()
+    torch.save({"x": RunsCode()}, buf)  # a zip with a global that weights_only refuses
+    for data, name in [(pickle.dumps({"x": RunsCode()}), "evil.pth"), (buf.getvalue(), "evil_zip.pth")]:
+        with pytest.raises(UserModelError) as info:
+            load_user_model(data, name)
+        assert str(info.value) == (f"{name} was refused: it holds code that loading would run, not only weights. "
+                                   "Use a .safetensors file or a .pth of plain weights.")
+    with pytest.raises(UserModelError) as info:
+        load_user_model(b"\x80junk", "cut.pth")
+    message = str(info.value)
+    assert "\n" not in message and "weights_only" not in message and message.endswith(
+        "use the model's .pth or .safetensors file")

@@ -43,3 +43,11 @@ def param_widgets(method, key_prefix: str, container=st) -> dict:
 
 def nearest_up(pixels, size: tuple[int, int]):
     return cv2.resize(pixels, size, interpolation=cv2.INTER_NEAREST)
+
+
+def download(label: str, data, file_name: str, mime: str | None = None, *, key: str, container=st,
+             help: str | None = None) -> None:
+    """Every download button of the app. `on_click="ignore"`: a click only downloads. A click that reran the
+    page gave every deferred download (`data` a callable) a new file id on the server, so a second button
+    clicked before the browser had the new ids fetched an id that was gone, and its file never came."""
+    container.download_button(label, data, file_name, mime, key=key, help=help, on_click="ignore")

@@ -106,8 +106,12 @@ def describe(job: Job) -> tuple[float, str]:
         place = svc.place(job)
         if place:
             timing.note(place_shown=job.id)  # SRLAB_TIMING_LOG: the load test counts the waiting jobs shown a place
-        return 0.0, (f"{job.label}: waiting, {_ordinal(place)} in line ({svc.running} running). Other people are "
-                     "using this server." if place else f"{job.label}: starting…")
+        if place and svc.others_ahead(job, owner()):
+            return 0.0, (f"{job.label}: waiting, {_ordinal(place)} in line ({svc.running} running). Other people "
+                         "are using this server.")
+        # Only this session's jobs ahead, or none: a job sits in line a moment before a worker takes it
+        return 0.0, (f"{job.label}: waiting for your other job to finish." if place and svc.running
+                     else f"{job.label}: starting…")
     if job.state is State.RUNNING:
         left = job.time_left_s()
         what = f" ({job.message})" if job.message else ""

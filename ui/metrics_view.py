@@ -14,6 +14,7 @@ from core.quality.metrics import Metric, error_maps
 from core.quality.scoring import Scores
 from ui.charts import font_size, metric_dots, show, show_tradeoff, spectrum_caption, spectrum_chart, sweep_chart, width
 from ui.compare import ab_slider
+from ui.controls import download
 from ui.jobs import cached
 from ui.picker import UPLOAD_TYPES
 from ui.slider import to_display
@@ -77,7 +78,7 @@ def show_scores(res: dict, reference, y_only: bool, crop_border: int, policy: st
                    "image but cannot say which restore is right.")
         st.dataframe(styled, key="met_table", height=_rows_height(table))
         st.caption(about + unmarked)
-        st.download_button("Download CSV", scores.csv().encode(), "measures.csv", "text/csv", key="met_csv")
+        download("Download CSV", scores.csv().encode(), "measures.csv", "text/csv", key="met_csv")
         return
     st.subheader("Scores against the true reference")
     st.dataframe(styled, key="met_table", height=_rows_height(table))
@@ -85,7 +86,7 @@ def show_scores(res: dict, reference, y_only: bool, crop_border: int, policy: st
                ", ".join(f"{columns[h].label} {v}" for h, v in best.items()) + ".")
     with st.expander("What was done, per method"):  # full sentences: a table column would cut them
         st.markdown("\n".join(f"- **{r.method}**: {r.what}" for r in scores.rows))
-    st.download_button("Download CSV", scores.csv().encode(), "scores.csv", "text/csv", key="met_csv")
+    download("Download CSV", scores.csv().encode(), "scores.csv", "text/csv", key="met_csv")
 
     st.markdown("**Each metric**, best on top (the axis spans the values, it does not start at 0)")
     df = pd.DataFrame(scores.records()).set_index("method")
@@ -143,9 +144,9 @@ def report_button(res: dict, reference, lr, pipeline: str, name: str) -> None:
         return comparison_html(run, title=f"SR Lab: {name}", scale=res.get("scale"), font_size=font_size(),
                                own=own_models())
 
-    st.download_button("Download report (HTML, prints on A4)", page, "sr-lab-report.html", "text/html",
-                       key="met_report", help="Every method with its settings and weights' sha256, the scores, "
-                       "the charts, zoomed crops, the CPU and library versions: one file, readable offline.")
+    download("Download report (HTML, prints on A4)", page, "sr-lab-report.html", "text/html",
+             key="met_report", help="Every method with its settings and weights' sha256, the scores, "
+             "the charts, zoomed crops, the CPU and library versions: one file, readable offline.")
 
 
 def tradeoff(finite: pd.DataFrame) -> None:

@@ -46,14 +46,16 @@ def image_picker() -> None:
                 st.session_state.pop("upload_error", None)
             except ImageError as exc:
                 st.session_state.upload_error = str(exc)
+        if up is None:
+            st.session_state.pop("upload_error", None)  # the refused file was removed: its error goes with it
+        if msg := st.session_state.get("upload_error"):  # under the uploader it is about, not atop every page
+            sb.error(f"That file could not be used: {msg} The previous image is still selected.")
     image = current_image()
     if image is not None:
         small = thumbnail(current_image_key() or image_key(image.pixels), 256, image.pixels)
         sb.image(png_of(small), caption=f"{image.name}: {image.describe()}", output_format="PNG")
         for note in image.notes:
             sb.caption(note)
-    if msg := st.session_state.get("upload_error"):
-        st.error(f"That file could not be used: {msg} The previous image is still selected.")
 
 
 def _choose(image: LoadedImage, source_id: str) -> None:

@@ -9,6 +9,7 @@ from core.quality.ranking import Ranking
 from core.quality.report import ranking_html, ranking_spectra
 from ui.charts import font_size, show, spectrum_caption, spectrum_chart, width
 from ui.compare import ab_slider, zoom_grid
+from ui.controls import download
 from ui.region import Region
 
 
@@ -89,6 +90,6 @@ def report_button(ranking: Ranking, lr_crop, reference, name: str, pipeline: str
         return ranking_html(ranking, lr_crop, reference, name=name, pipeline=pipeline,
                             spectra=_spectra(ranking, lr_crop, reference), font_size=font_size())
 
-    st.download_button("Download report (HTML, prints on A4)", page, "sr-lab-which-network.html", "text/html",
-                       key="rank_report", help="The crop and how it was made, every network with its weights' "
-                       "sha256, the ranking with times, zoomed crops and the frequency view: one file, offline.")
+    download("Download report (HTML, prints on A4)", page, "sr-lab-which-network.html", "text/html",
+             key="rank_report", help="The crop and how it was made, every network with its weights' "
+             "sha256, the ranking with times, zoomed crops and the frequency view: one file, offline.")

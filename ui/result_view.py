@@ -5,11 +5,12 @@ import numpy as np
 import streamlit as st
 
 from core.io.imageio import ImageError, LoadedImage
-from core.io.output import FORMATS, MIME, SUFFIXES, OutputOptions, encode
+from core.io.output import FORMATS, MIME, SUFFIXES, OutputOptions, encode, result_name
 from core.pipeline.engine import EnhanceResult, Request
 from core.quality.metrics import NO_REFERENCE, indicators
 from core.serve import timing
 from ui.compare import ab_slider, beside_input, zoom_grid
+from ui.controls import download as download_button
 from ui.jobs import described_at_once, descriptions
 from ui.region import Region
 from ui.state import budget, hold, kept, method, own_models
@@ -102,12 +103,10 @@ def download(image: LoadedImage, request: Request, result: EnhanceResult, png: b
     st.caption("The file says how it was made (PNG text / EXIF software and description)" +
                (f" and keeps the input's {', '.join(kept_meta)}" if kept_meta else "") + ". " + " ".join(notes))
     out_w, out_h = s.output_size
-    stem = image.name.rsplit(".", 1)[0]
     size = f"{out_w}x{out_h}" if request.fit else f"x{s.outscale:g}"
-    st.download_button(f"Download full-size {fmt.upper()} ({out_w}×{out_h}, {len(data) / 1e6:.1f} MB)", data,
-                       file_name=f"{stem}_{s.method.replace(':', '_')}_{size}{'_crop' if request.crop else ''}"
-                                 f"{SUFFIXES[fmt]}",
-                       mime=MIME[fmt], key="enh_download")
+    download_button(f"Download full-size {fmt.upper()} ({out_w}×{out_h}, {len(data) / 1e6:.1f} MB)", data,
+                    result_name(image.name, s.method, size + ("_crop" if request.crop else ""), SUFFIXES[fmt]),
+                    MIME[fmt], key="enh_download")
 
 
 def user_model_uploader() -> None:

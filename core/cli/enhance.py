@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 from core.cli.common import fail, inputs, parse_params
-from core.io.output import FORMATS
+from core.io.output import FORMATS, result_name
 from core.methods import METHODS
 from core.pipeline.colour import COLOUR_FIXES
 from core.pipeline.engine import ALPHA_MODES, FIT_MODES
@@ -91,7 +91,7 @@ def run(args) -> int:
     size = f"{fit[0]}x{fit[1]}" if fit else f"x{request.scale(own.get(args.method)):g}"
 
     def out_name(path: Path) -> str:
-        return f"{path.stem}_{args.method.replace(':', '_')}_{size}{SUFFIXES[options.format]}"
+        return result_name(path.name, args.method, size, SUFFIXES[options.format])
 
     failed = 0
     # disable=None: no bar when stderr is not a terminal

@@ -22,7 +22,9 @@ def add(sub) -> None:
                                                             "the checkpoint OUTDIR/checkpoint/")
     p.add_argument("--resume", metavar="CKPT", help="continue the run saved in this checkpoint folder (same images)")
     p.add_argument("--seconds", type=float, help="time budget of the whole run (default: the preset's)")
-    p.add_argument("--steps", type=int, help="stop after this many steps")
+    p.add_argument("--steps", type=int, help="stop after this many steps (or the length, whichever comes first); "
+                   "without it the first run fixes a step count from this machine's pace and records it, so the "
+                   "same seed and settings make the same model (docs/training.md)")
     p.add_argument("--seed", type=int, help="data split, crops, noise and initial weights (default 0)")
     p.add_argument("--loss", action="append", default=[], metavar="NAME=WEIGHT",
                    help="replace the preset's losses (repeatable): l1, mse, perceptual, gan")

@@ -24,6 +24,8 @@ from typing import BinaryIO
 from core import settings
 from core.io.imageio import IMAGE_SUFFIXES, ImageError, ImageHeader, LoadedImage, load_image, read_header
 
+# statistics.csv's columns, in this order for every batch (a failed image leaves its cells empty, not missing)
+COLUMNS = ("file", "method", "scale", "input", "output", "what was done", "backend", "seconds", "error")
 MAX_FILES = 200
 MAX_UNPACKED_BYTES = 1_000_000_000
 CLI_HINT = "`python -m core enhance DIR -o OUT`"
@@ -135,6 +137,11 @@ def _make_names_unique(members: list[BatchMember]) -> None:
             member.name = f"{stem}_{seen[member.name]}{dot}{suffix}" if dot else f"{member.name}_{seen[member.name]}"
 
 
+def blank_row(file: str, method: str, scale: float) -> dict:
+    """One input's row of statistics.csv before it is done: every column, in order, the unknown ones empty."""
+    return dict.fromkeys(COLUMNS, "") | {"file": file, "method": method, "scale": scale}
+
+
 class ResultsFull(ImageError):
     """The next result would take results.zip over SRLAB_BATCH_OUTPUT_MB."""
 
@@ -171,8 +178,7 @@ class ResultsZip:
     def finish(self, rows: list[dict]) -> None:
         """Append statistics.csv (one row per input; a few kB past `max_bytes` at most) and close the zip."""
         table = io.StringIO()
-        fields = list(dict.fromkeys(k for row in rows for k in row))
-        writer = csv.DictWriter(table, fieldnames=fields)
+        writer = csv.DictWriter(table, fieldnames=COLUMNS, restval="")
         writer.writeheader()
         writer.writerows(rows)
         with self._lock:

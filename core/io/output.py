@@ -3,6 +3,7 @@ resolution and EXIF carried over (orientation reset), and how the file was made 
 from __future__ import annotations
 
 import io
+import re
 import struct
 import zlib
 from dataclasses import dataclass
@@ -16,6 +17,16 @@ FORMATS = ("png", "jpeg", "webp")
 SUFFIXES = {"png": ".png", "jpeg": ".jpg", "webp": ".webp"}
 MIME = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
 SOFTWARE = "SR Lab"
+_UNSAFE = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]+')  # what Windows (or a zip tool) cannot hold in a file name
+
+
+def result_name(source: str, method: str, tag: str, suffix: str) -> str:
+    """A result's file name, the same in every download, zip entry and CLI output: `photo_SPAN_x4_x4.png`. The
+    source's suffix is dropped; what a file name cannot hold (`<`, `>`, `:` as in `user:…`, slashes, control
+    characters) becomes `_`; leading dots and spaces go, so no name is hidden or empty."""
+    stem = source.rsplit(".", 1)[0] if "." in source.lstrip(".") else source
+    name = _UNSAFE.sub("_", f"{stem}_{method}_{tag}").strip(" .") or "result"
+    return name + suffix
 
 
 @dataclass(frozen=True)

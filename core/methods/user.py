@@ -15,7 +15,7 @@ from pathlib import Path
 
 from core.methods.contract import SizeRules
 from core.methods.network import Architecture, Card, NetworkMethod, Weights
-from core.weights.resolve import NcnnSource, WeightsInfo, WeightsUnavailable, load_checkpoint
+from core.weights.resolve import NcnnSource, WeightsInfo, WeightsUnavailable, library_reason, load_checkpoint
 
 SUFFIXES = (".pth", ".pt", ".ckpt", ".safetensors")
 MAX_BYTES = 2_000_000_000
@@ -59,7 +59,8 @@ def _state_dict(data: bytes, name: str) -> dict:
         try:
             return load(data)
         except Exception as exc:
-            raise UserModelError(f"{name}: not a readable safetensors file ({exc})") from None
+            raise UserModelError(f"{name}: not a readable safetensors file ({library_reason(exc)}): use the "
+                                 "model's .safetensors or .pth file") from None
     try:
         return load_checkpoint(io.BytesIO(data), name)
     except WeightsUnavailable as exc:
@@ -109,7 +110,7 @@ def load_user_model(data: bytes, file_name: str, card_extra: dict | None = None)
                           size_rules=SizeRules(minimum=req.minimum, multiple_of=req.multiple_of)),
         weights=Weights(ncnn=_NO_NCNN, sha256=sha),
         card=Card(description=f"Your model {file_name}: {detected}.", family=f"user model ({arch})",
-                  licence="the user's", trained_for="unknown"),
+                  licence="its maker's", trained_for="unknown"),
         bytes_per_input_pixel={"torch": 60_000},  # unknown architecture: a cautious tile (2 GB → ~180²)
         measured_auto=False, detected=detected, module=module, file_name=file_name, card_extra=card_extra or {})
 

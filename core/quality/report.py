@@ -133,9 +133,14 @@ def _finite(values: Mapping[str, float]) -> dict[str, float]:
     return {k: v for k, v in values.items() if not (math.isnan(v) or math.isinf(v))}
 
 
+TRADEOFF_CAPTION = ("perception–distortion: PSNR (→ better) against LPIPS (↓ better); the dashed line joins the "
+                    "methods no other beats on both")
+
+
 def metric_charts(metrics: Sequence[Metric], rows: Sequence[tuple[str, str, Mapping[str, float]]],
-                  font_size: int) -> list:
-    """One dot chart per measure that has a better direction, and PSNR–LPIPS when both are there."""
+                  font_size: int, dots_caption: str) -> list[tuple]:
+    """(chart, its caption): one dot chart per measure that has a better direction (`dots_caption`), and
+    PSNR–LPIPS when both are there (its own caption)."""
     import pandas as pd
 
     found = []
@@ -144,13 +149,14 @@ def metric_charts(metrics: Sequence[Metric], rows: Sequence[tuple[str, str, Mapp
             continue
         values = pd.Series(_finite({name: v[m.name] for name, _, v in rows}), dtype=float)
         if len(values):
-            found.append(charts.metric_dots(values, m.label, m.higher_is_better, m.decimals, font_size=font_size))
+            found.append((charts.metric_dots(values, m.label, m.higher_is_better, m.decimals, font_size=font_size),
+                          dots_caption))
     names = {m.name for m in metrics}
     if {"psnr_db", "lpips"} <= names:
         points = pd.DataFrame([{"method": n, "kind": k, "psnr_db": v["psnr_db"], "lpips": v["lpips"]}
                                for n, k, v in rows]).replace([np.inf, -np.inf], np.nan).dropna()
         if len(points):
-            found.append(charts.tradeoff_scatter(points, font_size=font_size))
+            found.append((charts.tradeoff_scatter(points, font_size=font_size), TRADEOFF_CAPTION))
     return found
 
 
@@ -320,8 +326,9 @@ def comparison_html(run: ImageRun, *, title: str = "SR Lab comparison", scale: f
     _scores_block(page, run)
     _picture_blocks(page, run, scale, font_size, spectra=spectra)
     kinds = {r.method: r.kind for r in run.scores.rows}
-    page.add_charts("Charts", [(c, "each measure, best on top; the axis spans the values") for c in metric_charts(
-        run.scores.metrics, [(r.method, kinds[r.method], r.values) for r in run.scores.rows], font_size)])
+    page.add_charts("Charts", metric_charts(run.scores.metrics, [(r.method, kinds[r.method], r.values)
+                                                                 for r in run.scores.rows], font_size,
+                                            "each measure, best on top; the axis spans the values"))
     if ranking is not None:
         _ranking_blocks(page, ranking)
     if sweep is not None:
@@ -390,9 +397,9 @@ def bench_html(runs: Sequence[ImageRun], metrics: Sequence[Metric], summary: Seq
              table=score_table(metrics, [(r["method"], r) for r in summary],
                                [("images", [str(r["images"]) for r in summary])]), notes=[])
     kinds = {r.method: r.kind for run in runs for r in run.scores.rows}
-    page.add_charts("Charts of the summary", [(c, "mean over the images; best on top") for c in metric_charts(
-        metrics, [(r["method"], kinds.get(r["method"], "reference"), r) for r in summary
-                  if r["method"] in kinds], font_size)])
+    page.add_charts("Charts of the summary", metric_charts(
+        metrics, [(r["method"], kinds.get(r["method"], "reference"), r) for r in summary if r["method"] in kinds],
+        font_size, "mean over the images; best on top"))
     for run in runs:
         if per_image is not None:  # the bench's own rows, with the reference's no-reference measures
             rows = [(s.method, s.values) for s in per_image if s.image == run.name]

@@ -124,6 +124,10 @@ class Context:
     def waited_s(self) -> float:
         return self.job.waited_s
 
+    @property
+    def elapsed_s(self) -> float:
+        return self.job.elapsed_s
+
 
 Work = Callable[[Context], Any]
 _ids = itertools.count(1)
@@ -169,6 +173,17 @@ class JobService:
                 if waiting is job:
                     return i + 1
         return 0
+
+    def others_ahead(self, job: Job, owner: Hashable) -> int:
+        """How many of the jobs running, or ahead of `job` in line, are not `owner`'s: 0 means nobody else is
+        using the server (the job only waits for `owner`'s other jobs, or for a worker to pick it up)."""
+        with self._lock:
+            ahead = [j for j in self._jobs.values() if j.state is State.RUNNING]
+            for waiting, _ in self._line:
+                if waiting is job:
+                    break
+                ahead.append(waiting)
+            return sum(1 for j in ahead if owner not in j.watchers)
 
     @property
     def running(self) -> int:

@@ -3,6 +3,7 @@ torch: the Train page draws its one-line refusals before anything heavy is impor
 cores; core/train/engine.py imports it when a run starts)."""
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 
 import numpy as np
@@ -29,6 +30,12 @@ def check_base(config: TrainConfig) -> None:
 
 def native_scale(config: TrainConfig) -> int:
     return config.scale if config.base == SCRATCH else methods.get(config.base).native_scale
+
+
+def pairs_text(config: TrainConfig) -> str:
+    """How this run makes its low-resolution inputs from the clean images, in words (as the card says)."""
+    steps = dataclasses.replace(config.degradation, scale=native_scale(config)).steps()
+    return " → ".join(steps) or "none"
 
 
 def check(images: Sequence[LoadedImage | np.ndarray] | None, config: TrainConfig) -> data.Split:

@@ -12,6 +12,7 @@ import collections
 import contextlib
 import dataclasses
 import json
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +36,40 @@ from core.train.save import TrainResult, read_checkpoint, trained_state, write_c
 
 BOUNDS = ("seconds", "max_steps", "validate_every", "checkpoint_every")  # may change when a run resumes
 _RATE_WINDOW = 20  # steps over which steps/s is measured
+WARMUP_STEPS = 10  # steps timed before a run without max_steps fixes its step count from this machine's pace
+OVERRUN = 3.0      # a run with a fixed step count stops anyway at this many times its length (a busy machine)
+FIXED = ("measured", "recorded")  # how a step count was fixed (else "given": max_steps, or none: on time)
+
+
+def steps_file() -> Path:
+    """Each run's step count as this machine first fixed it, by everything but the seed: the same preset, length
+    and seed then make the same model here (a run that stopped on time would make a different one each time)."""
+    return settings.current().weights_dir / "training_steps.json"
+
+
+def _steps_key(config: TrainConfig) -> str:
+    run = {k: v for k, v in config.to_dict().items() if k not in ("seed", "preset", "max_steps", "checkpoint_every")}
+    return json.dumps({"run": run, "cpu": describe(), "threads": threads()}, sort_keys=True)
+
+
+def recorded_steps(config: TrainConfig) -> int | None:
+    try:
+        return json.loads(steps_file().read_text()).get(_steps_key(config))
+    except (OSError, ValueError):
+        return None
+
+
+def _record_steps(config: TrainConfig, steps: int) -> None:
+    path = steps_file()
+    try:
+        saved = json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, ValueError):
+        saved = {}
+    saved[_steps_key(config)] = steps
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+    tmp.write_text(json.dumps(saved, indent=1))
+    os.replace(tmp, path)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -81,6 +116,7 @@ class TrainEvent:
     baselines: dict[str, Scores] | None = None  # "bicubic" and "start" (the model before training): flat lines
     preview: np.ndarray | None = None  # the model's output on the first validation crop, uint8 H×W×3
     info: RunInfo | None = None        # at "ready"
+    past: dict | None = None           # at "ready" of a resumed run: its "history" and step "losses" so far
 
 
 OnEvent = Callable[[TrainEvent], None]
@@ -114,6 +150,11 @@ class _Run:
         self.history: list[dict] = []
         self.step_losses: list[float] = []
         self.rng = np.random.default_rng([config.seed, 3])
+        self.max_steps, self.steps_from = config.max_steps, "given" if config.max_steps else None
+        if self.saved and self.saved[1].get("max_steps") and self.steps_from is None:
+            self.max_steps, self.steps_from = self.saved[1]["max_steps"], self.saved[1]["steps_from"]
+        elif self.max_steps is None and (recorded := recorded_steps(config)):
+            self.max_steps, self.steps_from = recorded, "recorded"
 
     # ---------------------------------------------------------------- reporting
     def elapsed(self) -> float:
@@ -122,9 +163,10 @@ class _Run:
     def emit(self, phase: str, message: str, **fields) -> None:
         left = max(0.0, self.budget - self.elapsed())
         rate = fields.get("steps_per_s")
-        if self.config.max_steps and rate:
-            left = min(left, (self.config.max_steps - self.step) / rate)
-        self.on_event(TrainEvent(phase=phase, step=self.step, max_steps=self.config.max_steps,
+        if self.max_steps and rate:  # a fixed step count: its own pace says when it ends, not the length
+            by_steps = (self.max_steps - self.step) * (1 / rate + self.validation_s / self.config.validate_every)
+            left = by_steps if self.steps_from in FIXED else min(left, by_steps)
+        self.on_event(TrainEvent(phase=phase, step=self.step, max_steps=self.max_steps,
                                  elapsed_s=self.elapsed(), time_left_s=left, message=message, **fields))
 
     # ---------------------------------------------------------------- the run
@@ -147,8 +189,15 @@ class _Run:
         self._validation_setup()
         self.pool = self._cache_pool() if self.model.frozen_prefix and c.cache_trunk else None
         self.maker = data.PairMaker(self.split.train, self.degradation, c.patch, self.rng)
+        past = None
         if self.saved:
             self._restore()
+            tv = time.perf_counter()  # where it stands now, measured: the first point after the resume is real
+            now, _ = self._validate()
+            self.validation_s = time.perf_counter() - tv
+            if not self.history or self.history[-1]["step"] != self.step:
+                self.history.append({"step": self.step, "elapsed_s": round(self.elapsed(), 2), **now.as_dict()})
+            past = {"history": list(self.history), "losses": list(self.step_losses)}
         else:
             tv = time.perf_counter()
             start, _ = self._validate()
@@ -158,8 +207,8 @@ class _Run:
         self.setup_s = self.elapsed() - self.elapsed_before
         self.started = True
         self.emit("ready", f"{self.model.name}: {self.model.trainable_params:,} of {self.model.total_params:,} "
-                           "parameters train", validation=self.baselines["start"], baselines=self.baselines,
-                  preview=self._preview(), info=self._info())
+                           "parameters train", validation=None if past else self.baselines["start"],
+                  baselines=self.baselines, preview=self._preview(), info=self._info(), past=past)
         stopped = self._loop()
         scores, preview = self._validate()
         if not self.history or self.history[-1]["step"] != self.step:
@@ -176,9 +225,16 @@ class _Run:
         c, times = self.config, collections.deque(maxlen=_RATE_WINDOW)
         reserve = self.validation_s  # time kept for the last validation
         while True:
-            if c.max_steps is not None and self.step >= c.max_steps:
-                return "max steps"
-            if self.elapsed() + reserve >= self.budget:
+            if self.max_steps is not None and self.step >= self.max_steps:
+                return "max steps" if self.steps_from == "given" else "its fixed step count"
+            if self.steps_from in FIXED:
+                if self.elapsed() >= min(OVERRUN * c.seconds, settings.current().train_max_seconds):
+                    return (f"time limit ({OVERRUN:g}× its length or SRLAB_TRAIN_MAX_SECONDS) before its fixed "
+                            "step count: this machine was slower than when the count was fixed")
+            elif self.elapsed() + reserve >= self.budget:
+                if self.steps_from is None and self.step:  # ended before its count was fixed: what it made is
+                    self.max_steps, self.steps_from = self.step, "measured"  # the count every later run makes
+                    _record_steps(self.config, self.step)
                 return "time budget"
             t = time.perf_counter()
             loss, parts = self._train_step()
@@ -186,6 +242,8 @@ class _Run:
             self.step_losses.append(loss)
             times.append(time.perf_counter() - t)
             rate = len(times) / sum(times)
+            if self.max_steps is None and self.step == WARMUP_STEPS:
+                self._fix_steps(list(times)[1:], reserve)
             extra = {}
             if self.step % c.validate_every == 0:
                 tv = time.perf_counter()
@@ -193,10 +251,19 @@ class _Run:
                 reserve = time.perf_counter() - tv
                 self.history.append({"step": self.step, "elapsed_s": round(self.elapsed(), 2), **scores.as_dict()})
                 extra = dict(validation=scores, baselines=self.baselines, preview=preview)
-            self.emit("step", f"step {self.step}: loss {loss:.4f}, {rate:.2f} steps/s", loss=loss, losses=parts,
+            of = f" of {self.max_steps}" if self.max_steps else ""
+            self.emit("step", f"step {self.step}{of}: loss {loss:.4f}, {rate:.2f} steps/s", loss=loss, losses=parts,
                       steps_per_s=rate, **extra)
             if self.folder and self.step % c.checkpoint_every == 0:
                 self._checkpoint()
+
+    def _fix_steps(self, times: list[float], reserve: float) -> None:
+        """The step count that fits the rest of the length at this pace (steps and their validations), fixed
+        now and recorded for every later run of the same settings here."""
+        per_step = sum(times) / len(times) + reserve / self.config.validate_every
+        left = self.budget - self.elapsed() - reserve
+        self.max_steps, self.steps_from = self.step + max(1, int(left / per_step)), "measured"
+        _record_steps(self.config, self.max_steps)
 
     def _train_step(self) -> tuple[float, dict[str, float]]:
         if self.pool is not None:
@@ -295,7 +362,7 @@ class _Run:
                  "losses": self.loss.state_dict(), "step": self.step}
         run = {"config": self.config.to_dict(), "fingerprint": self.fingerprint, "step": self.step,
                "elapsed_s": self.elapsed(), "rng": self.rng.bit_generator.state, "history": self.history,
-               "step_losses": self.step_losses,
+               "step_losses": self.step_losses, "max_steps": self.max_steps, "steps_from": self.steps_from,
                "baselines": {k: dataclasses.asdict(v) for k, v in self.baselines.items()}}
         write_checkpoint(self.folder, state, json.loads(json.dumps(run)))
 
@@ -323,6 +390,10 @@ class _Run:
             "degradation": {**dataclasses.asdict(self.degradation), "steps": self.degradation.steps()},
             "losses": dict(c.losses), "steps": self.step, "batch": c.batch, "patch": c.patch,
             "learning_rate": c.learning_rate, "seed": c.seed, "stopped": stopped,
+            "step_count": {"fixed": self.max_steps, "how": {
+                "given": "given (max_steps)", "measured": "fixed by this run from this machine's pace, recorded",
+                "recorded": "as this machine first fixed it for these settings", None: "none: stopped on time"}[
+                self.steps_from]},
             "resumed_from_step": getattr(self, "resumed_from", None),
             "frozen_trunk_cached": self.pool is not None,
             "validation": {"model": scores.as_dict(), **{k: v.as_dict() for k, v in self.baselines.items()},

@@ -22,7 +22,7 @@ PRESETS = {p.name: p for p in [
            "a first CNN: six convolutions and a pixel shuffle learn to beat bicubic in a minute",
            TrainConfig(base="scratch", losses={"l1": 1.0}, seconds=60, batch=16, patch=24, learning_rate=2e-3,
                        validate_every=50)),
-    Preset("animevideov3-style-2min", "fine-tune animevideov3 on this image's style, 2 min",
+    Preset("animevideov3-style-2min", "fine-tune animevideov3 to new photos and noise, 2 min",
            "fine-tuning: a trained network adapts to new images and a new degradation far faster than one "
            "learns from scratch",
            TrainConfig(base="realesr-animevideov3", losses={"l1": 1.0}, degradation=_NOISY, seconds=120,

@@ -15,6 +15,7 @@ import torch
 from core.methods.user import UserNetwork, load_user_model
 from core.train.config import TrainError
 from core.train.models import Trainable
+from core.weights.resolve import library_reason
 
 STATE, RUN = "state.pt", "run.json"
 
@@ -99,7 +100,7 @@ def read_checkpoint(folder: str | Path) -> tuple[dict, dict]:
     try:
         state = torch.load(Path(folder) / STATE, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise TrainError(f"{folder}/{STATE} cannot be read ({str(exc).splitlines()[0]})") from None
+        raise TrainError(f"{folder}/{STATE} cannot be read ({library_reason(exc)}): start the run again") from None
     return state, run
 
 

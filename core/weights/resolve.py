@@ -58,6 +58,14 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
+def library_reason(exc: BaseException) -> str:
+    """A library's error as a clause of a one-line message: the first sentence of its first line, never its advice
+    (torch's "re-running torch.load with weights_only set to False … will likely succeed" tells a user how to run
+    a file's code)."""
+    line = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return line.split(". ")[0].rstrip(".")
+
+
 def load_checkpoint(path, name: str | None = None) -> dict:
     """A state dict from a `.pth` (a path or a file object); `weights_only=True` refuses pickles that would run
     code."""
@@ -72,15 +80,16 @@ def load_checkpoint(path, name: str | None = None) -> dict:
         with open(path, "rb") as f:
             head = f.read(4)
     if not (head.startswith(b"PK\x03\x04") or head.startswith(b"\x80")):  # torch.save: a zip, or a pickle
-        raise WeightsUnavailable(f"{name} could not be read as a PyTorch checkpoint (not a torch.save file)")
+        raise WeightsUnavailable(f"{name} could not be read as a PyTorch checkpoint (not a torch.save file): "
+                                 "use the model's .pth or .safetensors file")
     try:
         ckpt = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
-        raise WeightsUnavailable(
-            f"{name} was refused: it is not a plain weights file (loading it would run code). "
-            f"Use the official file. Detail: {str(exc).splitlines()[0]}") from None
+        raise WeightsUnavailable(f"{name} was refused: it holds code that loading would run, not only weights. "
+                                 "Use a .safetensors file or a .pth of plain weights.") from None
     except Exception as exc:
-        raise WeightsUnavailable(f"{name} could not be read as a PyTorch checkpoint: {exc}") from None
+        raise WeightsUnavailable(f"{name} could not be read as a PyTorch checkpoint ({library_reason(exc)}): "
+                                 "use the model's .pth or .safetensors file") from None
     if isinstance(ckpt, dict):
         for key in ("params_ema", "params"):
             if key in ckpt:

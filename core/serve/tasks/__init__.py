@@ -2,14 +2,15 @@
 
 A `Task` is a plain function of its context plus what the service needs to queue it (kind, label, the key that
 lets an identical request join a running one, this machine's expected seconds). The context offers
-`step(fraction, message)`, `note(**live data)`, `drop(name)`, `expect(seconds)`, `check()`, `job_id` and
-`waited_s`: the service's `core.serve.jobs.Context`, or `Inline` when the CLI or a test runs a task here and
-now. One module per kind: `enhance` (and the one-request step that scoring and batches share), `score`, `sweep`,
-`rank`, `batch`, `train`, `fetch`. A page builds a task from its choices and submits it (ui/jobs.py); it never
-writes a job's work.
+`step(fraction, message)`, `note(**live data)`, `drop(name)`, `expect(seconds)`, `check()`, `job_id`,
+`waited_s` and `elapsed_s`: the service's `core.serve.jobs.Context`, or `Inline` when the CLI or a test runs a
+task here and now. One module per kind: `enhance` (and the one-request step that scoring shares), `score`,
+`sweep`, `rank`, `batch`, `train`, `fetch`. A page builds a task from its choices and submits it (ui/jobs.py); it
+never writes a job's work.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Hashable
 
@@ -35,6 +36,11 @@ class Inline:
     job_id: str = "inline"
     waited_s: float = 0.0
     cancelled: bool = False
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def elapsed_s(self) -> float:
+        return time.monotonic() - self.started
 
     def check(self) -> None:
         if self.cancelled:

@@ -6,26 +6,23 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import PurePosixPath
 
-from core.io.batch import ResultsZip, open_batch
-from core.io.output import OutputOptions
+from core.io.batch import ResultsZip, blank_row, open_batch
+from core.io.output import OutputOptions, result_name
 from core.pipeline.engine import Request
 from core.serve.folder import FileDone, InProcess, Source, ZipSink, run_batch
 from core.serve.tasks import Task
 
-ROW_FIELDS = ("file", "method", "scale", "input", "output", "what was done", "backend", "seconds", "error")
-
-
-def output_name(name: str, method: str, outscale: float) -> str:
-    return f"{name.rsplit('.', 1)[0]}_{method.replace(':', '_')}_x{outscale:g}.png"
-
 
 def row(item: FileDone, method: str, outscale: float) -> dict:
-    """One line of statistics.csv and of the page's table: the same columns, in the same order, for every file."""
-    s = item.stats
-    done = {"input": f"{s.input_size[0]}x{s.input_size[1]}", "output": f"{s.output_size[0]}x{s.output_size[1]}",
-            "what was done": s.summary, "backend": s.backend, "seconds": round(s.elapsed_s, 3)} if s else {}
-    values = {"file": str(item.source), "method": method, "scale": outscale, **done, "error": item.error or ""}
-    return {field: values.get(field, "") for field in ROW_FIELDS}
+    """One line of statistics.csv and of the page's table: every column of core.io.batch.COLUMNS, in order."""
+    values = blank_row(str(item.source), method, outscale)
+    if item.stats:
+        s = item.stats
+        values.update({"input": f"{s.input_size[0]}x{s.input_size[1]}",
+                       "output": f"{s.output_size[0]}x{s.output_size[1]}", "what was done": s.summary,
+                       "backend": s.backend, "seconds": round(s.elapsed_s, 3)})
+    values["error"] = item.error or ""
+    return values
 
 
 def batch(files: list[tuple[str, bytes]], method: str, outscale: float, own: Mapping | None = None) -> Task:
@@ -33,7 +30,8 @@ def batch(files: list[tuple[str, bytes]], method: str, outscale: float, own: Map
     ImageError). The job then decodes one image at a time."""
     members = open_batch(files)
     request = Request.make(method, outscale=outscale)
-    sources = [Source(PurePosixPath(m.name), m.read, output_name(m.name, method, outscale)) for m in members]
+    sources = [Source(PurePosixPath(m.name), m.read, result_name(m.name, method, f"x{outscale:g}", ".png"))
+               for m in members]
 
     def work(ctx):
         zipped, rows = ResultsZip(), []

@@ -9,11 +9,12 @@ from core.serve.tasks import Task
 
 def sweep(clean: np.ndarray, methods: list[str], knob: str, base, measures: list[str], y_only: bool,
           crop_border: int, cache: dict | None = None) -> Task:
+    from core.quality.sweep import KNOBS
     from core.quality.sweep import sweep as run_sweep
 
     def work(ctx):
         return run_sweep(clean, methods, knob, base=base, metrics=measures, y_only=y_only, crop_border=crop_border,
                          cache=cache, on_step=ctx.step)
 
-    return Task("sweep", f"Sweep over {knob.replace('_', ' ')}", work,
+    return Task("sweep", f"Sweep over {KNOBS[knob].label}", work,
                 key=("sweep", image_key(clean), tuple(methods), knob, base, tuple(measures), y_only, crop_border))

@@ -43,13 +43,18 @@ def training(images, config, folder: Path, resume: bool = False) -> Task:
                 live["info"] = event.info
             if event.baselines:
                 live["baselines"] = {k: v.as_dict() for k, v in event.baselines.items()}
+            if event.past is not None:  # resumed: the curves so far, from the checkpoint (its last point measured now)
+                live["history"] = list(event.past["history"])
+                live["losses"] = list(enumerate(event.past["losses"], 1))[-LOSSES_KEPT:]
             if event.validation is not None:
                 live["history"].append({"step": event.step, **event.validation.as_dict()})
             if event.preview is not None:
                 live["preview"] = event.preview
+            live["run_elapsed_s"] = event.elapsed_s  # the whole run's, before a resume too
             ctx.note(**live)
-            total = config.seconds or 1
-            ctx.step(min(0.99, event.elapsed_s / total), event.message)
+            own = ctx.elapsed_s  # this job's part of the run: its own pace gives the time left
+            ctx.step(min(0.99, own / (own + event.time_left_s)) if own + event.time_left_s > 0 else 0.0,
+                     event.message)
 
         from core.train.engine import train  # torch: imported by the job, not by the page that draws
 
@@ -57,4 +62,5 @@ def training(images, config, folder: Path, resume: bool = False) -> Task:
         shutil.rmtree(folder, ignore_errors=True)  # done: nothing to resume (the model lives in the session)
         return result
 
-    return Task("training", f"Training: {config.preset or config.base}", work, expected_s=config.seconds)
+    return Task("training", f"Training: {config.preset or config.base}", work,
+                expected_s=None if resume else config.seconds)  # resumed: less is left; its own pace says
