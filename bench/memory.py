@@ -1,5 +1,5 @@
 """Peak inference memory per input pixel of each network and backend (feeds `bytes_per_input_pixel` in
-core/networks.py).
+core/methods/catalog/).
 
     python bench/memory.py [--sizes 64,128,192] [--backends torch,torch-bf16,ncnn]
 
@@ -21,7 +21,7 @@ import core
 from core import methods
 from core.runtime import backends
 from core.pipeline.engine import enhance
-backends.get(methods.get({name!r}), {backend!r})
+backends.built(methods.get({name!r}), {backend!r})
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 img = (np.random.default_rng(0).random(({size}, {size}, 3)) * 255).astype(np.uint8)
 enhance(img, {name!r}, tile=0, backend={backend!r})
@@ -44,8 +44,8 @@ def main() -> None:
     ap.add_argument("--backends", default="torch,torch-bf16,ncnn")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    from core import backends
     from core.methods import get
+    from core.runtime import backends
 
     for name in args.methods.split(","):
         for backend in args.backends.split(","):
