@@ -1,5 +1,5 @@
 """Peak inference memory per input pixel of each network and backend (feeds `bytes_per_input_pixel` in
-core/networks.py).
+core/methods/catalog/).
 
     python bench/memory.py [--sizes 64,128,192] [--backends torch,torch-bf16,ncnn] [--json OUT] [--smoke]
 

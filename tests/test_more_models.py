@@ -10,7 +10,7 @@ from core.runtime import backends
 from core.weights import resolve as weights
 from tests.conftest import ncnn_reference
 
-NCNN_ONLY = [m.name for m in methods.networks() if m.official_filename is None]
+NCNN_ONLY = [m.name for m in methods.networks() if not m.has_torch]
 
 
 def test_the_registry_has_every_ncnn_family():

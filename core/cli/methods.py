@@ -32,7 +32,7 @@ def markdown() -> str:
     for n in built_in:
         knobs = "; parameters: " + ", ".join(f"`{p.name}` {p.min:g}–{p.max:g}" for p in n.params) if n.params else ""
         lines.append(f"| {n.name} | {n.family} | ×{n.native_scale} | {n.trained_for} | {n.purpose} | "
-                     f"`{n.ncnn.pip_name}` | `{n.sha256[:12]}…` | {n.licence} | {n.description}{knobs} |")
+                     f"`{n.package}` | `{n.sha256[:12]}…` | {n.licence} | {n.description}{knobs} |")
     classical = select(network=False)
     lines += ["", f"## {len(classical)} classical methods", "",
               "| name | kind | library call | parameters | what it does |", "|---|---|---|---|---|"]

