@@ -15,7 +15,19 @@ from typing import Callable
 import cv2
 import numpy as np
 
-from core.methods.contract import Kind, OnStep, Param, Plan, Progress, Purpose, SizeRules, Upscaled, checked_params
+from core.methods.contract import (
+    Kind,
+    NotAttributable,
+    OnStep,
+    Param,
+    Plan,
+    Progress,
+    Purpose,
+    SizeRules,
+    TorchForward,
+    Upscaled,
+    checked_params,
+)
 from core.runtime import backends as _backends
 from core.runtime import select
 from core.runtime.backends import PLAIN, Framing
@@ -144,6 +156,27 @@ class NetworkMethod:
         """0 (whole image) when one pass fits the memory budget, else the largest tile that does."""
         return auto_tile(height, width, self.memory_per_pixel(backend_name), tile_budget_mb(backend_name))
 
+    # ---- attribution (core/quality/attribution.py): the torch module in fp32, framed as the torch backend frames it
+    @property
+    def attributable(self) -> bool:
+        return self.has_torch and not (self.framing.constants or self.framing.noise_channel)
+
+    def torch_forward(self, scale: int) -> TorchForward:
+        if not self.has_torch:
+            raise NotAttributable(f"{self.name} is not attributable: it runs on ncnn only here (no PyTorch definition "
+                                  "of its architecture), and a map needs the gradients of a torch forward")
+        if not self.attributable:
+            raise NotAttributable(f"{self.name} is not attributable here: its graph also takes planes that are not "
+                                  "the image (a degradation map)")
+        if scale != self.native_scale:
+            raise NotAttributable(f"{self.name} draws ×{self.native_scale} only: its map is made at "
+                                  f"×{self.native_scale}, not ×{scale}")
+        from core.methods.padded import framed
+
+        return TorchForward(run=functools.partial(framed, self.torch_module(), self.framing, self.size_rules, scale),
+                            scale=scale, what=f"{self.arch.name}, torch fp32",
+                            grad_bytes_per_pixel=GRAD_MEMORY_FACTOR * self.memory_per_pixel("torch"))
+
     # ---- running
     def plan(self, height: int, width: int, tile: int = 0, backend: str = "auto", on_step: OnStep | None = None
              ) -> Plan:
@@ -183,6 +216,10 @@ class NetworkMethod:
                         resize=resize, tiles=plan.tiles, tile_size=plan.tile, weights=self.weights_info().origin,
                         backend_why=plan.why)
 
+
+# A pass that keeps every activation for the gradient holds ~19× a forward's peak (RealESRGAN_x4plus at 64²:
+# 1.1 GB against 14 500 B per input pixel, bench/attribution.py): a cautious factor sizes the path's batches.
+GRAD_MEMORY_FACTOR = 20
 
 _load_lock = threading.Lock()
 _modules: dict[str, object] = {}
