@@ -327,8 +327,9 @@ def attribute(request: AttributionRequest, pixels: np.ndarray, own: Mapping[str,
                 ctx.step((i + fraction) / n, f"{label} {min(request.steps, math.floor(fraction * request.steps) + 1)}"
                                              f" of {request.steps} ({i + 1} of {n} methods)")
 
-        on_step(0.0)
-        forward = method.torch_forward(request.scale)  # loads a network's weights the first time
+        if ctx is not None:
+            ctx.step(i / n, f"{method.name}: loading (its first map in this process loads the weights)")
+        forward = method.torch_forward(request.scale)
         started = time.perf_counter()
         raw, f_in, f_base, batch = path_integrated_gradients(forward, result.crop, result.window, request.steps,
                                                              request.sigma, on_step=on_step)
