@@ -10,7 +10,8 @@ CNNs, which spread wider than an interpolation) hold here?
 Photos: Set5's ×4 LR inputs (../shared/data/Set5/LR_bicubic/X4) when present, else scikit-image's photos
 downscaled ×4 (Pillow bicubic). Windows: the busiest points of each photo (peaks of its blurred gradient energy,
 ≥ 16 input px apart). Timing runs each method in a fresh process (its peak RSS is the process's); torch threads as
-the app uses them (every core, or OMP_NUM_THREADS).
+the app uses them (every core, or OMP_NUM_THREADS). On a busy machine the wall seconds are many times a quiet
+run's; the process's CPU seconds (all its threads) say how much work it was.
 """
 from __future__ import annotations
 
@@ -38,11 +39,13 @@ import core
 from core.quality.attribution import AttributionRequest, attribute
 img = np.load({image!r})
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-started = time.perf_counter()
+cpu = lambda: sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
+started, cpu_started = time.perf_counter(), cpu()
 result = attribute(AttributionRequest(({name!r},), window={window!r}, steps={steps}, context=64), img)
 total = time.perf_counter() - started
 (m,) = result.maps
 print(json.dumps({{"method": m.method, "seconds": round(m.seconds, 2), "with_loading_s": round(total, 2),
+                  "cpu_s_with_loading": round(cpu() - cpu_started, 1),
                   "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
                   "rss_added_mb": round((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) / 1024),
                   "steps_per_pass": m.batch, "di": round(m.di, 3), "completeness_gap": round(m.completeness_gap, 4)}}))
