@@ -217,8 +217,9 @@ class NetworkMethod:
                         backend_why=plan.why)
 
 
-# A pass that keeps every activation for the gradient holds ~19× a forward's peak (RealESRGAN_x4plus at 64²:
-# 1.1 GB against 14 500 B per input pixel, bench/attribution.py): a cautious factor sizes the path's batches.
+# A pass that keeps every activation for the gradient holds ~19× a forward's peak (RealESRGAN_x4plus at 64²: peak
+# RSS 2.1 GB with one image, 3.2 GB with two, i.e. ~1.1 GB each against 14 500 B per input pixel for a forward):
+# a cautious factor sizes the path's batches (docs/figures.md, attribution maps).
 GRAD_MEMORY_FACTOR = 20
 
 _load_lock = threading.Lock()
