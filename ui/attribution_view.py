@@ -44,8 +44,9 @@ def show(result, name: str) -> None:
     x, y, w, h = result.region
     told = sentences(result)
     per_row = 2 if projector() else min(4, len(result.maps) + 1)
-    cells = [("the input region", (result.crop * 255 + 0.5).clip(0, 255).astype("uint8"), "")]
-    cells += [(f"{m.method}: DI {m.di:.2f}", heat_overlay(result.crop, m.map, result.window, r.scale, zoom=1),
+    crop = (result.crop * 255 + 0.5).clip(0, 255).astype("uint8")
+    cells = [("the input region", crop.repeat(4, axis=0).repeat(4, axis=1), "")]  # as large as the maps
+    cells += [(f"{m.method}: DI {m.di:.2f}", heat_overlay(result.crop, m.map, result.window, r.scale),
                told[m.method]) for m in result.maps]
     for start in range(0, len(cells), per_row):
         for col, (label, pixels, sentence) in zip(st.columns(per_row), cells[start:start + per_row]):
