@@ -173,3 +173,24 @@ def test_bench_smoke_runs(tmp_path):
     figures = json.loads((tmp_path / "b.json").read_text())
     assert figures["timing"] and all(row["seconds"] > 0 for row in figures["timing"])
     assert {row["method"] for row in figures["di"]} >= {"bicubic"}
+
+
+def test_cli_writes_the_maps_and_the_figures_and_refuses_an_ncnn_network_in_one_line(tmp_path, astronaut):
+    import json
+
+    from core.cli import main
+
+    img = tmp_path / "astro.png"
+    cv2.imwrite(str(img), cv2.cvtColor(astronaut, cv2.COLOR_RGB2BGR))
+    out = tmp_path / "maps"
+    assert main(["attribute", str(img), "--window", "800,400,16", "--methods", "bicubic,bilinear", "--steps", "10",
+                 "-o", str(out)]) == 0
+    figures = json.loads((out / "attribution.json").read_text())
+    assert [m["method"] for m in figures["methods"]] == ["bicubic", "bilinear"] and figures["steps"] == 10
+    assert figures["region"] == {"x": 170, "y": 70, "w": 64, "h": 64}  # 64×64 around the window's centre
+    for name in ("bicubic", "bilinear"):
+        overlay = cv2.imread(str(out / f"{name}_map.png"))
+        exact = cv2.imread(str(out / f"{name}_map16.png"), cv2.IMREAD_UNCHANGED)
+        assert overlay.shape == (256, 256, 3) and exact.shape == (64, 64) and exact.dtype == np.uint16
+        assert exact.max() == 65535 and set(figures["sentences"][name].split()) >= {"DI"}
+    assert main(["attribute", str(img), "--window", "800,400,16", "--methods", "SPAN_x4", "-o", str(out)]) == 2
