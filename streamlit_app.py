@@ -36,6 +36,7 @@ with timed("page_run", job=False):
         st.Page("pages/baselines.py", title="Baselines", icon=":material/compare:"),
         st.Page("pages/metrics.py", title="Metrics", icon=":material/straighten:"),
         st.Page("pages/which_model.py", title="Which model?", icon=":material/leaderboard:"),
+        st.Page("pages/attribution.py", title="What the network looks at", icon=":material/visibility:"),
         st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
         st.Page("pages/batch.py", title="Batch", icon=":material/photo_library:"),
         st.Page("pages/how_it_works.py", title="How it works", icon=":material/menu_book:"),

@@ -77,7 +77,18 @@ trade one for the other; a method inside it is simply beaten on both by another.
 the image: a diagram or a licence plate wants fidelity, a holiday photo may prefer natural texture.
 """)
 
-st.header("5. Running on a laptop CPU")
+st.header("5. What a network looks at")
+st.markdown("""
+To draw one small patch of its output, which input pixels did a method use? A **local attribution map** (Gu &
+Dong, CVPR 2021) answers it: start from a blurred copy of the input, sharpen it step by step back to the real
+one, and add up at every step how much each input pixel changes the patch's edges (their gradient). Bicubic's
+map is its fixed 4×4 kernel around the patch; a network's map shows how far it reaches. The **Diffusion Index**
+(DI, from the Gini coefficient of the map) puts that spread in one number: larger means a wider area. The paper
+found attention and transformer networks reaching much further than plain CNNs; **What the network looks at**
+maps up to four methods on your own image, and `python bench/attribution.py` measures the DI of several here.
+""")
+
+st.header("6. Running on a laptop CPU")
 st.markdown("""
 * **Tiles**: a large image is cut into overlapping tiles, each run alone and cross-faded into the result, so no
   seams show and memory stays bounded (the tile size comes from each backend's measured memory per pixel).
@@ -89,7 +100,7 @@ st.markdown("""
   are downloaded, and only when someone asks for them. Uploaded images stay in the server's memory.
 """)
 
-st.header("6. The models: where they come from")
+st.header("7. The models: where they come from")
 built_in = networks()
 families: dict[str, list] = {}
 for n in built_in:

@@ -14,6 +14,7 @@ import numpy as np
 
 from core.methods.contract import (
     Kind,
+    NotAttributable,
     OnPartial,
     OnStep,
     Param,
@@ -21,6 +22,7 @@ from core.methods.contract import (
     Progress,
     Purpose,
     SizeRules,
+    TorchForward,
     Upscaled,
     checked_params,
 )
@@ -28,6 +30,25 @@ from core.methods.contract import (
 Size = tuple[int, int]  # (width, height)
 _PURPOSE_OF_KIND: dict[str, Purpose] = {"interpolation": "interpolation", "restoration filter": "denoise",
                                         "enhancement filter": "enhance"}
+
+
+@dataclass(frozen=True)
+class TorchResize:
+    """An interpolation as `torch.nn.functional.interpolate`, equal to its library call at integer upscales
+    (≤ 2e-6 on 0…1, tests/test_attribution.py): torch's bicubic is Keys' a = −0.75 with half-pixel centres and
+    clamped edges, as OpenCV's INTER_CUBIC; with `antialias` it is a = −0.5, as Pillow's BICUBIC."""
+    mode: str
+    antialias: bool = False
+
+    def __call__(self, scale: int, x):
+        import torch.nn.functional as F
+
+        corners = None if self.mode == "nearest" else False
+        return F.interpolate(x, scale_factor=scale, mode=self.mode, align_corners=corners, antialias=self.antialias)
+
+    def describe(self) -> str:
+        corners = "" if self.mode == "nearest" else ", align_corners=False"
+        return f"torch interpolate {self.mode}{corners}" + (", antialias=True" if self.antialias else "")
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,6 +60,7 @@ class ClassicalMethod:
     run: Callable[[np.ndarray, dict], np.ndarray] = field(repr=False)
     params: tuple[Param, ...] = ()
     short: Callable[[dict], str] = field(default=lambda p: "", repr=False)  # key parameters, for captions
+    torch_resize: TorchResize | None = None  # the same resize as a torch op: its attribution map (None: none)
     native_scale = None            # any scale in one step
     size_rules = SizeRules()
     backends = ()                  # one library call, no backend to choose
@@ -66,6 +88,21 @@ class ClassicalMethod:
 
     def availability(self) -> str:
         return "available"
+
+    @property
+    def attributable(self) -> bool:
+        return self.torch_resize is not None
+
+    def torch_forward(self, scale: int) -> TorchForward:
+        if self.torch_resize is None:
+            raise NotAttributable(f"{self.name} is not attributable: {self.library_call} has no torch version here, "
+                                  "and a map needs the gradients of a torch forward")
+        if scale != int(scale) or scale < 1:
+            raise NotAttributable(f"{self.name}: a map is made at a whole scale (×1 to ×8), not ×{scale:g}")
+        import functools
+
+        return TorchForward(run=functools.partial(self.torch_resize, int(scale)), scale=int(scale),
+                            what=f"{self.torch_resize.describe()} (= {self.library_call})", grad_bytes_per_pixel=2_000)
 
     def defaults(self) -> dict:
         return {p.name: p.default for p in self.params}
@@ -155,8 +192,9 @@ _DENOISE_ORDER = (
 )
 
 
-def _interp(name: str, call: str, about: str) -> ClassicalMethod:
-    return ClassicalMethod(name, "interpolation", about, call, lambda img, p: INTERPOLATIONS[name](img, p["size"]))
+def _interp(name: str, call: str, about: str, torch: TorchResize | None = None) -> ClassicalMethod:
+    return ClassicalMethod(name, "interpolation", about, call, lambda img, p: INTERPOLATIONS[name](img, p["size"]),
+                           torch_resize=torch)
 
 
 def _wavelet_sr(img: np.ndarray, p: dict) -> np.ndarray:
@@ -253,12 +291,16 @@ def _unsharp(img: np.ndarray, p: dict) -> np.ndarray:
 
 
 CLASSICAL = [
-    _interp("nearest", "cv2.resize INTER_NEAREST", "Copies the closest pixel: blocky, adds nothing."),
-    _interp("bilinear", "cv2.resize INTER_LINEAR", "Weighted average of the 4 nearest pixels: smooth, blurry."),
+    _interp("nearest", "cv2.resize INTER_NEAREST", "Copies the closest pixel: blocky, adds nothing.",
+            TorchResize("nearest")),
+    _interp("bilinear", "cv2.resize INTER_LINEAR", "Weighted average of the 4 nearest pixels: smooth, blurry.",
+            TorchResize("bilinear")),
     _interp("bicubic", "cv2.resize INTER_CUBIC (a = −0.75)",
-            "Cubic fit through 16 neighbours: the standard baseline; slightly sharper than bilinear."),
+            "Cubic fit through 16 neighbours: the standard baseline; slightly sharper than bilinear.",
+            TorchResize("bicubic")),
     _interp("bicubic_pillow", "PIL.Image.resize BICUBIC (a = −0.5)",
-            "Bicubic with MATLAB's kernel (a = −0.5): the convention of published SR tables; a little softer."),
+            "Bicubic with MATLAB's kernel (a = −0.5): the convention of published SR tables; a little softer.",
+            TorchResize("bicubic", antialias=True)),
     _interp("lanczos", "cv2.resize INTER_LANCZOS4", "Windowed sinc over 8×8 neighbours: sharpest interpolation, "
                                                     "may ring at edges."),
     ClassicalMethod(

@@ -4,6 +4,7 @@ parameters, and offers
 
     plan(height, width, tile=0, backend="auto", on_step=None, live=False) -> Plan    backend and tile, once per job
     upscale(color, size, params, plan, *, progress=None, on_step=None, on_partial=None) -> Upscaled
+    torch_forward(scale) -> TorchForward                      only where `attributable` (else NotAttributable)
 
 with `color` an H×W×C float32 array in 0…1 (C = 1 or 3; alpha is handled once, in the pipeline) and `size` the
 target (width, height). `progress(done, total, message)` is called per tile, `on_step(fraction)` as the work
@@ -102,6 +103,22 @@ class Upscaled(MethodRun):
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(MethodRun)}
 
 
+class NotAttributable(ValueError):
+    """A method whose output has no differentiable torch forward here; the message is one line saying why."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class TorchForward:
+    """A method's output as a differentiable torch function (for attribution maps, core/quality/attribution.py):
+    `run` maps an N×3×h×w float32 tensor in 0…1 to N×3×(h·s)×(w·s) in fp32, the gradient reaching the input;
+    `what` says in words what runs; `grad_bytes_per_pixel` is a cautious estimate of the memory one input pixel
+    of one image takes with its gradient (it sizes how many path steps go through at once)."""
+    run: Callable[[Any], Any]
+    scale: int
+    what: str
+    grad_bytes_per_pixel: int = 1_000
+
+
 class Method(Protocol):
     name: str
     kind: Kind
@@ -112,6 +129,7 @@ class Method(Protocol):
     native_scale: int | None          # None: any scale in one step (a classical resize)
     size_rules: SizeRules
     backends: tuple[str, ...]          # the backends it can run on; () for a library call
+    attributable: bool                 # it has a differentiable torch forward (torch_forward works)
 
     @property
     def label(self) -> str: ...
@@ -130,3 +148,5 @@ class Method(Protocol):
     def upscale(self, color: np.ndarray, size: tuple[int, int], params: dict | None = None,
                 plan: Plan | None = None, *, progress: Progress | None = None,
                 on_step: OnStep | None = None, on_partial: OnPartial | None = None) -> Upscaled: ...
+
+    def torch_forward(self, scale: int) -> TorchForward: ...  # NotAttributable: one line saying why not

@@ -17,6 +17,7 @@ import numpy as np
 
 from core.methods.contract import (
     Kind,
+    NotAttributable,
     OnPartial,
     OnStep,
     Param,
@@ -24,6 +25,7 @@ from core.methods.contract import (
     Progress,
     Purpose,
     SizeRules,
+    TorchForward,
     Upscaled,
     checked_params,
 )
@@ -167,6 +169,27 @@ class NetworkMethod:
         table = self.bytes_per_input_pixel
         return table.get(backend_name) or table.get(backend_name.removesuffix("-bf16")) or max(table.values())
 
+    # ---- attribution (core/quality/attribution.py): the torch module in fp32, framed as the torch backend frames it
+    @property
+    def attributable(self) -> bool:
+        return self.has_torch and not (self.framing.constants or self.framing.noise_channel)
+
+    def torch_forward(self, scale: int) -> TorchForward:
+        if not self.has_torch:
+            raise NotAttributable(f"{self.name} is not attributable: it runs on ncnn only here (no PyTorch definition "
+                                  "of its architecture), and a map needs the gradients of a torch forward")
+        if not self.attributable:
+            raise NotAttributable(f"{self.name} is not attributable here: its graph also takes planes that are not "
+                                  "the image (a degradation map)")
+        if scale != self.native_scale:
+            raise NotAttributable(f"{self.name} draws ×{self.native_scale} only: its map is made at "
+                                  f"×{self.native_scale}, not ×{scale}")
+        from core.methods.padded import framed
+
+        return TorchForward(run=functools.partial(framed, self.torch_module(), self.framing, self.size_rules, scale),
+                            scale=scale, what=f"{self.arch.name}, torch fp32",
+                            grad_bytes_per_pixel=GRAD_MEMORY_FACTOR * self.memory_per_pixel("torch"))
+
     # ---- running
     def plan(self, height: int, width: int, tile: int = 0, backend: str = "auto", on_step: OnStep | None = None,
              live: bool = False) -> Plan:
@@ -219,6 +242,11 @@ class NetworkMethod:
                         resize=resize, tiles=plan.tiles, tile_size=plan.tile, weights=self.weights_info().origin,
                         backend_why=plan.why)
 
+
+# A pass that keeps every activation for the gradient holds ~19× a forward's peak (RealESRGAN_x4plus at 64²: peak
+# RSS 2.1 GB with one image, 3.2 GB with two, i.e. ~1.1 GB each against 14 500 B per input pixel for a forward):
+# a cautious factor sizes the path's batches (docs/figures.md, attribution maps).
+GRAD_MEMORY_FACTOR = 20
 
 _load_lock = threading.Lock()
 _modules: dict[str, object] = {}

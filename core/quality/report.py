@@ -416,3 +416,48 @@ def write(path: str | Path, page: str) -> Path:
     path.write_text(page, encoding="utf-8")
     return path
 
+
+
+# ---------------------------------------------------------------- attribution maps (core/quality/attribution.py)
+ATTRIBUTION_BLOCK = """<section><h{{ level }}>What each method looked at: attribution maps</h{{ level }}>
+<p>{{ how }}</p><div class="crops">
+{% for label, src in maps %}<figure><img src="{{ src }}" alt="{{ label }}"><figcaption>{{ label }}</figcaption>
+</figure>{% endfor %}</div>
+<table><colgroup><col style="width:24%"></colgroup><tr><th>method</th><th>DI</th><th>90 % within (input px)</th>
+<th>completeness gap</th><th>s</th><th>what ran</th></tr>
+{% for m in rows %}<tr><td>{{ m.method }}</td><td class="num">{{ '%.2f' % m.di }}</td>
+<td class="num">{{ '%.1f' % m.reach_px }}</td><td class="num">{{ '%.1f %%' % (100 * m.completeness_gap) }}</td>
+<td class="num">{{ '%.1f' % m.seconds }}</td><td>{{ m.what }}</td></tr>{% endfor %}</table>
+<ul>{% for s in sentences %}<li>{{ s }}</li>{% endfor %}</ul>
+<p class="small">{{ reading }}</p></section>"""
+
+
+def _attribution_block(page: _Page, result, level: int = 2) -> None:
+    """The maps over the input region side by side (the window outlined), their figures and one sentence each."""
+    from core.quality.attribution import KERNEL_SIZE, heat_overlay, sentences
+
+    r = result.request
+    x, y, w, h = result.region
+    wx, wy, size = r.window
+    how = (f"Window {size}×{size} output px at ({wx}, {wy}) of the ×{r.scale} output; each map covers the {w}×{h} "
+           f"input region at ({x}, {y}). Local attribution maps (Gu & Dong, CVPR 2021): gradients of the window's "
+           f"summed gradient magnitude, integrated over {r.steps} steps from the input blurred with σ {r.sigma:g} "
+           f"({KERNEL_SIZE}×{KERNEL_SIZE} kernel) to the input itself.")
+    maps = [(f"{m.method}: DI {m.di:.2f}", data_uri(heat_overlay(result.crop, m.map, result.window, r.scale)))
+            for m in result.maps]
+    reading = ("Bright = the input pixels that changed the window most (|sum over colour channels|, scaled to the "
+               "largest); the Diffusion Index is (1 − Gini of that map) × 100: larger when a method draws on a "
+               "wider area. Completeness gap: how far the map's sum is from F(input) − F(blurred input), the "
+               "exact value of the path integral. CPU: " + result.cpu + ".")
+    page.blocks.append(page.env.from_string(ATTRIBUTION_BLOCK).render(
+        level=level, how=how, maps=maps, rows=result.maps, sentences=list(sentences(result).values()),
+        reading=reading))
+
+
+def attribution_html(result, *, name: str, title: str = "SR Lab: what the network looks at") -> str:
+    """The handout of an attribution run: the input region, the maps side by side, their figures, the sentences."""
+    page = _Page()
+    _input_block(page, f"The image: {name}", (np.clip(result.crop, 0, 1) * 255 + 0.5).astype(np.uint8),
+                 "the image as loaded", "the input region the maps cover")
+    _attribution_block(page, result)
+    return page.html(title, f"Scale ×{result.request.scale}; {len(result.maps)} method(s).")

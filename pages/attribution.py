@@ -1,0 +1,72 @@
+"""What the network looks at: local attribution maps of up to four methods for one window of the output, anywhere
+on the image (the shared region picker), side by side with their Diffusion Index."""
+import dataclasses
+
+import streamlit as st
+
+from core.quality.attribution import (
+    DEFAULT_CONTEXT,
+    DEFAULT_SIGMA,
+    DEFAULT_STEPS,
+    DEFAULT_WINDOW,
+    MAX_METHODS,
+    AttributionRequest,
+)
+from core.serve.jobs import State
+from ui import jobs
+from ui.attribution_view import DEFAULT_METHODS, attributable, show, submit
+from ui.region import region_picker
+from ui.state import current_image_key, kept, require_image
+
+st.title("What the network looks at")
+image = require_image()
+st.caption("Which input pixels did each method use to draw one small window of its output? A local attribution "
+           "map (Gu & Dong, CVPR 2021) follows the window's gradients from a blurred copy of the input to the input "
+           "itself; the Diffusion Index (DI) says how widely the map is spread. Bicubic reads a fixed 4×4 "
+           "neighbourhood; a network may draw on far more.")
+c1, c2, c3 = st.columns([1, 3, 1])
+scale = c1.radio("Scale", (2, 3, 4), horizontal=True, persist_state="session", key=kept("attr_scale", 4),
+                 format_func=lambda s: f"×{s}")
+names, refused = attributable(scale)
+st.session_state.setdefault("attr_methods", [n for n in DEFAULT_METHODS if n in names])
+st.session_state.attr_methods = [n for n in st.session_state.attr_methods if n in names]
+chosen = c2.multiselect(f"Methods (up to {MAX_METHODS})", names, max_selections=MAX_METHODS,
+                        persist_state="session", key="attr_methods")
+size = c3.select_slider("Window (output px)", (8, 16, 32), persist_state="session",
+                        key=kept("attr_window", DEFAULT_WINDOW))
+if refused:
+    st.caption(f"Not attributable here (they run on ncnn only, with no torch forward to take gradients of): "
+               f"{', '.join(refused)}.")
+with st.expander("Path: steps and blur (LAM's defaults: 50 steps, σ 1.2)"):
+    a, b, c = st.columns(3)
+    steps = a.slider("Path steps", 10, 100, step=5, persist_state="session", key=kept("attr_steps", DEFAULT_STEPS))
+    sigma = b.slider("Blur σ at the start", 0.5, 10.0, step=0.1, persist_state="session",
+                     key=kept("attr_sigma", DEFAULT_SIGMA))
+    context = c.select_slider("Map covers (input px)", (32, 64, 96, 128), persist_state="session",
+                              key=kept("attr_context", DEFAULT_CONTEXT),
+                              help="The region around the window the map is made over (64: the paper's inputs). "
+                                   "Larger costs more time: a step goes through the whole region.")
+region = region_picker(image, current_image_key())
+st.caption("The window sits at the region's centre; the map covers the region's centre area chosen above.")
+out_w, out_h = image.width * scale, image.height * scale
+wx = min(max(0, round(region.cx * out_w - size / 2)), out_w - size - 1)
+wy = min(max(0, round(region.cy * out_h - size / 2)), out_h - size - 1)
+request = AttributionRequest(tuple(chosen), window=(wx, wy, size), scale=scale, steps=steps, sigma=sigma,
+                             context=context, image_key=current_image_key())
+if st.button(f"Map {len(chosen)} method(s) for the {size}×{size} window at ({wx}, {wy})", type="primary",
+             key="attr_run", disabled=not chosen):
+    try:
+        job = submit(request, image)
+    except ValueError as exc:  # one line: a method without a torch forward, a window outside the image
+        st.error(str(exc).splitlines()[0])
+    else:
+        st.session_state.attr_job = job.id
+        st.session_state.attr_name = image.name
+if job := jobs.get(st.session_state.get("attr_job")):
+    jobs.watch([job.id], "attr")
+    jobs.outcome([job.id])
+    if job.state is State.DONE:
+        shown = job.result
+        if dataclasses.replace(shown.request, image_key="") != dataclasses.replace(request, image_key=""):
+            st.caption("These maps are for the choices made when they were run (above: what a new run would map).")
+        show(shown, st.session_state.get("attr_name", "image"))
