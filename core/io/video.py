@@ -54,7 +54,8 @@ class ClipInfo:
         n = f"{self.frames} frames" if self.frames else "frames not in the header"
         s = f", {self.seconds:.2f} s" if self.seconds else ""
         r = f", {float(self.rate):.3g} fps" if self.rate else ""
-        return f"{self.name}: {self.width}×{self.height}, {n}{s}{r}, {self.container}" + (", audio" if self.audio else "")
+        audio = ", audio" if self.audio else ""
+        return f"{self.name}: {self.width}×{self.height}, {n}{s}{r}, {self.container}{audio}"
 
 
 @dataclass
@@ -94,9 +95,11 @@ def _bounded(info: ClipInfo, frames: Iterator[Frame]) -> Iterator[Frame]:
         h, w = frame.pixels.shape[:2]
         start = frame.seconds if start is None else start
         if frame.index >= max_frames:
-            raise VideoError(f"{info.name}: more than {max_frames} frames (SRLAB_VIDEO_MAX_FRAMES): cut the clip first")
+            raise VideoError(f"{info.name}: more than {max_frames} frames (SRLAB_VIDEO_MAX_FRAMES): "
+                             "cut the clip first")
         if frame.seconds - start > max_seconds + 1e-6:
-            raise VideoError(f"{info.name}: longer than {max_seconds:g} s (SRLAB_VIDEO_MAX_SECONDS): cut the clip first")
+            raise VideoError(f"{info.name}: longer than {max_seconds:g} s (SRLAB_VIDEO_MAX_SECONDS): "
+                             "cut the clip first")
         if w * h > max_pixels:
             raise VideoError(f"{info.name}: a frame of {w}×{h} is over the limit of {max_pixels:,} pixels "
                              "(SRLAB_VIDEO_MAX_FRAME_PIXELS)")
@@ -287,7 +290,7 @@ def clip_from_arrays(name: str, frames: list[np.ndarray] | Callable[[], Iterator
     first = next(make())
     h, w = first.shape[:2]
     tb = 1 / rate
-    info = ClipInfo(name=name, width=w, height=h, frames=n, seconds=n / rate if n else None, rate=rate,
+    info = ClipInfo(name=name, width=w, height=h, frames=n, seconds=float(n / rate) if n else None, rate=rate,
                     time_base=Fraction(tb), audio=False, container="generated")
     _check_header(info)
     return Clip(info, lambda: (Frame(i, i, info.time_base, f) for i, f in enumerate(make())))
