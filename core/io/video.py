@@ -222,6 +222,7 @@ class Writer:
         stream.width, stream.height = width + width % 2, height + height % 2
         stream.pix_fmt = "yuv420p"
         stream.time_base = self.time_base
+        stream.codec_context.time_base = self.time_base  # else libx264 rounds timestamps to 1/rate
         stream.options = {"crf": str(self.crf), "preset": "medium"}
         if (width % 2) or (height % 2):
             self.notes.append(f"{width}×{height} padded to {stream.width}×{stream.height} by repeating the last "
