@@ -1,4 +1,4 @@
-"""`python -m core video IN... -o OUT --method M [--method M2] [--reference REF] [--frames] [--ray]`: clips
+"""`python -m core video IN... -o OUT --method M [--method M2] [--reference REF] [--frames] [--ray ADDRESS]`: clips
 through image methods (each frame alone) and video networks (the sequence); builtin:pan is the built-in clip
 with its true reference. Resumable: finished (clip, method) outputs are skipped (core/video/job.py)."""
 from __future__ import annotations
@@ -23,7 +23,9 @@ def add(sub) -> None:
     p.add_argument("--backend", default="auto")
     p.add_argument("-t", "--tile", type=int, default=0)
     p.add_argument("--builtin-frames", type=int, default=32, help="frames of builtin:pan (default 32)")
-    p.add_argument("--ray", action="store_true", help="one clip per task on the Ray cluster (SRLAB_RAY_ADDRESS)")
+    p.add_argument("--ray", metavar="ADDRESS", help="one clip per task on a Ray cluster: host:port of its head, or "
+                                                    "'local' to start one here")
+    p.add_argument("--ray-in-flight", type=int, default=4, metavar="N", help="at most N clips on the cluster at once")
     p.set_defaults(func=run)
 
 
@@ -44,11 +46,13 @@ def run(args) -> int:
             for src, ref in zip(args.inputs, refs)]
     out = Path(args.output)
     if args.ray:
-        from core import settings
         from core.serve import distributed
 
-        distributed.connect(settings.current().ray_address or "local")
-        results = distributed.run_clips(jobs, out)
+        try:
+            distributed.connect(args.ray)
+        except distributed.RayUnavailable as exc:
+            return fail(str(exc))
+        results = distributed.run_clips(jobs, out, args.ray_in_flight)
     else:
         results = [r for job in jobs for r in run_clip(job, out, _progress)]
     failed = 0

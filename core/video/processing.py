@@ -75,7 +75,7 @@ def _frames_through_engine(clip, spec, method, scale, backend, tile, params, own
             job = dataclasses.replace(job, loaded=loaded, pixels=frame.pixels)
         result = engine.execute(job)
         if not record.how:
-            record.how = f"{result.stats.how()}, each frame alone"
+            record.how = f"{result.stats.summary}, each frame alone"
         yield frame, result.pixels
 
 
