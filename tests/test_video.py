@@ -73,6 +73,38 @@ def test_an_animated_gif_streams_with_its_frame_durations(tmp_path):
     assert got[2].pixels.shape == (20, 30, 3) and abs(int(got[2].pixels[0, 0, 0]) - 80) <= 2
 
 
+@pytest.mark.parametrize("suffix, codec", [(".webm", "libvpx-vp9"), (".mov", "libx264"), (".mkv", "libx264")])
+def test_webm_mov_and_mkv_stream_with_their_timestamps(tmp_path, suffix, codec):
+    import av
+
+    path = tmp_path / f"c{suffix}"
+    with av.open(str(path), "w") as out:
+        v = out.add_stream(codec, rate=10)
+        v.width, v.height, v.pix_fmt = 32, 24, "yuv420p"
+        for i in range(5):
+            f = av.VideoFrame.from_ndarray(np.full((24, 32, 3), 50 * i, np.uint8), format="rgb24")
+            f.pts = i
+            for p in v.encode(f):
+                out.mux(p)
+        for p in v.encode(None):
+            out.mux(p)
+    got = list(open_clip(path).frames())
+    assert [round(f.seconds, 3) for f in got] == [0, 0.1, 0.2, 0.3, 0.4]
+    assert abs(int(got[3].pixels.mean()) - 150) <= 3
+
+
+@pytest.mark.parametrize("suffix", [".png", ".webp"])
+def test_animated_png_and_webp_stream_with_their_durations(tmp_path, suffix):
+    from PIL import Image
+
+    frames = [Image.fromarray(np.full((16, 24, 3), 60 * i, np.uint8)) for i in range(3)]
+    frames[0].save(tmp_path / f"a{suffix}", save_all=True, append_images=frames[1:], duration=[40, 60, 80],
+                   **({"lossless": True} if suffix == ".webp" else {}))
+    got = list(open_clip(tmp_path / f"a{suffix}").frames())
+    assert [f.seconds for f in got] == pytest.approx([0, 0.04, 0.1])
+    assert [int(f.pixels[0, 0, 0]) for f in got] == [0, 60, 120]
+
+
 @pytest.mark.parametrize("setting, value, words", [
     ("video_max_frames", 5, "SRLAB_VIDEO_MAX_FRAMES"),
     ("video_max_seconds", 0.2, "SRLAB_VIDEO_MAX_SECONDS"),

@@ -169,33 +169,35 @@ def _open_pillow(path: Path) -> Clip:
     try:
         with Image.open(path) as im:
             width, height = im.size
+            fmt = im.format or path.suffix[1:].upper()
             if width * height > _limits()[2]:  # before counting frames, which decodes them
-                _check_header(ClipInfo(path.name, width, height, None, None, None, MS, False, im.format or "?"))
+                _check_header(ClipInfo(path.name, width, height, None, None, None, MS, False, fmt))
             n = getattr(im, "n_frames", 1)
             durations = []
-            for i in range(min(n, _limits()[0] + 1)):
-                im.seek(i)
-                durations.append(int(im.info.get("duration") or 100))
-            fmt = im.format or path.suffix[1:].upper()
+            if fmt != "WEBP":  # WebP tells a frame's duration only once it is decoded: timed as frames come
+                for i in range(min(n, _limits()[0] + 1)):
+                    im.seek(i)
+                    durations.append(int(im.info.get("duration") or 100))
     except (UnidentifiedImageError, OSError, EOFError, ValueError) as exc:
         raise VideoError(f"{path.name}: not an image clip Pillow can read ({_short(exc)})") from None
     total = sum(durations)
-    info = ClipInfo(name=path.name, width=width, height=height, frames=n, seconds=total / 1000,
+    info = ClipInfo(name=path.name, width=width, height=height, frames=n, seconds=total / 1000 if total else None,
                     rate=Fraction(len(durations) * 1000, total) if total else None, time_base=MS, audio=False,
                     container=fmt)
     _check_header(info)
-    return Clip(info, lambda: _frames_pillow(path, info, durations), path)
+    return Clip(info, lambda: _frames_pillow(path, info), path)
 
 
-def _frames_pillow(path: Path, info: ClipInfo, durations: list[int]) -> Iterator[Frame]:
+def _frames_pillow(path: Path, info: ClipInfo) -> Iterator[Frame]:
     from PIL import Image
 
     pts = 0
     with Image.open(path) as im:
-        for i, duration in enumerate(durations):
+        for i in range(info.frames or 1):
             im.seek(i)
-            yield Frame(i, pts, MS, np.asarray(im.convert("RGB")))
-            pts += duration
+            pixels = np.asarray(im.convert("RGB"))  # decodes the frame; WebP's duration is known from here
+            yield Frame(i, pts, MS, pixels)
+            pts += int(im.info.get("duration") or 100)
 
 
 # ---------------------------------------------------------------- writing
