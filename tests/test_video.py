@@ -229,6 +229,18 @@ def test_basicvsr_windows_bound_memory_and_give_every_frame_inner_context(monkey
         assert window
 
 
+def test_a_video_network_at_another_scale_is_its_x4_then_a_lanczos_resize_said(monkeypatch):
+    spec = VIDEO_METHODS.get("BasicVSR_Vimeo90K_BI")
+    monkeypatch.setattr(type(spec), "forward", lambda self, frames: [np.repeat(np.repeat(f, 4, 0), 4, 1)
+                                                                      for f in frames])
+    from core.video.processing import ClipRun
+
+    record = ClipRun("")
+    outs = list(process(builtin.clip(3), spec.name, outscale=2, record=record))
+    assert [o.shape for _, o in outs] == [(128, 192, 3)] * 3 and [f.index for f, _ in outs] == [0, 1, 2]
+    assert "×4 over the sequence" in record.how and "×0.5 Lanczos resize (384×256 → 192×128)" in record.how
+
+
 def test_flicker_is_zero_for_a_static_scene_and_four_d_squared_for_a_jitter_of_d():
     photo = builtin.reference(1).frames().__next__().pixels[:64, :96].astype(np.float32) / 255
     photo = 0.1 + 0.8 * photo  # no clipping under the jitter

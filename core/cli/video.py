@@ -10,7 +10,9 @@ from core.cli.common import fail
 
 
 def add(sub) -> None:
-    p = sub.add_parser("video", help="clips through methods: H.264 MP4 out, per-frame scores and flicker")
+    p = sub.add_parser("video", help="clips through methods: H.264 MP4 out, per-frame scores and flicker",
+                       description="A re-run skips every (clip, method) whose .mp4 and .json are there; an "
+                                   "interrupted one starts again from its first frame.")
     p.add_argument("inputs", nargs="+", metavar="IN", help="clips (MP4/WebM/MOV/MKV/GIF/APNG/WebP) or builtin:pan")
     p.add_argument("-o", "--output", required=True, help="output folder")
     p.add_argument("-m", "--method", action="append", required=True,

@@ -43,8 +43,8 @@ CLIP_MEASURES = {m.name: m for m in [
                 "1000·(E(output) − E(reference)), E = mean squared error on 0…1 of frame t warped to frame t+1 "
                 "by the reference's optical flow (OpenCV DIS, medium) against frame t+1, inside the warp; 0 = as "
                 "steady as the reference"),
-    ClipMeasure("change", "Frame-to-frame change", None, False, "",
-                "mean |frame t − frame t−1| on 0…1 (motion included; no reference needed)"),
+    ClipMeasure("change", "Change", None, False, "",
+                "frame-to-frame change: mean |frame t − frame t−1| on 0…1 (motion included)"),
 ]}
 
 
