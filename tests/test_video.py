@@ -261,6 +261,17 @@ def test_an_output_exactly_as_steady_as_a_moving_reference_scores_zero_and_a_jit
     assert flicker_pair(noisy[1], noisy[2], ref[1], ref[2]) > 0.5  # ≈ 1000·2·0.02² = 0.8 of invented change
 
 
+def test_side_by_side_is_one_clip_of_the_outputs_left_to_right(tmp_path):
+    from core.video.job import side_by_side
+
+    a = _make_mp4(tmp_path / "a.mp4", frames=5, audio=False, pts=None)
+    b = _make_mp4(tmp_path / "b.mp4", frames=5, audio=False, pts=None)
+    both = open_clip(side_by_side([a, b], tmp_path / "both.mp4"))
+    assert (both.info.width, both.info.height, both.info.frames) == (128, 48, 5)
+    left, one = next(both.frames()).pixels, next(open_clip(a).frames()).pixels
+    assert np.abs(left[:, :64].astype(int) - one).mean() < 8  # H.264 twice: close, not equal
+
+
 def test_the_cli_writes_video_scores_and_frames_and_a_rerun_skips(tmp_path, capsys):
     from core.cli import main
 
