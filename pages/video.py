@@ -1,9 +1,5 @@
 """Video: a clip through up to four methods as one job (image methods on each frame alone, video networks over the
 sequence); the results side by side in one video (so they play in sync), the per-frame curves, the downloads."""
-import dataclasses
-import tempfile
-from pathlib import Path
-
 import altair as alt
 import pandas as pd
 import streamlit as st
@@ -12,7 +8,7 @@ from core.methods import METHODS, VIDEO_METHODS
 from core.quality.metrics import METRICS
 from core.serve.jobs import State
 from core.video import builtin
-from core.video.job import ClipJob, run_clip, side_by_side
+from core.video.job import ClipJob, compare
 from core.video.measures import CLIP_MEASURES
 from ui import jobs
 from ui.state import kept, projector, require_frame
@@ -43,35 +39,12 @@ def _heading(measure: str) -> str:
     return METRICS.get(measure).heading
 
 
-def _work(job: ClipJob, total: int):
-    def work(ctx):
-        out = Path(tempfile.mkdtemp(prefix="srlab-video-"))
-        results, n = {}, len(job.methods)
-        for i, method in enumerate(job.methods):
-            def progress(clip, m, done, count, fps, i=i):
-                ctx.step((i + done / (count or total)) / n, f"{m}: frame {done}/{count or '?'}, {fps:.2f} fps")
-            done = run_clip(dataclasses.replace(job, methods=(method,)), out, progress)[0]
-            if done.error:
-                raise ValueError(done.error)
-            rows = pd.read_csv(done.video.with_suffix(".csv"))
-            results[method] = dict(video=done.video.read_bytes(), path=done.video, rows=rows, how=done.run["how"],
-                                   fps=done.run["fps"], summary=done.summary)
-        ctx.step(1.0, "side by side")
-        both = side_by_side([r["path"] for r in results.values()], out / "side_by_side.mp4")
-        return {"methods": results, "side_by_side": both.read_bytes()}
-    return work
-
-
 if st.button("Run", type="primary", key="video_run", disabled=not chosen or (source == "Upload" and not upload)):
-    if upload is not None:
-        path = Path(tempfile.mkdtemp(prefix="srlab-upload-")) / upload.name
-        path.write_bytes(upload.getvalue())
-        job, total = ClipJob(source=str(path), methods=tuple(chosen)), 0
-    else:
-        job, total = ClipJob(source=builtin.NAME, methods=tuple(chosen), builtin_frames=frames), frames
-    label = f"Video: {' · '.join(chosen)}"
-    st.session_state.video_job = jobs.submit(_work(job, total), label=label, kind="video",
-                                             key=("video", job)).id
+    given = (upload.name, upload.getvalue()) if upload is not None else None
+    clip_job = ClipJob(source=upload.name if given else builtin.NAME, methods=tuple(chosen), builtin_frames=frames)
+    st.session_state.video_job = jobs.submit(lambda ctx, cj=clip_job, up=given: compare(cj, ctx.step, up),
+                                             label=f"Video: {' · '.join(chosen)}", kind="video",
+                                             key=("video", clip_job, hash(given[1]) if given else None)).id
 
 if job := jobs.get(st.session_state.get("video_job")):
     jobs.watch([job.id], "video")
@@ -85,7 +58,7 @@ if job := jobs.get(st.session_state.get("video_job")):
             col.markdown(f"**{method}**")
             col.caption(f"{r['how']}; {r['fps']:.2f} fps on this machine")
             col.download_button("Download MP4", r["video"], f"{method}.mp4", "video/mp4", key=f"video_dl_{method}")
-        table = pd.concat([r["rows"].assign(method=m) for m, r in results.items()])
+        table = pd.concat([pd.DataFrame(r["rows"]).assign(method=m) for m, r in results.items()])
         curves = [c for c in ("psnr_db", "flicker", "ssim", "lpips", "change", "sharpness") if c in table]
         charts = st.columns(1 if projector() else 2)
         for spot, measure in zip(charts * 4, curves[:4]):

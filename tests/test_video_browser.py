@@ -28,7 +28,10 @@ def test_the_pan_through_two_methods_survives_a_page_switch_and_shows_players_an
     page.get_by_role("heading", name="Batch").wait_for(timeout=60_000)
     idle(page)
     page.get_by_role("link", name="Video", exact=True).click()
-    page.get_by_role("heading", name="Side by side, in sync: bicubic | BasicVSR_REDS4").wait_for(timeout=900_000)
+    try:
+        page.get_by_role("heading", name="Side by side, in sync: bicubic | BasicVSR_REDS4").wait_for(timeout=300_000)
+    finally:
+        page.screenshot(path=str(artifacts / "video_1280_on_return.png"))
     idle(page)
     page.get_by_test_id("stVegaLiteChart").nth(1).wait_for(timeout=60_000)  # PSNR and flicker per frame, at least
     assert page.locator("video").count() == 1

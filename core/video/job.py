@@ -142,3 +142,33 @@ def side_by_side(videos: list[Path], dest: Path) -> Path:
     finally:
         writer.close()
     return dest
+
+
+def compare(job: ClipJob, step: Callable[[float, str], None], upload: tuple[str, bytes] | None = None) -> dict:
+    """What the Video page shows: each method of `job` on its clip (an upload, `(name, bytes)`, written to the
+    temporary folder first), then the outputs side by side in one clip. `step(fraction, message)` per frame may
+    raise to cancel. Returns bytes and rows; the folder is removed."""
+    import tempfile
+    from dataclasses import replace
+
+    with tempfile.TemporaryDirectory(prefix="srlab-video-") as tmp:
+        tmp = Path(tmp)
+        if upload is not None:
+            (tmp / "in").mkdir()
+            (tmp / "in" / upload[0]).write_bytes(upload[1])
+            job = replace(job, source=str(tmp / "in" / upload[0]))
+        results, n = {}, len(job.methods)
+        for i, method in enumerate(job.methods):
+            def progress(clip, m, done, count, fps, i=i):
+                step((i + done / (count or done + 1)) / n, f"{m}: frame {done}/{count or '?'}, {fps:.2f} fps")
+
+            done = run_clip(replace(job, methods=(method,)), tmp / "out", progress)[0]
+            if done.error:
+                raise ValueError(done.error)
+            with open(done.video.with_suffix(".csv"), newline="") as f:
+                rows = [{k: float(v) if v else None for k, v in r.items()} for r in csv.DictReader(f)]
+            results[method] = dict(video=done.video.read_bytes(), rows=rows, how=done.run["how"],
+                                   fps=done.run["fps"], summary=done.summary)
+        step(1.0, "side by side")
+        both = side_by_side([tmp / "out" / f"{stem(job.source)}__{m}.mp4" for m in results], tmp / "both.mp4")
+        return {"methods": results, "side_by_side": both.read_bytes()}
