@@ -39,6 +39,7 @@ with timed("page_run", job=False):
         st.Page("pages/attribution.py", title="What the network looks at", icon=":material/visibility:"),
         st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
         st.Page("pages/batch.py", title="Batch", icon=":material/photo_library:"),
+        st.Page("pages/video.py", title="Video", icon=":material/movie:"),
         st.Page("pages/how_it_works.py", title="How it works", icon=":material/menu_book:"),
     ])
     note(page=pages.title)

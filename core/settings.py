@@ -41,6 +41,10 @@ class Settings:
     # when its estimated memory is over the cap
     train_max_seconds: float    # wall-clock budget of one training run (setup, steps, validation)
     train_max_mb: int           # estimated memory of one training run
+    # Clips (core/io/video.py): checked from the container's header where it says, and again as frames come
+    video_max_frames: int       # frames of one clip
+    video_max_seconds: float    # duration of one clip
+    video_max_frame_pixels: int  # pixels of one decoded frame
 
     @classmethod
     def from_environment(cls) -> "Settings":
@@ -63,6 +67,9 @@ class Settings:
             timing_log=env("SRLAB_TIMING_LOG", ""),
             train_max_seconds=_int("SRLAB_TRAIN_MAX_SECONDS", 900),
             train_max_mb=_int("SRLAB_TRAIN_MAX_MB", 3000),
+            video_max_frames=_int("SRLAB_VIDEO_MAX_FRAMES", 3000),   # 2 min at 25 fps
+            video_max_seconds=_int("SRLAB_VIDEO_MAX_SECONDS", 300),
+            video_max_frame_pixels=_int("SRLAB_VIDEO_MAX_FRAME_PIXELS", 1920 * 1080),
         )
 
 

@@ -59,6 +59,7 @@ LAYERS = [
     ("core.methods",),   # the contract, the catalogue, classical methods, user models
     ("core.pipeline",),  # one request: validate → plan → method → faces → alpha
     ("core.quality",),   # measures, scoring, degradation, benches
+    ("core.video",),     # clips through methods, their measures, the built-in pan
     ("core.train",),     # training and fine-tuning
     ("core.serve",),     # the job service, the results cache, Ray
     ("core.cli", "core.__main__", "core"),  # the command line (and the package's own __init__)

@@ -8,6 +8,7 @@ import streamlit as st
 from core.io.imageio import LoadedImage
 from core.serve.jobs import Job
 from ui import jobs
+from ui.controls import download
 from ui.slider import png_of
 from ui.state import own_models, projector
 
@@ -60,5 +61,5 @@ def show(result, name: str) -> None:
                            "seconds": round(m.seconds, 1), "completeness gap %": round(100 * m.completeness_gap, 2),
                            "what ran": m.what} for m in result.maps]).set_index("method")
     st.dataframe(table, key="attr_table")
-    st.download_button("Download report", attribution_html(result, name=name), file_name="attribution.html",
-                       mime="text/html", key="attr_report")
+    download("Download report", attribution_html(result, name=name), file_name="attribution.html", mime="text/html",
+             key="attr_report")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from core.cli import attribute, bench, degrade, enhance, fetch, methods, metrics, prepare, train
+from core.cli import attribute, bench, degrade, enhance, fetch, methods, metrics, prepare, train, video
 
-COMMANDS = (methods, fetch, metrics, prepare, enhance, degrade, bench, train, attribute)
+COMMANDS = (methods, fetch, metrics, prepare, enhance, degrade, bench, train, attribute, video)
 
 
 def build_parser() -> argparse.ArgumentParser:

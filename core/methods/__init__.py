@@ -2,12 +2,15 @@
 built-in networks (core/methods/catalog/, one module per family) and the classical methods
 (core/methods/classical.py), joined in one registry. A user's own model (core/methods/user.py) belongs to the
 session that loaded it and is never in the registry: `lookup` finds it among that session's models.
+Video networks (they consume a sequence, core/methods/sequence.py) are in their own registry, VIDEO_METHODS:
+`for_clips` finds a method for a clip in either.
 """
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from core.methods.catalog import NETWORKS
+from core.methods.catalog.basicvsr import VIDEO_NETWORKS
 from core.methods.classical import CLASSICAL
 from core.methods.contract import Method
 from core.methods.network import NetworkMethod
@@ -16,6 +19,10 @@ from core.registry import Registry, UnknownName
 METHODS: Registry = Registry("method")
 for _method in [*NETWORKS, *CLASSICAL]:
     METHODS.register(_method)
+
+VIDEO_METHODS: Registry = Registry("video method")
+for _method in VIDEO_NETWORKS:
+    VIDEO_METHODS.register(_method)
 
 SCALES = (2, 3, 4, 8)  # the scale buttons; any scale from 1 to 8 is allowed
 
@@ -53,3 +60,14 @@ def select(*, network: bool | None = None, scale: int | None = None, family: str
     network's native `scale`; its `family`. In the registry's order."""
     return [m for m in METHODS if (network is None or is_network(m) == network)
             and (scale is None or m.native_scale == scale) and (family is None or m.family == family)]
+
+
+def for_clips(name: str, own: Mapping[str, Method] | None = None) -> Method:
+    """A method for a clip: a video network, or any image method (run on each frame alone)."""
+    if name in VIDEO_METHODS:
+        return VIDEO_METHODS.get(name)
+    try:
+        return lookup(name, own)
+    except UnknownName:
+        raise UnknownName(f"unknown method {name!r} for a clip; video networks: {', '.join(VIDEO_METHODS.names())}; "
+                          "or any image method (python -m core methods)") from None

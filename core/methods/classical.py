@@ -64,6 +64,7 @@ class ClassicalMethod:
     native_scale = None            # any scale in one step
     size_rules = SizeRules()
     backends = ()                  # one library call, no backend to choose
+    consumes = "frame"             # on a clip: each frame alone
 
     @property
     def label(self) -> str:

@@ -11,6 +11,8 @@ target (width, height). `progress(done, total, message)` is called per tile, `on
 advances (inside a tile on the torch backends, between tiles on ncnn); either may raise to cancel the job.
 `live`: someone watches the result come: a long network run is tiled so its first part shows within seconds, and
 `on_partial(picture, stand_in, share)` gets the result so far after each tile (a one-pass method never calls it).
+A method that `consumes` a "sequence" (a video network) also offers `upscale_sequence(frames, size, on_step=)`
+(core/methods/sequence.py); on a clip, a "frame" method runs on each frame alone.
 Nothing outside this package asks which kind of method it holds.
 """
 from __future__ import annotations
@@ -28,6 +30,7 @@ OnStep = Callable[[float], None]
 OnPartial = Callable[[np.ndarray, np.ndarray, float], None]  # (so far, its bicubic stand-in, share drawn): see network
 Kind = Literal["network", "interpolation", "restoration filter", "enhancement filter"]
 Purpose = Literal["super-resolution", "interpolation", "denoise", "enhance"]
+Consumes = Literal["frame", "sequence"]  # on a clip: each frame alone, or the whole sequence (a video network)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,6 +133,7 @@ class Method(Protocol):
     size_rules: SizeRules
     backends: tuple[str, ...]          # the backends it can run on; () for a library call
     attributable: bool                 # it has a differentiable torch forward (torch_forward works)
+    consumes: Consumes                 # "frame" (every image method) or "sequence" (core/methods/sequence.py)
 
     @property
     def label(self) -> str: ...

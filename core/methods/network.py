@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from core.methods.contract import (
+    Consumes,
     Kind,
     NotAttributable,
     OnPartial,
@@ -98,6 +99,7 @@ class NetworkMethod:
     params: tuple[Param, ...] = ()
     measured_auto: bool = True                # "auto" measures the backends; False: the first runnable one
     kind: Kind = "network"
+    consumes: Consumes = "frame"
 
     # ---- the contract, read from the parts
     native_scale = property(lambda self: self.arch.native_scale)

@@ -173,3 +173,79 @@ def run_folder(files, out_dir: Path, request: Request, options, out_name, *, max
     from core.serve.folder import run_folder as loop
 
     return loop(files, out_dir, request, options, out_name, pool=RayPool(max_in_flight), own=own, on_file=on_file)
+
+
+def _clip_task(job, data: bytes | None, reference: bytes | None):
+    """One clip on a worker: its bytes in, every output file's bytes back (the cluster need not share the driver's
+    disk). core/video/job.py does the work in a temporary folder there."""
+    import tempfile
+    from dataclasses import replace
+
+    from core.serve.jobs import lower_priority
+    from core.video.job import run_clip
+
+    lower_priority(settings.current().job_nice)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        if data is not None:  # a file (builtin:pan is made on the worker)
+            (tmp / "in").mkdir()
+            src = tmp / "in" / Path(job.source).name
+            src.write_bytes(data)
+            job = replace(job, source=str(src))
+        if reference is not None:
+            ref = tmp / "in" / ("ref-" + Path(job.reference).name)
+            ref.write_bytes(reference)
+            job = replace(job, reference=str(ref))
+        done = run_clip(job, tmp / "out")
+        files = {str(p.relative_to(tmp / "out")): p.read_bytes() for p in (tmp / "out").rglob("*") if p.is_file()}
+    return done, files
+
+
+def run_clips(jobs, out_dir: Path, max_in_flight: int = 4):
+    """`python -m core video --ray`: one clip per task, at most `max_in_flight` at once; outputs already in
+    `out_dir` are skipped here before a task is sent (the same rule as in-process); results are written back as
+    they come. Returns core.video.job.ClipDone items, their paths in `out_dir`."""
+    from dataclasses import replace
+
+    import ray
+
+    from core.video.job import ClipDone, stem
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results, pending = [], {}
+
+    def collect(ref) -> None:
+        job = pending.pop(ref)
+        try:
+            done, files = ray.get(ref)
+        except Exception as exc:  # a task that failed on every retry
+            results.extend(ClipDone(job.source, m, error=f"{job.source}: {str(exc).splitlines()[0]}")
+                           for m in job.methods)
+            return
+        for name, blob in files.items():
+            dest = out_dir / name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_name(f".{dest.name}.part")
+            tmp.write_bytes(blob)
+            os.replace(tmp, dest)
+        for d in done:
+            d.source = job.source
+            d.video = out_dir / d.video.name if d.video else None
+        results.extend(done)
+
+    for job in jobs:
+        todo = tuple(m for m in job.methods if not ((out_dir / f"{stem(job.source)}__{m}.json").exists()
+                                                    and (out_dir / f"{stem(job.source)}__{m}.mp4").exists()))
+        results.extend(ClipDone(job.source, m, out_dir / f"{stem(job.source)}__{m}.mp4", skipped=True)
+                       for m in job.methods if m not in todo)
+        if not todo:
+            continue
+        job = replace(job, methods=todo)
+        while len(pending) >= max_in_flight:
+            collect(ray.wait(list(pending), num_returns=1)[0][0])
+        data = None if job.source.startswith("builtin:") else Path(job.source).read_bytes()
+        ref = None if not job.reference or job.reference.startswith("builtin:") else Path(job.reference).read_bytes()
+        pending[_remote(_clip_task).remote(job, data, ref)] = job
+    while pending:
+        collect(ray.wait(list(pending), num_returns=1)[0][0])
+    return results

@@ -1,0 +1,107 @@
+"""A clip through one method, a frame at a time. A method that consumes frames (every image method) runs each
+frame through core.pipeline.engine with one plan for the clip (backend, tile, bf16 as for an image: the request
+is checked and planned once, on the first frame); a method that consumes a sequence (a video network) gets the
+stream and yields frames as its windows finish (core/methods/sequence.py). Any scale: the network's ×native,
+then a Lanczos resize, said in `ClipRun.how`."""
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import numpy as np
+
+from core import settings
+from core.io.imageio import LoadedImage
+from core.io.video import Clip, Frame
+from core.methods import for_clips
+from core.methods.contract import Method
+from core.pipeline import engine
+from core.pipeline.engine import EnhanceError, Request
+
+
+@dataclass
+class ClipRun:
+    """What was done to a clip, in words and numbers."""
+    method: str
+    how: str = ""
+    backend: str = ""
+    consumes: str = "frame"
+    size: tuple[int, int] = (0, 0)
+    frames: int = 0
+    seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds else 0.0
+
+
+def _to_u8(x: np.ndarray) -> np.ndarray:
+    return (np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8)
+
+
+def process(clip: Clip, method: str, *, outscale: float | None = None, backend: str = "auto", tile: int = 0,
+            params: dict | None = None, own: Mapping[str, Method] | None = None, record: ClipRun | None = None,
+            on_frame: Callable[[int], None] | None = None) -> Iterator[tuple[Frame, np.ndarray]]:
+    """(input frame, output RGB uint8) for every frame, in order. `record` is filled as it goes. `on_frame(done)`
+    after each output frame may raise to cancel."""
+    spec = for_clips(method, own)
+    scale = outscale or spec.native_scale or 4
+    record = record if record is not None else ClipRun(method)
+    record.method, record.consumes = method, spec.consumes
+    start = time.perf_counter()
+    source = (_frames_through_engine if spec.consumes == "frame" else _frames_through_sequence)
+    for frame, out in source(clip, spec, method, scale, backend, tile, params, own, record):
+        record.frames += 1
+        record.seconds = time.perf_counter() - start
+        yield frame, out
+        if on_frame:
+            on_frame(record.frames)
+
+
+def _frames_through_engine(clip, spec, method, scale, backend, tile, params, own, record):
+    request = Request.make(method, outscale=scale, backend=backend, tile=tile, params=params)
+    job = None
+    for frame in clip.frames():
+        if job is None:
+            job = engine.prepare(frame.pixels, request, own=own)
+            record.size, record.backend = job.size, job.plan.label
+        else:
+            loaded = LoadedImage(frame.pixels)
+            job = dataclasses.replace(job, loaded=loaded, pixels=frame.pixels)
+        result = engine.execute(job)
+        if not record.how:
+            record.how = f"{result.stats.summary}, each frame alone"
+        yield frame, result.pixels
+
+
+def _frames_through_sequence(clip, spec, method, scale, backend, tile, params, own, record):
+    w, h = clip.info.width, clip.info.height
+    size = engine.target_size(w, h, scale)
+    if not (engine.MIN_OUTSCALE <= scale <= engine.MAX_OUTSCALE):
+        raise EnhanceError(f"scale {scale:g} is out of range ({engine.MIN_OUTSCALE:g}…{engine.MAX_OUTSCALE:g})")
+    limit = settings.current().max_output_pixels
+    if size[0] * size[1] > limit or w * h * spec.native_scale ** 2 > limit:
+        raise EnhanceError(f"{size[0]}×{size[1]} frames are over the output limit (SRLAB_MAX_OUTPUT_PIXELS)")
+    try:
+        plan = spec.plan(h, w, tile, backend)
+    except ValueError as exc:
+        raise EnhanceError(str(exc)) from None
+    resize = spec.resize_words((w, h), size)
+    record.size, record.backend = size, plan.label
+    record.how = (f"{spec.name} video network ×{spec.native_scale} over the sequence (windows of {spec.window} "
+                  f"frames, {spec.overlap} dropped at each inner edge)")
+    record.how += "" if resize == "none" else f", then {resize}"
+    waiting: deque[Frame] = deque()  # the frames in the network's window: their timestamps pair the outputs
+
+    def floats():
+        for frame in clip.frames():
+            waiting.append(dataclasses.replace(frame, pixels=np.empty(0, np.uint8)))  # timestamps only
+            yield frame.pixels.astype(np.float32) / 255
+
+    for out in spec.upscale_sequence(floats(), size):
+        yield waiting.popleft(), _to_u8(out)

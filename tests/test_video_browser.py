@@ -1,0 +1,53 @@
+"""The Video page in a real browser at 1280×720: the built-in pan through two methods as a job, a page switch while
+it runs, and on return the side-by-side player (one video: in sync) and the per-frame curves; then projector mode
+at 1920×1080."""
+import pytest
+
+from scripts import local_server
+from tests.browser_steps import go, idle
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def server(artifacts):
+    log = open(artifacts / "streamlit-video-server.log", "wb")
+    proc, url = local_server.start(log)
+    yield url
+    local_server.stop(proc)
+    log.close()
+
+
+def test_the_pan_through_two_methods_survives_a_page_switch_and_shows_players_and_curves(browser, server, artifacts):
+    page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+    go(page, server, "/video", "Video")
+    page.get_by_role("button", name="Run").click()  # defaults: 8 frames, bicubic and BasicVSR_REDS4
+    page.get_by_text("elapsed").first.wait_for(timeout=180_000)
+    page.get_by_role("link", name="Batch", exact=True).click()
+    page.get_by_role("heading", name="Batch").wait_for(timeout=60_000)
+    idle(page)
+    page.get_by_role("link", name="Video", exact=True).click()
+    try:
+        page.get_by_role("heading", name="Side by side, in sync: bicubic | BasicVSR_REDS4").wait_for(timeout=300_000)
+    finally:
+        page.screenshot(path=str(artifacts / "video_1280_on_return.png"))
+    idle(page)
+    page.get_by_test_id("stVegaLiteChart").nth(1).wait_for(timeout=60_000)  # PSNR and flicker per frame, at least
+    assert page.locator("video").count() == 1
+    assert page.get_by_role("button", name="Download MP4").count() == 2
+    page.screenshot(path=str(artifacts / "video_1280.png"))  # what a class sees first, at 1280×720
+    # the whole page (Streamlit scrolls inside its own container: the viewport grows to the content)
+    full = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+    page.set_viewport_size({"width": 1280, "height": full + 40})
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(artifacts / "video_1280_full.png"))
+    # projector mode at 1920×1080: the result is still there, the curves one a row
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.get_by_text("Projector mode").click()
+    idle(page)
+    page.get_by_role("heading", name="Side by side, in sync: bicubic | BasicVSR_REDS4").wait_for(timeout=60_000)
+    page.get_by_test_id("stVegaLiteChart").nth(1).wait_for(timeout=60_000)
+    full = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
+    page.set_viewport_size({"width": 1920, "height": full + 40})
+    page.wait_for_timeout(800)
+    page.screenshot(path=str(artifacts / "video_1920_projector_full.png"))
