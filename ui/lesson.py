@@ -65,7 +65,7 @@ def measure() -> None:
             st.caption(f"**Pipeline:** {pair.pipeline()}. PSNR and SSIM on Y (BT.601), LPIPS on RGB, border 4 px.")
             table = pd.DataFrame(scores.records()).set_index("method")[["kind", "psnr_db", "ssim", "lpips"]]
             st.dataframe(table.rename(columns={"psnr_db": "PSNR dB ↑", "ssim": "SSIM ↑", "lpips": "LPIPS ↓"}),
-                         key="lesson_table", height=38 + 35 * len(table))
+                         key="lesson_table", height="content")
             show_tradeoff(table.reset_index()[["method", "kind", "psnr_db", "lpips"]], "lesson trade-off")
             st.caption("Right is closer to the true pixels, down looks closer to the truth. The dashed line joins "
                        "the methods no other beats on both: on it, more of one costs some of the other.")

@@ -50,11 +50,6 @@ def scores_frame(scores: Scores, with_input: bool) -> tuple[pd.DataFrame, dict[s
     return table.set_axis([*columns, "time (s)", "output"], axis=1), columns
 
 
-def _rows_height(table: pd.DataFrame) -> int:
-    """Tall enough for every row: a table's own scroll hid rows past the tenth."""
-    return 38 + 35 * len(table)
-
-
 def show_scores(res: dict, reference, y_only: bool, crop_border: int, policy: str) -> None:
     scores: Scores = res["scores"]
     table, columns = scores_frame(scores, with_input=not scores.reference)
@@ -74,12 +69,12 @@ def show_scores(res: dict, reference, y_only: bool, crop_border: int, policy: st
         st.warning("No reference: PSNR, SSIM, LPIPS and the other full-reference scores need the true "
                    "high-resolution image and are not shown. Below are no-reference measures, which describe an "
                    "image but cannot say which restore is right.")
-        st.dataframe(styled, key="met_table", height=_rows_height(table))
+        st.dataframe(styled, key="met_table", height="content")
         st.caption(about + unmarked)
         st.download_button("Download CSV", scores.csv().encode(), "measures.csv", "text/csv", key="met_csv")
         return
     st.subheader("Scores against the true reference")
-    st.dataframe(styled, key="met_table", height=_rows_height(table))
+    st.dataframe(styled, key="met_table", height="content")
     st.caption("Best per column in bold green. " + "; ".join(scores.notes) + ". " + about + " Best: " +
                ", ".join(f"{columns[h].label} {v}" for h, v in best.items()) + ".")
     with st.expander("What was done, per method"):  # full sentences: a table column would cut them

@@ -40,14 +40,14 @@ def show_ranking(ranking: Ranking, region: Region, crop: tuple[int, int, int, in
         st.warning(ranking.caveat)
     table = ranking_table(ranking)
     if not table.empty:
-        st.dataframe(table, key="rank_table", height=38 + 35 * len(table))
+        st.dataframe(table, key="rank_table", height="content")
     st.caption(f"Times: {ranking.extrapolation}." + (f" {ranking.assumption}." if ranking.assumption else "")
                + (" " + " ".join(ranking.notes) if ranking.notes else ""))
     if ranking.skipped:
         st.markdown(f"**Not run** ({len(ranking.skipped)}: they did not fit the budget — a longer budget runs them)")
         st.dataframe(pd.DataFrame([{"network": k.name, "family": k.family, "expected s": _seconds(k.expected_s),
                                     "why": k.why} for k in ranking.skipped]), key="rank_skipped",
-                     height=38 + 35 * len(ranking.skipped))
+                     height="content")
     for error in ranking.errors:
         st.error(error)
     named = ([("the truth", reference)] if reference is not None else []) + [
