@@ -12,12 +12,15 @@ from core.io.imageio import LoadedImage, encode_png, image_key
 from core.pipeline import engine
 from core.pipeline.engine import Request
 from core.quality.metrics import indicators
+from core.quality.ranking import expected_time
+from core.runtime.backends import is_built
 from core.serve import timing
 from core.serve.cache import BoundedCache
 from core.serve.jobs import Context, Job, JobService, State, replace_service
 from core.serve.jobs import service as _service
 from ui.compare import beside_input
 from ui.slider import prepare_shown
+from ui.state import method as method_of
 from ui.state import own_models
 
 REDRAW_S = 0.5
@@ -95,7 +98,8 @@ def _enhance_work(request: Request, image: LoadedImage, own: dict):
 
         prepared = engine.prepare(image, request, own=own, on_step=measuring)
         ctx.expect(prepared.plan.expected_s)
-        ctx.step(0.0, f"starting {request.method} (its first job in this server also loads it)")
+        loads = prepared.method.native_scale is not None and not is_built(prepared.method, prepared.plan.backend)
+        ctx.step(0.0, f"starting {request.method}" + (" (its first job in this server also loads it)" if loads else ""))
         running = f"running on {prepared.plan.label}"
         on_ray, _ = cluster()
         # SRLAB_TIMING_LOG: one record per run of a request (a joined request runs once), with its wait in line
@@ -134,8 +138,10 @@ def submit_enhance(label: str, request: Request, image: LoadedImage) -> Job | No
     height, width = (request.crop[3], request.crop[2]) if request.crop else pixels.shape[:2]
     engine.check(request, width, height, own=own_models())
     timing.note(job=True)
+    expected = expected_time(method_of(request.method), height, width)  # known while it waits in line
     return _watched(job_service().submit(_enhance_work(request, image, dict(own_models())), label=label,
-                                         kind="enhance", owner=owner(), key=("enhance", request)))
+                                         kind="enhance", owner=owner(), key=("enhance", request),
+                                         expected_s=expected))
 
 
 def _watched(job: Job) -> Job:
@@ -247,7 +253,7 @@ def submit_ranking(crop, scale: int, names: list[str], reference, budget_s: floa
         return try_networks(crop, scale, names, reference=reference, budget_s=budget_s, measure=measure,
                             full_size=full_size, on_step=ctx.step)
 
-    return submit(work, label=f"Trying {len(names)} networks", kind="ranking",
+    return submit(work, label=f"Trying {len(names)} networks", kind="ranking", expected_s=budget_s,
                   key=("ranking", image_key(crop), scale, tuple(names), budget_s, measure,
                        None if reference is None else image_key(reference)))
 
@@ -271,8 +277,11 @@ def describe(job: Job) -> tuple[float, str]:
         place = svc.place(job)
         if place:
             timing.note(place_shown=job.id)  # SRLAB_TIMING_LOG: the load test counts the waiting jobs shown a place
-        return 0.0, (f"{job.label}: waiting, {_ordinal(place)} in line ({svc.running} running). Other people are "
-                     "using this server." if place else f"{job.label}: starting…")
+        end, start = svc.wait_and_run_s(job), svc.starts_in_s(job)
+        when = (f", done in about {end:.0f} s" if end is not None else
+                f", starts in about {start:.0f} s" if start is not None else "")
+        return 0.0, (f"{job.label}: waiting, {_ordinal(place)} in line ({svc.running} running{when}). Other "
+                     "people are using this server." if place else f"{job.label}: starting…")
     if job.state is State.RUNNING:
         left = job.time_left_s()
         what = f" ({job.message})" if job.message else ""
