@@ -45,6 +45,11 @@ if mode == MODES[0]:
     clean = SAMPLES[sample].original() if sample else image.pixels
     st.caption(f"Clean image: {'the full-size original of the sample ' + sample if sample else image.name}, "
                f"{clean.shape[1]}×{clean.shape[0]}. It becomes the reference; its degraded copy the input.")
+    if not sample:
+        st.warning(f"{image.name} is taken as the truth. Every score below measures closeness to it, so it should "
+                   "be a clean, sharp photo: an old, blurred, noisy or compressed one makes a poor truth (a method "
+                   "that removes its flaws scores worse). For a fair test use a built-in sample, or upload the "
+                   "clean original under 'Upload a reference'.")
     c = st.columns(6)
     factor = c[0].selectbox("Downscale ÷", SCALES, persist_state="session", key="met_factor")
     down = c[1].selectbox("Downscale with", DOWNSCALE_METHODS, persist_state="session", key="met_down")

@@ -119,6 +119,29 @@ def test_the_rankings_progress_follows_time_not_the_count_of_networks(pair):
     assert [f for _, f in seen] == sorted(f for _, f in seen)  # never backwards
 
 
+def test_the_rankings_handout_reads_as_a_handout_first_and_a_record_after(ranked, pair):
+    """Issue 40: page 1 was licences and sha256, the measures and "s expected" unexplained, a note ran into the
+    next ("…makes it an overestimate RGB; border crop 4 px"), the crops from a region of its own."""
+    import re
+
+    window = (40, 24, 30, 3)  # x, y, side, magnification of the region the app showed
+    page = report.ranking_html(ranked, pair.lr, pair.hr, name="astronaut", pipeline=pair.pipeline(), window=window)
+    order = [page.index(h) for h in ("What was done", "Every network, ranked", "Zoomed crops",
+                                     "What the measures mean", "For the record")]
+    assert order == sorted(order)
+    record = page.index("For the record")
+    for row in ranked.rows:
+        assert page.index(get(row.name).provenance) > record  # sha256 after the student's pages
+    meanings = page[page.index("What the measures mean"):record]
+    for m in ranked.metrics:
+        assert f"{m.heading}: {m.about}" in meanings
+    assert "s expected: what this machine" in meanings
+    notes = re.findall(r'<p class="small">(.*?)</p>', page, re.S)
+    assert notes and all(n.strip()[-1] in ".)" for n in notes), notes  # each a sentence: none runs into the next
+    assert "overestimate RGB" not in page.replace("\n", " ")
+    assert "30×30 px at (40, 24) of the output grid, the region chosen in the app, enlarged ×3" in page
+
+
 def test_a_raise_from_on_step_cancels_the_ranking(pair):
     def cancel(fraction):
         raise Cancelled("stop")

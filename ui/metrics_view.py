@@ -15,6 +15,7 @@ from ui.charts import font_size, metric_dots, show, show_tradeoff, spectrum_capt
 from ui.compare import ab_slider
 from ui.jobs import cached
 from ui.picker import UPLOAD_TYPES
+from ui.region import chosen_region, handout_window
 from ui.slider import to_display
 from ui.state import hold, method, own_models, projector
 
@@ -132,10 +133,15 @@ def report_button(res: dict, reference, lr, pipeline: str, name: str) -> None:
     from core.quality.report import comparison_html
     from core.quality.scoring import ImageRun
 
+    region = chosen_region()
+
     def page() -> str:
         run = ImageRun(name, lr, reference, pipeline, res["scores"], list(res["keys"].values()), _outputs(res))
+        out = next(iter(run.outputs.values()), None)
+        window = None if region is None or out is None else handout_window(
+            region, (out.shape[1], out.shape[0]), None, (lr.shape[1], lr.shape[0]))  # the region of every page
         return comparison_html(run, title=f"SR Lab: {name}", scale=res.get("scale"), font_size=font_size(),
-                               own=own_models())
+                               own=own_models(), window=window)
 
     st.download_button("Download report (HTML, prints on A4)", page, "sr-lab-report.html", "text/html",
                        key="met_report", help="Every method with its settings and weights' sha256, the scores, "

@@ -9,7 +9,7 @@ from core.quality.ranking import Ranking
 from core.quality.report import ranking_html, ranking_spectra
 from ui.charts import font_size, show, spectrum_caption, spectrum_chart, width
 from ui.compare import ab_slider, zoom_grid
-from ui.region import Region
+from ui.region import Region, handout_window
 
 
 def _seconds(value) -> str:
@@ -63,7 +63,8 @@ def show_ranking(ranking: Ranking, region: Region, crop: tuple[int, int, int, in
     st.markdown("**The results**, best first, the same region of each")
     zoom_grid(named, region, crop, input_size)
     frequencies(ranking, lr_crop, reference)
-    report_button(ranking, lr_crop, reference, name, pipeline)
+    out_h, out_w = named[0][1].shape[:2]
+    report_button(ranking, lr_crop, reference, name, pipeline, handout_window(region, (out_w, out_h), crop, input_size))
 
 
 def _spectra(ranking: Ranking, lr_crop, reference):
@@ -83,11 +84,12 @@ def frequencies(ranking: Ranking, lr_crop, reference) -> None:
     spectrum_caption(view)
 
 
-def report_button(ranking: Ranking, lr_crop, reference, name: str, pipeline: str) -> None:
-    """The handout of this ranking: one self-contained HTML file, made when it is downloaded."""
+def report_button(ranking: Ranking, lr_crop, reference, name: str, pipeline: str, window=None) -> None:
+    """The handout of this ranking: one self-contained HTML file, made when it is downloaded; its zoomed crops
+    from `window`, the region the page shows."""
     def page() -> str:
         return ranking_html(ranking, lr_crop, reference, name=name, pipeline=pipeline,
-                            spectra=_spectra(ranking, lr_crop, reference), font_size=font_size())
+                            spectra=_spectra(ranking, lr_crop, reference), font_size=font_size(), window=window)
 
     st.download_button("Download report (HTML, prints on A4)", page, "sr-lab-which-network.html", "text/html",
                        key="rank_report", help="The crop and how it was made, every network with its weights' "
