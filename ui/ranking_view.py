@@ -40,7 +40,7 @@ def show_ranking(ranking: Ranking, region: Region, crop: tuple[int, int, int, in
         st.warning(ranking.caveat)
     table = ranking_table(ranking)
     if not table.empty:
-        st.dataframe(table, key="rank_table", height="content")
+        st.table(table)  # headers wrap and every column is in sight at 1280 px (a grid cut them and scrolled)
     st.caption(f"Times: {ranking.extrapolation}." + (f" {ranking.assumption}." if ranking.assumption else "")
                + (" " + " ".join(ranking.notes) if ranking.notes else ""))
     if ranking.skipped:
