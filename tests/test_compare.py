@@ -261,6 +261,50 @@ def test_charts_are_colour_blind_safe_specs_with_a_font_size(noise_sweep, clean)
     assert svg.startswith("<svg") and "frequency" in svg
 
 
+def _axis_labels(svg: str) -> list[list[tuple[float, str, float]]]:
+    """Each axis's labels as drawn: (x, text, font px)."""
+    import re
+
+    groups = re.findall(r'role-axis-label"[^>]*>(.*?)</g>', svg, re.S)
+    return [[(float(x), text, float(px)) for x, px, text in re.findall(
+        r'translate\(([\d.]+),[\d.]+\)"[^>]*font-size="([\d.]+)px"[^>]*>([^<]*)</text>', g)] for g in groups]
+
+
+@pytest.mark.parametrize("width,font", [(520, 14), (1100, 22)])
+def test_the_frequency_charts_x_labels_do_not_run_together(clean, astronaut, width, font):
+    """Issue 40: on a projector its x labels read "0.0030.004"."""
+    for image in (clean, astronaut):
+        view = compare_spectra({"bicubic": image}, reference=image)
+        xs = max(_axis_labels(charts.svg(charts.spectrum_chart(view, font_size=font, width=width))),
+                 key=lambda g: len({round(x) for x, _, _ in g}))  # the x axis: labels spread across
+        xs.sort()
+        for (x0, t0, px), (x1, t1, _) in zip(xs, xs[1:]):
+            assert x0 + 0.3 * px * len(t0) + 0.3 * px * len(t1) + px * 0.5 < x1, (t0, t1, x0, x1)
+
+
+def test_no_two_methods_get_okabe_itos_yellow_and_orange():
+    """Issue 40: bicubic and RealESRGAN_x4plus in similar yellows on a projector."""
+    colours, _, _ = charts.palette([f"m{i}" for i in range(20)])
+    assert "#F0E442" not in colours and "#E69F00" in colours
+
+
+def test_the_trade_offs_numbers_of_close_points_are_set_apart():
+    """Issue 40: bicubic's "1" and lanczos's "2" overprinted in the lesson's chart."""
+    import pandas as pd
+
+    points = pd.DataFrame({"method": ["bicubic", "lanczos", "SPAN_x4", "RealESRGAN_x4plus"],
+                           "kind": ["classical", "classical", "network", "network"],
+                           "psnr_db": [25.53, 25.60, 26.4, 24.1], "lpips": [0.452, 0.449, 0.38, 0.21]})
+    spec = charts.tradeoff_scatter(points).to_dict()
+    texts = [layer for layer in spec["layer"] if layer["mark"]["type"] == "text"]
+    offsets = {(layer["mark"]["dx"], layer["mark"]["dy"]) for layer in texts}
+    shown = {}
+    for layer in texts:
+        for row in spec["datasets"][layer["data"]["name"]]:
+            shown[row["number"]] = (layer["mark"]["dx"], layer["mark"]["dy"])
+    assert len(offsets) == 2 and shown["1"] != shown["2"]  # lanczos's number on the other side of its point
+
+
 def test_no_method_in_the_frequency_view_is_drawn_like_the_truth(clean):
     """Seven methods and the reference: the 7th took Okabe-Ito's black, the truth's solid black line (a
     walkthrough could not tell RealESRGAN_x4plus from the reference)."""
