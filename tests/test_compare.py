@@ -282,6 +282,22 @@ def test_the_frequency_charts_x_labels_do_not_run_together(clean, astronaut, wid
             assert x0 + 0.3 * px * len(t0) + 0.3 * px * len(t1) + px * 0.5 < x1, (t0, t1, x0, x1)
 
 
+def test_the_trade_offs_axis_labels_do_not_run_together_on_a_projector():
+    """Issue 40's walkthrough, in projector mode: the trade-off's x labels read "23.7523.85…" at 22 px."""
+    import pandas as pd
+
+    points = pd.DataFrame({"method": ["bicubic", "lanczos", "SPAN_x4", "realesr-animevideov3", "RealESRGAN_x4plus"],
+                           "kind": ["interpolation"] * 2 + ["network"] * 3,
+                           "psnr_db": [25.53, 25.55, 25.21, 24.91, 23.88],
+                           "lpips": [0.5187, 0.5248, 0.4158, 0.2751, 0.1796]})
+    svg = charts.svg(charts.tradeoff_scatter(points, font_size=22).properties(width=1100))
+    for labels in _axis_labels(svg):
+        labels.sort()
+        spread = len({round(x) for x, _, _ in labels}) > 1
+        for (x0, t0, px), (x1, t1, _) in zip(labels, labels[1:]) if spread else []:
+            assert x0 + 0.3 * px * len(t0) + 0.3 * px * len(t1) < x1, (t0, t1, x0, x1)
+
+
 def test_no_two_methods_get_okabe_itos_yellow_and_orange():
     """Issue 40: bicubic and RealESRGAN_x4plus in similar yellows on a projector."""
     colours, _, _ = charts.palette([f"m{i}" for i in range(20)])

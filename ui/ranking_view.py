@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from core.quality.ranking import Ranking
-from core.quality.report import ranking_html, ranking_spectra
+from core.quality.report import ranking_html, ranking_spectra, sentence
 from ui.charts import font_size, show, spectrum_caption, spectrum_chart, width
 from ui.compare import ab_slider, zoom_grid
 from ui.region import Region, handout_window
@@ -41,12 +41,12 @@ def show_ranking(ranking: Ranking, region: Region, crop: tuple[int, int, int, in
     table = ranking_table(ranking)
     if not table.empty:
         st.table(table)  # headers wrap and every column is in sight at 1280 px (a grid cut them and scrolled)
-    st.caption(f"Times: {ranking.extrapolation}." + (f" {ranking.assumption}." if ranking.assumption else "")
-               + (" " + " ".join(ranking.notes) if ranking.notes else ""))
+    st.caption(" ".join(sentence(n) for n in [f"Times: {ranking.extrapolation}", ranking.assumption,
+                                               "; ".join(ranking.notes)] if n))  # sentences: they ran together
     if ranking.skipped:
         st.markdown(f"**Not run** ({len(ranking.skipped)}: they did not fit the budget — a longer budget runs them)")
         st.dataframe(pd.DataFrame([{"network": k.name, "family": k.family, "expected s": _seconds(k.expected_s),
-                                    "why": k.why} for k in ranking.skipped]), key="rank_skipped",
+                                    "why": k.why} for k in ranking.skipped]), key="rank_skipped", hide_index=True,
                      height="content")
     for error in ranking.errors:
         st.error(error)

@@ -31,7 +31,8 @@ VEGA_LITE = "6.4"   # the schema altair 6 writes (alt.SCHEMA_VERSION v6.4.x)
 
 
 def _style(chart, font_size: int = FONT):
-    return chart.configure_axis(labelFontSize=font_size, titleFontSize=font_size, labelLimit=0).configure_legend(
+    return chart.configure_axis(labelFontSize=font_size, titleFontSize=font_size, labelLimit=0,
+                                labelOverlap="greedy").configure_legend(  # at 22 px "23.7523.85" ran together
         labelFontSize=font_size, titleFontSize=font_size, labelLimit=0, symbolSize=font_size * 8).configure_text(
         fontSize=font_size).configure_header(labelFontSize=font_size, titleFontSize=font_size).configure_title(
         fontSize=font_size + 2)
@@ -74,6 +75,13 @@ def frontier(points: pd.DataFrame) -> list[str]:
     return [r.method for r in sorted(on, key=lambda r: -r.psnr_db)]
 
 
+def _d3(metric: str) -> str:
+    """The d3 number format of a measure: its decimals as Metric.format writes it on every page."""
+    from core.quality.metrics import METRICS
+
+    return f".{METRICS.get(metric).decimals}f"
+
+
 def _padded(values: pd.Series, share: float = 0.08) -> list[float]:
     """An axis domain with room around the extreme points (the best one must not sit on the edge)."""
     lo, hi = float(values.min()), float(values.max())
@@ -103,13 +111,17 @@ def tradeoff_scatter(points: pd.DataFrame, *, font_size: int = FONT) -> alt.Char
     names = list(points["entry"])
     colours, shapes, _ = palette(names)
     legend = alt.Legend(title="method (kind)", symbolLimit=0)
-    x = alt.X("psnr_db:Q", title="PSNR dB (right is more faithful)", scale=alt.Scale(domain=_padded(points["psnr_db"])))
-    y = alt.Y("lpips:Q", title="LPIPS (lower looks closer)", scale=alt.Scale(domain=_padded(points["lpips"])))
+    ticks = alt.Axis(tickCount=6)  # Vega's default is one per 40 px: 40 labels of "23.75" at 1100 px ran together
+    x = alt.X("psnr_db:Q", title="PSNR dB (right is more faithful)", scale=alt.Scale(domain=_padded(points["psnr_db"])),
+              axis=ticks)
+    y = alt.Y("lpips:Q", title="LPIPS (lower looks closer)", scale=alt.Scale(domain=_padded(points["lpips"])),
+              axis=ticks)
     base = alt.Chart(points).encode(x=x, y=y)
     dots = base.mark_point(size=220 * font_size / FONT, filled=True, opacity=1).encode(
         color=alt.Color("entry:N", scale=alt.Scale(domain=names, range=colours), legend=legend),
         shape=alt.Shape("entry:N", scale=alt.Scale(domain=names, range=shapes), legend=legend),
-        tooltip=["method", "kind", alt.Tooltip("psnr_db:Q", format=".2f"), alt.Tooltip("lpips:Q", format=".3f")])
+        tooltip=["method", "kind", alt.Tooltip("psnr_db:Q", format=_d3("psnr_db")),
+                 alt.Tooltip("lpips:Q", format=_d3("lpips"))])
     crowded = _crowded(points)  # near an earlier point: its number goes below left, not onto the other's
     text = dict(fontWeight="bold")
     numbers = alt.Chart(points[~crowded]).encode(x=x, y=y, text="number:N").mark_text(
