@@ -41,6 +41,14 @@ def uploaded_reference(image: LoadedImage) -> LoadedImage | None:
     return st.session_state.get("met_ref_good")
 
 
+def truth_caution(name: str) -> None:
+    """A user's own photo made into the clean truth: say that a degraded one makes a poor truth."""
+    st.warning(f"{name} is taken as the truth. Every score below measures closeness to it, so it should be a "
+               "clean, sharp photo: an old, blurred, noisy or compressed one makes a poor truth (a method that "
+               "removes its flaws scores worse). For a fair test use a built-in sample, or upload the clean "
+               "original under 'Upload a reference'.")
+
+
 def scores_frame(scores: Scores, with_input: bool) -> tuple[pd.DataFrame, dict[str, Metric]]:
     """The table as shown: one column per metric, headed with its label, unit and direction."""
     df = pd.DataFrame(scores.records()).set_index("method")
