@@ -26,7 +26,10 @@ with timed("page_run", job=False):
                       help="For the back of a room: larger text, charts one a row with 22 px labels, the slider as "
                            "wide as the page (and a Full screen button on it).")
     if projector():  # Streamlit's text sizes are in rem: a larger root font scales every page
-        st.html("<style>html { font-size: 20px; } [data-testid='stSidebar'] { font-size: 18px; }</style>")
+        st.html("<style>html { font-size: 20px; } [data-testid='stSidebar'] { font-size: 18px; } "
+                # captions at the text's size and near-black: small grey ones were unreadable at the back
+                "[data-testid='stCaptionContainer'], [data-testid='stCaptionContainer'] * "
+                "{ font-size: 1rem !important; color: #222 !important; }</style>")
     with st.sidebar:  # above the picker: in sight at 1280×720, with its Cancel
         jobs_panel()
     image_picker()

@@ -11,7 +11,7 @@ from core.quality.scoring import entries
 from core.serve.jobs import State
 from ui import jobs
 from ui.controls import scale_picker
-from ui.metrics_view import report_button, show_scores, sweep_panel, uploaded_reference
+from ui.metrics_view import report_button, show_scores, sweep_panel, truth_caution, uploaded_reference
 from ui.picker import chosen_sample
 from ui.slider import to_display
 from ui.state import kept, method_names, require_image
@@ -45,6 +45,8 @@ if mode == MODES[0]:
     clean = SAMPLES[sample].original() if sample else image.pixels
     st.caption(f"Clean image: {'the full-size original of the sample ' + sample if sample else image.name}, "
                f"{clean.shape[1]}×{clean.shape[0]}. It becomes the reference; its degraded copy the input.")
+    if not sample:
+        truth_caution(image.name)
     c = st.columns(6)
     factor = c[0].selectbox("Downscale ÷", SCALES, persist_state="session", key="met_factor")
     down = c[1].selectbox("Downscale with", DOWNSCALE_METHODS, persist_state="session", key="met_down")

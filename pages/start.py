@@ -15,4 +15,5 @@ see()
 measure()
 compare()
 st.markdown("Then: **Enhance** your own image, **Baselines** for the classical methods side by side, "
-            "**Metrics** for every measure, **Train** to watch a network learn, **How it works** for the why.")
+            "**Metrics** for every measure, **Which model?** to rank the networks on your own image, **Train** to "
+            "watch a network learn, **Batch** for many images at once, **How it works** for the why.")

@@ -343,3 +343,48 @@ def test_the_words_say_what_runs(monkeypatch):
     captions = [c for _, c in report.metric_charts(metrics, rows, 12, "each measure, best on top")]
     assert captions == ["each measure, best on top"] * 2 + [report.TRADEOFF_CAPTION]
     assert report.TRADEOFF_CAPTION.startswith("perception–distortion: PSNR")
+
+
+def test_metrics_warns_that_an_uploaded_photo_taken_as_the_truth_should_be_clean(astronaut):
+    """Issue 40: an old photo was taken as "clean … It becomes the reference" with no caution."""
+    at = new_app()
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(astronaut[:96, :96])).save(buf, "PNG")
+    at.radio(key="source_w").set_value("Upload").run()
+    at.file_uploader(key="upload").upload("old_photo.png", buf.getvalue(), "image/png").run()
+    at.switch_page("pages/metrics.py").run()
+    assert not at.exception
+    assert any("old_photo.png is taken as the truth" in w.value and "poor truth" in w.value for w in at.warning)
+    at.radio(key="source_w").set_value("Sample").run()
+    assert not any("taken as the truth" in w.value for w in at.warning)  # a sample's clean original: no caution
+
+
+def test_start_names_every_page_and_its_lesson_writes_each_measure_one_way():
+    """Issue 40: "Then:" left out Which model? and Batch; step 2's table wrote PSNR 25.5457 where Metrics writes
+    25.53; step 3 showed 8 of 10 networks with no word on the others, no rank, no score, and a lowercase fragment."""
+    from core.quality.metrics import METRICS
+    from tests.conftest import settle
+
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300)
+    at.run()
+    then = next(m.value for m in at.markdown if m.value.startswith("Then:"))
+    for title in ("Enhance", "Baselines", "Metrics", "Which model?", "Train", "Batch", "How it works"):
+        assert f"**{title}**" in then, title
+    at.button(key="lesson_measure").click().run()
+    at.button(key="lesson_compare").click().run()
+    settle(at, 600)
+    settle(at, 600)
+    assert not at.exception
+    table = at.dataframe[0].value
+    for name in ("psnr_db", "ssim", "lpips"):
+        column = table[METRICS.get(name).heading]
+        assert all(isinstance(v, str) and v == METRICS.get(name).format(float(v)) for v in column), column
+    summary = next(m.value for m in at.markdown if "×4 networks ran" in m.value)
+    ran = int(summary.split("**")[1].split()[0])
+    assert summary.startswith(f"**{ran} of the 10 ×4 networks ran**") and "best first by NIQE" in summary
+    captions = [c for i in at.image for c in i.captions if c[:1].isdigit()]
+    assert len(captions) == ran and [c.split(".")[0] for c in captions] == [str(k + 1) for k in range(ran)]
+    assert all("NIQE " in c for c in captions)
+    if ran < 10:
+        assert "did not fit and did not run: " in summary
+    assert any(c.value.startswith("Ranked for this image, at this scale, on this computer.") for c in at.caption)

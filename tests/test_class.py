@@ -132,3 +132,22 @@ def test_which_model_shows_the_frequencies_and_offers_the_handout():
     assert spectra.bands and any(c.value.startswith("Per method, by octave band:") for c in at.caption)
     labels = [b.proto.label for b in at.get("download_button")]
     assert "Download report (HTML, prints on A4)" in labels
+
+
+def test_each_measure_is_written_one_way_on_every_page():
+    """Issue 40: PSNR read 25.531 on one page, 25.5457 on another and 25.53 on Metrics. Every page writes a measure
+    as its Metric entry does (Metric.format), the lesson's sentences and the trade-off's tooltips too."""
+    from core.quality.charts import tradeoff_scatter
+    from core.quality.metrics import METRICS
+    from ui.lesson_text import frontier_text, load_set5
+
+    scores = load_set5()
+    text = frontier_text(scores, frontier(scores))
+    by = scores.set_index("method")
+    best = by["lpips"].idxmin()
+    assert f"LPIPS {METRICS.get('lpips').format(by.loc[best, 'lpips'])})" in text
+    assert f"{METRICS.get('psnr_db').format(by['psnr_db'].max())} dB" in text
+    spec = tradeoff_scatter(scores.head(4)).to_dict()
+    tips = {t["field"]: t["format"] for layer in spec["layer"] for t in layer.get("encoding", {}).get("tooltip", [])
+            if isinstance(t, dict) and "format" in t}
+    assert tips == {"psnr_db": f".{METRICS.get('psnr_db').decimals}f", "lpips": f".{METRICS.get('lpips').decimals}f"}

@@ -246,3 +246,63 @@ def test_the_only_user_is_never_told_that_other_people_are_using_the_server(monk
                                            "this server.")
     gate.set()
     assert all(svc.wait(j, 10) for j in (mine, second, theirs))
+
+
+def test_a_job_stuck_past_what_its_own_pace_allowed_promises_no_time():
+    """Issue 40: ranking jobs sat at 90 % "about 1 s left" for ~5 s. Its pace at its last step said 1 s; once
+    that second has passed without a step, it says nothing rather than a time it has already overrun."""
+    stuck = _running(None, 14, 0.9)
+    stuck.moved_at = time.monotonic() - 5  # reached 90 % after 9 s: its pace said 1 s more
+    assert stuck.time_left_s() is None
+    moving = _running(None, 9, 0.9)
+    moving.moved_at = time.monotonic()  # just stepped: its pace holds
+    assert moving.time_left_s() == pytest.approx(1.0, abs=0.1)
+
+
+def test_a_waiting_job_is_told_the_running_jobs_time_left_plus_its_own():
+    svc = JobService(slots=1)
+    gate, log = threading.Event(), []
+    running = svc.submit(_gate_work(gate, log, "r"), label="r", kind="test", owner="a", expected_s=30)
+    while running.state is not State.RUNNING:
+        time.sleep(0.005)
+    first = svc.submit(_gate_work(gate, log, "a"), label="a", kind="test", owner="b", expected_s=5)
+    unknown = svc.submit(_gate_work(gate, log, "u"), label="u", kind="test", owner="c")
+    behind = svc.submit(_gate_work(gate, log, "b"), label="b", kind="test", owner="d", expected_s=7)
+    try:
+        assert svc.starts_in_s(first) == pytest.approx(30, abs=1)  # the running job's time left
+        assert svc.wait_and_run_s(first) == pytest.approx(35, abs=1)  # ... plus its own
+        assert svc.starts_in_s(unknown) == pytest.approx(35, abs=1) and svc.wait_and_run_s(unknown) is None
+        assert svc.starts_in_s(behind) is None  # one ahead of it has no expected time: no number
+        assert svc.starts_in_s(running) is None  # not waiting
+    finally:
+        gate.set()
+        svc.wait(behind, 10)
+
+
+def test_the_first_job_of_a_network_says_it_loads_it_later_ones_do_not(astronaut):
+    from core.methods import METHODS
+    from core.runtime.backends import built, is_built
+
+    spec = METHODS.get("realesr-animevideov3")
+    plan = spec.plan(32, 32)
+    if not is_built(spec, plan.backend):
+        built(spec, plan.backend)
+    assert is_built(spec, plan.backend)
+
+    from core.io.imageio import LoadedImage
+    from core.serve.jobs import Context
+    from ui.jobs import _enhance_work
+
+    messages = []
+
+    class Recording(Context):
+        def step(self, fraction, message=None):
+            messages.append(message)
+            super().step(fraction, message)
+
+    small = cv2.resize(astronaut, (32, 32), interpolation=cv2.INTER_AREA)
+    image = LoadedImage(pixels=small, name="a.png")
+    job = Job(id="j", label="x", kind="enhance", key=None, state=State.RUNNING, started_at=time.monotonic())
+    _enhance_work(Request.make(spec.name, outscale=4), image, {})(Recording(job, JobService(slots=1)))
+    starting = [m for m in messages if m and m.startswith("starting")]
+    assert starting == [f"starting {spec.name}"]  # loaded already: no "(its first job ... also loads it)"

@@ -106,11 +106,14 @@ def describe(job: Job) -> tuple[float, str]:
         place = svc.place(job)
         if place:
             timing.note(place_shown=job.id)  # SRLAB_TIMING_LOG: the load test counts the waiting jobs shown a place
+        end, start = (svc.wait_and_run_s(job), svc.starts_in_s(job)) if place else (None, None)
+        when = (f", done in about {end:.0f} s" if end is not None else
+                f", starts in about {start:.0f} s" if start is not None else "")
         if place and svc.others_ahead(job, owner()):
-            return 0.0, (f"{job.label}: waiting, {_ordinal(place)} in line ({svc.running} running). Other people "
-                         "are using this server.")
+            return 0.0, (f"{job.label}: waiting, {_ordinal(place)} in line ({svc.running} running{when}). Other "
+                         "people are using this server.")
         # Only this session's jobs ahead, or none: a job sits in line a moment before a worker takes it
-        return 0.0, (f"{job.label}: waiting for your other job to finish." if place and svc.running
+        return 0.0, (f"{job.label}: waiting for your other job to finish{when}." if place and svc.running
                      else f"{job.label}: starting…")
     if job.state is State.RUNNING:
         left = job.time_left_s()

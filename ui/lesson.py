@@ -10,6 +10,7 @@ from core.io.imageio import image_key
 from core.io.samples import SAMPLES
 from core.pipeline.engine import Request
 from core.quality.degrade import Degradation, make_pair
+from core.quality.metrics import METRICS
 from core.quality.ranking import network_set
 from core.serve.jobs import State
 from ui import jobs
@@ -64,11 +65,25 @@ def measure() -> None:
             scores = job.result
             st.caption(f"**Pipeline:** {pair.pipeline()}. PSNR and SSIM on Y (BT.601), LPIPS on RGB, border 4 px.")
             table = pd.DataFrame(scores.records()).set_index("method")[["kind", "psnr_db", "ssim", "lpips"]]
-            st.dataframe(table.rename(columns={"psnr_db": "PSNR dB ↑", "ssim": "SSIM ↑", "lpips": "LPIPS ↓"}),
-                         key="lesson_table", height=38 + 35 * len(table))
+            shown = table.copy()
+            for name in ("psnr_db", "ssim", "lpips"):  # as every page writes this measure (Metric.format)
+                shown[name] = shown[name].map(METRICS.get(name).format)
+            st.dataframe(shown.rename(columns={n: METRICS.get(n).heading for n in ("psnr_db", "ssim", "lpips")}),
+                         key="lesson_table", height="content")
             show_tradeoff(table.reset_index()[["method", "kind", "psnr_db", "lpips"]], "lesson trade-off")
             st.caption("Right is closer to the true pixels, down looks closer to the truth. The dashed line joins "
                        "the methods no other beats on both: on it, more of one costs some of the other.")
+
+
+def compare_summary(ranking, tried: int) -> str:
+    """How many ran, which did not fit (by name) and in what order they are shown, in one sentence."""
+    ran, by = len(ranking.rows), ranking.measure
+    text = (f"**{ran} of the {tried} ×{ranking.scale} networks ran** within the {ranking.budget_s:g} s budget, "
+            f"ranked best first by {by.label} ({'higher' if by.higher_is_better else 'lower'} is better)")
+    if ranking.skipped:
+        text += (f"; {len(ranking.skipped)} did not fit and did not run: "
+                 + ", ".join(k.name for k in ranking.skipped))
+    return text + "."
 
 
 def compare() -> None:
@@ -83,12 +98,14 @@ def compare() -> None:
     for job in _watch("compare"):
         if job.state is State.DONE:
             ranking = job.result
-            st.caption(f"{ranking.question}: no true image here, so ranked by NIQE (a no-reference measure; "
-                       "it describes how natural an image looks, not whether it is right).")
+            st.markdown(compare_summary(ranking, len(names)))
+            by = ranking.measure
             cols = st.columns(4)
-            for col, row in zip(cols * 3, ranking.rows[:8]):
-                col.image(ranking.outputs[row.name], caption=f"{row.name}: {row.seconds:.2f} s", width="stretch",
-                          output_format="PNG")
-            if ranking.skipped:
-                st.caption(f"Not run within the budget: {', '.join(k.name for k in ranking.skipped)}.")
+            for i, row in enumerate(ranking.rows):
+                cols[i % 4].image(ranking.outputs[row.name], width="stretch", output_format="PNG",
+                                  caption=f"{i + 1}. {row.name}: {by.label} {by.format(row.scores[by.name])}, "
+                                          f"{row.seconds:.2f} s")
+            st.caption(f"Ranked {ranking.question}. There is no true image here, so the ranking is by "
+                       f"{by.label} ({by.arrow} better), a no-reference measure: it describes how natural an image "
+                       "looks, not whether it is right.")
             st.page_link("pages/which_model.py", label="Rank them on your own image: Which model?")

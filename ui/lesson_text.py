@@ -6,6 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.methods import METHODS
+from core.quality.metrics import METRICS
 
 SET5 = Path(__file__).resolve().parent.parent / "bench" / "results" / "set5_x4_networks.csv"
 
@@ -24,7 +25,8 @@ def frontier_text(scores: pd.DataFrame, edge: list[str]) -> str:
     by = scores.set_index("method")
 
     def fig(name: str) -> str:
-        return f"{name} ({by.loc[name, 'psnr_db']:.2f} dB, LPIPS {by.loc[name, 'lpips']:.3f})"
+        return (f"{name} ({METRICS.get('psnr_db').format(by.loc[name, 'psnr_db'])} dB, "
+                f"LPIPS {METRICS.get('lpips').format(by.loc[name, 'lpips'])})")  # as every page writes them
 
     best_psnr, best_lpips = by["psnr_db"].idxmax(), by["lpips"].idxmin()
     inside = [m for m in ("RealESRGAN_x4plus", "bicubic") if m in by.index and m not in edge]

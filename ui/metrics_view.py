@@ -17,6 +17,7 @@ from ui.compare import ab_slider
 from ui.controls import download
 from ui.jobs import cached
 from ui.picker import UPLOAD_TYPES
+from ui.region import chosen_region, handout_window
 from ui.slider import to_display
 from ui.state import hold, method, own_models, projector
 
@@ -42,6 +43,14 @@ def uploaded_reference(image: LoadedImage) -> LoadedImage | None:
     return st.session_state.get("met_ref_good")
 
 
+def truth_caution(name: str) -> None:
+    """A user's own photo made into the clean truth: say that a degraded one makes a poor truth."""
+    st.warning(f"{name} is taken as the truth. Every score below measures closeness to it, so it should be a "
+               "clean, sharp photo: an old, blurred, noisy or compressed one makes a poor truth (a method that "
+               "removes its flaws scores worse). For a fair test use a built-in sample, or upload the clean "
+               "original under 'Upload a reference'.")
+
+
 def scores_frame(scores: Scores, with_input: bool) -> tuple[pd.DataFrame, dict[str, Metric]]:
     """The table as shown: one column per metric, headed with its label, unit and direction."""
     df = pd.DataFrame(scores.records()).set_index("method")
@@ -50,11 +59,6 @@ def scores_frame(scores: Scores, with_input: bool) -> tuple[pd.DataFrame, dict[s
     columns = {m.heading: m for m in scores.metrics}
     table = df[[m.name for m in scores.metrics] + ["seconds", "output"]]
     return table.set_axis([*columns, "time (s)", "output"], axis=1), columns
-
-
-def _rows_height(table: pd.DataFrame) -> int:
-    """Tall enough for every row: a table's own scroll hid rows past the tenth."""
-    return 38 + 35 * len(table)
 
 
 def show_scores(res: dict, reference, y_only: bool, crop_border: int, policy: str) -> None:
@@ -76,12 +80,12 @@ def show_scores(res: dict, reference, y_only: bool, crop_border: int, policy: st
         st.warning("No reference: PSNR, SSIM, LPIPS and the other full-reference scores need the true "
                    "high-resolution image and are not shown. Below are no-reference measures, which describe an "
                    "image but cannot say which restore is right.")
-        st.dataframe(styled, key="met_table", height=_rows_height(table))
+        st.dataframe(styled, key="met_table", height="content")
         st.caption(about + unmarked)
         download("Download CSV", scores.csv().encode(), "measures.csv", "text/csv", key="met_csv")
         return
     st.subheader("Scores against the true reference")
-    st.dataframe(styled, key="met_table", height=_rows_height(table))
+    st.dataframe(styled, key="met_table", height="content")
     st.caption("Best per column in bold green. " + "; ".join(scores.notes) + ". " + about + " Best: " +
                ", ".join(f"{columns[h].label} {v}" for h, v in best.items()) + ".")
     with st.expander("What was done, per method"):  # full sentences: a table column would cut them
@@ -139,10 +143,15 @@ def report_button(res: dict, reference, lr, pipeline: str, name: str) -> None:
     from core.quality.report import comparison_html
     from core.quality.scoring import ImageRun
 
+    region = chosen_region()
+
     def page() -> str:
         run = ImageRun(name, lr, reference, pipeline, res["scores"], list(res["keys"].values()), _outputs(res))
+        out = next(iter(run.outputs.values()), None)
+        window = None if region is None or out is None else handout_window(
+            region, (out.shape[1], out.shape[0]), None, (lr.shape[1], lr.shape[0]))  # the region of every page
         return comparison_html(run, title=f"SR Lab: {name}", scale=res.get("scale"), font_size=font_size(),
-                               own=own_models())
+                               own=own_models(), window=window)
 
     download("Download report (HTML, prints on A4)", page, "sr-lab-report.html", "text/html",
              key="met_report", help="Every method with its settings and weights' sha256, the scores, "

@@ -6,11 +6,11 @@ import pandas as pd
 import streamlit as st
 
 from core.quality.ranking import Ranking
-from core.quality.report import ranking_html, ranking_spectra
+from core.quality.report import ranking_html, ranking_spectra, sentence
 from ui.charts import font_size, show, spectrum_caption, spectrum_chart, width
 from ui.compare import ab_slider, zoom_grid
 from ui.controls import download
-from ui.region import Region
+from ui.region import Region, handout_window
 
 
 def _seconds(value) -> str:
@@ -41,14 +41,14 @@ def show_ranking(ranking: Ranking, region: Region, crop: tuple[int, int, int, in
         st.warning(ranking.caveat)
     table = ranking_table(ranking)
     if not table.empty:
-        st.dataframe(table, key="rank_table", height=38 + 35 * len(table))
-    st.caption(f"Times: {ranking.extrapolation}." + (f" {ranking.assumption}." if ranking.assumption else "")
-               + (" " + " ".join(ranking.notes) if ranking.notes else ""))
+        st.table(table)  # headers wrap and every column is in sight at 1280 px (a grid cut them and scrolled)
+    st.caption(" ".join(sentence(n) for n in [f"Times: {ranking.extrapolation}", ranking.assumption,
+                                               "; ".join(ranking.notes)] if n))  # sentences: they ran together
     if ranking.skipped:
         st.markdown(f"**Not run** ({len(ranking.skipped)}: they did not fit the budget — a longer budget runs them)")
         st.dataframe(pd.DataFrame([{"network": k.name, "family": k.family, "expected s": _seconds(k.expected_s),
-                                    "why": k.why} for k in ranking.skipped]), key="rank_skipped",
-                     height=38 + 35 * len(ranking.skipped))
+                                    "why": k.why} for k in ranking.skipped]), key="rank_skipped", hide_index=True,
+                     height="content")
     for error in ranking.errors:
         st.error(error)
     named = ([("the truth", reference)] if reference is not None else []) + [
@@ -64,7 +64,8 @@ def show_ranking(ranking: Ranking, region: Region, crop: tuple[int, int, int, in
     st.markdown("**The results**, best first, the same region of each")
     zoom_grid(named, region, crop, input_size)
     frequencies(ranking, lr_crop, reference)
-    report_button(ranking, lr_crop, reference, name, pipeline)
+    out_h, out_w = named[0][1].shape[:2]
+    report_button(ranking, lr_crop, reference, name, pipeline, handout_window(region, (out_w, out_h), crop, input_size))
 
 
 def _spectra(ranking: Ranking, lr_crop, reference):
@@ -84,11 +85,12 @@ def frequencies(ranking: Ranking, lr_crop, reference) -> None:
     spectrum_caption(view)
 
 
-def report_button(ranking: Ranking, lr_crop, reference, name: str, pipeline: str) -> None:
-    """The handout of this ranking: one self-contained HTML file, made when it is downloaded."""
+def report_button(ranking: Ranking, lr_crop, reference, name: str, pipeline: str, window=None) -> None:
+    """The handout of this ranking: one self-contained HTML file, made when it is downloaded; its zoomed crops
+    from `window`, the region the page shows."""
     def page() -> str:
         return ranking_html(ranking, lr_crop, reference, name=name, pipeline=pipeline,
-                            spectra=_spectra(ranking, lr_crop, reference), font_size=font_size())
+                            spectra=_spectra(ranking, lr_crop, reference), font_size=font_size(), window=window)
 
     download("Download report (HTML, prints on A4)", page, "sr-lab-which-network.html", "text/html",
              key="rank_report", help="The crop and how it was made, every network with its weights' "

@@ -53,6 +53,20 @@ def _most_detailed_of(image_key: str, _pixels: np.ndarray) -> tuple[float, float
     return most_detailed(_pixels)
 
 
+def chosen_region() -> Region | None:
+    """The region last chosen on any page (None before one was drawn)."""
+    get = st.session_state.get
+    if get("region_x") is None:
+        return None
+    return Region(get("region_x") / 100, get("region_y") / 100, get("region_side", 128), get("zoom_mag", 4))
+
+
+def handout_window(region: Region, out: tuple[int, int], made_from, input_size: tuple[int, int]) -> tuple:
+    """(x, y, side, magnification) of the region's zoom window on a result of out=(width, height): the handout's
+    zoomed crops show what the page showed."""
+    return (*region.window(out[0], out[1], made_from, input_size), region.magnification)
+
+
 def region_picker(image: LoadedImage, image_key: str, container=None) -> Region:
     """The region controls (in an expander) with the region outlined on a thumbnail; returns the Region."""
     if st.session_state.get("region_of") != image_key:  # a new image: start on its most detailed part

@@ -127,13 +127,20 @@ def slider_size(after: np.ndarray, max_width: int | None = SLIDER_MAX_WIDTH) -> 
     return shown_w, LABEL_ROW_PX + -(-shown_w * h // w) + 4
 
 
+PROJECTOR_MAX_IMAGE_PX = 700  # px tall at most without script (a 1080-px screen); with it, the window's height
+PROJECTOR_ROOM_PX = 240  # of the window's height left for the app's header, the labels and a caption below
+
+
 def slider_html(before: np.ndarray, after: np.ndarray, before_label: str, after_label: str,
                 start: int = 50, max_width: int | None = SLIDER_MAX_WIDTH, font_px: int = 13) -> str:
     """Both images must have the same size (the caller scales `before` up). `max_width` None: as wide as the
-    page (projector mode). A Full screen button fills the screen with it (the frame allows fullscreen)."""
+    page (projector mode), but no taller than PROJECTOR_MAX_IMAGE_PX. A Full screen button fills the screen with
+    it, labels included (the frame allows fullscreen)."""
     h, w = after.shape[:2]
-    width = "100%" if max_width is None else f"{slider_size(after, max_width)[0]}px"
+    width = (f"min(100%, {PROJECTOR_MAX_IMAGE_PX * w // h}px)" if max_width is None
+             else f"{slider_size(after, max_width)[0]}px")
     b, a = html.escape(before_label), html.escape(after_label)
+    fit_js = PROJECTOR_ROOM_PX if max_width is None else 0
     return f"""<!doctype html><html><head><style>
 body{{margin:0;font-family:sans-serif;overflow:hidden}}
 .labels{{display:flex;justify-content:space-between;gap:8px;width:{width};max-width:100%;
@@ -142,7 +149,9 @@ body{{margin:0;font-family:sans-serif;overflow:hidden}}
 .labels button{{font-size:{font_px}px;flex:none;cursor:pointer}}
 .cmp{{position:relative;width:{width};max-width:100%;aspect-ratio:{w}/{h};user-select:none;
   background:repeating-conic-gradient(#ddd 0 25%,#fff 0 50%) 0 0/16px 16px}}
-.cmp:fullscreen{{width:100vw;max-width:100vw;height:100vh;aspect-ratio:auto;background:#000}}
+#wrap:fullscreen{{display:flex;flex-direction:column;width:100vw;height:100vh;background:#000}}
+#wrap:fullscreen .labels{{width:100%;color:#fff;padding:0 8px;box-sizing:border-box}}
+#wrap:fullscreen .cmp{{flex:1;width:100%;max-width:100%;aspect-ratio:auto;background:#000}}
 .cmp img{{position:absolute;inset:0;width:100%;height:100%;object-fit:contain;image-rendering:pixelated;
   display:block}}
 .cmp #before{{clip-path:inset(0 {100 - start}% 0 0)}}
@@ -150,7 +159,7 @@ body{{margin:0;font-family:sans-serif;overflow:hidden}}
 .cmp .bar{{position:absolute;top:0;bottom:0;left:{start}%;width:2px;background:#fff;box-shadow:0 0 3px #000;
   pointer-events:none}}
 </style></head><body>
-<div class="labels" data-testid="sr-slider-labels"><span title="{b}">◀ {b}</span>
+<div id="wrap"><div class="labels" data-testid="sr-slider-labels"><span title="{b}">◀ {b}</span>
   <button id="full" type="button" title="Fill the screen (Esc to come back)">Full screen</button>
   <span title="{a}">{a} ▶</span></div>
 <div class="cmp" id="cmp" data-testid="sr-slider">
@@ -158,15 +167,23 @@ body{{margin:0;font-family:sans-serif;overflow:hidden}}
   <img id="before" src="{html.escape(image_url(before))}" alt="{b}">
   <div class="bar" id="bar"></div>
   <input id="pos" type="range" min="0" max="100" step="0.1" value="{start}" aria-label="before/after position">
-</div>
+</div></div>
 <script>
 const pos = document.getElementById('pos'), before = document.getElementById('before'),
-      bar = document.getElementById('bar'), cmp = document.getElementById('cmp');
+      bar = document.getElementById('bar'), wrap = document.getElementById('wrap');
 pos.addEventListener('input', () => {{
   before.style.clipPath = `inset(0 ${{100 - pos.value}}% 0 0)`;
   bar.style.left = pos.value + '%';
 }});
-document.getElementById('full').addEventListener('click', () => cmp.requestFullscreen && cmp.requestFullscreen());
+// the labels go full screen with the images: without them nobody can tell which side is which
+const fitTo = {fit_js};  // projector mode: no taller than the window leaves room for (labels and caption in sight)
+if (fitTo) {{
+  let room = screen.availHeight;
+  try {{ room = window.top.innerHeight; }} catch (e) {{}}  // a frame of another origin: the screen's height
+  const w = Math.max(240, room - fitTo) * {w} / {h} + 'px';
+  for (const e of document.querySelectorAll('.labels, .cmp')) e.style.width = `min(100%, ${{w}})`;
+}}
+document.getElementById('full').addEventListener('click', () => wrap.requestFullscreen && wrap.requestFullscreen());
 // A page run stopped by a quicker click drops the media files it had not drawn yet, and the next run serves them
 // again at the same URL: an image fetched in between is asked for again, not left broken.
 for (const img of [before, document.getElementById('after')]) {{

@@ -13,8 +13,11 @@ from core.io.imageio import LoadedImage
 
 
 def kept(key: str, default) -> str:
-    """A widget key whose first value in a session is `default`."""
-    st.session_state.setdefault(key, default)
+    """A widget key whose first value in a session is `default`, written back under its key before the widget is
+    drawn: Streamlit 1.67 gives a keyed widget a new element id on another page, and on that page's first run
+    (unless the browser still had the widget mounted) it took the widget's default — the region's sliders their
+    minimum, (0, 0), 64 px, ×2 — the kept value coming back only on the next run."""
+    st.session_state[key] = st.session_state.get(key, default)
     return key
 
 

@@ -3,8 +3,8 @@ values printed, full method names, no label overlap, colour-blind-safe colours a
 projector. `svg(chart)` renders one offline (vl-convert: no browser, no network).
 
 Colours are Okabe & Ito's palette (Color Universal Design, 2008), readable with every common colour-vision
-deficiency; it has 8 colours, so past 8 methods each also gets its own marker shape or dash pattern: no two
-methods share both.
+deficiency; 7 of its 8 colours are used (not its yellow), so past 7 methods each also gets its own marker shape
+or dash pattern: no two methods share both.
 """
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ if TYPE_CHECKING:
     from core.quality.sweep import Sweep
 
 FONT = 14           # on a laptop; the app's projector mode asks for 20 px or more
-OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000", "#F0E442")  # yellow last:
-# the faintest on white
+OKABE_ITO = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#000000")  # its yellow (#F0E442)
+# left out: the faintest on white, and on a projector hard to tell from its orange (bicubic beside RealESRGAN_x4plus)
 SHAPES = ("circle", "square", "triangle-up", "diamond", "cross", "triangle-down")
 DASHES = ((1, 0), (6, 3), (2, 2), (8, 3, 2, 3))
 REFERENCE_COLOUR, BICUBIC_COLOUR = "#000000", "#777777"
@@ -31,14 +31,15 @@ VEGA_LITE = "6.4"   # the schema altair 6 writes (alt.SCHEMA_VERSION v6.4.x)
 
 
 def _style(chart, font_size: int = FONT):
-    return chart.configure_axis(labelFontSize=font_size, titleFontSize=font_size, labelLimit=0).configure_legend(
+    return chart.configure_axis(labelFontSize=font_size, titleFontSize=font_size, labelLimit=0,
+                                labelOverlap="greedy").configure_legend(  # at 22 px "23.7523.85" ran together
         labelFontSize=font_size, titleFontSize=font_size, labelLimit=0, symbolSize=font_size * 8).configure_text(
         fontSize=font_size).configure_header(labelFontSize=font_size, titleFontSize=font_size).configure_title(
         fontSize=font_size + 2)
 
 
 def palette(names: list[str], avoid: tuple[str, ...] = ()) -> tuple[list[str], list[str], list[list[int]]]:
-    """Per name, in order: its colour, marker shape and dash pattern. Names 1–8 (1–7 with one colour to
+    """Per name, in order: its colour, marker shape and dash pattern. Names 1–7 (1–6 with one colour to
     `avoid`: a chart's own reference line) differ by colour; past them the shape and dash change too, so every
     (colour, shape) pair is unique."""
     pool = [c for c in OKABE_ITO if c not in avoid]
@@ -74,11 +75,30 @@ def frontier(points: pd.DataFrame) -> list[str]:
     return [r.method for r in sorted(on, key=lambda r: -r.psnr_db)]
 
 
+def _d3(metric: str) -> str:
+    """The d3 number format of a measure: its decimals as Metric.format writes it on every page."""
+    from core.quality.metrics import METRICS
+
+    return f".{METRICS.get(metric).decimals}f"
+
+
 def _padded(values: pd.Series, share: float = 0.08) -> list[float]:
     """An axis domain with room around the extreme points (the best one must not sit on the edge)."""
     lo, hi = float(values.min()), float(values.max())
     pad = (hi - lo) * share or abs(hi) * 0.05 or 0.1
     return [lo - pad, hi + pad]
+
+
+def _crowded(points: pd.DataFrame, share: float = 0.06) -> pd.Series:
+    """Whether each point lies within `share` of both axes' spans of an earlier point (bicubic and lanczos in the
+    lesson: their numbers "1" and "2" overprinted)."""
+    span_x = float(points["psnr_db"].max() - points["psnr_db"].min()) or 1.0
+    span_y = float(points["lpips"].max() - points["lpips"].min()) or 1.0
+    near = []
+    for i, row in enumerate(points.itertuples(index=False)):
+        near.append(any(abs(row.psnr_db - o.psnr_db) < share * span_x and abs(row.lpips - o.lpips) < share * span_y
+                        for o in points.iloc[:i].itertuples(index=False)))
+    return pd.Series(near, index=points.index)
 
 
 def tradeoff_scatter(points: pd.DataFrame, *, font_size: int = FONT) -> alt.Chart:
@@ -91,20 +111,31 @@ def tradeoff_scatter(points: pd.DataFrame, *, font_size: int = FONT) -> alt.Char
     names = list(points["entry"])
     colours, shapes, _ = palette(names)
     legend = alt.Legend(title="method (kind)", symbolLimit=0)
-    x = alt.X("psnr_db:Q", title="PSNR dB (right is more faithful)", scale=alt.Scale(domain=_padded(points["psnr_db"])))
-    y = alt.Y("lpips:Q", title="LPIPS (lower looks closer)", scale=alt.Scale(domain=_padded(points["lpips"])))
+    ticks = alt.Axis(tickCount=6)  # Vega's default is one per 40 px: 40 labels of "23.75" at 1100 px ran together
+    x = alt.X("psnr_db:Q", title="PSNR dB (right is more faithful)", scale=alt.Scale(domain=_padded(points["psnr_db"])),
+              axis=ticks)
+    y = alt.Y("lpips:Q", title="LPIPS (lower looks closer)", scale=alt.Scale(domain=_padded(points["lpips"])),
+              axis=ticks)
     base = alt.Chart(points).encode(x=x, y=y)
     dots = base.mark_point(size=220 * font_size / FONT, filled=True, opacity=1).encode(
         color=alt.Color("entry:N", scale=alt.Scale(domain=names, range=colours), legend=legend),
         shape=alt.Shape("entry:N", scale=alt.Scale(domain=names, range=shapes), legend=legend),
-        tooltip=["method", "kind", alt.Tooltip("psnr_db:Q", format=".2f"), alt.Tooltip("lpips:Q", format=".3f")])
-    numbers = base.mark_text(align="left", dx=round(font_size * 0.7), dy=-round(font_size * 0.5),
-                             fontWeight="bold").encode(text="number:N")
+        tooltip=["method", "kind", alt.Tooltip("psnr_db:Q", format=_d3("psnr_db")),
+                 alt.Tooltip("lpips:Q", format=_d3("lpips"))])
+    crowded = _crowded(points)  # near an earlier point: its number goes below left, not onto the other's
+    text = dict(fontWeight="bold")
+    numbers = alt.Chart(points[~crowded]).encode(x=x, y=y, text="number:N").mark_text(
+        align="left", dx=round(font_size * 0.7), dy=-round(font_size * 0.5), **text)
+    below = alt.Chart(points[crowded]).encode(x=x, y=y, text="number:N").mark_text(
+        align="right", dx=-round(font_size * 0.7), dy=round(font_size * 0.9), **text)
     edge = points[points["method"].isin(frontier(points))].sort_values("psnr_db")
     line = alt.Chart(edge).mark_line(color="#777777", strokeDash=[6, 4]).encode(x=x, y=y)
     legend_rows = len(names) + 3  # title and gap
-    chart = (line + dots + numbers).properties(height=max(380, round(1.45 * font_size) * legend_rows))
+    chart = (line + dots + numbers + below).properties(height=max(380, round(1.45 * font_size) * legend_rows))
     return _style(chart, font_size)
+
+
+FREQUENCY_TICKS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
 
 
 def spectrum_chart(view: "SpectrumView", *, font_size: int = FONT, width: int = 560) -> alt.Chart:
@@ -124,7 +155,9 @@ def spectrum_chart(view: "SpectrumView", *, font_size: int = FONT, width: int = 
     legend = alt.Legend(title=None, orient="bottom", columns=2)
     lines = alt.Chart(data).mark_line(strokeWidth=2).encode(
         x=alt.X("frequency:Q", title="frequency (cycles per pixel of the output)",
-                scale=alt.Scale(type="log", domain=[float(data["frequency"].min()), 0.5], nice=False)),
+                scale=alt.Scale(type="log", domain=[float(data["frequency"].min()), 0.5], nice=False),
+                axis=alt.Axis(values=[v for v in FREQUENCY_TICKS if v >= float(data["frequency"].min())],
+                              format="~g", labelOverlap="greedy")),  # every 1-2-5: "0.0030.004" ran together
         y=alt.Y("power:Q", title="power (log scale)", scale=alt.Scale(type="log"), axis=alt.Axis(format="~e")),
         color=alt.Color("curve:N", scale=alt.Scale(domain=domain, range=colour_range), legend=legend),
         strokeDash=alt.StrokeDash("curve:N", scale=alt.Scale(domain=domain, range=dash_range), legend=legend),

@@ -168,6 +168,30 @@ def try_networks(crop: np.ndarray, scale: int, names: Sequence[str], *, referenc
     skipped: list[Skipped] = []
     rows: list[Row] = []
     outputs: dict[str, np.ndarray] = {}
+    known = [t for t in expected.values() if t is not None]
+    weight = {n: t if t is not None else (sum(known) / len(known) if known else 1.0) for n, t in expected.items()}
+
+    done_w = [0.0]  # the expected seconds of the networks run so far
+
+    def progress(i: int, f: float) -> float:
+        """The share of the whole done, in this machine's expected seconds (their ratios hold on a busy machine
+        too): those of the networks run, and `f` of this one's, over those plus the ones still to run that fit
+        what is left of the budget. Counting networks sat at 90 % while the slowest, run last, took most of the
+        time."""
+        clock, left = time.perf_counter() - start, 0.0
+        for m in order[i:]:
+            if m is order[i] or clock + weight[m.name] <= budget_s:
+                left += weight[m.name]
+                clock += weight[m.name]
+        total = done_w[0] + left
+        return (done_w[0] + f * weight[order[i].name]) / total if total > 0 else 0.0
+
+    shown = [0.0]
+
+    def step(i: int, f: float) -> None:
+        shown[0] = max(shown[0], min(progress(i, f), 0.99))  # never backwards
+        guard(shown[0])
+
     for i, method in enumerate(order):
         spent = time.perf_counter() - start
         need = expected[method.name]
@@ -179,19 +203,20 @@ def try_networks(crop: np.ndarray, scale: int, names: Sequence[str], *, referenc
         request = Request.make(method.name, outscale=scale)
         setup = time.perf_counter()
         try:
-            run_request(crop[:WARM_UP, :WARM_UP], request, on_step=lambda f, i=i: guard((i + 0.1 * f) / len(order)))
+            run_request(crop[:WARM_UP, :WARM_UP], request, on_step=lambda f, i=i: step(i, 0.1 * f))
         except Exception:
             guard.check()  # a cancel; any other failure shows again in the scored run below
         setup_s = time.perf_counter() - setup
 
         def run(req, image, i=i):
-            result = run_request(image, req, on_step=lambda f: guard((i + 0.1 + 0.9 * f) / len(order)))
+            result = run_request(image, req, on_step=lambda f: step(i, 0.1 + 0.9 * f))
             outputs[req.method] = result.pixels
             return result
 
         one = score_methods(crop, reference, [request], runner=run, y_only=y_only,
                             crop_border=scale if crop_border is None else crop_border, metrics=[m.name for m in chosen])
         guard.check()
+        done_w[0] += weight[method.name]
         table.notes = one.notes or table.notes
         table.errors += one.errors
         for scored in one.rows:
@@ -199,7 +224,9 @@ def try_networks(crop: np.ndarray, scale: int, names: Sequence[str], *, referenc
             full_s, tiles, full_expected = _full_time(method, scored.seconds, plan.backend, (w, h), full)
             rows.append(Row(method.name, method.family, scored.seconds, setup_s, need, full_s, tiles, full_expected,
                             scored.values, scored.what, plan.label))
-        guard((i + 1) / len(order))
+        if i + 1 < len(order):
+            step(i + 1, 0.0)
+    guard(1.0)
     rows.sort(key=rank_key(rank_by))
     left_out = {k.name for k in skipped}
     return Ranking(QUESTION, scale, (w, h), full, rank_by, chosen, has_ref, rows, skipped, budget_s,

@@ -91,19 +91,23 @@ def detailed_corner(image: np.ndarray, side: int) -> tuple[int, int]:
     return min(max(0, round(fx * w - side / 2)), w - side), min(max(0, round(fy * h - side / 2)), h - side)
 
 
-def zoomed_crops(images: Mapping[str, np.ndarray], around: np.ndarray, side: int = ZOOM_SIDE,
-                 zoom: int = ZOOM) -> tuple[list[tuple[str, str]], str]:
-    """The same side×side window of every image (chosen where `around` has the most detail), enlarged with
-    nearest-neighbour: [(label, data URI)], and where the window is."""
-    x, y = detailed_corner(around, side)
+def zoomed_crops(images: Mapping[str, np.ndarray], around: np.ndarray, side: int = ZOOM_SIDE, zoom: int = ZOOM,
+                 window: tuple[int, int, int, int] | None = None) -> tuple[list[tuple[str, str]], str]:
+    """The same side×side window of every image, enlarged with nearest-neighbour: [(label, data URI)], and where
+    the window is. `window` (x, y, side, magnification in output px): the region the user chose in the app;
+    without it, where `around` has the most detail (the CLI's handout)."""
+    if window is not None:
+        x, y, side, zoom = window
+    else:
+        x, y = detailed_corner(around, side)
     side = min(side, *(img.shape[0] for img in images.values()), *(img.shape[1] for img in images.values()))
     crops = []
     for label, img in images.items():
         cut = np.ascontiguousarray(img[y:y + side, x:x + side])
         big = cv2.resize(cut, (cut.shape[1] * zoom, cut.shape[0] * zoom), interpolation=cv2.INTER_NEAREST)
         crops.append((label, data_uri(big)))
-    return crops, f"{side}×{side} px at ({x}, {y}) of the output grid, where the reference has the most detail, " \
-                  f"enlarged ×{zoom} nearest-neighbour"
+    where = "the region chosen in the app" if window is not None else "where the reference has the most detail"
+    return crops, f"{side}×{side} px at ({x}, {y}) of the output grid, {where}, enlarged ×{zoom} nearest-neighbour."
 
 
 def versions() -> list[tuple[str, str]]:
@@ -196,6 +200,7 @@ figcaption { font-size: 8.5pt; color: #333; }
 .crops img { width: 100%; image-rendering: pixelated; }
 section, tr, .chart { break-inside: avoid; page-break-inside: avoid; }
 .chart svg { display: block; }
+h2.record { break-before: page; page-break-before: always; }
 @media print { body { margin: 0; max-width: none; padding: 0; } a { color: inherit; text-decoration: none; } }
 """
 
@@ -207,6 +212,11 @@ TEMPLATE = """<!DOCTYPE html>
 <h1>{{ title }}</h1>
 <p class="small">Made by SR Lab on {{ date }}. {{ subtitle }}</p>
 {% for block in blocks %}{{ block | safe }}
+{% endfor %}
+<h2 class="record">For the record: how to repeat it</h2>
+<p class="small">What pins each result (licences, weights sha256, library calls), the machine and the library
+versions.</p>
+{% for block in record %}{{ block | safe }}
 {% endfor %}
 <section><h2>Machine and libraries</h2>
 <p>CPU: {{ cpu }}</p>
@@ -222,9 +232,10 @@ BLOCKS = {
 <figure><img src="{{ src }}" alt="input" style="width:{{ width }}px; image-rendering: pixelated">
 <figcaption>{{ caption }}</figcaption></figure>
 <p><b>How it was made:</b> {{ pipeline }}</p></section>""",
-    "methods": """<section><h2>Methods</h2>
+    "what": """<section><h2>What was done</h2>{% for line in lines %}<p>{{ line }}</p>{% endfor %}</section>""",
+    "methods": """<section><h3>Methods</h3>
 <table><colgroup><col style="width:22%"><col style="width:24%"><col style="width:30%"><col></colgroup>
-<tr><th>method</th><th>settings</th><th>weights sha256 / library call</th><th>what was done</th></tr>
+<tr><th>method (source, licence)</th><th>settings</th><th>weights sha256 / library call</th><th>what was done</th></tr>
 {% for m in methods %}<tr><td>{{ m.name }}<br><span class="small">{{ m.source }}</span></td><td>{{ m.settings }}</td>
 <td class="hash">{{ m.provenance }}</td><td>{{ m.what }}</td></tr>
 {% endfor %}</table></section>""",
@@ -254,11 +265,12 @@ class _Page:
         import jinja2
 
         self.env = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
-        self.blocks: list[str] = []
+        self.blocks: list[str] = []  # the student's pages: what was done, the ranking, the picture, the measures
+        self.record: list[str] = []  # after them: what pins the results (licences, sha256, settings)
         self.charts = 0
 
-    def add(self, kind: str, **values) -> None:
-        self.blocks.append(self.env.from_string(BLOCKS[kind]).render(**values))
+    def add(self, kind: str, *, record: bool = False, **values) -> None:
+        (self.record if record else self.blocks).append(self.env.from_string(BLOCKS[kind]).render(**values))
 
     def add_charts(self, heading: str, items: Sequence[tuple[object, str]], level: int = 2) -> None:
         rendered = []
@@ -271,7 +283,25 @@ class _Page:
     def html(self, title: str, subtitle: str) -> str:
         date = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
         return self.env.from_string(TEMPLATE).render(title=title, subtitle=subtitle, css=CSS, date=date,
-                                                     cpu=machine.describe(), versions=versions(), blocks=self.blocks)
+                                                     cpu=machine.describe(), versions=versions(), blocks=self.blocks,
+                                                     record=self.record)
+
+
+def sentence(text: str) -> str:
+    """A note as a sentence: capital first, a full stop last (notes joined without them ran together)."""
+    text = text.strip()
+    if not text:
+        return ""
+    text = text[0].upper() + text[1:]
+    return text if text.endswith((".", "!", "?", ")")) else text + "."
+
+
+def _measures_block(page: _Page, metrics: Sequence[Metric], extra: Sequence[str] = ()) -> None:
+    """What each measure in the tables means, one line each, for a student."""
+    way = {True: "higher is better", False: "lower is better", None: "describes the image, neither way is better"}
+    page.add("list", level=2, heading="What the measures mean",
+             items=[f"{m.heading}: {m.about}" + ("" if "better" in m.about else f" ({way[m.higher_is_better]})") + "."
+                    for m in metrics] + list(extra))
 
 
 def _scores_block(page: _Page, run: ImageRun, level: int = 2) -> None:
@@ -282,19 +312,30 @@ def _scores_block(page: _Page, run: ImageRun, level: int = 2) -> None:
                                           "they cannot say which result is right")
     page.add("table", level=level, heading=f"Scores: {run.name}", caveat=caveat, first=22,
              table=score_table(scores.metrics, rows, extra),
-             notes=["; ".join(scores.notes), *(f"error: {e}" for e in scores.errors)])
+             notes=[sentence("How it was scored: " + "; ".join(scores.notes)) if scores.notes else "",
+                    *(sentence(f"error: {e}") for e in scores.errors)])
 
 
-def _picture_blocks(page: _Page, run: ImageRun, scale: float | None, font_size: int, level: int = 2,
-                    spectra: SpectrumView | None = None) -> None:
-    """Zoomed crops of the kept outputs (and the reference), and the frequency view."""
+def _crops_block(page: _Page, run: ImageRun, level: int = 2,
+                 window: tuple[int, int, int, int] | None = None) -> None:
+    """Zoomed crops of the kept outputs (and the reference): the region chosen in the app when `window` is given."""
     if not run.outputs:
         return
     images = {"reference": run.reference} if run.reference is not None else {}
     images.update(run.outputs)
     crops, where = zoomed_crops(images, run.reference if run.reference is not None else
-                                next(iter(run.outputs.values())))
+                                next(iter(run.outputs.values())), window=window)
     page.add("crops", level=level, heading=f"Zoomed crops: {run.name}", where=where, crops=crops)
+
+
+def _picture_blocks(page: _Page, run: ImageRun, scale: float | None, font_size: int, level: int = 2,
+                    spectra: SpectrumView | None = None, window: tuple[int, int, int, int] | None = None,
+                    crops: bool = True) -> None:
+    """Zoomed crops of the kept outputs (and the reference; unless `crops` is False), and the frequency view."""
+    if not run.outputs:
+        return
+    if crops:
+        _crops_block(page, run, level, window)
     view = spectra if spectra is not None else spectra_for(run, scale)
     page.add_charts(f"Frequency view: {run.name}", [(charts.spectrum_chart(view, font_size=font_size),
                                                     f"{view.reading}. {view.method}. " + " ".join(view.notes))],
@@ -315,16 +356,27 @@ def _input_block(page: _Page, heading: str, lr: np.ndarray, pipeline: str, what:
 
 def comparison_html(run: ImageRun, *, title: str = "SR Lab comparison", scale: float | None = None,
                     ranking: Ranking | None = None, sweep: Sweep | None = None, spectra: SpectrumView | None = None,
-                    font_size: int = charts.FONT, own: Mapping | None = None) -> str:
-    """The handout for one image: the input and how it was made, every method (settings, weights sha256 or
-    library call), the scores, their charts, zoomed crops, the frequency view (`spectra`, or made from the
-    kept outputs), and optionally a ranking of networks and a sweep. `own`: the session's user models."""
+                    font_size: int = charts.FONT, own: Mapping | None = None,
+                    window: tuple[int, int, int, int] | None = None) -> str:
+    """The handout for one image. First what a student reads: what was done, the input, the scores, the zoomed
+    crops (of `window`, the region chosen in the app: x, y, side, magnification in output px), what each measure
+    means, the frequency view (`spectra`, or made from the kept outputs), the charts, optionally a ranking of
+    networks and a sweep; then the record: every method (settings, weights sha256 or library call), the machine
+    and the library versions. `own`: the session's user models."""
     page = _Page()
+    names = [r.method for r in run.scores.rows]
+    page.add("what", lines=[
+        f"{len(names)} methods made the input larger{f' ×{scale:g}' if scale else ''}: {', '.join(names)}.",
+        ("Each result was scored against the true image: the clean original the input was made from."
+         if run.scores.reference else "There is no true image: the measures describe each result, they cannot "
+                                      "say which one is right.")])
     _input_block(page, f"The image: {run.name}", run.lr, run.pipeline, "the input")
-    what = {r.method: r.what for r in run.scores.rows}
-    page.add("methods", methods=[method_entry(r, what.get(r.method, ""), own) for r in run.requests])
     _scores_block(page, run)
-    _picture_blocks(page, run, scale, font_size, spectra=spectra)
+    _crops_block(page, run, window=window)
+    _measures_block(page, run.scores.metrics, ["time (s): how long the method took on this machine."])
+    _picture_blocks(page, run, scale, font_size, spectra=spectra, crops=False)
+    what = {r.method: r.what for r in run.scores.rows}
+    page.add("methods", record=True, methods=[method_entry(r, what.get(r.method, ""), own) for r in run.requests])
     kinds = {r.method: r.kind for r in run.scores.rows}
     page.add_charts("Charts", metric_charts(run.scores.metrics, [(r.method, kinds[r.method], r.values)
                                                                  for r in run.scores.rows], font_size,
@@ -347,8 +399,9 @@ def _ranking_blocks(page: _Page, ranking: Ranking) -> None:
     told = (f"Crop {cw}×{ch} of a {fw}×{fh} input at ×{ranking.scale}; budget {ranking.budget_s:g} s, spent "
             f"{ranking.spent_s:.1f} s; tried in this order: {', '.join(ranking.run_order)}.")
     page.add("table", level=2, heading=f"Every network, ranked by {ranking.measure.label}: {ranking.question}",
-             caveat=ranking.caveat, table=score_table(ranking.metrics, rows, extra), first=20,
-             notes=[told, ranking.extrapolation, ranking.assumption, "; ".join(ranking.notes), *ranking.errors])
+             caveat=sentence(ranking.caveat), table=score_table(ranking.metrics, rows, extra), first=20,
+             notes=[sentence(n) for n in [told, f"Full-image times: {ranking.extrapolation}", ranking.assumption,
+                                           "; ".join(ranking.notes), *ranking.errors]])
     if ranking.skipped:
         page.add("list", level=3, heading=f"Did not fit the {ranking.budget_s:g} s budget", items=[
             f"{s.name} ({s.family}): expected {'%.2f s' % s.expected_s if s.expected_s is not None else 'unknown'}"
@@ -365,20 +418,40 @@ def ranking_spectra(ranking: Ranking, lr: np.ndarray, reference: np.ndarray | No
 
 def ranking_html(ranking: Ranking, lr: np.ndarray, reference: np.ndarray | None, *, name: str, pipeline: str,
                  title: str = "SR Lab: which network", spectra: SpectrumView | None = None,
-                 font_size: int = charts.FONT) -> str:
-    """The handout of a ranking: the crop and how it was made, every network run (weights sha256), the ranked
-    table with times, what did not fit the budget, zoomed crops of the results and the frequency view
-    (`spectra`, or made here)."""
+                 font_size: int = charts.FONT, window: tuple[int, int, int, int] | None = None) -> str:
+    """The handout of a ranking. First what a student reads: what was done, the ranked table with times, what
+    did not fit the budget, zoomed crops of the results (of `window`, the region chosen in the app: x, y, side,
+    magnification in output px), what each measure and time column means, the crop and how it was made, the
+    frequency view (`spectra`, or made here); then the record: every network run (its weights sha256), the
+    machine and the library versions."""
     page = _Page()
-    _input_block(page, f"The crop: {name}", lr, pipeline, "the input crop")
-    page.add("methods", methods=[method_entry(Request.make(r.name, outscale=ranking.scale), r.what)
-                                 for r in ranking.rows])
+    (cw, ch), by = ranking.crop_size, ranking.measure
+    tried = len(ranking.rows) + len(ranking.skipped)
+    page.add("what", lines=[
+        f"{tried} networks were asked to make a {cw}×{ch} crop of {name} ×{ranking.scale} larger on this computer, "
+        f"fastest first, within a {ranking.budget_s:g} s budget; {len(ranking.rows)} ran"
+        + (f", {len(ranking.skipped)} did not fit the budget" if ranking.skipped else "") + ".",
+        f"They are ranked best first by {by.label} ({'higher' if by.higher_is_better else 'lower'} is better)"
+        + (", measured against the true image." if ranking.reference else
+           ": there is no true image, so this measure describes how natural a result looks, not whether it is "
+           "right."),
+        sentence(f"How the crop was made: {pipeline}")])
     _ranking_blocks(page, ranking)
     kept = {r.name: ranking.outputs[r.name] for r in ranking.rows if r.name in ranking.outputs}
+    run = ImageRun(name, lr, reference, pipeline, Scores([], reference is not None), [], kept)
+    _crops_block(page, run, window=window)
+    _measures_block(page, ranking.metrics, [
+        "s on crop: how long the network took on this crop on this machine.",
+        "s expected: what this machine's earlier measurement of the network predicted for this crop before it "
+        "ran (— when it had not been measured); far from 's on crop' means the machine was busier or quieter.",
+        f"s for {ranking.full_size[0]}×{ranking.full_size[1]}: the time the whole image would take, worked out "
+        "from the crop's time."])
+    _input_block(page, f"The crop: {name}", lr, pipeline, "the input crop")
     if kept:
-        run = ImageRun(name, lr, reference, pipeline, Scores([], reference is not None), [], kept)
-        _picture_blocks(page, run, ranking.scale, font_size,
+        _picture_blocks(page, run, ranking.scale, font_size, crops=False,
                         spectra=spectra if spectra is not None else ranking_spectra(ranking, lr, reference))
+    page.add("methods", record=True, methods=[method_entry(Request.make(r.name, outscale=ranking.scale), r.what)
+                                              for r in ranking.rows])
     return page.html(title, f"Scale ×{ranking.scale}; {ranking.question}.")
 
 
@@ -392,7 +465,7 @@ def bench_html(runs: Sequence[ImageRun], metrics: Sequence[Metric], summary: Seq
     page.add("list", level=2, heading="How", items=[how, *dict.fromkeys(r.pipeline for r in runs),
                                                    f"{len(runs)} images: {', '.join(r.name for r in runs)}"])
     what = {r.method: r.what for r in first.scores.rows}
-    page.add("methods", methods=[method_entry(r, what.get(r.method, "")) for r in first.requests])
+    page.add("methods", record=True, methods=[method_entry(r, what.get(r.method, "")) for r in first.requests])
     page.add("table", level=2, heading="Summary: mean over the images", caveat="", first=22,
              table=score_table(metrics, [(r["method"], r) for r in summary],
                                [("images", [str(r["images"]) for r in summary])]), notes=[])

@@ -251,6 +251,13 @@ _lock = threading.Lock()
 _building: dict[tuple[int, str], threading.Lock] = {}
 
 
+def is_built(spec: RunnableNetwork, name: str) -> bool:
+    """Whether the runner for (`spec`, backend `name`) is already loaded in this process (a job's first run of a
+    network also loads it: worth saying only then)."""
+    with _lock:
+        return name in _built.get(spec, {})
+
+
 def built(spec: RunnableNetwork, name: str) -> Runner:
     """The runner for (`spec`, backend `name`), built once per process; two threads asking at once build once,
     and building one model never waits for another."""

@@ -40,6 +40,7 @@ class State(str, enum.Enum):
 
 
 OWN_PACE_AFTER_S = 1.0  # a job's own pace counts against the measurement once it has run this long
+OVERDUE_S = 0.5  # less than this left by its own pace, and no step since: the pace no longer says how long
 
 
 @dataclass
@@ -62,6 +63,7 @@ class Job:
     error: str = ""
     watchers: set = field(default_factory=set)
     cancel_requested: bool = False
+    moved_at: float | None = None                 # when `fraction` last moved
 
     @property
     def elapsed_s(self) -> float:
@@ -75,11 +77,18 @@ class Job:
 
     def time_left_s(self) -> float | None:
         """From this machine's measurement early on, then from the job's own progress (never another's run); its
-        own progress at once where it is over 2x off the measurement (made, or now running, on a busy machine)."""
+        own progress at once where it is over 2x off the measurement (made, or now running, on a busy machine).
+        Its own pace is the one it had at its last step, less the time since: a job stuck at 90 % that its pace
+        said would end in 1 s says nothing (None) once that second has passed, not "about 1 s left" for 5 s."""
         if self.state is not State.RUNNING or self.fraction >= 1.0:
             return None  # (at 1.0 what is left is drawing the result: no time to promise)
         elapsed, done = self.elapsed_s, self.fraction
-        own = elapsed / done * (1 - done) if done > 0.02 else None
+        own = None
+        if done > 0.02:
+            now = time.monotonic()
+            moved = self.moved_at if self.moved_at is not None else now
+            own = (moved - self.started_at) / done * (1 - done) - (now - moved)
+            own = own if own >= OVERDUE_S else None  # past what its pace allowed: no promise
         if self.expected_s and done <= 0.1 and elapsed < self.expected_s:
             measured = self.expected_s - elapsed
             if own is None or elapsed < OWN_PACE_AFTER_S or 0.5 <= own / measured <= 2:
@@ -99,7 +108,10 @@ class Context:
 
     def step(self, fraction: float, message: str | None = None) -> None:
         """Progress 0…1 (and what is happening); raises Cancelled when the job was cancelled."""
-        self.job.fraction = min(1.0, max(0.0, fraction))
+        fraction = min(1.0, max(0.0, fraction))
+        if fraction != self.job.fraction:
+            self.job.moved_at = time.monotonic()
+        self.job.fraction = fraction
         if message is not None:
             self.job.message = message
         self.check()
@@ -184,6 +196,36 @@ class JobService:
                     break
                 ahead.append(waiting)
             return sum(1 for j in ahead if owner not in j.watchers)
+
+    def starts_in_s(self, job: Job) -> float | None:
+        """For a waiting job: about when a slot frees for it — the running jobs' time left, then each job ahead
+        in line its expected time, on `slots` slots; None when one of those is not known."""
+        with self._lock:
+            running = [j for j in self._jobs.values() if j.state is State.RUNNING]
+            ahead = []
+            for waiting, _ in self._line:
+                if waiting is job:
+                    break
+                ahead.append(waiting)
+            else:
+                return None  # not waiting
+        free = [0.0] * max(0, self.slots - len(running))
+        for j in running:
+            if (left := j.time_left_s()) is None:
+                return None
+            free.append(left)
+        for j in ahead:
+            if not j.expected_s:
+                return None
+            free.sort()
+            free[0] += j.expected_s
+        return min(free) if free else None
+
+    def wait_and_run_s(self, job: Job) -> float | None:
+        """A waiting job's time to its end: when a slot frees for it (`starts_in_s`) plus its own expected time;
+        None when either is not known."""
+        start = self.starts_in_s(job)
+        return None if start is None or not job.expected_s else start + job.expected_s
 
     @property
     def running(self) -> int:

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.io.imageio import LoadedImage, encode_png
+from core.methods import is_network
 from core.pipeline import engine
 from core.pipeline.engine import Checked, EnhanceResult, Request
 from core.quality.metrics import indicators
+from core.runtime.backends import is_built
 from core.serve import shared, timing
 from core.serve.tasks import Task
 
@@ -37,17 +39,21 @@ class SoFar:
 
 
 def enhance(checked: Checked, own: Mapping | None, label: str) -> Task:
-    """The job of one request (checked by `engine.check_request` when it was submitted: a wrong one never
-    queues). Its result is the request; the pixels live in `shared.results()`, bounded by bytes."""
+    """The job of one request, checked by `engine.check_request` when it was submitted (a wrong one never
+    queues) and planned once: now, when planning measures nothing (so the job knows its expected time while it
+    waits in line), else by the job, which measures this machine first. Its result is the request; the pixels
+    live in `shared.results()`, bounded by bytes."""
     request = checked.request
+    planned = engine.plan_if_quick(checked, live=True)
 
     def work(ctx) -> Request:
         def measuring(fraction: float) -> None:
             ctx.step(fraction, "measuring which backend is fastest on this machine (once per machine)")
 
-        prepared = engine.plan_checked(checked, on_step=measuring, live=True)
+        prepared = planned or engine.plan_checked(checked, on_step=measuring, live=True)
         ctx.expect(prepared.plan.expected_s)
-        ctx.step(0.0, f"starting {request.method} (its first job in this server also loads it)")
+        loads = is_network(prepared.method) and not is_built(prepared.method, prepared.plan.backend)
+        ctx.step(0.0, f"starting {request.method}" + (" (its first job in this server also loads it)" if loads else ""))
         # SRLAB_TIMING_LOG: one record per run of a request (a joined request runs once), with its wait in line
         with timing.timed("job", method=request.method, request=f"{hash(request):x}", job_id=ctx.job_id,
                           waited_s=round(ctx.waited_s, 3)):
@@ -61,7 +67,7 @@ def enhance(checked: Checked, own: Mapping | None, label: str) -> Task:
         shared.results().put(request, (result, png))
         return request
 
-    return Task("enhance", label, work, key=("enhance", request))
+    return Task("enhance", label, work, key=("enhance", request), expected_s=planned and planned.plan.expected_s)
 
 
 def _run(ctx, prepared: engine.Prepared, own: Mapping | None) -> EnhanceResult:

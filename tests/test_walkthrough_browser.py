@@ -1,0 +1,164 @@
+"""Issue 40, a teacher's walkthrough in a real browser: the region kept from page to page in a new tab, projector
+mode hiding nothing (table rows, slider labels), no 404 in the console."""
+import re
+
+import pytest
+
+from tests import browser_steps as steps
+from tests.test_browser import CHROMIUM, browser, server  # noqa: F401  (shared fixtures: one server per module)
+
+SIZES = [(1280, 720), (1920, 1080)]
+REGION = ("Across (% of the width)", "Down (% of the height)", "Crop size (input px)", "Zoom magnification")
+
+
+def new_tab(browser, size):  # noqa: F811
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    return context, context.new_page()
+
+
+def visit(page, name: str, heading: str | None = None) -> None:
+    page.get_by_role("link", name=name, exact=True).click()
+    page.get_by_role("heading", name=heading or name).first.wait_for(timeout=60_000)
+    steps.idle(page)
+
+
+def region_values(page) -> tuple[str, ...]:
+    """The four region controls as the browser shows them (aria-valuetext), the Region expander opened."""
+    box = page.get_by_test_id("stExpander").filter(has_text="Region: where to crop and zoom").first
+    if not box.get_by_role("slider").count():
+        box.get_by_text("Region: where to crop and zoom").click()
+    page.wait_for_timeout(500)
+    return tuple(page.get_by_role("slider", name=label).first.get_attribute("aria-valuetext", timeout=30_000)
+                 for label in REGION)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_region_kept_from_page_to_page_in_a_new_tab(browser, server, size):  # noqa: F811
+    context, page = new_tab(browser, size)
+    try:
+        steps.go(page, server, "/", "SR Lab: making images larger, and measuring how well")
+        visit(page, "Enhance")  # its Region box left closed, as a new user does
+        page.get_by_role("button", name="Preview a crop (128×128)").wait_for(timeout=30_000)
+        visit(page, "Which model?")
+        page.get_by_role("button", name="Try 10 networks on the 128×128 region").wait_for(timeout=30_000)  # was 64×64
+        first = region_values(page)
+        assert first[0] != "0" and first[2:] == ("128", "×4"), first  # starts on the most detailed part, 128 px
+        seen = {"Which model?": first}
+        for name in ("Baselines", "Enhance", "Which model?", "Enhance"):
+            visit(page, name)
+            seen[name] = region_values(page)
+            assert seen[name] == first, seen
+        page.get_by_role("button", name="Preview a crop (128×128)").wait_for(timeout=30_000)
+    finally:
+        context.close()
+
+
+HIDDEN_ROWS = """() => [...document.querySelectorAll('[data-testid=stDataFrame]')].filter(e => e.offsetParent !== null)
+  .map(e => { const s = e.querySelector('.dvn-scroller'); return s ? s.scrollHeight - s.clientHeight : -1; })"""
+
+
+def projector_on(page) -> None:
+    toggle = page.get_by_test_id("stSidebar").get_by_text("Projector mode")
+    toggle.click()
+    page.wait_for_function("() => getComputedStyle(document.documentElement).fontSize === '20px'", timeout=30_000)
+    steps.idle(page)
+
+
+def every_row_shown(page) -> None:
+    page.wait_for_timeout(1000)  # the grid lays itself out after the frame is drawn
+    hidden = page.evaluate(HIDDEN_ROWS)
+    assert hidden and all(0 <= px <= 1 for px in hidden), hidden  # no table scrolls inside itself
+
+
+@pytest.mark.parametrize("projector", [True, False], ids=["projector", "plain"])
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_start_lesson_shows_every_row_and_the_whole_slider(browser, server, size, projector):  # noqa: F811
+    context, page = new_tab(browser, size)
+    try:
+        steps.go(page, server, "/", "SR Lab: making images larger, and measuring how well")
+        if projector:
+            projector_on(page)
+        page.get_by_role("button", name="1 · See").click()
+        frame = page.locator("iframe").first
+        page.frame_locator("iframe").first.locator("[data-testid=sr-slider] img").first.wait_for(timeout=300_000)
+        steps.idle(page)
+        caption = page.get_by_text("Drag the line.")
+        caption.scroll_into_view_if_needed()
+        frame.scroll_into_view_if_needed()
+        top, bottom = frame.bounding_box(), caption.bounding_box()
+        header = page.get_by_test_id("stHeader").bounding_box()["height"]
+        # labels, image and caption in sight together (the frame was ~1450 px tall on a 1080-px screen)
+        assert bottom["y"] + bottom["height"] - top["y"] <= size[1] - header, (top, bottom)
+        inner = page.frame_locator("iframe").first
+        inner.get_by_role("button", name="Full screen").click()
+        page.wait_for_timeout(500)
+        with_labels = frame.evaluate("f => { const d = f.contentDocument; return !!(d.fullscreenElement && "
+                                     "d.fullscreenElement.querySelector('[data-testid=sr-slider-labels]')); }")
+        assert with_labels  # full screen keeps "bicubic" and "GAN" on their sides
+        frame.evaluate("f => f.contentDocument.exitFullscreen()")
+        page.get_by_role("button", name="2 · Measure").click()
+        page.get_by_test_id("stDataFrame").first.wait_for(timeout=600_000)
+        steps.idle(page)
+        every_row_shown(page)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("projector", [True, False], ids=["projector", "plain"])
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_metrics_one_click_shows_every_row(browser, server, size, projector):  # noqa: F811
+    context, page = new_tab(browser, size)
+    try:
+        steps.go(page, server, "/metrics", "Metrics")
+        if projector:
+            projector_on(page)
+        page.get_by_role("button", name="One click").click()
+        page.get_by_text("Scores against the true reference").wait_for(timeout=600_000)
+        steps.idle(page)
+        every_row_shown(page)
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("projector", [True, False], ids=["projector", "plain"])
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_baselines_and_which_model_leave_no_404_in_the_console(browser, server, size, projector):  # noqa: F811
+    """Issue 40: Baselines logged 404 "Image source error" for three /media/*.png (a first run drew its region's
+    pictures from the reset region, the next run other ones, and the first run's files were dropped while the
+    browser fetched them). Which model?'s table: every column in sight at 1280 px, no header cut."""
+    context, page = new_tab(browser, size)
+    bad = []
+    page.on("response", lambda r: bad.append((r.status, r.url)) if r.status >= 400 else None)
+    page.on("console", lambda m: bad.append(("console", m.text)) if "Image source error" in m.text
+            or "404" in m.text else None)
+    try:
+        steps.go(page, server, "/", "SR Lab: making images larger, and measuring how well")
+        if projector:
+            projector_on(page)
+        visit(page, "Enhance")
+        visit(page, "Baselines")
+        page.get_by_role("button", name="Run", exact=True).click()
+        page.get_by_text("results at ×4").wait_for(timeout=600_000)
+        steps.idle(page)
+        page.wait_for_timeout(2000)
+        visit(page, "Which model?")
+        page.get_by_role("radiogroup", name="Networks").get_by_text("one family", exact=True).click()
+        steps.idle(page)
+        steps.choose(page, page.get_by_test_id("stSelectbox").filter(has_text="Family").first, "SPAN")
+        page.get_by_role("button", name=re.compile(r"^Try \d+ networks")).click()
+        page.get_by_test_id("stTable").first.wait_for(timeout=600_000)
+        steps.idle(page)
+        table = page.get_by_test_id("stTable").first
+        table.scroll_into_view_if_needed()
+        cut = table.evaluate("""t => [...t.querySelectorAll('th, td')].filter(c => c.scrollWidth > c.clientWidth + 1)
+            .map(c => c.innerText).concat(t.scrollWidth > t.clientWidth + 1 ? ['(scrolls sideways)'] : [])""")
+        assert cut == [], cut
+        right = page.get_by_test_id("stMain").bounding_box()
+        for header in ("backend", "s for the full"):
+            box = table.get_by_text(header).first.bounding_box()
+            assert box["x"] + box["width"] <= right["x"] + right["width"], header
+        visit(page, "Baselines")
+        page.wait_for_timeout(2000)
+        assert bad == [], bad
+    finally:
+        context.close()
