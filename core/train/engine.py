@@ -73,7 +73,7 @@ def _record_steps(config: TrainConfig, steps: int) -> None:
 
 
 @dataclass(frozen=True, kw_only=True)
-class Scores:
+class ValidationScores:
     psnr: float   # dB, RGB, mean over the validation crops
     ssim: float
     lpips: float  # AlexNet, v0.1
@@ -112,8 +112,8 @@ class TrainEvent:
     loss: float | None = None          # this step's total training loss
     losses: dict[str, float] = field(default_factory=dict)  # its weighted terms (and "discriminator")
     steps_per_s: float | None = None
-    validation: Scores | None = None   # every `validate_every` steps, at "ready" (the start) and at "done"
-    baselines: dict[str, Scores] | None = None  # "bicubic" and "start" (the model before training): flat lines
+    validation: ValidationScores | None = None  # every `validate_every` steps, at "ready" (the start) and at "done"
+    baselines: dict[str, ValidationScores] | None = None  # "bicubic" and "start" (the model untrained): flat lines
     preview: np.ndarray | None = None  # the model's output on the first validation crop, uint8 H×W×3
     info: RunInfo | None = None        # at "ready"
     past: dict | None = None           # at "ready" of a resumed run: its "history" and step "losses" so far
@@ -339,7 +339,7 @@ class _Run:
         return (torch.from_numpy(pairs.hr), *features)
 
     # ---------------------------------------------------------------- validation
-    def _validate(self) -> tuple[Scores, np.ndarray]:
+    def _validate(self) -> tuple[ValidationScores, np.ndarray]:
         with torch.no_grad():
             outs = [self.model.head(*f)[0].clamp(0, 1).numpy().transpose(1, 2, 0) for f in self.val_features]
         return _scores(outs, self.val_hr), _u8(outs[0])
@@ -378,10 +378,10 @@ class _Run:
         self.t0 = time.perf_counter()
         self.rng.bit_generator.state = run["rng"]
         self.history, self.step_losses = run["history"], run["step_losses"]
-        self.baselines = {k: Scores(**v) for k, v in run["baselines"].items()}
+        self.baselines = {k: ValidationScores(**v) for k, v in run["baselines"].items()}
         self.resumed_from = self.step
 
-    def _card(self, scores: Scores, stopped: str) -> dict:
+    def _card(self, scores: ValidationScores, stopped: str) -> dict:
         c, m = self.config, self.model
         return {
             "name": m.name, "base": m.base, "architecture": m.architecture, "trains": m.trains,
@@ -416,11 +416,11 @@ def _same_run(run: dict, config: TrainConfig, fingerprint: str, folder: Path) ->
         raise TrainError(f"{folder} was trained on other images: give the same images to resume it")
 
 
-def _scores(outputs: list[np.ndarray], references: list[np.ndarray]) -> Scores:
+def _scores(outputs: list[np.ndarray], references: list[np.ndarray]) -> ValidationScores:
     rows = [(metrics.psnr(o, r), float(metrics.ssim(o, r)), metrics.lpips_distance(o, r))
             for o, r in zip(outputs, references)]
     psnr, ssim, lpips = (float(np.mean(col)) for col in zip(*rows))
-    return Scores(psnr=psnr, ssim=ssim, lpips=lpips)
+    return ValidationScores(psnr=psnr, ssim=ssim, lpips=lpips)
 
 
 def _u8(img: np.ndarray) -> np.ndarray:
