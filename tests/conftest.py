@@ -183,3 +183,12 @@ def offline_page(browser, server):
     page.blocked = blocked
     yield page
     context.close()
+
+
+@pytest.fixture
+def downloading_page(browser, server):
+    """A page at 1280×720 that accepts downloads (the tests read what arrives)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 720}, accept_downloads=True)
+    page = context.new_page()
+    yield page
+    context.close()

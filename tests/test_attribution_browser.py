@@ -2,19 +2,9 @@
 switch while the job runs, and both maps drawn with their DI on return."""
 import pytest
 
-from scripts import local_server
 from tests.browser_steps import go, idle
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def server(artifacts):
-    log = open(artifacts / "streamlit-attribution-server.log", "wb")
-    proc, url = local_server.start(log)
-    yield url
-    local_server.stop(proc)
-    log.close()
 
 
 def test_maps_of_two_methods_survive_a_page_switch(browser, server, artifacts):

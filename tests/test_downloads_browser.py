@@ -15,11 +15,8 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def page(browser, server):
-    context = browser.new_context(viewport={"width": 1280, "height": 720}, accept_downloads=True)
-    p = context.new_page()
-    yield p
-    context.close()
+def page(downloading_page):
+    return downloading_page
 
 
 def both(page, first, second, tmp_path) -> dict[str, bytes]:

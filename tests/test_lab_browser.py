@@ -12,11 +12,8 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def page(browser, server):
-    context = browser.new_context(viewport={"width": 1280, "height": 720}, accept_downloads=True)
-    p = context.new_page()
-    yield p
-    context.close()
+def page(downloading_page):
+    return downloading_page
 
 
 def test_every_x4_network_on_a_96_px_crop_within_60_s_and_its_report_prints(page, server, artifacts, tmp_path):

@@ -3,19 +3,9 @@ it runs, and on return the side-by-side player (one video: in sync) and the per-
 at 1920×1080."""
 import pytest
 
-from scripts import local_server
 from tests.browser_steps import go, idle
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def server(artifacts):
-    log = open(artifacts / "streamlit-video-server.log", "wb")
-    proc, url = local_server.start(log)
-    yield url
-    local_server.stop(proc)
-    log.close()
 
 
 def test_the_pan_through_two_methods_survives_a_page_switch_and_shows_players_and_curves(browser, server, artifacts):

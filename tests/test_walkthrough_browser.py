@@ -5,13 +5,12 @@ import re
 import pytest
 
 from tests import browser_steps as steps
-from tests.test_browser import CHROMIUM, browser, server  # noqa: F401  (shared fixtures: one server per module)
 
 SIZES = [(1280, 720), (1920, 1080)]
 REGION = ("Across (% of the width)", "Down (% of the height)", "Crop size (input px)", "Zoom magnification")
 
 
-def new_tab(browser, size):  # noqa: F811
+def new_tab(browser, size):
     context = browser.new_context(viewport={"width": size[0], "height": size[1]})
     return context, context.new_page()
 
@@ -33,7 +32,7 @@ def region_values(page) -> tuple[str, ...]:
 
 
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_region_kept_from_page_to_page_in_a_new_tab(browser, server, size):  # noqa: F811
+def test_region_kept_from_page_to_page_in_a_new_tab(browser, server, size):
     context, page = new_tab(browser, size)
     try:
         steps.go(page, server, "/", "SR Lab: making images larger, and measuring how well")
@@ -72,7 +71,7 @@ def every_row_shown(page) -> None:
 
 @pytest.mark.parametrize("projector", [True, False], ids=["projector", "plain"])
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_start_lesson_shows_every_row_and_the_whole_slider(browser, server, size, projector):  # noqa: F811
+def test_start_lesson_shows_every_row_and_the_whole_slider(browser, server, size, projector):
     context, page = new_tab(browser, size)
     try:
         steps.go(page, server, "/", "SR Lab: making images larger, and measuring how well")
@@ -106,7 +105,7 @@ def test_start_lesson_shows_every_row_and_the_whole_slider(browser, server, size
 
 @pytest.mark.parametrize("projector", [True, False], ids=["projector", "plain"])
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_metrics_one_click_shows_every_row(browser, server, size, projector):  # noqa: F811
+def test_metrics_one_click_shows_every_row(browser, server, size, projector):
     context, page = new_tab(browser, size)
     try:
         steps.go(page, server, "/metrics", "Metrics")
@@ -122,7 +121,7 @@ def test_metrics_one_click_shows_every_row(browser, server, size, projector):  #
 
 @pytest.mark.parametrize("projector", [True, False], ids=["projector", "plain"])
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
-def test_baselines_and_which_model_leave_no_404_in_the_console(browser, server, size, projector):  # noqa: F811
+def test_baselines_and_which_model_leave_no_404_in_the_console(browser, server, size, projector):
     """Issue 40: Baselines logged 404 "Image source error" for three /media/*.png (a first run drew its region's
     pictures from the reset region, the next run other ones, and the first run's files were dropped while the
     browser fetched them). Which model?'s table: every column in sight at 1280 px, no header cut."""
