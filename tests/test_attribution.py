@@ -1,11 +1,9 @@
 """Attribution maps (core/quality/attribution.py, LAM): by value — each map is zero outside the input pixels the
 method can reach (bicubic's 4×4 taps, a small conv net's receptive field), the path integral is complete within
 a stated tolerance, the torch resizes equal their library calls; a method without a torch forward is refused in
-one line; the job cancels within 2 s; the benchmark's smoke mode runs."""
+one line; the job cancels within 2 s (the benchmark's smoke run: tests/test_benches.py)."""
 import io
 import math
-import subprocess
-import sys
 import time
 
 import cv2
@@ -24,7 +22,6 @@ from core.quality.attribution import (
     gini,
 )
 from core.serve.jobs import JobService, State
-from tests.conftest import ROOT
 
 # Integrated gradients' completeness at the default 50 steps (a right Riemann sum of the path integral): the map
 # sums to F(input) − F(blurred input) within this share of it. Measured: bicubic 0.8 %, animevideov3 2.4 %.
@@ -162,17 +159,6 @@ def test_the_job_reports_path_steps_and_cancels_within_2_s(astronaut):
     assert svc.cancel(job, "a")
     assert svc.wait(job, 10) and time.perf_counter() - pressed < 2.0
     assert job.state is State.CANCELLED and svc.running == 0
-
-
-def test_bench_smoke_runs(tmp_path):
-    out = subprocess.run([sys.executable, "bench/attribution.py", "--smoke", "--json", str(tmp_path / "b.json")],
-                         cwd=ROOT, capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    import json
-
-    figures = json.loads((tmp_path / "b.json").read_text())
-    assert figures["timing"] and all(row["seconds"] > 0 for row in figures["timing"])
-    assert {row["method"] for row in figures["di"]} >= {"bicubic"}
 
 
 def test_cli_writes_the_maps_and_the_figures_and_refuses_an_ncnn_network_in_one_line(tmp_path, astronaut):

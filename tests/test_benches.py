@@ -96,11 +96,24 @@ def _load_test(out: dict) -> None:
     assert out["client_click_to_result"]["p95_s"] > 0 and out["peak_rss_mb"] > 0 and out["cpu"]
 
 
+def _attribution(out: dict) -> None:
+    assert out["timing"] and all(row["seconds"] > 0 and row["peak_rss_mb"] > 0 for row in out["timing"])
+    assert {row["method"] for row in out["di"]} >= {"bicubic"} and all(row["di"] >= 0 for row in out["di"])
+    assert out["steps"] == 8 and out["cpu"]
+
+
+def _video(out: dict) -> None:
+    assert out["frames"] == 3 and out["cpu"]
+    assert [r["method"] for r in out["rows"]] == ["bicubic", "realesr-animevideov3"]
+    for row in out["rows"]:
+        assert row["fps"] > 0 and row["frames"] == 3 and row["psnr_db"] > 10 and "flicker" in row
+
+
 # script → (how its JSON is asked for, the check); the browser ones start a Streamlit server and a headless Chromium
 CHECKS = {
     "speed.py": _speed, "backend_options.py": _backend_options, "memory.py": _memory,
     "busy_calibration.py": _busy_calibration, "one_step_further.py": _one_step_further, "train.py": _train,
-    "upstream_check.py": _upstream_check,
+    "upstream_check.py": _upstream_check, "attribution.py": _attribution, "video.py": _video,
 }
 BROWSER = {"app_vs_cli.py": _app_vs_cli, "before_class.py": _before_class, "redraw.py": _redraw,
            "load_test.py": _load_test}
