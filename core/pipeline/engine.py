@@ -23,7 +23,7 @@ from core.io.imageio import LoadedImage
 from core.methods.contract import Method, MethodRun, OnPartial, OnStep, Plan, Progress, checked_params
 from core.pipeline.colour import COLOUR_FIXES, colour_fix
 from core.runtime.progress import scaled
-from core.runtime.select import needs_measuring, resolve_choice
+from core.runtime.select import resolve_choice
 
 MAX_OUTSCALE = 8.0
 MIN_OUTSCALE = 1.0
@@ -279,15 +279,6 @@ def plan_checked(checked: Checked, *, on_step: OnStep | None = None, live: bool 
     except ValueError as exc:
         raise EnhanceError(str(exc)) from None
     return Prepared(**{f: getattr(checked, f) for f in Checked.__dataclass_fields__}, plan=chosen)
-
-
-def plan_if_quick(checked: Checked, *, live: bool = False) -> Prepared | None:
-    """The plan now when making it measures nothing (a classical method, a network measured on this machine, a
-    backend chosen by hand), so a job waiting in line knows its expected time; None when it would measure first
-    (then the job plans, with progress and Cancel)."""
-    if _methods.is_network(checked.method) and needs_measuring(checked.method, checked.request.backend):
-        return None
-    return plan_checked(checked, live=live)
 
 
 def prepare(image: LoadedImage | np.ndarray, request: Request, *, own: Mapping[str, Method] | None = None,

@@ -55,11 +55,6 @@ def live_tile(record: dict | None, name: str, height: int, width: int, memory_ti
     return min(tile, memory_tile) if memory_tile else tile
 
 
-def needs_measuring(spec: RunnableNetwork, choice: str = "auto") -> bool:
-    """Whether `choose()` would first measure this machine (seconds): `auto` on a network never measured here."""
-    return resolve_choice(choice) == "auto" and spec.measured_auto and calibrate.measured(spec) is None
-
-
 def choose(spec: RunnableNetwork, height: int, width: int, tile: int = 0, choice: str = "auto", on_step=None,
            live: bool = False) -> Plan:
     """Backend and tile for running `spec` on a height×width input. "auto" uses this machine's measurements

@@ -40,17 +40,16 @@ class SoFar:
 
 def enhance(checked: Checked, own: Mapping | None, label: str) -> Task:
     """The job of one request, checked by `engine.check_request` when it was submitted (a wrong one never
-    queues) and planned once: now, when planning measures nothing (so the job knows its expected time while it
-    waits in line), else by the job, which measures this machine first. Its result is the request; the pixels
-    live in `shared.results()`, bounded by bytes."""
+    queues) and planned once, by the job: planning may measure this machine first and loads torch (seconds), which
+    a page run must not wait for (a click or page switch in that time would stop the run that submits). Its
+    result is the request; the pixels live in `shared.results()`, bounded by bytes."""
     request = checked.request
-    planned = engine.plan_if_quick(checked, live=True)
 
     def work(ctx) -> Request:
         def measuring(fraction: float) -> None:
             ctx.step(fraction, "measuring which backend is fastest on this machine (once per machine)")
 
-        prepared = planned or engine.plan_checked(checked, on_step=measuring, live=True)
+        prepared = engine.plan_checked(checked, on_step=measuring, live=True)
         ctx.expect(prepared.plan.expected_s)
         loads = is_network(prepared.method) and not is_built(prepared.method, prepared.plan.backend)
         ctx.step(0.0, f"starting {request.method}" + (" (its first job in this server also loads it)" if loads else ""))
@@ -67,7 +66,7 @@ def enhance(checked: Checked, own: Mapping | None, label: str) -> Task:
         shared.results().put(request, (result, png))
         return request
 
-    return Task("enhance", label, work, key=("enhance", request), expected_s=planned and planned.plan.expected_s)
+    return Task("enhance", label, work, key=("enhance", request))
 
 
 def _run(ctx, prepared: engine.Prepared, own: Mapping | None) -> EnhanceResult:
