@@ -15,5 +15,6 @@ see()
 measure()
 compare()
 st.markdown("Then: **Enhance** your own image, **Baselines** for the classical methods side by side, "
-            "**Metrics** for every measure, **Which model?** to rank the networks on your own image, **Train** to "
-            "watch a network learn, **Batch** for many images at once, **How it works** for the why.")
+            "**Metrics** for every measure, **Which model?** to rank the networks on your own image, **What the "
+            "network looks at** for the input pixels each one used, **Train** to watch a network learn, **Batch** "
+            "for many images at once, **Video** for clips and their flicker, **How it works** for the why.")

@@ -333,7 +333,7 @@ def test_the_words_say_what_runs(monkeypatch):
     assert caption.endswith("Family: user model (RealESRGAN Compact); licence: its maker's.")
 
     labels = []
-    monkeypatch.setattr(ui_jobs, "submit", lambda work, **kw: labels.append(kw["label"]))
+    monkeypatch.setattr(ui_jobs, "submit", lambda task: labels.append(task.label))
     ui_jobs.submit_sweep(np.zeros((8, 8, 3), np.uint8), ["bicubic"], "noise_sigma", None, ["psnr_db"], False, 4)
     assert labels == ["Sweep over Gaussian noise σ"]
 
@@ -368,7 +368,8 @@ def test_start_names_every_page_and_its_lesson_writes_each_measure_one_way():
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300)
     at.run()
     then = next(m.value for m in at.markdown if m.value.startswith("Then:"))
-    for title in ("Enhance", "Baselines", "Metrics", "Which model?", "Train", "Batch", "How it works"):
+    for title in ("Enhance", "Baselines", "Metrics", "Which model?", "What the network looks at", "Train", "Batch",
+                  "Video", "How it works"):
         assert f"**{title}**" in then, title
     at.button(key="lesson_measure").click().run()
     at.button(key="lesson_compare").click().run()
@@ -381,10 +382,13 @@ def test_start_names_every_page_and_its_lesson_writes_each_measure_one_way():
         assert all(isinstance(v, str) and v == METRICS.get(name).format(float(v)) for v in column), column
     summary = next(m.value for m in at.markdown if "×4 networks ran" in m.value)
     ran = int(summary.split("**")[1].split()[0])
-    assert summary.startswith(f"**{ran} of the 10 ×4 networks ran**") and "best first by NIQE" in summary
+    from core.methods import select
+
+    total = len(select(network=True, scale=4))  # the catalogue's ×4 networks (10 before DAT-light)
+    assert summary.startswith(f"**{ran} of the {total} ×4 networks ran**") and "best first by NIQE" in summary
     captions = [c for i in at.image for c in i.captions if c[:1].isdigit()]
     assert len(captions) == ran and [c.split(".")[0] for c in captions] == [str(k + 1) for k in range(ran)]
     assert all("NIQE " in c for c in captions)
-    if ran < 10:
+    if ran < total:
         assert "did not fit and did not run: " in summary
     assert any(c.value.startswith("Ranked for this image, at this scale, on this computer.") for c in at.caption)

@@ -291,7 +291,7 @@ def test_the_first_job_of_a_network_says_it_loads_it_later_ones_do_not(astronaut
 
     from core.io.imageio import LoadedImage
     from core.serve.jobs import Context
-    from ui.jobs import _enhance_work
+    from core.serve.tasks.enhance import enhance
 
     messages = []
 
@@ -303,6 +303,7 @@ def test_the_first_job_of_a_network_says_it_loads_it_later_ones_do_not(astronaut
     small = cv2.resize(astronaut, (32, 32), interpolation=cv2.INTER_AREA)
     image = LoadedImage(pixels=small, name="a.png")
     job = Job(id="j", label="x", kind="enhance", key=None, state=State.RUNNING, started_at=time.monotonic())
-    _enhance_work(Request.make(spec.name, outscale=4), image, {})(Recording(job, JobService(slots=1)))
+    checked = engine.check_request(image, Request.make(spec.name, outscale=4))
+    enhance(checked, {}, "x").work(Recording(job, JobService(slots=1)))
     starting = [m for m in messages if m and m.startswith("starting")]
     assert starting == [f"starting {spec.name}"]  # loaded already: no "(its first job ... also loads it)"

@@ -80,8 +80,13 @@ def test_the_tile_budget_without_memavailable_is_2000_mb_per_job_slot(no_proc, m
     assert machine.tile_budget_mb() == machine.TILE_FLOOR_MB  # 500: the floor, never less
     spec = get("RealESRGAN_x4plus")
     use_settings(monkeypatch, tile_memory_mb=0, job_slots=1)
-    assert spec.auto_tile(128, 128, "torch") == 0  # a small input still runs whole
-    assert 64 <= spec.auto_tile(2000, 2000, "torch") <= 2000  # a large one is tiled, not refused
+    from core.runtime.tiling import auto_tile
+
+    def tile(side: int) -> int:  # as the plan sizes it (core/runtime/select.py)
+        return auto_tile(side, side, spec.memory_per_pixel("torch"), machine.tile_budget_mb("torch"))
+
+    assert tile(128) == 0  # a small input still runs whole
+    assert 64 <= tile(2000) <= 2000  # a large one is tiled, not refused
 
 
 def test_no_scheduler_times_means_no_busy_flag(no_proc):

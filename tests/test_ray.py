@@ -18,12 +18,12 @@ from core.serve import distributed
 from scripts.local_server import free_port
 from tests.conftest import ROOT, click
 
+pytestmark = pytest.mark.ray
+
 # `ray start --head` replaces 127.0.0.1 by the machine's address (Ray's services.resolve_ip_for_localhost);
 # a head started from Python keeps loopback, which is all these tests may use.
 HEAD = """
 import sys, ray
-
-pytestmark = pytest.mark.ray
 ray.init(address="local", _node_ip_address="127.0.0.1", num_cpus=2, include_dashboard=False,
          runtime_env={"env_vars": {"PYTHONPATH": sys.argv[1]}})
 print(ray.get_runtime_context().gcs_address, flush=True)

@@ -91,5 +91,5 @@ def test_a_pickle_that_would_run_code_is_refused(tmp_path):
     bad = tmp_path / "RealESRGAN_x4plus.pth"
     with open(bad, "wb") as f:
         pickle.dump({"params_ema": _RunsCode()}, f)
-    with pytest.raises(weights.WeightsUnavailable, match="would run code"):
+    with pytest.raises(weights.WeightsUnavailable, match="holds code that loading would run"):
         weights.load_checkpoint(bad)
