@@ -30,7 +30,9 @@ def record(kind: str, **fields) -> None:
 
 def note(**fields) -> None:
     """Add fields to the record of the `timed` block running in this thread (e.g. that a page run has a job)."""
-    getattr(_current, "fields", {}).update(fields)
+    current = getattr(_current, "fields", None)  # None outside a timed block (also after one ended here)
+    if current is not None:
+        current.update(fields)
 
 
 def _waited_for_a_core_s() -> float:
