@@ -97,6 +97,21 @@ def test_resuming_a_cancelled_run_continues_the_same_run(photos, tmp_path):
         train(photos[:2], TINY.replace(max_steps=9), checkpoint_dir=tmp_path, resume=True)
 
 
+def test_a_run_cancelled_before_its_step_count_was_fixed_resumes_and_fixes_it_from_its_own_pace(photos, tmp_path):
+    """CI found it: cancelled at step 9 of the 10 warm-up steps, the resumed run had one timed step at step 10
+    and divided by zero fixing its count."""
+    def cancel_at_9(event):
+        if event.phase == "step" and event.step == engine.WARMUP_STEPS - 1:
+            raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        train(photos, TINY.replace(seconds=8), cancel_at_9, checkpoint_dir=tmp_path)
+    resumed = train(photos, TINY.replace(seconds=8), checkpoint_dir=tmp_path, resume=True)
+    assert resumed.card["resumed_from_step"] == engine.WARMUP_STEPS - 1
+    assert resumed.card["steps"] == len(resumed.losses) >= 2 * engine.WARMUP_STEPS - 1  # its own ten steps timed
+    assert resumed.card["step_count"]["fixed"] == resumed.card["steps"]
+
+
 def test_cancel_from_on_event_stops_within_two_seconds(photos):
     asked = threading.Event()
     threading.Timer(1.0, asked.set).start()

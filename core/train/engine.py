@@ -242,8 +242,8 @@ class _Run:
             self.step_losses.append(loss)
             times.append(time.perf_counter() - t)
             rate = len(times) / sum(times)
-            if self.max_steps is None and self.step == WARMUP_STEPS:
-                self._fix_steps(list(times)[1:], reserve)
+            if self.max_steps is None and len(times) == WARMUP_STEPS:  # this process's own steps: a resumed run
+                self._fix_steps(list(times)[1:], reserve)              # times its own (its first pays warm-up too)
             extra = {}
             if self.step % c.validate_every == 0:
                 tv = time.perf_counter()
