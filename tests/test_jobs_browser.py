@@ -117,3 +117,30 @@ def test_cancel_in_a_session_that_joined_leaves_the_job_to_the_other_and_goes_qu
 def _page_runs(timings) -> int:
     return sum(1 for r in map(json.loads, timings.read_text().splitlines()) if r["kind"] == "page_run")
 
+
+def test_a_long_full_image_job_shows_its_result_as_its_tiles_land(browser, logged_server, artifacts):
+    """Issue 38: a 512² photo through RealESRGAN_x4plus (tens of seconds on 2 cores) shows its first tiles
+    before the job ends, the rest marked as the bicubic stand-in; the slider and the zoom work on it."""
+    url, timings = logged_server
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    _choose(page, url, sample="astronaut_512 (512×512)", method="RealESRGAN_x4plus", scale="×4")
+    before = _page_runs(timings)
+    page.get_by_role("button", name="Enhance full image").click()
+    page.get_by_text("elapsed").first.wait_for(timeout=180_000)  # running (after measuring, on a fresh machine)
+    page.get_by_role("heading", name="Result so far").wait_for(timeout=300_000)
+    assert page.get_by_text("Result: RealESRGAN_x4plus on the full image").count() == 0  # not ended yet
+    assert page.get_by_text("the dimmed area is bicubic standing in").count() == 1
+    labels = page.frame_locator("iframe").first.get_by_test_id("sr-slider-labels")
+    labels.get_by_text("RealESRGAN_x4plus so far (dimmed: not done yet)").wait_for(timeout=30_000)
+    assert page.get_by_text("Zoom:").count() >= 1
+    page.screenshot(path=str(artifacts / "enhance_result_so_far_1280.png"), full_page=True)
+    # a page run per tile, not a loop: the watcher run inline in the page that draws a tile once reran it forever
+    runs = _page_runs(timings)
+    time.sleep(4)
+    assert _page_runs(timings) - runs <= 4, "the page reruns on its own while nothing new landed"
+    assert runs - before < 30
+    page.get_by_test_id("stMain").get_by_role("button", name="Cancel").click()  # the rest is not the point here
+    page.get_by_text("cancelled").first.wait_for(timeout=10_000)
+    assert page.get_by_role("heading", name="Result so far").count() == 0  # nothing part-way stays on the page
+    context.close()
