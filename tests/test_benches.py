@@ -109,11 +109,19 @@ def _video(out: dict) -> None:
         assert row["fps"] > 0 and row["frames"] == 3 and row["psnr_db"] > 10 and "flicker" in row
 
 
+def _first_pixels(out: dict) -> None:
+    assert out["cpu"] and out["method"] == "realesr-animevideov3" and len(out["rows"]) == 1
+    w, u = out["rows"][0]["watched"], out["rows"][0]["unwatched"]
+    assert w["tiles"] == u["tiles"] == 4 and w["partials"] == 3  # every tile but the last shown as it lands
+    assert 0 < w["first_tile_s"] <= w["total_s"] and 0 < w["first_share"] < 1 and u["total_s"] > 0
+
+
 # script → (how its JSON is asked for, the check); the browser ones start a Streamlit server and a headless Chromium
 CHECKS = {
     "speed.py": _speed, "backend_options.py": _backend_options, "memory.py": _memory,
     "busy_calibration.py": _busy_calibration, "one_step_further.py": _one_step_further, "train.py": _train,
     "upstream_check.py": _upstream_check, "attribution.py": _attribution, "video.py": _video,
+    "first_pixels.py": _first_pixels,
 }
 BROWSER = {"app_vs_cli.py": _app_vs_cli, "before_class.py": _before_class, "redraw.py": _redraw,
            "load_test.py": _load_test}
