@@ -13,7 +13,7 @@ from core.video.job import ClipJob, finished, run_folder
 from ui import jobs
 from ui.controls import download
 from ui.state import kept, require_frame
-from ui.video_view import curves, frame_view, reference_panel
+from ui.video_view import curves, frame_view, handout_button, reference_panel
 
 require_frame()
 st.title("Video")
@@ -70,3 +70,4 @@ if job := jobs.get(st.session_state.get("video_job")):
         frame_view(job.id, job.result)
         st.subheader("Per frame")
         curves(results)
+        handout_button(job.result, name or "the built-in pan")

@@ -385,6 +385,19 @@ def test_old_run_folders_are_pruned_newest_kept(tmp_path, monkeypatch):
     assert J.run_folder("s", one, b"x") != J.run_folder("s", one, b"y") != J.run_folder("t", one, b"y")
 
 
+def test_the_video_handout_holds_frames_curves_and_means():
+    from core.quality.report import video_html
+    from core.video.job import ClipJob, compare
+
+    result = compare(ClipJob(source="builtin:pan", methods=("nearest", "bicubic"), builtin_frames=3), lambda f, m: None)
+    html = video_html(result, name="pan", headings={"psnr_db": "PSNR (dB)", "flicker": "Flicker"})
+    assert html.count("<h2>Frame ") == 3 and "Frame 2 of 0–2" in html  # first, middle, last
+    assert html.count('<img src="data:image/png') == 3 * 4  # two results, the reference, the input
+    assert "reference (the truth)" in html and "nearest (classical ×4 per frame)" in html
+    assert html.count("<svg") >= 2 and "Means over the clip" in html and "PSNR (dB)" in html
+    assert "http://" not in html.replace("http://www.w3.org", "")  # nothing fetched
+
+
 @pytest.mark.ray
 def test_clips_on_a_ray_cluster_one_task_per_clip(head, tmp_path):
     from core.serve import distributed

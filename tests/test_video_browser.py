@@ -27,10 +27,11 @@ def test_the_pan_through_two_methods_survives_a_page_switch_and_shows_players_an
     assert page.get_by_role("button", name="Download MP4").count() == 2
     # one frame of each on the A/B slider, the frame slider above it, both images loaded
     page.get_by_role("heading", name="One frame, A/B").wait_for(timeout=60_000)
-    assert page.get_by_role("slider", name="Frame").count() == 1
+    assert page.get_by_test_id("stSlider").filter(has=page.get_by_text("Frame", exact=True)).count() == 1
     labels = page.frame_locator("iframe").first.get_by_test_id("sr-slider-labels")
-    labels.get_by_text("bicubic (classical ×4 per frame)").wait_for(timeout=60_000)
-    labels.get_by_text("BasicVSR_REDS4 (video network ×4)").wait_for(timeout=60_000)
+    labels.get_by_text("◀ bicubic").wait_for(timeout=60_000)
+    labels.get_by_text("BasicVSR_REDS4 ▶").wait_for(timeout=60_000)
+    assert labels.evaluate("e => [...e.querySelectorAll('span')].every(s => s.scrollWidth <= s.clientWidth)")
     page.wait_for_function("""() => {
       const doc = document.querySelector('iframe').contentDocument;
       return [...doc.querySelectorAll('[data-testid=sr-slider] img')].every(i => i.complete && i.naturalWidth > 0);

@@ -17,7 +17,7 @@ from core.serve.cache import BoundedCache
 from core.video.degrade import describe
 from core.video.measures import CLIP_MEASURES
 from ui.compare import ab_slider, zoom_grid
-from ui.controls import nearest_up
+from ui.controls import download, nearest_up
 from ui.region import region_picker
 from ui.state import kept, projector
 
@@ -74,20 +74,22 @@ def frame_view(job_id: str, result: dict) -> None:
     index = st.slider("Frame", 0, max(1, count - 1), persist_state="session", key=kept("video_frame", 0),
                       disabled=count < 2, help="Each frame is decoded from the results' MP4s when shown")
     index = min(index, count - 1)
-    named = [(f"{m} ({r['what']})", _frame(job_id, m, r["video"], index)) for m, r in methods.items()]
-    h, w = named[0][1].shape[:2]
+    named = [(m, _frame(job_id, m, r["video"], index)) for m, r in methods.items()]  # short: the slider's labels
+    h, w = named[0][1].shape[:2]  # share a frame as wide as the image; what each is, the caption below says
     if result["reference"] is not None:
-        named.append(("reference (the truth)", _frame(job_id, "reference", result["reference"], index)))
+        named.append(("reference", _frame(job_id, "reference", result["reference"], index)))
     src = _frame(job_id, "input", result["input"], index)
-    named.append((f"input, nearest-neighbour ×{result['scale']:g}", nearest_up(src, (w, h))))
+    named.append((f"input ×{result['scale']:g}", nearest_up(src, (w, h))))
     same = [(label, px[:h, :w]) for label, px in named if px.shape[0] >= h and px.shape[1] >= w]  # (H.264 pads
     # an odd side by one)
     left_out = [label for label, px in named if px.shape[0] < h or px.shape[1] < w]
     ab_slider(same, key="video_ab")
-    st.caption(f"Frame {index} (of 0–{count - 1}). A network's own output says 'network' or 'video network', a "
-               "classical resize 'classical', a network's output resized to another scale 'then resized'. Frames "
-               "are decoded from the H.264 MP4s (as downloaded, CRF 17); the scores were measured on the frames "
-               "before encoding." + (f" Of another size, not shown: {', '.join(left_out)}." if left_out else ""))
+    what = [f"{m}: {r['what']}" for m, r in methods.items()]
+    what += ["reference: the truth"] if result["reference"] is not None else []
+    st.caption(f"Frame {index} (of 0–{count - 1}). " + "; ".join(what) + f"; input ×{result['scale']:g}: the input "
+               "frame nearest-neighbour upscaled. Frames are decoded from the H.264 MP4s (as downloaded, CRF 17); "
+               "the scores were measured on the frames before encoding."
+               + (f" Of another size, not shown: {', '.join(left_out)}." if left_out else ""))
     first = _frame(job_id, "input", result["input"], 0)
     area = region_picker(LoadedImage(first, name="the clip's first frame"), f"video:{job_id}")
     zoom_grid(same, area, None, (first.shape[1], first.shape[0]))
@@ -117,3 +119,17 @@ def curves(results: dict) -> None:
             labelFontSize=fs, titleFontSize=fs).configure_title(fontSize=fs), width="stretch")
     summary = pd.DataFrame({m: r["summary"] for m, r in results.items()}).T
     st.dataframe(summary.rename(columns=_heading), key="video_summary")
+
+
+def handout_button(result: dict, name: str) -> None:
+    """The handout: one self-contained HTML file (a few frames of each result, the curves, the means), made when
+    it is downloaded."""
+    from core.quality.report import video_html
+
+    measures = {k for r in result["methods"].values() for row in r["rows"] for k in row} - {"frame"}
+    download("Download handout (HTML, prints on A4)",
+             lambda: video_html(result, name=name, headings={m: _heading(m) for m in measures},
+                                font_size=20 if projector() else 14),
+             "sr-lab-video.html", "text/html", key="video_handout",
+             help="The clip, what each method did, the first, middle and last frames of every result beside the "
+                  "reference and the input, the per-frame curves and the means: one file, readable offline.")
