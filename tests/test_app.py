@@ -66,7 +66,7 @@ def test_an_uploaded_rgba_png_is_enhanced_and_keeps_alpha():
 
 
 @pytest.mark.parametrize("page", ["pages/start.py", "pages/baselines.py", "pages/metrics.py", "pages/which_model.py",
-                                  "pages/train.py", "pages/batch.py", "pages/how_it_works.py"])
+                                  "pages/train.py", "pages/batch.py", "pages/how_it_works.py", "pages/video.py"])
 def test_other_pages_render_with_the_chosen_image(page):
     at = new_app()
     at.switch_page(page).run()

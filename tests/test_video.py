@@ -1,5 +1,6 @@
 """Clips: decode → process → encode with real parts (PyAV's FFmpeg, the engine, basicsr's BasicVSR with the
 official weights), on small clips made here."""
+import dataclasses
 import json
 import subprocess
 import sys
@@ -298,6 +299,103 @@ def test_a_bad_clip_in_the_cli_is_one_line_and_the_others_go_on(tmp_path, capsys
     err = capsys.readouterr().err
     assert code == 1 and "error: bad.mp4: not a clip FFmpeg can read" in err
     assert (tmp_path / "out" / "builtin-pan__bicubic.mp4").exists()
+
+
+def test_frame_at_decodes_one_frame_of_an_mp4_held_as_bytes(tmp_path):
+    from core.io.video import frame_at
+
+    path = _make_mp4(tmp_path / "a.mp4", frames=5, audio=False, pts=None)
+    frames = [f.pixels for f in open_clip(path).frames()]
+    data = path.read_bytes()
+    assert all(np.array_equal(frame_at(data, i), frames[i]) for i in (0, 3, 4))
+    assert np.array_equal(frame_at(data, 99), frames[-1])  # past the end: the last
+    with pytest.raises(VideoError, match="not a clip FFmpeg can read"):
+        frame_at(b"not a clip", 0)
+
+
+def test_a_degraded_clip_keeps_its_frames_divides_the_size_and_repeats_with_its_seed():
+    from core.quality.degrade import Degradation, make_pair
+    from core.video.degrade import degrade_clip
+
+    truth = builtin.clip(3)  # 96×64
+    d = Degradation(scale=4, blur_sigma=0.8, noise_sigma=8, jpeg_quality=70, seed=5)
+    lr, hr = degrade_clip(truth, d)
+    a, b = [f.pixels for f in lr.frames()], [f.pixels for f in degrade_clip(truth, d)[0].frames()]
+    assert len(a) == 3 and (lr.info.width, lr.info.height) == (24, 16) and a[0].shape == (16, 24, 3)
+    assert all(np.array_equal(x, y) for x, y in zip(a, b))  # same seed, same pixels
+    assert not np.array_equal(a[0], degrade_clip(truth, dataclasses.replace(d, seed=6))[0].frames().__next__().pixels)
+    first = next(truth.frames()).pixels
+    assert np.array_equal(a[0], make_pair(first, d).lr)  # the lab's one degradation, frame 0 with the seed itself
+    assert [f.pts for f in lr.frames()] == [f.pts for f in truth.frames()]
+    assert [f.pixels.shape for f in hr.frames()] == [(64, 96, 3)] * 3
+    odd = degrade_clip(truth, Degradation(scale=3))  # 96×64 cut to 96×63
+    assert (odd[1].info.width, odd[1].info.height, odd[0].info.width, odd[0].info.height) == (96, 63, 32, 21)
+
+
+def test_a_cancelled_compare_keeps_the_methods_it_finished_and_the_same_call_runs_only_the_rest(tmp_path):
+    from core.video.job import ClipJob, compare, finished
+
+    job = ClipJob(source="builtin:pan", methods=("nearest", "bicubic"), builtin_frames=2)
+    steps = []
+
+    def cancel_on_the_second(fraction, message):
+        steps.append((fraction, message))
+        if message.startswith("bicubic"):
+            raise KeyboardInterrupt("cancelled")
+
+    with pytest.raises(KeyboardInterrupt):
+        compare(job, cancel_on_the_second, folder=tmp_path / "run")
+    assert finished(job, tmp_path / "run") == ["nearest"]
+    assert "1 frame left in all" in steps[0][1] or "frames left in all" in steps[0][1]
+    assert not list((tmp_path / "run" / "out").glob("*bicubic*.mp4"))  # the interrupted one: no part left
+    again = []
+    result = compare(job, lambda f, m: again.append(m), folder=tmp_path / "run")
+    assert result["methods"]["nearest"]["resumed"] and not result["methods"]["bicubic"]["resumed"]
+    assert not any(m.startswith("nearest") for m in again)  # only what was left ran
+    assert not (tmp_path / "run").exists()  # done: the result holds the bytes
+    assert result["reference"] is not None and result["scale"] == 4
+
+
+def test_time_left_is_the_frames_left_at_the_pace_measured(monkeypatch):
+    from types import SimpleNamespace
+
+    from core.video import job as J
+
+    clock = iter([0.0, 10.0, 0.0])
+    monkeypatch.setattr(J, "time", SimpleNamespace(perf_counter=lambda: next(clock)))
+    pace = J._Pace(methods_left=3, count=10)  # started at 0
+    left, frames = pace.left(done=5, fps=0.5)  # 10 s in, 5 frames run: this method 5 more at 0.5 fps, 20 later at 0.5
+    assert frames == 25 and left == pytest.approx(5 / 0.5 + 20 / 0.5)
+    assert J._Pace(1, None).left(3, 1.0) == (None, None)  # frames not in the header: no promise
+
+
+def test_old_run_folders_are_pruned_newest_kept(tmp_path, monkeypatch):
+    import os
+
+    from core.video import job as J
+
+    monkeypatch.setattr(J, "runs_root", lambda: tmp_path)
+    for i in range(5):
+        (tmp_path / f"r{i}").mkdir()
+        os.utime(tmp_path / f"r{i}", (i, i))
+    J.prune_runs(keep=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r3", "r4"]
+    one = J.ClipJob(source="a.mp4", methods=("bicubic",))
+    assert J.run_folder("s", one, b"x") == J.run_folder("s", J.ClipJob(source="a.mp4", methods=("nearest",)), b"x")
+    assert J.run_folder("s", one, b"x") != J.run_folder("s", one, b"y") != J.run_folder("t", one, b"y")
+
+
+def test_the_video_handout_holds_frames_curves_and_means():
+    from core.quality.report import video_html
+    from core.video.job import ClipJob, compare
+
+    result = compare(ClipJob(source="builtin:pan", methods=("nearest", "bicubic"), builtin_frames=3), lambda f, m: None)
+    html = video_html(result, name="pan", headings={"psnr_db": "PSNR (dB)", "flicker": "Flicker"})
+    assert html.count("<h2>Frame ") == 3 and "Frame 2 of 0–2" in html  # first, middle, last
+    assert html.count('<img src="data:image/png') == 3 * 4  # two results, the reference, the input
+    assert "reference (the truth)" in html and "nearest (classical ×4 per frame)" in html
+    assert html.count("<svg") >= 2 and "Means over the clip" in html and "PSNR (dB)" in html
+    assert "http://" not in html.replace("http://www.w3.org", "")  # nothing fetched
 
 
 @pytest.mark.ray

@@ -1,6 +1,6 @@
 """The Video page in a real browser at 1280×720: the built-in pan through two methods as a job, a page switch while
-it runs, and on return the side-by-side player (one video: in sync) and the per-frame curves; then projector mode
-at 1920×1080."""
+it runs, and on return the side-by-side player (one video: in sync), the frame slider with the A/B slider, and the
+per-frame curves; then projector mode at 1920×1080."""
 import pytest
 
 from tests.browser_steps import go, idle
@@ -25,7 +25,21 @@ def test_the_pan_through_two_methods_survives_a_page_switch_and_shows_players_an
     page.get_by_test_id("stVegaLiteChart").nth(1).wait_for(timeout=60_000)  # PSNR and flicker per frame, at least
     assert page.locator("video").count() == 1
     assert page.get_by_role("button", name="Download MP4").count() == 2
+    # one frame of each on the A/B slider, the frame slider above it, both images loaded
+    page.get_by_role("heading", name="One frame, A/B").wait_for(timeout=60_000)
+    assert page.get_by_test_id("stSlider").filter(has=page.get_by_text("Frame", exact=True)).count() == 1
+    labels = page.frame_locator("iframe").first.get_by_test_id("sr-slider-labels")
+    labels.get_by_text("◀ bicubic").wait_for(timeout=60_000)
+    labels.get_by_text("BasicVSR_REDS4 ▶").wait_for(timeout=60_000)
+    assert labels.evaluate("e => [...e.querySelectorAll('span')].every(s => s.scrollWidth <= s.clientWidth)")
+    page.wait_for_function("""() => {
+      const doc = document.querySelector('iframe').contentDocument;
+      return [...doc.querySelectorAll('[data-testid=sr-slider] img')].every(i => i.complete && i.naturalWidth > 0);
+    }""", timeout=60_000)
     page.screenshot(path=str(artifacts / "video_1280.png"))  # what a class sees first, at 1280×720
+    page.get_by_role("heading", name="One frame, A/B").scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(artifacts / "video_1280_ab.png"))  # the frame slider and the A/B slider, at 1280×720
     # the whole page (Streamlit scrolls inside its own container: the viewport grows to the content)
     full = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
     page.set_viewport_size({"width": 1280, "height": full + 40})

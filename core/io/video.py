@@ -297,3 +297,27 @@ def clip_from_arrays(name: str, frames: list[np.ndarray] | Callable[[], Iterator
                     time_base=Fraction(tb), audio=False, container="generated")
     _check_header(info)
     return Clip(info, lambda: (Frame(i, i, info.time_base, f) for i, f in enumerate(make())))
+
+
+def frame_at(data: bytes, index: int) -> np.ndarray:
+    """Frame `index` (from 0) of an MP4 held as bytes (a job's output), RGB H×W×3 uint8: decoded from the start up
+    to it, one frame held at a time, so a page can show any frame without keeping a clip's frames decoded. An
+    index past the end gives the last frame; a clip FFmpeg cannot read, a VideoError."""
+    import io
+
+    import av
+
+    if index < 0:
+        raise VideoError(f"frame {index}: frames count from 0")
+    last = None
+    try:
+        with av.open(io.BytesIO(data), format="mp4") as container:
+            for i, frame in enumerate(container.decode(video=0)):
+                last = frame
+                if i >= index:
+                    break
+    except av.FFmpegError as exc:
+        raise VideoError(f"not a clip FFmpeg can read ({_short(exc)})") from None
+    if last is None:
+        raise VideoError("the clip has no frames")
+    return last.to_ndarray(format="rgb24")

@@ -198,6 +198,23 @@ def sweep_chart(sweep: "Sweep", *, font_size: int = FONT, width: int = 520) -> a
     return _style(chart.properties(title=f"{sweep.knob.label} swept; fixed: {sweep.fixed}"), font_size)
 
 
+def frame_curve(table: pd.DataFrame, measure: str, title: str, *, font_size: int = FONT, width: int = 520,
+                height: int = 200) -> alt.Chart:
+    """A clip's per-frame curve of one measure, one line per method (`table`: columns frame, method, measure)."""
+    data = table.dropna(subset=[measure])[["frame", "method", measure]]
+    methods = list(dict.fromkeys(data["method"]))
+    colours, _, _ = palette(methods)
+    last = int(data["frame"].max()) if len(data) else 0
+    ticks = list(range(0, last + 1, max(1, -(-last // 10))))  # whole frames only, at most about ten
+    chart = alt.Chart(data).mark_line(point=True).encode(
+        x=alt.X("frame:Q", title="frame", axis=alt.Axis(format="d", values=ticks)),
+        y=alt.Y(f"{measure}:Q", title=title, scale=alt.Scale(zero=False)),
+        color=alt.Color("method:N", scale=alt.Scale(domain=methods, range=colours), legend=alt.Legend(orient="bottom")),
+        tooltip=["method", "frame", alt.Tooltip(f"{measure}:Q", format=".4g")],
+    ).properties(width=width, height=height, title=title)
+    return _style(chart, font_size)
+
+
 def svg(chart) -> str:
     """The chart as a standalone SVG document, rendered offline by vl-convert (Vega in an embedded Deno; it
     fetches nothing: data is inline and fonts are the system's). The same spec is rendered once: a page redraws

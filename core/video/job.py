@@ -5,21 +5,32 @@ For each method: `<clip>__<method>.mp4` (H.264, the input's timestamps, its audi
 PNGs in `<clip>__<method>_frames/`. Resumable per output: the video and the JSON are written to hidden `.part`
 files and renamed when the clip is done, so a re-run skips every (clip, method) whose JSON is there and redoes an
 interrupted one from its first frame (a clip is at most SRLAB_VIDEO_MAX_FRAMES frames).
+
+The Video page's `compare` runs in a folder of its own per session and request (`run_folder`): a cancelled run
+keeps the methods it finished there and the same request again runs only what is left; a finished run removes
+its folder (its result holds the bytes); of the folders left the newest KEPT_RUNS stay (`prune_runs`).
 """
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
+import re
+import shutil
+import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
 from core.io.video import Clip, VideoError, Writer, open_clip, write_png
+from core.quality.degrade import Degradation
 from core.video import builtin
+from core.video.degrade import degrade_clip
+from core.video.degrade import describe as degradation_words
 from core.video.measures import ClipScorer
-from core.video.processing import ClipRun, process
+from core.video.processing import ClipRun, process, what_ran
 
 Progress = Callable[[str, str, int, int | None, float], None]  # clip, method, frames done, total, fps
 
@@ -34,6 +45,7 @@ class ClipJob:
     reference: str | None = None      # a reference clip (the built-in pan brings its own)
     frames: bool = False              # also the frames as PNGs
     builtin_frames: int = builtin.FRAMES
+    degrade: Degradation | None = None  # the clip is the truth: its degraded copy is the input (core/video/degrade)
 
 
 @dataclass
@@ -52,11 +64,20 @@ def stem(source: str) -> str:
 
 
 def open_source(job: ClipJob) -> tuple[Clip, Clip | None]:
+    """(the input clip, its reference or None). With `job.degrade` the source is the truth and the input its
+    degraded copy."""
     if job.source == builtin.NAME:
         clip, ref = builtin.clip(job.builtin_frames), builtin.reference(job.builtin_frames)
     else:
         clip, ref = open_clip(job.source), None
-    if job.reference:
+    if job.degrade is not None:
+        if job.source == builtin.NAME:
+            clip = ref
+        try:
+            clip, ref = degrade_clip(clip, job.degrade)
+        except ValueError as exc:
+            raise VideoError(str(exc)) from None
+    elif job.reference:
         ref = builtin.reference(job.builtin_frames) if job.reference == builtin.NAME else open_clip(job.reference)
     return clip, ref
 
@@ -118,6 +139,8 @@ def _one(job: ClipJob, method: str, base: Path, on_progress: Progress | None) ->
         w.writeheader()
         w.writerows(rows)
     summary = scorer.summary()
+    if job.degrade is not None:
+        record.notes.append(f"input: the clip degraded frame by frame ({degradation_words(job.degrade)})")
     run = {**asdict(record), "fps": record.fps, "clip": clip.info.describe(),
            "reference": ref.info.name if ref is not None else None}
     tmp = report.with_name(f".{report.name}.part")
@@ -144,31 +167,134 @@ def side_by_side(videos: list[Path], dest: Path) -> Path:
     return dest
 
 
-def compare(job: ClipJob, step: Callable[[float, str], None], upload: tuple[str, bytes] | None = None) -> dict:
-    """What the Video page shows: each method of `job` on its clip (an upload, `(name, bytes)`, written to the
-    temporary folder first), then the outputs side by side in one clip. `step(fraction, message)` per frame may
-    raise to cancel. Returns bytes and rows; the folder is removed."""
-    import tempfile
-    from dataclasses import replace
+KEPT_RUNS = 20  # unfinished Video page runs the server keeps to resume (a class's worth); the oldest go first
 
-    with tempfile.TemporaryDirectory(prefix="srlab-video-") as tmp:
-        tmp = Path(tmp)
-        if upload is not None:
-            (tmp / "in").mkdir()
-            (tmp / "in" / upload[0]).write_bytes(upload[1])
-            job = replace(job, source=str(tmp / "in" / upload[0]))
-        results, n = {}, len(job.methods)
-        for i, method in enumerate(job.methods):
-            def progress(clip, m, done, count, fps, i=i):
-                step((i + done / (count or done + 1)) / n, f"{m}: frame {done}/{count or '?'}, {fps:.2f} fps")
 
-            done = run_clip(replace(job, methods=(method,)), tmp / "out", progress)[0]
-            if done.error:
-                raise ValueError(done.error)
-            with open(done.video.with_suffix(".csv"), newline="") as f:
-                rows = [{k: float(v) if v else None for k, v in r.items()} for r in csv.DictReader(f)]
-            results[method] = dict(video=done.video.read_bytes(), rows=rows, how=done.run["how"],
-                                   fps=done.run["fps"], summary=done.summary)
-        step(1.0, "side by side")
-        both = side_by_side([tmp / "out" / f"{stem(job.source)}__{m}.mp4" for m in results], tmp / "both.mp4")
-        return {"methods": results, "side_by_side": both.read_bytes()}
+def runs_root() -> Path:
+    return Path(tempfile.gettempdir()) / "srlab-video"
+
+
+def run_folder(owner: str, job: ClipJob, *uploads: bytes | None) -> Path:
+    """The folder of `owner`'s (a session's) run of `job` on these uploads: the same for the same request with
+    any methods, so a run of it again finds the methods a cancelled one finished."""
+    what = repr((replace(job, methods=()), [hashlib.sha256(u).hexdigest() if u else None for u in uploads]))
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", owner)[:40]
+    return runs_root() / f"{safe}-{hashlib.sha256(what.encode()).hexdigest()[:16]}"
+
+
+def prune_runs(keep: int = KEPT_RUNS) -> None:
+    folders = sorted((f for f in runs_root().glob("*") if f.is_dir()), key=lambda f: f.stat().st_mtime,
+                     reverse=True)
+    for old in folders[keep:]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def finished(job: ClipJob, folder: Path) -> list[str]:
+    """The methods of `job` whose outputs a run in `folder` finished (a Resume skips them)."""
+    out = folder / "out"
+    return [m for m in job.methods if (out / f"{stem(job.source)}__{m}.json").exists()
+            and (out / f"{stem(job.source)}__{m}.mp4").exists()]
+
+
+def _saved(folder: Path, kind: str, given: tuple[str, bytes]) -> str:
+    """An upload written into the run's folder (once): its path."""
+    path = folder / kind / Path(given[0]).name
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(given[1])
+    return str(path)
+
+
+def _encoded(clip: Clip, dest: Path) -> bytes:
+    """`clip` as H.264 (what the page decodes a frame of to show), written once per folder."""
+    if not dest.exists():
+        part = dest.with_name(f".{dest.name}.part")
+        writer = Writer(part, clip.info.time_base, clip.info.rate)
+        try:
+            for frame in clip.frames():
+                writer.write(frame.pixels, frame.pts)
+        finally:
+            writer.close()
+        os.replace(part, dest)
+    return dest.read_bytes()
+
+
+class _Pace:
+    """Time left from the frames/s measured so far: the running method's frames left at its own pace, the
+    methods not started at this run's pace so far (frames run ÷ seconds), over the frames left in all."""
+
+    def __init__(self, methods_left: int, count: int | None):
+        self.methods_left, self.count = methods_left, count
+        self.frames_run, self.start = 0, time.perf_counter()
+
+    def left(self, done: int, fps: float) -> tuple[float | None, int | None]:
+        if not self.count or fps <= 0:
+            return None, None
+        frames = self.frames_run + done
+        pace = frames / max(time.perf_counter() - self.start, 1e-6)
+        later = (self.methods_left - 1) * self.count
+        return (self.count - done) / fps + later / pace, self.count - done + later
+
+    def finished_one(self) -> None:
+        self.frames_run += self.count or 0
+        self.methods_left -= 1
+
+
+def compare(job: ClipJob, step: Callable[[float, str], None], upload: tuple[str, bytes] | None = None,
+            reference: tuple[str, bytes] | None = None, folder: Path | None = None) -> dict:
+    """What the Video page shows: each method of `job` on its clip (an upload `(name, bytes)` and an uploaded
+    reference, written to the folder first), then the outputs side by side in one clip, and the input and the
+    reference as H.264 (a frame of each is decoded to show). With a reference and no `job.outscale`, the scale is
+    the reference's width ÷ the clip's. `step(fraction, message)` per frame may raise to cancel; its fraction is
+    the time so far over the time so far plus the time left (`_Pace`). `folder`: where the outputs are kept, so a
+    cancelled run keeps the methods it finished and the same call again runs only what is left (removed once
+    done); None: a temporary folder. Returns bytes and rows."""
+    if folder is None:
+        with tempfile.TemporaryDirectory(prefix="srlab-video-") as tmp:
+            return _compare(job, step, upload, reference, Path(tmp))
+    folder.mkdir(parents=True, exist_ok=True)
+    os.utime(folder)  # the newest: pruned last
+    result = _compare(job, step, upload, reference, folder)
+    shutil.rmtree(folder, ignore_errors=True)
+    return result
+
+
+def _compare(job: ClipJob, step, upload, reference, folder: Path) -> dict:
+    if upload is not None:
+        job = replace(job, source=_saved(folder, "in", upload))
+    if reference is not None:
+        job = replace(job, reference=_saved(folder, "ref", reference))
+    clip, ref = open_source(job)
+    if ref is not None and job.outscale is None:
+        job = replace(job, outscale=ref.info.width / clip.info.width)
+    out = folder / "out"
+    kept = finished(job, folder)
+    pace = _Pace(len(job.methods) - len(kept), clip.info.frames)
+    start, results = time.perf_counter(), {}
+    for method in job.methods:
+        def progress(name, m, done, count, fps):
+            left, frames = pace.left(done, fps)
+            elapsed = time.perf_counter() - start
+            words = f"{m}: frame {done}/{count or '?'}, {fps:.2f} fps"
+            if left is None:
+                step(0.0, words)
+            else:
+                step(min(0.99, elapsed / (elapsed + left)), f"{words}; {frames} frame{'s' * (frames != 1)} left in all")
+
+        done = run_clip(replace(job, methods=(method,)), out, progress)[0]
+        if done.error:
+            raise ValueError(done.error)
+        if not done.skipped:
+            pace.finished_one()
+        report = json.loads(done.video.with_suffix(".json").read_text())
+        with open(done.video.with_suffix(".csv"), newline="") as f:
+            rows = [{k: float(v) if v else None for k, v in r.items()} for r in csv.DictReader(f)]
+        results[method] = dict(video=done.video.read_bytes(), rows=rows, how=report["run"]["how"],
+                               fps=report["run"]["fps"], summary=report["summary"], resumed=done.skipped,
+                               what=what_ran(method, job.outscale))
+    step(0.99, "side by side")
+    both = side_by_side([out / f"{stem(job.source)}__{m}.mp4" for m in results], folder / "both.mp4")
+    return {"methods": results, "side_by_side": both.read_bytes(), "input": _encoded(clip, folder / "input.mp4"),
+            "reference": _encoded(ref, folder / "reference.mp4") if ref is not None else None,
+            "reference_name": ref.info.name if ref is not None else None, "clip": clip.info.describe(),
+            "scale": job.outscale or 4.0}

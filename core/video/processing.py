@@ -40,6 +40,19 @@ class ClipRun:
         return self.frames / self.seconds if self.seconds else 0.0
 
 
+def what_ran(method: str, outscale: float | None = None, own: Mapping[str, Method] | None = None) -> str:
+    """A few words that tell a network's own output from a resize: "video network ×4", "network ×4 per frame",
+    "network ×4, then resized to ×2", "classical ×4 per frame"."""
+    spec = for_clips(method, own)
+    n = spec.native_scale
+    scale = outscale or n or 4
+    if n is None:
+        return f"classical ×{scale:g} per frame"
+    kind = "video network" if spec.consumes == "sequence" else "network"
+    each = "" if spec.consumes == "sequence" else " per frame"
+    return f"{kind} ×{n}{each}" + ("" if abs(scale - n) < 1e-9 else f", then resized to ×{scale:g}")
+
+
 def _to_u8(x: np.ndarray) -> np.ndarray:
     return (np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8)
 

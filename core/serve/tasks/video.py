@@ -1,13 +1,24 @@
 """A Video page job (core/video/job.compare): each chosen method on the clip, frame by frame or over the sequence,
-then the outputs side by side in one clip; progress per frame. The CLI runs the same clips (core/video/job.py)."""
+then the outputs side by side in one clip; progress per frame with the time left from the frames/s measured so
+far. It runs in its session's folder for the request (core/video/job.run_folder): a cancelled run keeps the
+methods it finished and the same task again (the page's Resume) runs only what is left; old folders are pruned
+(KEPT_RUNS). The CLI runs the same clips (core/video/job.py)."""
 from __future__ import annotations
+
+from pathlib import Path
 
 from core.serve.tasks import Task
 
 
-def video(clip_job, upload: tuple[str, bytes] | None = None) -> Task:
-    """`clip_job`: a core.video.job.ClipJob; `upload`: (name, bytes) of an uploaded clip, or None (the built-in)."""
-    from core.video.job import compare
+def video(clip_job, upload: tuple[str, bytes] | None = None, reference: tuple[str, bytes] | None = None,
+          folder: Path | None = None) -> Task:
+    """`clip_job`: a core.video.job.ClipJob; `upload`: (name, bytes) of an uploaded clip, or None (the built-in, or
+    a clip already in `folder`); `reference`: an uploaded reference clip; `folder`: where the run keeps its
+    outputs (None: a temporary folder, nothing kept on Cancel)."""
+    from core.video.job import compare, prune_runs
 
-    return Task("video", f"Video: {' · '.join(clip_job.methods)}", lambda ctx: compare(clip_job, ctx.step, upload),
-                key=("video", clip_job, hash(upload[1]) if upload else None))
+    prune_runs()
+    return Task("video", f"Video: {' · '.join(clip_job.methods)}",
+                lambda ctx: compare(clip_job, ctx.step, upload, reference, folder),
+                key=("video", clip_job, hash(upload[1]) if upload else None,
+                     hash(reference[1]) if reference else None, str(folder)))
