@@ -46,16 +46,33 @@ def _option_clicked(page, name: str, tries_left: int, what: str) -> bool:
                              f"twice (page: {shot.name})") from exc
 
 
+def _typed(page, field, text: str, tries_left: int) -> bool:
+    """Type `text` into the list's search field once it has the focus, and check it arrived: on a loaded machine
+    the list opened late, the keys went elsewhere, and the unfiltered list did not render the option (CI's
+    flake of the A/B slider test). False (list closed again) while a retry is left."""
+    try:
+        expect(field).to_be_focused(timeout=10_000)
+        page.keyboard.type(text)
+        expect(field).to_have_value(text, timeout=10_000)
+        return True
+    except AssertionError:
+        if not tries_left:
+            raise
+        page.keyboard.press("Escape")
+        return False
+
+
 def choose(page, selectbox, option: str) -> None:
     """Pick `option` in a selectbox as a user does: bring it into view, open it, type to filter, click the option
-    once it is visible, and check it became the value; if a rerun closed the list, open it once more."""
-    for tries_left in (1, 0):
+    once it is visible, and check it became the value; if a rerun closed the list, open it again (three tries)."""
+    for tries_left in (2, 1, 0):
         idle(page)
         _centred(page, selectbox)
         if selectbox.get_by_role("combobox").input_value() == option:
             break
         selectbox.click()
-        page.keyboard.type(option)
+        if not _typed(page, selectbox.get_by_role("combobox"), option, tries_left):
+            continue
         if _option_clicked(page, option, tries_left, "choose"):
             expect(selectbox.get_by_role("combobox")).to_have_value(option, timeout=10_000)
             break
@@ -64,11 +81,12 @@ def choose(page, selectbox, option: str) -> None:
 
 def pick(page, multiselect, name: str) -> None:
     """Add `name` to a multiselect the same way."""
-    for tries_left in (1, 0):
+    for tries_left in (2, 1, 0):
         idle(page)
         _centred(page, multiselect)
         multiselect.locator("input").click()
-        page.keyboard.type(name)
+        if not _typed(page, multiselect.locator("input"), name, tries_left):
+            continue
         if _option_clicked(page, name, tries_left, "pick"):
             break
     page.keyboard.press("Escape")

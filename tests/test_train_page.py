@@ -89,7 +89,9 @@ def test_a_resumed_run_carries_its_curves_measures_where_it_stands_and_keeps_its
     assert data["losses"][:len(losses)] == losses and data["losses"][0][0] == 1  # the loss from step 1
     if resumed.state is State.RUNNING:
         run_left = 120 - data["run_elapsed_s"]  # the run's length less what it has spent, before the resume too
-        assert left is not None and abs(left - run_left) < 0.35 * run_left + 1.0, (left, run_left, own)
+        # within ×2 either way: the job's estimate is its own pace so far, which a busy machine sways (CI under
+        # load: 158 s said for 110 s); the bug it guards against said 17 s for 80
+        assert left is not None and run_left / 2 < left < 2 * run_left + 2.0, (left, run_left, own)
     service().cancel(resumed)  # what the resume does is seen; its end is the first test's
     at = settle(at)
     assert resumed.state.finished and not at.exception

@@ -1,5 +1,6 @@
 """The Video page through Streamlit's AppTest: after a run, the frame slider with the A/B slider (the results, the
-reference, the input) and the zoom; an uploaded clip with a reference made on the spot by degrading it."""
+reference, the input) and the zoom; an uploaded clip with a reference made on the spot by degrading it; a
+cancelled run keeps what it finished and resumes."""
 from fractions import Fraction
 
 from streamlit.testing.v1 import AppTest
@@ -61,3 +62,34 @@ def test_an_uploaded_clip_made_into_the_truth_is_degraded_and_scored_against_it(
     summary = at.dataframe[0].value
     assert 20 < summary.iloc[0, 0] < 40  # PSNR (dB) of bicubic against the truth
     assert any("Reference: pan.mp4 (the truth, 384×256)" in c.value for c in at.caption)
+
+
+def test_a_cancelled_run_keeps_the_methods_it_finished_and_resume_runs_only_the_rest():
+    import time
+
+    from core.serve.jobs import State, service
+    from core.video.job import finished
+    from tests.conftest import settle
+
+    at = _video_page()
+    at.slider(key="video_frames").set_value(4).run()
+    at.multiselect(key="video_methods").set_value(["bicubic", "RealESRGAN_x4plus"]).run()
+    at.button(key="video_run").click().run()
+    job = service().get(at.session_state["video_job"])
+    clip_job, folder, *_ = at.session_state["video_last"]
+    deadline = time.monotonic() + 240
+    while finished(clip_job, folder) != ["bicubic"]:  # the first method done, the network on its way
+        assert time.monotonic() < deadline and not job.state.finished
+        time.sleep(0.1)
+    at.run()
+    at.button(key="cancel_video").click().run()
+    at = settle(at)
+    assert job.state is State.CANCELLED
+    assert any("Finished and kept: bicubic; Resume runs only the rest." in w.value for w in at.warning)
+    at.button(key="video_resume").click().run()
+    at = settle(at)
+    resumed = service().get(at.session_state["video_job"])
+    assert resumed.id != job.id and resumed.state is State.DONE and not at.exception
+    assert any("(a run before Resume)" in c.value and c.value.startswith("bicubic") for c in at.caption)
+    assert not any("(a run before Resume)" in c.value and "RealESRGAN" in c.value for c in at.caption)
+    assert not folder.exists()  # done: nothing left to resume
