@@ -168,7 +168,10 @@ def media_errors(page) -> list:
     """Every failed /media fetch and every image that could not load, as they happen (issue 40's fault 11)."""
     bad = []
     page.on("response", lambda r: bad.append((r.status, r.url)) if r.status >= 400 and "/media/" in r.url else None)
-    page.on("requestfailed", lambda r: bad.append(("failed", r.url)) if "/media/" in r.url else None)
+    # (a fetch the browser dropped itself, net::ERR_ABORTED, is an image a rerun replaced before it arrived, not a
+    # missing file)
+    page.on("requestfailed", lambda r: bad.append(("failed", r.failure, r.url))
+            if "/media/" in r.url and "ERR_ABORTED" not in (r.failure or "") else None)
     page.on("console", lambda m: bad.append(("console", m.text)) if "Image source error" in m.text else None)
     return bad
 
