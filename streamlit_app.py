@@ -31,6 +31,9 @@ with timed("page_run", job=False):
              "{ color: inherit !important; opacity: 0.8; }")
     if projector():  # Streamlit's text sizes are in rem: a larger root font scales every page
         style += ("html { font-size: 20px; } [data-testid='stSidebar'] { font-size: 18px; } "
+                  # a page's name wraps in the sidebar rather than end in "…" ("What the network loo…")
+                  "[data-testid='stSidebarNavLink'] .stMarkdownEllipsis, [data-testid='stSidebarNavLink'] p "
+                  "{ white-space: normal !important; overflow: visible !important; text-overflow: clip !important; } "
                   # captions at the text's size and near-black: small grey ones were unreadable at the back
                   "[data-testid='stCaptionContainer'], [data-testid='stCaptionContainer'] *, "
                   "[data-testid='stImageCaption'] { font-size: 1rem !important; color: #222 !important; "

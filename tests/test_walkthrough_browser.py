@@ -255,3 +255,24 @@ def test_captions_read_at_least_4_5_to_1(browser, server, size, projector):
             assert caption.evaluate("e => getComputedStyle(e).fontSize") == "20px"  # the text's size
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("projector", [True, False], ids=["projector", "plain"])
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_every_page_name_in_the_sidebar_is_whole(browser, server, size, projector):
+    """The 1920×1080 projector screenshot: the sidebar read "What the network loo…" (18 px in a fixed width)."""
+    context, page = new_tab(browser, size)
+    try:
+        steps.go(page, server, "/", "SR Lab: making images larger, and measuring how well")
+        if projector:
+            projector_on(page)
+        links = page.get_by_test_id("stSidebarNavLink")
+        links.first.wait_for(timeout=30_000)
+        # the text's own width against its box's (the box ends it in "…" with the overflow hidden)
+        cut = links.evaluate_all("""ls => ls.map(l => l.querySelector('[data-testid=stMarkdownContainer]'))
+            .filter(box => { const r = document.createRange(); r.selectNodeContents(box);
+                             return r.getBoundingClientRect().width > box.clientWidth + 1; })
+            .map(box => box.innerText)""")
+        assert links.count() >= 10 and cut == [], cut
+    finally:
+        context.close()

@@ -100,8 +100,9 @@ def compare() -> None:
             ranking = job.result
             st.markdown(compare_summary(ranking, len(names)))
             by = ranking.measure
-            cols = st.columns(4)
             for i, row in enumerate(ranking.rows):
+                if i % 4 == 0:  # a row of columns for each four: a two-line caption does not push the next row's
+                    cols = st.columns(4)  # picture in its column below the others
                 cols[i % 4].image(ranking.outputs[row.name], width="stretch", output_format="PNG",
                                   caption=f"{i + 1}. {row.name}: {by.label} {by.format(row.scores[by.name])}, "
                                           f"{row.seconds:.2f} s")
