@@ -105,7 +105,7 @@ def compare() -> None:
                     cols = st.columns(4)  # picture in its column below the others
                 cols[i % 4].image(ranking.outputs[row.name], width="stretch", output_format="PNG",
                                   caption=f"{i + 1}. {row.name}: {by.label} {by.format(row.scores[by.name])}, "
-                                          f"{row.seconds:.2f} s")
+                                          f"{row.seconds:.2f}\u00a0s")  # "s" never alone on a line
             st.caption(f"Ranked {ranking.question}. There is no true image here, so the ranking is by "
                        f"{by.label} ({by.arrow} better), a no-reference measure: it describes how natural an image "
                        "looks, not whether it is right.")
