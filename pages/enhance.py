@@ -94,7 +94,7 @@ if preview or full:
     except EnhanceError as exc:
         st.error(f"That cannot be done: {exc}")
 if job_id := st.session_state.get("enh_job"):
-    jobs.watch([job_id], "enh")
+    jobs.watch([job_id], "enh", draws_so_far=True)
     jobs.outcome([job_id])
     if (running := jobs.get(job_id)) and (part := jobs.so_far(running)):
         show_so_far(image, running, st.session_state.enh_pending, part, area)

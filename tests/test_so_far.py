@@ -82,3 +82,42 @@ def test_a_live_plan_says_why_it_is_tiled(monkeypatch):
     assert live.tiles > 1 and live.tile < 512
     assert "so the first part of the result shows within about 5 s" in live.why
     assert "so the first part" not in still.why and still.tiles == 1
+
+
+@pytest.mark.parametrize("draws_so_far", [False, True])
+def test_a_landed_tile_reruns_only_a_page_that_draws_the_result_so_far(monkeypatch, draws_so_far):
+    """Baselines (and the lesson) watch enhance jobs but draw no result so far: a tile that landed reran the whole
+    page on every tick (twice a second for a tiled run's minutes), redrawing all its pictures for nothing."""
+    import streamlit as st
+
+    from core.serve.jobs import Job, State
+    from core.serve.tasks.enhance import SoFar
+    from ui import jobs as ui_jobs
+
+    job = Job("j1", "RealESRGAN_x4plus", "enhance", None, state=State.RUNNING)
+    job.data["so_far"] = SoFar(np.zeros((8, 8, 3), np.uint8), np.zeros((8, 8, 3), np.uint8), 0.25, 1, 4)
+    reruns = []
+
+    class Rerun(Exception):
+        pass
+
+    def rerun(**kwargs):
+        reruns.append(kwargs)
+        raise Rerun
+
+    state = {"panel_live": True}
+    monkeypatch.setattr(ui_jobs, "get", lambda _id: job)
+    monkeypatch.setattr(ui_jobs, "_unfinished", lambda: [job])
+    monkeypatch.setattr(st, "session_state", state)
+    monkeypatch.setattr(st, "rerun", rerun)
+    monkeypatch.setattr(st, "progress", lambda *a, **k: None)
+    monkeypatch.setattr(st, "button", lambda *a, **k: False)
+    try:
+        ui_jobs._draw_progress(("j1",), "base", running=True, draws_so_far=draws_so_far)
+    except Rerun:
+        pass
+    assert reruns == ([{"scope": "app"}] if draws_so_far else [])
+    state["so_far_drawn"] = {"j1": 1}  # Enhance drew tile 1: no rerun until the next one lands
+    reruns.clear()
+    ui_jobs._draw_progress(("j1",), "enh", running=True, draws_so_far=draws_so_far)
+    assert reruns == []

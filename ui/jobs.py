@@ -135,9 +135,11 @@ def cancel(job: Job) -> None:
 QUEUED_REDRAW_S = 2.0  # a place in line changes only when a job ends: thirty waiting tabs need not redraw often
 
 
-def watch(job_ids: list[str], key: str) -> None:
+def watch(job_ids: list[str], key: str, *, draws_so_far: bool = False) -> None:
     """Progress of this page's jobs, redrawn every REDRAW_S while one runs (QUEUED_REDRAW_S while all wait in
-    line); the page reruns once when they have all ended."""
+    line); the page reruns once when they have all ended, and, where it draws a result so far (`draws_so_far`:
+    Enhance), when a tile more of it has landed. A page that draws none is not rerun per tile: it has nothing
+    new to show, and a run long enough to be tiled would rerun it twice a second for all its minutes."""
     left = st.session_state.get("left_jobs", set())
     jobs = [j for j in map(get, job_ids) if j is not None and j.id not in left]
     if not any(not j.state.finished for j in jobs):
@@ -147,30 +149,30 @@ def watch(job_ids: list[str], key: str) -> None:
         if (part := so_far(job)) is not None:  # run, must not count them as new (it would rerun the app forever)
             drawn[job.id] = part.done
     if any(j.state is State.RUNNING for j in jobs):
-        _watch_running(tuple(job_ids), key)
+        _watch_running(tuple(job_ids), key, draws_so_far)
     else:
-        _watch_queued(tuple(job_ids), key)
+        _watch_queued(tuple(job_ids), key, draws_so_far)
 
 
 @st.fragment(run_every=REDRAW_S)
-def _watch_running(job_ids: tuple[str, ...], key: str) -> None:
+def _watch_running(job_ids: tuple[str, ...], key: str, draws_so_far: bool = False) -> None:
     with timing.timed("fragment_run", fragment="watch"):
-        _draw_progress(job_ids, key, running=True)
+        _draw_progress(job_ids, key, running=True, draws_so_far=draws_so_far)
 
 
 @st.fragment(run_every=QUEUED_REDRAW_S)
-def _watch_queued(job_ids: tuple[str, ...], key: str) -> None:
+def _watch_queued(job_ids: tuple[str, ...], key: str, draws_so_far: bool = False) -> None:
     with timing.timed("fragment_run", fragment="watch"):
-        _draw_progress(job_ids, key, running=False)
+        _draw_progress(job_ids, key, running=False, draws_so_far=draws_so_far)
 
 
-def _draw_progress(job_ids: tuple[str, ...], key: str, running: bool) -> None:
+def _draw_progress(job_ids: tuple[str, ...], key: str, running: bool, draws_so_far: bool = False) -> None:
     jobs = [j for j in map(get, job_ids) if j is not None]
     left = st.session_state.get("left_jobs", set())
     live = [j for j in jobs if not j.state.finished and j.id not in left]
     started = not running and any(j.state is State.RUNNING for j in live)
     drawn = st.session_state.setdefault("so_far_drawn", {})
-    landed = any((part := so_far(j)) is not None and drawn.get(j.id) != part.done for j in live)
+    landed = draws_so_far and any((part := so_far(j)) is not None and drawn.get(j.id) != part.done for j in live)
     panel_missing = not st.session_state.get("panel_live") and bool(_unfinished())
     if not live or started or panel_missing or landed:
         st.rerun(scope="app")  # the results with the page around them; the faster redraw; the sidebar's panel;

@@ -100,11 +100,12 @@ def compare() -> None:
             ranking = job.result
             st.markdown(compare_summary(ranking, len(names)))
             by = ranking.measure
-            cols = st.columns(4)
             for i, row in enumerate(ranking.rows):
+                if i % 4 == 0:  # a row of columns for each four: a two-line caption does not push the next row's
+                    cols = st.columns(4)  # picture in its column below the others
                 cols[i % 4].image(ranking.outputs[row.name], width="stretch", output_format="PNG",
                                   caption=f"{i + 1}. {row.name}: {by.label} {by.format(row.scores[by.name])}, "
-                                          f"{row.seconds:.2f} s")
+                                          f"{row.seconds:.2f}\u00a0s")  # "s" never alone on a line
             st.caption(f"Ranked {ranking.question}. There is no true image here, so the ranking is by "
                        f"{by.label} ({by.arrow} better), a no-reference measure: it describes how natural an image "
                        "looks, not whether it is right.")
