@@ -4,8 +4,8 @@ and Cancel; `python -m core prepare` measures the default networks before class.
 import gc
 import io
 import json
-import re
 import os
+import re
 import subprocess
 import sys
 import time
