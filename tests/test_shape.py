@@ -197,3 +197,20 @@ def test_every_network_offers_what_the_runtime_needs():
     from core.runtime.backends import RunnableNetwork
 
     assert all(isinstance(n, RunnableNetwork) for n in networks())
+
+
+def test_every_download_button_goes_through_the_one_helper_that_does_not_rerun():
+    """Issue 41: a download that reran the page lost a second one clicked within a second. `ui.controls.download`
+    sets on_click="ignore"; the browser test checks Train, Metrics and Baselines, this one every other page
+    (Video's MP4s and handout, Which model?, Batch, Enhance, the attribution report) by construction."""
+    callers = []
+    for path in _app_files():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Attribute) and node.attr == "download_button":
+                callers.append(f"{path.name}:{node.lineno}")
+    assert callers == ["controls.py:53"], callers
+    import inspect
+
+    from ui.controls import download
+
+    assert 'on_click="ignore"' in inspect.getsource(download)

@@ -7,6 +7,10 @@ import pytest
 from tests import browser_steps as steps
 
 SIZES = [(1280, 720), (1920, 1080)]
+# the screens a class uses: a laptop, plain and projected, and a projector at 1920 (1920 without projector mode
+# lays the same pages out with more room than 1280 and is left out of the costlier flows, for CI's time)
+VIEWS = [((1280, 720), False), ((1280, 720), True), ((1920, 1080), True)]
+VIEW_IDS = ["1280x720-plain", "1280x720-projector", "1920x1080-projector"]
 REGION = ("Across (% of the width)", "Down (% of the height)", "Crop size (input px)", "Zoom magnification")
 
 
@@ -70,8 +74,7 @@ def every_row_shown(page) -> None:
     assert hidden and all(0 <= px <= 1 for px in hidden), hidden  # no table scrolls inside itself
 
 
-@pytest.mark.parametrize("projector", [True, False], ids=["projector", "plain"])
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize(("size", "projector"), VIEWS, ids=VIEW_IDS)
 def test_start_lesson_shows_every_row_and_the_whole_slider(browser, server, size, projector):
     context, page = new_tab(browser, size)
     try:
@@ -104,8 +107,7 @@ def test_start_lesson_shows_every_row_and_the_whole_slider(browser, server, size
         context.close()
 
 
-@pytest.mark.parametrize("projector", [True, False], ids=["projector", "plain"])
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize(("size", "projector"), VIEWS, ids=VIEW_IDS)
 def test_metrics_one_click_shows_every_row(browser, server, size, projector):
     context, page = new_tab(browser, size)
     try:
@@ -120,8 +122,7 @@ def test_metrics_one_click_shows_every_row(browser, server, size, projector):
         context.close()
 
 
-@pytest.mark.parametrize("projector", [True, False], ids=["projector", "plain"])
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize(("size", "projector"), VIEWS, ids=VIEW_IDS)
 def test_baselines_and_which_model_leave_no_404_in_the_console(browser, server, size, projector):
     """Issue 40: Baselines logged 404 "Image source error" for three /media/*.png (a first run drew its region's
     pictures from the reset region, the next run other ones, and the first run's files were dropped while the
@@ -176,7 +177,7 @@ def media_errors(page) -> list:
     return bad
 
 
-@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("size", SIZES[:1], ids=lambda s: f"{s[0]}x{s[1]}")  # the flow is the same at 1920
 def test_no_media_file_goes_missing_from_enhance_to_baselines_and_back(browser, server, size):
     """Issue 40's fault 11, the flow a class follows: a crop enhanced, Baselines run, the pages switched back and
     forth, Baselines run again with another method and the zoom changed (pictures replaced while the browser
