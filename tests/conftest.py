@@ -106,16 +106,25 @@ def click(at, key: str, timeout_s: float = 300):
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """A failed browser test leaves a screenshot of its page in test-artifacts/ (what the user would have seen)."""
+    """A failed browser test leaves a screenshot of its page in test-artifacts/ (what the user would have seen), and
+    of every page it opened itself and left open (a test of two sessions makes its own)."""
     outcome = yield
     report = outcome.get_result()
     if report.when != "call" or not report.failed:
         return
-    for name in ("page", "offline_page", "second_page"):
-        page = item.funcargs.get(name) if hasattr(item, "funcargs") else None
+    funcargs = getattr(item, "funcargs", {})
+    shown = {name: funcargs.get(name) for name in ("page", "offline_page", "second_page")}
+    browser = funcargs.get("browser")
+    if browser is not None and hasattr(browser, "contexts"):  # pages a test opened itself (its sessions)
+        try:
+            for i, page in enumerate(p for c in browser.contexts for p in c.pages):
+                shown.setdefault(f"open{i}", page)
+        except Exception:  # a closed browser: nothing to show
+            pass
+    safe = "".join(c if c.isalnum() else "_" for c in item.name)[:120]
+    for name, page in shown.items():
         if page is not None and hasattr(page, "screenshot"):
             ARTIFACTS.mkdir(exist_ok=True)
-            safe = "".join(c if c.isalnum() else "_" for c in item.name)[:120]
             try:
                 page.screenshot(path=str(ARTIFACTS / f"failed_{safe}_{name}.png"), full_page=True)
             except Exception:  # a closed page or browser: nothing to show
