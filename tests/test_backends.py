@@ -63,7 +63,9 @@ def test_a_slow_model_is_measured_at_the_probe_size_within_the_budget(tmp_path, 
     spec = methods.get("RealESRGAN_x4plus")
     record = calibrate.record_for(spec)
     measured = record["measured"]
-    probes = {n: m["seconds"]["64"] for n, m in measured.items()}
+    # the probe that decided, not the 64² median a contender records after its second run (a slower second run
+    # raised the fastest's median and moved the 1.3× line past a backend the probe round had left out: CI flake)
+    probes = {n: m["probe_s"] for n, m in measured.items()}
     assert all(set(m["seconds"]) == {"64"} for m in measured.values())
     assert {n for n, m in measured.items() if m["contender"]} == {
         n for n, t in probes.items() if t <= calibrate.CONTENDER * min(probes.values())}

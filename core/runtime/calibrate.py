@@ -158,6 +158,7 @@ def calibrate(spec: RunnableNetwork, on_step=None) -> dict:
                 timings[CALIBRATION_SIZES[1]] = statistics.median(timed(runners[name], big) for _ in range(3))
         largest = max(timings)
         report[name] = {"seconds": {str(k): round(v, 4) for k, v in timings.items()},
+                        "probe_s": round(probe[name], 4),  # the 64² run that decided `contender`
                         "seconds_per_mpx": round(timings[largest] / (largest * largest / 1e6), 3),
                         "contender": contender,
                         "psnr_vs_fp32_db": round(_psnr(outputs[name], outputs[reference_name]), 1)}  # 99: no ∞ in JSON
