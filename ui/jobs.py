@@ -144,9 +144,11 @@ def watch(job_ids: list[str], key: str, *, draws_so_far: bool = False) -> None:
     jobs = [j for j in map(get, job_ids) if j is not None and j.id not in left]
     if not any(not j.state.finished for j in jobs):
         return  # (a job this session left goes on for another: nothing to watch here, outcome() says so)
-    if draws_so_far:  # this page run draws the tiles landed by now: the fragment below, run inline in this very
-        drawn = st.session_state.setdefault("so_far_drawn", {})  # run, must not count them as new (it would
-        for job in jobs:                                          # rerun the app forever)
+    if draws_so_far:
+        # this page run draws the tiles landed by now: the fragment below, run inline in this very run, must not
+        # count them as new (it would rerun the app forever)
+        drawn = st.session_state.setdefault("so_far_drawn", {})
+        for job in jobs:
             if (part := so_far(job)) is not None:
                 drawn[job.id] = part.done
     if any(j.state is State.RUNNING for j in jobs):

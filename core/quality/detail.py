@@ -22,4 +22,4 @@ def most_detailed(pixels: np.ndarray) -> tuple[float, float]:
         return 0.5, 0.5  # flat: nothing is busier than the centre
     y, x = np.unravel_index(int(np.argmax(inner)), inner.shape)
     y, x = y + my, x + mx
-    return (x + 0.5) / energy.shape[1], (y + 0.5) / energy.shape[0]
+    return (x + 0.5) / w, (y + 0.5) / h
