@@ -2,11 +2,12 @@
 (the same folder loop: outputs already there are skipped, each written whole, a bad file reported)."""
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
 from core.cli.common import fail, inputs, parse_params
-from core.io.output import FORMATS, result_name
+from core.io.output import FORMATS, NameClash, result_name, result_names
 from core.methods import METHODS
 from core.pipeline.colour import COLOUR_FIXES
 from core.pipeline.engine import ALPHA_MODES, FIT_MODES
@@ -89,9 +90,16 @@ def run(args) -> int:
                            face_strength=args.face_strength, params=params, backend=args.backend, alpha=args.alpha,
                            fit=fit, fit_mode=args.fit_mode, colour_fix=args.colour_fix)
     size = f"{fit[0]}x{fit[1]}" if fit else f"x{request.scale(own.get(args.method)):g}"
-
-    def out_name(path: Path) -> str:
-        return result_name(path.name, args.method, size, SUFFIXES[options.format])
+    files, suffix = inputs(args.inputs), SUFFIXES[options.format]
+    try:  # every output's name before anything runs: none may overwrite another
+        names = result_names([Path(os.path.abspath(f)) for f in files], args.method, size, suffix)
+    except NameClash as exc:
+        return fail(str(exc))
+    apart = [n for f, n in zip(files, names) if n != result_name(f.name, args.method, size, suffix)]
+    if apart:
+        print(f"{len(apart)} inputs would share an output name: theirs keep the source's extension, then its folder "
+              f"({', '.join(apart[:3])}{', …' if len(apart) > 3 else ''})")
+    out_name = dict(zip(files, names)).__getitem__
 
     failed = 0
     # disable=None: no bar when stderr is not a terminal
@@ -122,7 +130,7 @@ def run(args) -> int:
             pool = distributed.RayPool(args.ray_in_flight)
         else:
             pool = InProcess(on_step=on_step)
-        run_folder(inputs(args.inputs), Path(args.output), request, options, out_name, pool=pool, own=own,
+        run_folder(files, Path(args.output), request, options, out_name, pool=pool, own=own,
                    on_file=on_file)
     return 1 if failed else 0
 

@@ -129,12 +129,18 @@ def _zip_members(name: str, data: bytes) -> list[BatchMember]:
 
 
 def _make_names_unique(members: list[BatchMember]) -> None:
-    seen: dict[str, int] = {}
-    for member in members:  # photo.png from two folders of a zip: photo.png and photo_2.png
-        seen[member.name] = seen.get(member.name, 0) + 1
-        if seen[member.name] > 1:
+    taken = {m.name for m in members}
+    seen: set[str] = set()
+    # photo.png from two folders of a zip: photo.png and photo_2.png (photo_3.png if a member is named photo_2.png)
+    for member in members:
+        if member.name in seen:
             stem, dot, suffix = member.name.rpartition(".")
-            member.name = f"{stem}_{seen[member.name]}{dot}{suffix}" if dot else f"{member.name}_{seen[member.name]}"
+            n = 2
+            while (name := f"{stem}_{n}{dot}{suffix}" if dot else f"{member.name}_{n}") in taken:
+                n += 1
+            member.name = name
+            taken.add(name)
+        seen.add(member.name)
 
 
 def blank_row(file: str, method: str, scale: float) -> dict:

@@ -6,7 +6,9 @@ import io
 import re
 import struct
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import PurePath
 
 import numpy as np
 from PIL import Image
@@ -27,6 +29,50 @@ def result_name(source: str, method: str, tag: str, suffix: str) -> str:
     stem = source.rsplit(".", 1)[0] if "." in source.lstrip(".") else source
     name = _UNSAFE.sub("_", f"{stem}_{method}_{tag}").strip(" .") or "result"
     return name + suffix
+
+
+class NameClash(ImageError):
+    """Two inputs whose outputs cannot be given different names (the same file given twice)."""
+
+
+def _told_apart(source: PurePath, level: int) -> str:
+    """`source`'s name at a level of detail: 0 `photo.png`; 1 `photo-png` (its extension kept); 2 and on
+    `folder-photo-png`, one more parent folder per level."""
+    if level == 0:
+        return source.name
+    folders = _folders(source)
+    return "-".join([*folders[len(folders) - (level - 1):], source.name.replace(".", "-")])
+
+
+def _folders(source: PurePath) -> tuple[str, ...]:
+    parts = source.parent.parts
+    return parts[1:] if source.anchor else parts
+
+
+def result_names(sources: Sequence[str | PurePath], method: str, tag: str, suffix: str) -> list[str]:
+    """Every output's name of one run, decided before anything runs, never two the same (one would overwrite
+    the other): result_name(source's name) as a rule; outputs that would share one keep their source's
+    extension (`small-png_…`, `small-jpg_…`), then as many parent folders as tell them apart (`a-x-png_…`,
+    `b-x-png_…`), so a re-run of the same inputs gets the same names (and skips what is done). NameClash when
+    two cannot be told apart (the same file twice)."""
+    paths = [PurePath(s) for s in sources]
+    levels = [0] * len(paths)
+    most = [1 + len(_folders(p)) for p in paths]
+    while True:
+        names = [result_name(_told_apart(p, lv), method, tag, suffix) for p, lv in zip(paths, levels)]
+        groups: dict[str, list[int]] = {}
+        for i, name in enumerate(names):
+            groups.setdefault(name, []).append(i)
+        clashes = [g for g in groups.values() if len(g) > 1]
+        if not clashes:
+            return names
+        for group in clashes:
+            if all(levels[i] >= most[i] for i in group):
+                first, second = (paths[i] for i in group[:2])
+                raise NameClash(f"{first} is given twice: give each file once" if first == second else
+                                f"{first} and {second} cannot be given different output names: rename one")
+            for i in group:
+                levels[i] = min(levels[i] + 1, most[i])
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from pathlib import Path, PurePath
 from typing import Callable, Iterable, Protocol
 
 from core.io.batch import ResultsFull, ResultsZip
+from core.io.output import NameClash
 from core.pipeline.engine import Cancelled, Request, Stats
 
 
@@ -48,8 +49,7 @@ class FolderSink:
     """Outputs as files in a folder: one already there is skipped (a re-run continues); each is written whole."""
 
     def __init__(self, folder: Path):
-        self.folder = folder
-        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder  # made by the first put: a refused run leaves nothing behind
 
     def has(self, name: str) -> bool:
         return (self.folder / name).exists()
@@ -58,6 +58,7 @@ class FolderSink:
         return str(self.folder / name)
 
     def put(self, name: str, data: bytes) -> str:
+        self.folder.mkdir(parents=True, exist_ok=True)
         dest = self.folder / name
         tmp = dest.with_name(f".{dest.name}.part")
         tmp.write_bytes(data)
@@ -133,7 +134,15 @@ def run_batch(sources: Iterable[Source], sink: Sink, request: Request, options, 
               own: Mapping | None = None, on_file: Callable[[FileDone], None] | None = None) -> list[FileDone]:
     """Every source through `request`, at most `pool.max_in_flight` at once (a source is read only when a place
     frees up). `pool`: InProcess() by default, or core.serve.distributed.RayPool(). Once the sink is full, the
-    files not yet written are reported as not done."""
+    files not yet written are reported as not done. Two sources with one output name: NameClash (an ImageError)
+    before anything runs (core.io.output.result_names gives each its own)."""
+    sources = list(sources)  # cheap: a source is read only when its turn comes
+    seen: dict[str, Source] = {}
+    for source in sources:  # one output must never overwrite another: refused before anything runs
+        if source.out_name in seen:
+            raise NameClash(f"{seen[source.out_name].path} and {source.path} would both be written to "
+                            f"{source.out_name}")
+        seen[source.out_name] = source
     pool = pool or InProcess()
     pending: dict = {}
     done: list[FileDone] = []
@@ -193,6 +202,7 @@ def run_batch(sources: Iterable[Source], sink: Sink, request: Request, options, 
 def run_folder(files: Iterable[Path], out_dir: Path, request: Request, options, out_name: Callable[[Path], str], *,
                pool=None, own: Mapping | None = None, on_file: Callable[[FileDone], None] | None = None
                ) -> list[FileDone]:
-    """A folder's files through `request` into `out_dir` (the CLI): `run_batch` on files and a FolderSink."""
-    sources = (Source(path, path.read_bytes, out_name(path)) for path in files)
+    """A folder's files through `request` into `out_dir` (the CLI): `run_batch` on files and a FolderSink.
+    `out_name`: each file's output name, all decided before the run (core.io.output.result_names)."""
+    sources = [Source(path, path.read_bytes, out_name(path)) for path in files]
     return run_batch(sources, FolderSink(out_dir), request, options, pool=pool, own=own, on_file=on_file)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 
 from core.io.batch import ResultsZip, blank_row, open_batch
-from core.io.output import OutputOptions, result_name
+from core.io.output import OutputOptions, result_names
 from core.pipeline.engine import Request
 from core.serve.folder import FileDone, InProcess, Source, ZipSink, run_batch
 from core.serve.tasks import Task
@@ -30,8 +30,8 @@ def batch(files: list[tuple[str, bytes]], method: str, outscale: float, own: Map
     ImageError). The job then decodes one image at a time."""
     members = open_batch(files)
     request = Request.make(method, outscale=outscale)
-    sources = [Source(PurePosixPath(m.name), m.read, result_name(m.name, method, f"x{outscale:g}", ".png"))
-               for m in members]
+    names = result_names([m.name for m in members], method, f"x{outscale:g}", ".png")  # never two the same
+    sources = [Source(PurePosixPath(m.name), m.read, name) for m, name in zip(members, names)]
 
     def work(ctx):
         zipped, rows = ResultsZip(), []

@@ -1,0 +1,91 @@
+"""Issue 48: the CLI with real files — faults a user met (outputs overwritten, a warning before a refusal,
+silence for minutes, a preset's seconds that do not hold under load). Tiny images and classical methods."""
+import io
+import os
+import subprocess
+import sys
+import zipfile
+
+import numpy as np
+from PIL import Image
+
+from tests.conftest import ROOT
+
+
+def run_cli(*args, cwd=ROOT):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # run from the inputs' folder, as a user does
+    return subprocess.run([sys.executable, "-m", "core", *map(str, args)], cwd=cwd, capture_output=True,
+                          text=True, timeout=300, env=env)
+
+
+def _photo(seed: int, size=(32, 24)) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 256, (size[1], size[0], 3), dtype=np.uint8))
+
+
+def test_outputs_of_same_named_inputs_never_overwrite_one_another(tmp_path):
+    """small.png and small.jpg, and x.png from two folders, all went to one output name: the first result was
+    overwritten without a word. Each gets its own (the source's extension, then its folder); a re-run skips all."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    _photo(1).save(tmp_path / "small.png")
+    _photo(2).save(tmp_path / "small.jpg")
+    _photo(3).save(tmp_path / "a" / "x.png")
+    _photo(4).save(tmp_path / "b" / "x.png")
+    _photo(5).save(tmp_path / "alone.png")
+    files = ["small.png", "small.jpg", "a/x.png", "b/x.png", "alone.png"]
+    out = tmp_path / "out"
+    proc = run_cli("enhance", *files, "-o", out, "--method", "bicubic", "--outscale", "2", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    written = sorted(p.name for p in out.iterdir())
+    assert written == ["a-x-png_bicubic_x2.png", "alone_bicubic_x2.png", "b-x-png_bicubic_x2.png",
+                       "small-jpg_bicubic_x2.png", "small-png_bicubic_x2.png"]
+    said = [ln for ln in proc.stdout.splitlines() if "would share an output name" in ln]
+    assert len(said) == 1 and said[0].startswith("4 inputs")
+    done = [ln.split("done → ")[1].split(":")[0] for ln in proc.stdout.splitlines() if "done →" in ln]
+    assert len(done) == 5 and len(set(done)) == 5
+    for name, seed in (("small-png", 1), ("a-x-png", 3), ("b-x-png", 4)):  # each output is its own input's
+        small = np.asarray(Image.open(out / f"{name}_bicubic_x2.png").resize((32, 24), Image.BOX), np.float32)
+        assert np.abs(small - np.asarray(_photo(seed), np.float32)).mean() < 20
+    again = run_cli("enhance", *files, "-o", out, "--method", "bicubic", "--outscale", "2", cwd=tmp_path)
+    assert again.returncode == 0 and again.stdout.count("already done, skipped") == 5
+
+
+def test_the_same_file_twice_is_refused_before_anything_runs(tmp_path):
+    _photo(1).save(tmp_path / "small.png")
+    out = tmp_path / "out"
+    proc = run_cli("enhance", "small.png", "./small.png", "-o", out, "--method", "bicubic", cwd=tmp_path)
+    assert proc.returncode == 2 and "given twice" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_a_batch_keeps_both_of_two_same_named_files():
+    """The app's Batch: x.png and x.jpg (or x.png from two folders of a zip) are two entries of results.zip."""
+    from core.serve.tasks.batch import batch
+
+    png, jpg, other = io.BytesIO(), io.BytesIO(), io.BytesIO()
+    _photo(1).save(png, "PNG")
+    _photo(2).save(jpg, "JPEG")
+    _photo(3).save(other, "PNG")
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("p/x.png", other.getvalue())
+        z.writestr("q/x_2.png", other.getvalue())
+    task = batch([("x.png", png.getvalue()), ("x.jpg", jpg.getvalue()), ("more.zip", archive.getvalue())],
+                 "bicubic", 2.0)
+
+    class Ctx:
+        def step(self, fraction, message=""):
+            pass
+
+        def note(self, **data):
+            pass
+
+    zipped, rows = task.work(Ctx())
+    with zipfile.ZipFile(io.BytesIO(zipped.read())) as z:
+        names = z.namelist()
+    zipped.close()
+    assert [r["error"] for r in rows] == ["", "", "", ""]
+    images = [n for n in names if n.endswith(".png")]
+    assert len(images) == 4 and len(set(images)) == 4, names
+    assert {"x-png_bicubic_x2.png", "x-jpg_bicubic_x2.png"} <= set(images)
