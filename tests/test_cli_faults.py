@@ -89,3 +89,22 @@ def test_a_batch_keeps_both_of_two_same_named_files():
     images = [n for n in names if n.endswith(".png")]
     assert len(images) == 4 and len(set(images)) == 4, names
     assert {"x-png_bicubic_x2.png", "x-jpg_bicubic_x2.png"} <= set(images)
+
+
+class RunsCode:
+    def __reduce__(self):
+        return (print, ("this would run",))
+
+
+def test_a_model_file_that_would_run_code_is_refused_in_one_line_without_torchs_warning(tmp_path):
+    """torch's two-line "Detected pickle protocol 4 … The weights_only Unpickler might not support …"
+    UserWarning came before the one-line refusal."""
+    import pickle
+
+    _photo(1).save(tmp_path / "small.png")
+    (tmp_path / "evil.pth").write_bytes(pickle.dumps({"x": RunsCode()}, protocol=4))
+    proc = run_cli("enhance", tmp_path / "small.png", "-o", tmp_path / "out", "--model-path", tmp_path / "evil.pth")
+    assert proc.returncode == 2
+    assert proc.stderr.splitlines() == ["error: evil.pth was refused: it holds code that loading would run, not "
+                                        "only weights. Use a .safetensors file or a .pth of plain weights."]
+    assert "this would run" not in proc.stdout

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,7 +62,9 @@ def _state_dict(data: bytes, name: str) -> dict:
             raise UserModelError(f"{name}: not a readable safetensors file ({library_reason(exc)}): use the "
                                  "model's .safetensors or .pth file") from None
     try:
-        return load_checkpoint(io.BytesIO(data), name)
+        with warnings.catch_warnings():  # torch warns of a pickle protocol it did not write: not a line for a user
+            warnings.filterwarnings("ignore", message="Detected pickle protocol", category=UserWarning)
+            return load_checkpoint(io.BytesIO(data), name)
     except WeightsUnavailable as exc:
         raise UserModelError(str(exc)) from None
 
