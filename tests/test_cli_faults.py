@@ -108,3 +108,19 @@ def test_a_model_file_that_would_run_code_is_refused_in_one_line_without_torchs_
     assert proc.stderr.splitlines() == ["error: evil.pth was refused: it holds code that loading would run, not "
                                         "only weights. Use a .safetensors file or a .pth of plain weights."]
     assert "this would run" not in proc.stdout
+
+
+def test_attribute_says_when_each_method_starts_and_ends_when_piped(tmp_path):
+    """`python -m core attribute` printed the method names and then nothing for minutes: a piped run now gets a
+    plain line as each method starts and as it ends, with its seconds (a bar only on a terminal)."""
+    _photo(1, (96, 96)).save(tmp_path / "small.png")
+    proc = run_cli("attribute", tmp_path / "small.png", "--window", "180,180,16", "--methods", "bicubic,bilinear",
+                   "--steps", "4", "--region", "32", "-o", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert [ln.split(" (")[0] for ln in lines if "started" in ln] == ["bicubic: started", "bilinear: started"]
+    ended = [ln for ln in lines if ": done in " in ln]
+    assert [ln.split(":")[0] for ln in ended] == ["bicubic", "bilinear"]
+    assert all(ln.endswith(" s") and float(ln.split("done in ")[1][:-2]) >= 0 for ln in ended)
+    assert lines.index(next(ln for ln in lines if ln.startswith("bicubic: started"))) < lines.index(ended[0]) \
+        < lines.index(next(ln for ln in lines if ln.startswith("bilinear: started")))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import time
 from pathlib import Path
 
 from core.cli.common import fail
@@ -39,17 +40,40 @@ def _window(text: str) -> tuple[int, int, int]:
     return x, y, size
 
 
-class _Printer:
-    """Progress on stderr: which method is being mapped."""
+class _Progress:
+    """Progress on stderr: a bar on a terminal, and a plain line as each method starts and ends (with its
+    seconds), so a piped run shows how far it is too."""
 
-    def __init__(self):
-        self.last = ""
+    def __init__(self, count: int, steps: int):
+        from tqdm import tqdm
+
+        self.count, self.steps, self.index, self.current, self.started = count, steps, 0, "", 0.0
+        # disable=None: no bar when stderr is not a terminal
+        self.bar = tqdm(total=1.0, leave=False, disable=None, file=sys.stderr, bar_format="{desc} {bar}| {elapsed}")
+
+    def _say(self, line: str) -> None:
+        self.bar.write(line, file=sys.stderr)
+
+    def _end(self) -> None:
+        if self.current:
+            self._say(f"{self.current}: done in {time.perf_counter() - self.started:.1f} s")
+            self.current = ""
 
     def step(self, fraction: float, message: str | None = None) -> None:
         head = (message or "").split(":")[0]
-        if head != self.last:
-            print(("\n" if self.last else "") + f"{head}: ", end="", file=sys.stderr, flush=True)
-            self.last = head
+        if head and head != self.current:
+            self._end()
+            self.index += 1
+            self.current, self.started = head, time.perf_counter()
+            self._say(f"{head}: started ({self.index} of {self.count} methods, {self.steps} path steps)")
+            self.bar.set_description_str(head, refresh=False)
+        self.bar.n = fraction
+        self.bar.refresh()
+
+    def close(self, finished: bool) -> None:
+        if finished:
+            self._end()
+        self.bar.close()
 
 
 def run(args) -> int:
@@ -72,10 +96,15 @@ def run(args) -> int:
             own, names = {spec.name: spec}, [*names, spec.name]
         request = AttributionRequest(tuple(names), window=window, scale=args.scale, steps=args.steps,
                                      sigma=args.blur, context=args.region)
-        result = attribute(request, image.pixels, own=own, ctx=_Printer())
+        progress = _Progress(len(names), request.steps)
+        try:
+            result = attribute(request, image.pixels, own=own, ctx=progress)
+        except BaseException:
+            progress.close(finished=False)
+            raise
+        progress.close(finished=True)
     except (ImageError, AttributionError, NotAttributable, UnknownName, ValueError) as exc:
         return fail(str(exc).splitlines()[0])
-    print(file=sys.stderr)
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     import numpy as np
