@@ -5,13 +5,13 @@ Baselines run, the Metrics demo, a ranking, a short training run). Run: `.venv/b
 baselines, metrics, which_model, train, batch, how_it_works; none: every page)."""
 from __future__ import annotations
 
-import shutil
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from scripts import local_server  # noqa: E402
+from scripts.lab import find_chromium  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 SIZES = [(1280, 720), (1920, 1080)]
@@ -117,7 +117,7 @@ def main() -> None:
     proc, url = local_server.start()
     try:
         with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
+            browser = p.chromium.launch(executable_path=find_chromium() or "/usr/bin/chromium",
                                         args=["--headless", "--no-sandbox", "--disable-gpu",
                                               "--disable-background-networking"])
             for size in SIZES:

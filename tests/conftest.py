@@ -1,11 +1,12 @@
 import os
-import shutil
+import platform
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import core  # noqa: F401  (installs the torchvision shim before any test imports basicsr)
+from scripts.lab import chromium_hint, find_chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -132,7 +133,8 @@ def pytest_runtest_makereport(item, call):
 
 
 # ---------------------------------------------------------------- the browser tests' shared fixtures
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Chromium (or Chrome, Edge) where the system or Playwright has it, SRLAB_CHROMIUM first; None: the browser tests skip
+CHROMIUM = find_chromium()
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"]
 
@@ -158,11 +160,11 @@ def server(artifacts):
 
 @pytest.fixture(scope="module")
 def browser():
-    """Debian's headless Chromium driven by Playwright (it never downloads a browser of its own)."""
-    if not os.path.exists(CHROMIUM):
+    """A headless Chromium driven by Playwright (it never downloads a browser of its own)."""
+    if CHROMIUM is None:
         if os.environ.get("CI"):
             raise RuntimeError("CI needs Debian's chromium for the browser test (make browser installs it)")
-        pytest.skip("chromium is not installed (make browser)")
+        pytest.skip(f"no Chromium found: {chromium_hint(platform.system())}")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
