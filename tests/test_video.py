@@ -217,7 +217,7 @@ def test_basicvsr_windows_bound_memory_and_give_every_frame_inner_context(monkey
     spec = VIDEO_METHODS.get("BasicVSR_REDS4")
     windows = []
 
-    def forward(self, frames):
+    def forward(self, frames, on_step=None):
         windows.append([int(f[0, 0, 0]) for f in frames])
         return [np.full((4, 4, 3), f[0, 0, 0], np.float32) for f in frames]
 
@@ -234,7 +234,7 @@ def test_basicvsr_windows_bound_memory_and_give_every_frame_inner_context(monkey
 
 def test_a_video_network_at_another_scale_is_its_x4_then_a_lanczos_resize_said(monkeypatch):
     spec = VIDEO_METHODS.get("BasicVSR_Vimeo90K_BI")
-    monkeypatch.setattr(type(spec), "forward", lambda self, frames: [np.repeat(np.repeat(f, 4, 0), 4, 1)
+    monkeypatch.setattr(type(spec), "forward", lambda self, frames, on_step=None: [np.repeat(np.repeat(f, 4, 0), 4, 1)
                                                                       for f in frames])
     from core.video.processing import ClipRun
 

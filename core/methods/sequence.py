@@ -140,17 +140,24 @@ class SequenceNetwork:
                     why=f"a video network: whole frames, windows of {self.window} frames")
 
     # ---- running
-    def forward(self, frames: list[np.ndarray]) -> list[np.ndarray]:
-        """The network on one sequence of H×W×3 float32 frames in 0…1 → ×native frames, clipped to 0…1."""
+    def forward(self, frames: list[np.ndarray], on_step: OnStep | None = None) -> list[np.ndarray]:
+        """The network on one sequence of H×W×3 float32 frames in 0…1 → ×native frames, clipped to 0…1.
+        `on_step(fraction of this sequence)` between layers may raise to cancel (a window of 15 frames is one
+        forward of many seconds)."""
         import torch
+
+        from core.runtime.progress import install_step_hooks, steps
 
         h, w = frames[0].shape[:2]
         ph, pw = max(0, MIN_SIDE - h), max(0, MIN_SIDE - w)  # SPyNet's 6-level pyramid needs 64 px a side
         stack = np.stack([f.transpose(2, 0, 1) for f in frames])
         if ph or pw:
             stack = np.pad(stack, ((0, 0), (0, 0), (0, ph), (0, pw)), mode="edge")
-        with torch.inference_mode():
-            y = self.module()(torch.from_numpy(stack)[None])[0].clamp_(0, 1).numpy()
+        module = self.module()
+        # each convolution runs once per frame and direction: about layers × frames calls in all
+        layers = install_step_hooks(module) * len(frames)
+        with torch.inference_mode(), steps(layers, 1, on_step):
+            y = module(torch.from_numpy(stack)[None])[0].clamp_(0, 1).numpy()
         s = self.native_scale
         return [np.ascontiguousarray(o[:, :h * s, :w * s].transpose(1, 2, 0)) for o in y]
 
@@ -166,7 +173,7 @@ class SequenceNetwork:
         for index, frame in enumerate(frames):
             buffer.append(frame)
             if index + 1 >= start + core + self.overlap:  # the window's right context is in
-                out = self.forward(list(buffer))
+                out = self.forward(list(buffer), on_step)
                 for i in range(start, start + core):
                     yield self._sized(out[i - first], size)
                     done += 1
@@ -174,10 +181,9 @@ class SequenceNetwork:
                 while first < start - self.overlap:
                     buffer.popleft()
                     first += 1
-                if on_step:
-                    on_step(0.0)
         if buffer and start < first + len(buffer):
-            out = self.forward(list(buffer)) if len(buffer) > 1 else self.forward([buffer[0], buffer[0]])[:1]
+            out = (self.forward(list(buffer), on_step) if len(buffer) > 1
+                   else self.forward([buffer[0], buffer[0]], on_step)[:1])
             for i in range(start, first + len(buffer)):
                 yield self._sized(out[i - first], size)
 
@@ -197,7 +203,7 @@ class SequenceNetwork:
         """A still image: the frame as a two-frame static sequence (the network needs one flow pair)."""
         h, w = color.shape[:2]
         rgb = np.repeat(color, 3, axis=2) if color.shape[2] == 1 else color
-        out = self._sized(self.forward([rgb, rgb])[0], size)
+        out = self._sized(self.forward([rgb, rgb], on_step)[0], size)
         if color.shape[2] == 1:
             out = cv2.cvtColor(out, cv2.COLOR_RGB2GRAY)[..., None]
         resize = self.resize_words((w, h), size)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import math
 import os
 import re
 import shutil
@@ -33,6 +34,7 @@ from core.video.measures import ClipScorer
 from core.video.processing import ClipRun, process, what_ran
 
 Progress = Callable[[str, str, int, int | None, float], None]  # clip, method, frames done, total, fps
+OnStep = Callable[[float], None]  # inside a frame (or a video network's window): fraction of it; may raise to cancel
 
 
 @dataclass(frozen=True)
@@ -82,8 +84,10 @@ def open_source(job: ClipJob) -> tuple[Clip, Clip | None]:
     return clip, ref
 
 
-def run_clip(job: ClipJob, out_dir: Path, on_progress: Progress | None = None) -> list[ClipDone]:
-    """Every method of `job` on its clip; a bad clip or a failing method is reported and the others go on."""
+def run_clip(job: ClipJob, out_dir: Path, on_progress: Progress | None = None,
+             on_step: OnStep | None = None) -> list[ClipDone]:
+    """Every method of `job` on its clip; a bad clip or a failing method is reported and the others go on.
+    `on_progress` after each frame, `on_step` between a network's layers inside one: either may raise to cancel."""
     out_dir.mkdir(parents=True, exist_ok=True)
     done: list[ClipDone] = []
     for method in job.methods:
@@ -93,7 +97,7 @@ def run_clip(job: ClipJob, out_dir: Path, on_progress: Progress | None = None) -
             done.append(ClipDone(job.source, method, video, skipped=True))
             continue
         try:
-            done.append(_one(job, method, base, on_progress))
+            done.append(_one(job, method, base, on_progress, on_step))
         except VideoError as exc:
             done.append(ClipDone(job.source, method, error=str(exc)))
         except ValueError as exc:  # EnhanceError, an unknown method or parameter
@@ -101,7 +105,7 @@ def run_clip(job: ClipJob, out_dir: Path, on_progress: Progress | None = None) -
     return done
 
 
-def _one(job: ClipJob, method: str, base: Path, on_progress: Progress | None) -> ClipDone:
+def _one(job: ClipJob, method: str, base: Path, on_progress: Progress | None, on_step: OnStep | None) -> ClipDone:
     clip, ref = open_source(job)
     video, report, table = base.with_suffix(".mp4"), base.with_suffix(".json"), base.with_suffix(".csv")
     part = video.with_name(f".{video.name}.part")
@@ -116,7 +120,7 @@ def _one(job: ClipJob, method: str, base: Path, on_progress: Progress | None) ->
     start = time.perf_counter()
     try:
         for frame, out in process(clip, method, outscale=job.outscale, backend=job.backend, tile=job.tile,
-                                  record=record):
+                                  record=record, on_step=on_step):
             writer.write(out, frame.pts)
             if frames_dir:
                 write_png(frames_dir / f"{frame.index:05d}.png", out)
@@ -150,9 +154,10 @@ def _one(job: ClipJob, method: str, base: Path, on_progress: Progress | None) ->
     return ClipDone(job.source, method, video, run=run, summary=summary)
 
 
-def side_by_side(videos: list[Path], dest: Path) -> Path:
+def side_by_side(videos: list[Path], dest: Path, check: Callable[[], None] | None = None) -> Path:
     """The outputs in one H.264 MP4, left to right in the order given (so they play in sync), frames paired in
-    order, at the first one's timestamps; a shorter one stops the clip. Two frames of each held at a time."""
+    order, at the first one's timestamps; a shorter one stops the clip. Two frames of each held at a time.
+    `check()` before each frame may raise to cancel."""
     import numpy as np
 
     clips = [open_clip(v) for v in videos]
@@ -160,6 +165,8 @@ def side_by_side(videos: list[Path], dest: Path) -> Path:
     writer = Writer(dest, first.time_base, first.rate)
     try:
         for frames in zip(*(c.frames() for c in clips)):
+            if check:
+                check()
             h = min(f.pixels.shape[0] for f in frames)
             writer.write(np.hstack([f.pixels[:h] for f in frames]), frames[0].pts)
     finally:
@@ -205,16 +212,21 @@ def _saved(folder: Path, kind: str, given: tuple[str, bytes]) -> str:
     return str(path)
 
 
-def _encoded(clip: Clip, dest: Path) -> bytes:
-    """`clip` as H.264 (what the page decodes a frame of to show), written once per folder."""
+def _encoded(clip: Clip, dest: Path, check: Callable[[], None]) -> bytes:
+    """`clip` as H.264 (what the page decodes a frame of to show), written once per folder; `check()` before each
+    frame may raise to cancel."""
     if not dest.exists():
         part = dest.with_name(f".{dest.name}.part")
         writer = Writer(part, clip.info.time_base, clip.info.rate)
         try:
             for frame in clip.frames():
+                check()
                 writer.write(frame.pixels, frame.pts)
-        finally:
+        except BaseException:
             writer.close()
+            part.unlink(missing_ok=True)
+            raise
+        writer.close()
         os.replace(part, dest)
     return dest.read_bytes()
 
@@ -272,16 +284,29 @@ def _compare(job: ClipJob, step, upload, reference, folder: Path) -> dict:
     pace = _Pace(len(job.methods) - len(kept), clip.info.frames)
     start, results = time.perf_counter(), {}
     for method in job.methods:
-        def progress(name, m, done, count, fps):
+        at = {"frames": 0, "start": time.perf_counter()}
+
+        def tell(m: str, done: float, count: int | None, fps: float, words: str) -> None:
             left, frames = pace.left(done, fps)
             elapsed = time.perf_counter() - start
-            words = f"{m}: frame {done}/{count or '?'}, {fps:.2f} fps"
             if left is None:
                 step(0.0, words)
             else:
+                frames = math.ceil(frames - 1e-9)
                 step(min(0.99, elapsed / (elapsed + left)), f"{words}; {frames} frame{'s' * (frames != 1)} left in all")
 
-        done = run_clip(replace(job, methods=(method,)), out, progress)[0]
+        def progress(name, m, done, count, fps):  # after each frame
+            at["frames"] = done
+            tell(m, done, count, fps, f"{m}: frame {done}/{count or '?'}, {fps:.2f} fps")
+
+        def within(fraction: float) -> None:  # between a network's layers: Cancel is honoured here, within 2 s,
+            # and a slow first frame already has a pace for its time left
+            done = at["frames"] + min(fraction, 0.999)
+            fps = done / max(time.perf_counter() - at["start"], 1e-6)
+            tell(method, done, clip.info.frames, fps,
+                   f"{method}: frame {at['frames'] + 1}/{clip.info.frames or '?'} running, {fps:.2f} fps")
+
+        done = run_clip(replace(job, methods=(method,)), out, progress, within)[0]
         if done.error:
             raise ValueError(done.error)
         if not done.skipped:
@@ -293,8 +318,10 @@ def _compare(job: ClipJob, step, upload, reference, folder: Path) -> dict:
                                fps=report["run"]["fps"], summary=report["summary"], resumed=done.skipped,
                                what=what_ran(method, job.outscale))
     step(0.99, "side by side")
-    both = side_by_side([out / f"{stem(job.source)}__{m}.mp4" for m in results], folder / "both.mp4")
-    return {"methods": results, "side_by_side": both.read_bytes(), "input": _encoded(clip, folder / "input.mp4"),
-            "reference": _encoded(ref, folder / "reference.mp4") if ref is not None else None,
+    encoding = lambda: step(0.99, "side by side")  # noqa: E731  (Cancel honoured while the clips are encoded)
+    both = side_by_side([out / f"{stem(job.source)}__{m}.mp4" for m in results], folder / "both.mp4", encoding)
+    return {"methods": results, "side_by_side": both.read_bytes(),
+            "input": _encoded(clip, folder / "input.mp4", encoding),
+            "reference": _encoded(ref, folder / "reference.mp4", encoding) if ref is not None else None,
             "reference_name": ref.info.name if ref is not None else None, "clip": clip.info.describe(),
             "scale": job.outscale or 4.0}

@@ -18,7 +18,7 @@ from core import settings
 from core.io.imageio import LoadedImage
 from core.io.video import Clip, Frame
 from core.methods import for_clips
-from core.methods.contract import Method
+from core.methods.contract import Method, OnStep
 from core.pipeline import engine
 from core.pipeline.engine import EnhanceError, Request
 
@@ -59,16 +59,19 @@ def _to_u8(x: np.ndarray) -> np.ndarray:
 
 def process(clip: Clip, method: str, *, outscale: float | None = None, backend: str = "auto", tile: int = 0,
             params: dict | None = None, own: Mapping[str, Method] | None = None, record: ClipRun | None = None,
-            on_frame: Callable[[int], None] | None = None) -> Iterator[tuple[Frame, np.ndarray]]:
+            on_frame: Callable[[int], None] | None = None,
+            on_step: OnStep | None = None) -> Iterator[tuple[Frame, np.ndarray]]:
     """(input frame, output RGB uint8) for every frame, in order. `record` is filled as it goes. `on_frame(done)`
-    after each output frame may raise to cancel."""
+    after each output frame and `on_step(fraction)` inside one — between a network's layers: of the frame (an
+    image method, and its backend measurement on a first run) or of the window (a video network) — may raise to
+    cancel, so a clip stops as quickly as an image does."""
     spec = for_clips(method, own)
     scale = outscale or spec.native_scale or 4
     record = record if record is not None else ClipRun(method)
     record.method, record.consumes = method, spec.consumes
     start = time.perf_counter()
     source = (_frames_through_engine if spec.consumes == "frame" else _frames_through_sequence)
-    for frame, out in source(clip, spec, method, scale, backend, tile, params, own, record):
+    for frame, out in source(clip, spec, method, scale, backend, tile, params, own, record, on_step):
         record.frames += 1
         record.seconds = time.perf_counter() - start
         yield frame, out
@@ -76,23 +79,23 @@ def process(clip: Clip, method: str, *, outscale: float | None = None, backend: 
             on_frame(record.frames)
 
 
-def _frames_through_engine(clip, spec, method, scale, backend, tile, params, own, record):
+def _frames_through_engine(clip, spec, method, scale, backend, tile, params, own, record, on_step):
     request = Request.make(method, outscale=scale, backend=backend, tile=tile, params=params)
     job = None
     for frame in clip.frames():
         if job is None:
-            job = engine.prepare(frame.pixels, request, own=own)
+            job = engine.prepare(frame.pixels, request, own=own, on_step=on_step)
             record.size, record.backend = job.size, job.plan.label
         else:
             loaded = LoadedImage(frame.pixels)
             job = dataclasses.replace(job, loaded=loaded, pixels=frame.pixels)
-        result = engine.execute(job)
+        result = engine.execute(job, on_step=on_step)
         if not record.how:
             record.how = f"{result.stats.summary}, each frame alone"
         yield frame, result.pixels
 
 
-def _frames_through_sequence(clip, spec, method, scale, backend, tile, params, own, record):
+def _frames_through_sequence(clip, spec, method, scale, backend, tile, params, own, record, on_step):
     w, h = clip.info.width, clip.info.height
     size = engine.target_size(w, h, scale)
     if not (engine.MIN_OUTSCALE <= scale <= engine.MAX_OUTSCALE):
@@ -116,5 +119,5 @@ def _frames_through_sequence(clip, spec, method, scale, backend, tile, params, o
             waiting.append(dataclasses.replace(frame, pixels=np.empty(0, np.uint8)))  # timestamps only
             yield frame.pixels.astype(np.float32) / 255
 
-    for out in spec.upscale_sequence(floats(), size):
+    for out in spec.upscale_sequence(floats(), size, on_step=on_step):
         yield waiting.popleft(), _to_u8(out)
