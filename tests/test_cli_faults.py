@@ -124,3 +124,40 @@ def test_attribute_says_when_each_method_starts_and_ends_when_piped(tmp_path):
     assert all(ln.endswith(" s") and float(ln.split("done in ")[1][:-2]) >= 0 for ln in ended)
     assert lines.index(next(ln for ln in lines if ln.startswith("bicubic: started"))) < lines.index(ended[0]) \
         < lines.index(next(ln for ln in lines if ln.startswith("bilinear: started")))
+
+
+def test_train_says_its_step_count_is_fixed_and_then_its_real_seconds(tmp_path, monkeypatch, capsys):
+    """`--preset scratch-60s` took 142 s under load: its step count was fixed on a quieter run (so the same seed
+    makes the same model). The CLI now says so before training, and the real seconds at the end."""
+    from core.cli import main
+    from core.io.imageio import encode_png
+    from core.train import engine, presets
+
+    monkeypatch.setattr(engine, "steps_file", lambda: tmp_path / "training_steps.json")
+    config = presets.config("scratch-60s")
+    assert engine.length_line(config).startswith("about 60 s: the step count is fixed from this machine's pace")
+    assert engine.length_line(config.replace(max_steps=7)) == "at most 7 steps (--steps), stopping at 60 s if they " \
+                                                              "take longer"
+    engine._record_steps(config, 740)  # as a first run here fixed it
+    line = "740 steps (fixed on this machine: about 60 s on a quiet machine; longer while the machine is busy)"
+    assert engine.length_line(config) == line
+    assert engine.length_line(config, {"max_steps": 300}).startswith("300 steps (fixed")  # a resumed run's own
+
+    class Trained:  # what train() returns, without the seconds a real run costs (tests/test_train.py runs one)
+        card = {"steps": 740, "seconds": {"total": 142.4}}
+
+        def save(self, out):
+            return out / "m.safetensors", out / "m.json"
+
+    def fake_train(images, config, on_event, **kw):
+        print("training", flush=True)
+        return Trained()
+
+    monkeypatch.setattr(engine, "train", fake_train)
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "0.png").write_bytes(encode_png(np.asarray(_photo(0, (96, 96)))))
+    assert main(["train", "--preset", "scratch-60s", "--images", str(src), "-o", str(tmp_path / "out")]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[:2] == [line, "training"]
+    assert "740 steps in 142 s, setup included" in printed

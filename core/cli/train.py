@@ -44,7 +44,7 @@ def run(args) -> int:
     from core.io.imageio import ImageError, read_image_file
     from core.train.config import TrainConfig, TrainError
     from core.train.data import builtin_images
-    from core.train.engine import train
+    from core.train.engine import length_line, train
     from core.train.presets import config as preset_config
     from core.train.save import read_run
 
@@ -65,6 +65,7 @@ def run(args) -> int:
     if out is None:
         return fail("give -o OUTDIR")
     every = args.every or config.validate_every
+    print(length_line(config, read_run(args.resume) if args.resume else None), flush=True)
     try:
         result = train(images, config, lambda e: _print(e, every), checkpoint_dir=folder, resume=bool(args.resume))
     except TrainError as exc:
@@ -73,6 +74,7 @@ def run(args) -> int:
         if folder and (folder / "state.pt").exists():
             print(f"interrupted: continue with --resume {folder}")
         raise
+    print(f"{result.card['steps']} steps in {result.card['seconds']['total']:.0f} s, setup included", flush=True)
     model, card = result.save(out)
     print(json.dumps(result.card, indent=2, ensure_ascii=False))
     print(f"wrote {model} and {card} (load it like any model: `python -m core enhance --model-path {model} ...`)")

@@ -72,6 +72,21 @@ def _record_steps(config: TrainConfig, steps: int) -> None:
     os.replace(tmp, path)
 
 
+def length_line(config: TrainConfig, saved_run: dict | None = None) -> str:
+    """Said before a run: how long it is, honestly. A fixed step count (the same seed then makes the same model)
+    was fitted to the preset's length on the run that fixed it; on a busy machine the same steps take longer.
+    `saved_run`: a resumed run's record (core.train.save.read_run), whose count it keeps."""
+    length = f"{min(config.seconds, settings.current().train_max_seconds):g} s"
+    if config.max_steps:
+        return f"at most {config.max_steps} steps (--steps), stopping at {length} if they take longer"
+    steps = (saved_run or {}).get("max_steps") or recorded_steps(config)
+    if steps:
+        return (f"{steps} steps (fixed on this machine: about {length} on a quiet machine; longer while the machine "
+                "is busy)")
+    return (f"about {length}: the step count is fixed from this machine's pace after {WARMUP_STEPS} steps and "
+            "recorded, so later runs of these settings make the same steps (longer while the machine is busy)")
+
+
 @dataclass(frozen=True, kw_only=True)
 class ValidationScores:
     psnr: float   # dB, RGB, mean over the validation crops
