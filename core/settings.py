@@ -29,6 +29,7 @@ class Settings:
     tile_memory_mb: int         # memory of one network pass (0: a share of what the machine has free)
     job_slots: int              # jobs the app runs at once; the rest wait in a FIFO queue
     job_nice: int               # OS priority of the job workers (0…19): page runs come before the jobs
+    gone_after_s: int           # a session unseen this long (its tab closed) has its jobs cancelled
     results_cache_mb: int       # finished results kept for all sessions of the app
     batch_max_megapixels: int   # decoded pixels of one batch, summed from the headers before decoding
     batch_output_mb: int        # results.zip of one batch, written to a temporary file as results come
@@ -55,6 +56,7 @@ class Settings:
             tile_memory_mb=_int("SRLAB_TILE_MEMORY_MB", 0),
             job_slots=max(1, _int("SRLAB_JOB_SLOTS", 1)),  # inference already uses every core
             job_nice=min(19, max(0, _int("SRLAB_JOB_NICE", 10))),
+            gone_after_s=max(1, _int("SRLAB_GONE_AFTER_S", 60)),
             results_cache_mb=_int("SRLAB_RESULTS_CACHE_MB", 1500),
             # 20 phone photos of 12 MP (240 MP) and a quarter more; decoding is one image at a time, so this
             # bounds the work and output of one click, not its memory (that is one image's, ≤ max_input_pixels)

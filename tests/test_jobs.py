@@ -307,3 +307,23 @@ def test_the_first_job_of_a_network_says_it_loads_it_later_ones_do_not(astronaut
     enhance(checked, {}, "x").work(Recording(job, JobService(slots=1)))
     starting = [m for m in messages if m and m.startswith("starting")]
     assert starting == [f"starting {spec.name}"]  # loaded already: no "(its first job ... also loads it)"
+
+
+def test_a_gone_sessions_jobs_are_cancelled_unless_someone_still_here_joined_them():
+    svc = JobService(slots=1)
+    gate, log = threading.Event(), []
+    running = svc.submit(_gate_work(gate, log, "closed tab's"), label="r", kind="test", owner="closed", key="r")
+    queued = svc.submit(_gate_work(gate, log, "closed tab's too"), label="q", kind="test", owner="closed")
+    shared = svc.submit(_gate_work(gate, log, "shared"), label="s", kind="test", owner="closed", key="s")
+    svc.submit(_gate_work(gate, log, "shared"), label="s", kind="test", owner="here", key="s")  # joins it
+    cli = svc.submit(_gate_work(gate, log, "cli"), label="c", kind="test", owner="cli")  # never seen: never gone
+    for tab in ("closed", "here"):
+        svc.seen(tab)
+    time.sleep(0.3)
+    svc.seen("here")
+    assert svc.cancel_gone(after_s=10) == []  # nobody gone yet
+    assert {j.id for j in svc.cancel_gone(after_s=0.2)} == {running.id, queued.id}
+    assert svc.wait(running, 2) and running.state is State.CANCELLED and queued.state is State.CANCELLED
+    assert not shared.state.finished and not cli.state.finished  # it goes on for "here"; the CLI's too
+    gate.set()
+    assert svc.wait(cli, 5) and cli.state is State.DONE and shared.state is State.DONE

@@ -5,9 +5,12 @@ is a fragment that redraws a job's progress twice a second and reruns the page o
 a page switch or a reload leaves the job running; only Cancel cancels."""
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from core.io.imageio import LoadedImage
 from core.pipeline import engine
@@ -27,12 +30,56 @@ def cached(request: Request):
 
 
 def owner() -> str:
-    """This browser tab's id: kept in the URL (?s=…), so a reload finds its jobs again."""
+    """This browser tab's id: kept in the URL (?s=…), so a reload finds its jobs again. Each call tells the job
+    service the tab is there (a closed one's jobs are cancelled: `_watch_tabs`)."""
     if "owner" not in st.session_state:
         st.session_state.owner = st.query_params.get("s") or uuid.uuid4().hex[:12]
     if st.query_params.get("s") != st.session_state.owner:
         st.query_params["s"] = st.session_state.owner
-    return st.session_state.owner
+    tab = st.session_state.owner
+    job_service().seen(tab)
+    if (ctx := get_script_run_ctx()) is not None:
+        with _tabs_lock:
+            _tabs.setdefault(tab, set()).add(ctx.session_id)
+        _start_watching_tabs()
+    return tab
+
+
+# A tab is there while its browser holds the connection to the server (Streamlit's active session): a tab hidden
+# behind others, whose timers the browser slows to once a minute, still is; a closed one is not. Checked here
+# every TABS_CHECK_S, so a closed tab's jobs end SRLAB_GONE_AFTER_S after it closed and the line moves on.
+TABS_CHECK_S = 5.0
+_tabs: dict[str, set[str]] = {}  # tab id (owner) → its Streamlit session ids (a reload makes a new one)
+_tabs_lock = threading.Lock()
+_watcher: threading.Thread | None = None
+
+
+def _start_watching_tabs() -> None:
+    from streamlit.runtime import Runtime
+
+    global _watcher
+    if not Runtime.exists():  # (AppTest: no server, no tabs to watch)
+        return
+    with _tabs_lock:
+        if _watcher is None or not _watcher.is_alive():
+            _watcher = threading.Thread(target=_watch_tabs, name="srlab-tabs", daemon=True)
+            _watcher.start()
+
+
+def _watch_tabs() -> None:
+    from streamlit.runtime import Runtime
+
+    while Runtime.exists():
+        runtime, svc = Runtime.instance(), job_service()
+        with _tabs_lock:
+            for tab, sessions in list(_tabs.items()):
+                sessions &= {s for s in sessions if runtime.is_active_session(s)}
+                if sessions:
+                    svc.seen(tab)
+                else:
+                    del _tabs[tab]  # gone (or reloading: its next page run adds it back)
+        svc.cancel_gone()
+        time.sleep(TABS_CHECK_S)
 
 
 def submit(task: tasks.Task) -> Job:

@@ -10,6 +10,9 @@ only job ids and redraws from the handle; a click, a page switch or a second tab
 - Cancel stops a queued job at once and a running one at its next `step()` (between two layers of a network:
   within 2 s), freeing the slot.
 - Finished jobs are kept for a while (bounded per owner and in all) so a page coming back can show the result.
+- A session that is gone (its tab closed: not `seen` for SRLAB_GONE_AFTER_S) has its queued and running jobs
+  cancelled (`cancel_gone`), unless a session still here joined them; an owner never seen (the CLI, a test)
+  is never taken for gone.
 """
 from __future__ import annotations
 
@@ -25,6 +28,7 @@ from typing import Any, Callable, Hashable
 
 from core import settings
 from core.pipeline.engine import Cancelled
+from core.serve import timing
 
 
 class State(str, enum.Enum):
@@ -154,6 +158,7 @@ class JobService:
         self._jobs: OrderedDict[str, Job] = OrderedDict()  # every job still known, oldest first
         self._active: dict[Hashable, Job] = {}              # key → queued or running job with that key
         self._running = 0
+        self._seen: dict[Hashable, float] = {}              # owner → when its session was last known to be there
         self._workers = [threading.Thread(target=self._worker, name=f"srlab-job-{i}", daemon=True)
                          for i in range(self.slots)]
         for w in self._workers:
@@ -257,6 +262,31 @@ class JobService:
                     self._finish(job, State.CANCELLED)
                     break
             return True
+
+    def seen(self, owner: Hashable) -> None:
+        """`owner`'s session is there now (a page run, or its browser tab still connected)."""
+        with self._lock:
+            self._seen[owner] = time.monotonic()
+
+    def cancel_gone(self, after_s: float | None = None) -> list[Job]:
+        """Cancel every queued or running job all of whose watchers have not been `seen` for `after_s` seconds
+        (default SRLAB_GONE_AFTER_S): their tabs are closed and nobody will look at the result, so the line
+        moves on. Owners that are gone and hold no job are forgotten. Returns the jobs cancelled."""
+        after_s = settings.current().gone_after_s if after_s is None else after_s
+        now = time.monotonic()
+        with self._lock:
+            gone = {o for o, at in self._seen.items() if now - at > after_s}
+            if not gone:
+                return []
+            ended = [j for j in self._jobs.values()
+                     if not j.state.finished and not j.cancel_requested and j.watchers and j.watchers <= gone]
+            holding = {o for j in self._jobs.values() if not j.state.finished for o in j.watchers}
+            for owner in gone - holding:
+                del self._seen[owner]
+        for job in ended:
+            self.cancel(job)
+            timing.record("gone", job_id=job.id, label=job.label)  # SRLAB_TIMING_LOG: the load test counts them
+        return ended
 
     def wait(self, job: Job, timeout: float | None = None) -> bool:
         """Block until `job` has finished (the CLI and tests; pages never wait). True when it did."""
