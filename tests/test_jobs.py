@@ -9,7 +9,7 @@ import pytest
 
 from core.pipeline import engine
 from core.pipeline.engine import Request
-from core.serve.jobs import Job, JobService, State
+from core.serve.jobs import Context, Job, JobService, State
 
 
 def _gate_work(gate: threading.Event, log: list, name: str):
@@ -327,3 +327,18 @@ def test_a_gone_sessions_jobs_are_cancelled_unless_someone_still_here_joined_the
     assert not shared.state.finished and not cli.state.finished  # it goes on for "here"; the CLI's too
     gate.set()
     assert svc.wait(cli, 5) and cli.state is State.DONE and shared.state is State.DONE
+
+
+def test_time_left_counts_from_when_the_measured_part_began_not_from_a_first_runs_measurement():
+    """Issue 48: a lesson step measured the backends first (its bar 0→100 %), then ran (0→100 % again): at 5 % of
+    the run the pace counted the measuring's 115 s too and said 'about 2097 s left' for a run of ~40 s."""
+    job = Job(id="j", label="x", kind="enhance", key=None, state=State.RUNNING)
+    now = time.monotonic()
+    job.started_at = now - 120.0                    # 115 s of measuring, then the run began 5 s ago
+    ctx = Context(job, JobService(slots=1))
+    ctx.step(1.0, "measuring")
+    ctx.expect(40.0)                                # the plan's measurement: the run alone takes ~40 s
+    job.paced_from = now - 5.0                      # (as if expect() was called 5 s ago)
+    ctx.step(0.05, "running")
+    left = job.time_left_s()
+    assert left is not None and 30 <= left <= 100, left  # not 2097

@@ -68,6 +68,7 @@ class Job:
     watchers: set = field(default_factory=set)
     cancel_requested: bool = False
     moved_at: float | None = None                 # when `fraction` last moved
+    paced_from: float | None = None               # when the part that `fraction` and `expected_s` measure began
 
     @property
     def elapsed_s(self) -> float:
@@ -86,12 +87,13 @@ class Job:
         said would end in 1 s says nothing (None) once that second has passed, not "about 1 s left" for 5 s."""
         if self.state is not State.RUNNING or self.fraction >= 1.0:
             return None  # (at 1.0 what is left is drawing the result: no time to promise)
-        elapsed, done = self.elapsed_s, self.fraction
+        begun = self.paced_from or self.started_at  # (a first run's backend measurement before it is not paced)
+        now = time.monotonic()
+        elapsed, done = now - begun, self.fraction
         own = None
         if done > 0.02:
-            now = time.monotonic()
             moved = self.moved_at if self.moved_at is not None else now
-            own = (moved - self.started_at) / done * (1 - done) - (now - moved)
+            own = (moved - begun) / done * (1 - done) - (now - moved)
             own = own if own >= OVERDUE_S else None  # past what its pace allowed: no promise
         if self.expected_s and done <= 0.1 and elapsed < self.expected_s:
             measured = self.expected_s - elapsed
@@ -130,7 +132,10 @@ class Context:
         self.job.data.pop(name, None)
 
     def expect(self, seconds: float | None) -> None:
+        """The rest of the job takes about `seconds` (this machine's measurement), from now: its bar and its own
+        pace start here (what ran before, such as measuring the backends, does not count toward either)."""
         self.job.expected_s = seconds
+        self.job.paced_from, self.job.fraction, self.job.moved_at = time.monotonic(), 0.0, None
 
     @property
     def job_id(self) -> str:

@@ -47,7 +47,8 @@ def enhance(checked: Checked, own: Mapping | None, label: str) -> Task:
 
     def work(ctx) -> Request:
         def measuring(fraction: float) -> None:
-            ctx.step(fraction, "measuring which backend is fastest on this machine (once per machine)")
+            ctx.step(fraction, f"getting ready: timing the ways this computer can run {request.method} (only the "
+                               "first time it runs here)")
 
         prepared = engine.plan_checked(checked, on_step=measuring, live=True)
         ctx.expect(prepared.plan.expected_s)
@@ -99,8 +100,8 @@ def run_one(ctx, request: Request, image: LoadedImage, own: Mapping | None, star
     its progress mapped onto [start, start + span] of the job."""
     if (hit := shared.results().get(request)) is not None:
         return hit
-    prepared = engine.prepare(image, request, own=own,
-                              on_step=lambda f: ctx.step(start, f"{request.method}: measuring the backends"))
+    ready = f"{request.method}: getting ready (timing this computer, only the first time)"
+    prepared = engine.prepare(image, request, own=own, on_step=lambda f: ctx.step(start, ready))
     result = engine.execute(prepared, on_step=lambda f: ctx.step(start + span * f, request.method))
     done = (result, encode_png(result.pixels))
     shared.results().put(request, done)
