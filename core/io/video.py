@@ -1,12 +1,14 @@
 """Clips in and out, one frame at a time (never the whole clip held): MP4 / WebM / MOV / MKV through PyAV
 (FFmpeg's libraries, bundled in its wheel), animated GIF / PNG / WebP through Pillow (their frame durations are
 exact there). Bounded by frames, duration and pixels per frame (`SRLAB_VIDEO_*`): checked from the header
-where it says, and again as frames come. Output: H.264 MP4 (libx264) with the input's timestamps and its audio
-stream remuxed as it is, and the frames as PNGs on request.
+where it says, and again as frames come; an upload is probed from its bytes when it arrives (`probe`: the header,
+its packets counted, its first frame decoded), so a page refuses a bad clip before any job. Output: H.264 MP4
+(libx264) with the input's timestamps and its audio stream remuxed as it is, and the frames as PNGs on request.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 from fractions import Fraction
 from pathlib import Path
 from typing import Callable, Iterator
@@ -49,6 +51,7 @@ class ClipInfo:
     time_base: Fraction
     audio: bool
     container: str
+    codec: str = ""             # in words: "H.264", "VP9", "GIF"
 
     def describe(self) -> str:
         n = f"{self.frames} frames" if self.frames else "frames not in the header"
@@ -56,6 +59,13 @@ class ClipInfo:
         r = f", {float(self.rate):.3g} fps" if self.rate else ""
         audio = ", audio" if self.audio else ""
         return f"{self.name}: {self.width}×{self.height}, {n}{s}{r}, {self.container}{audio}"
+
+    def facts(self) -> str:
+        """In plain words: "12 s, 360 frames, 640×360, H.264"."""
+        s = f"{self.seconds:.3g} s" if self.seconds else "duration not in the header"
+        n = f"{self.frames} frames" if self.frames else "frames not in the header"
+        return ", ".join([s, n, f"{self.width}×{self.height}", *([self.codec] if self.codec else []),
+                          *(["with audio"] if self.audio else [])])
 
 
 @dataclass
@@ -117,33 +127,54 @@ def open_clip(path: str | Path) -> Clip:
 
 
 # ---------------------------------------------------------------- FFmpeg containers (PyAV)
+CODECS = {"h264": "H.264", "hevc": "H.265 (HEVC)", "vp9": "VP9", "vp8": "VP8", "av1": "AV1",
+          "mpeg4": "MPEG-4 Part 2", "prores": "ProRes", "mjpeg": "Motion JPEG", "mpeg2video": "MPEG-2",
+          "mpeg1video": "MPEG-1", "theora": "Theora", "gif": "GIF", "png": "PNG", "apng": "APNG", "webp": "WebP"}
+
+
+def _codec_words(ctx) -> str:
+    codec = getattr(ctx, "codec", None)
+    if codec is None:  # a codec this FFmpeg does not know
+        return ""
+    return CODECS.get(codec.name) or (codec.long_name or codec.name).split(" / ")[0].split(" (")[0]
+
+
+def _av_info(container, name: str) -> ClipInfo:
+    if not container.streams.video:
+        raise VideoError(f"{name}: no video stream in it")
+    stream = container.streams.video[0]
+    ctx = stream.codec_context
+    tb = stream.time_base or Fraction(1, 90000)
+    seconds = (float(stream.duration * tb) if stream.duration else
+               container.duration / 1e6 if container.duration else None)
+    info = ClipInfo(name=name, width=ctx.width, height=ctx.height, frames=stream.frames or None, seconds=seconds,
+                    rate=stream.average_rate, time_base=Fraction(tb), audio=bool(container.streams.audio),
+                    container=container.format.name.split(",")[0], codec=_codec_words(ctx))
+    if info.width <= 0 or info.height <= 0:
+        raise VideoError(f"{name}: the video stream has no frame size")
+    return info
+
+
 def _open_av(path: Path) -> Clip:
     import av
 
     try:
         with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise VideoError(f"{path.name}: no video stream in it")
-            stream = container.streams.video[0]
-            ctx = stream.codec_context
-            tb = stream.time_base or Fraction(1, 90000)
-            seconds = (float(stream.duration * tb) if stream.duration else
-                       container.duration / 1e6 if container.duration else None)
-            info = ClipInfo(name=path.name, width=ctx.width, height=ctx.height, frames=stream.frames or None,
-                            seconds=seconds, rate=stream.average_rate, time_base=Fraction(tb),
-                            audio=bool(container.streams.audio), container=container.format.name.split(",")[0])
+            info = _av_info(container, path.name)
     except VideoError:
         raise
     except (av.FFmpegError, OSError, ValueError) as exc:
         raise VideoError(f"{path.name}: not a clip FFmpeg can read ({_short(exc)})") from None
-    if info.width <= 0 or info.height <= 0:
-        raise VideoError(f"{path.name}: the video stream has no frame size")
     _check_header(info)
     return Clip(info, lambda: _frames_av(path, info), path)
 
 
 def _short(exc: Exception) -> str:
-    return str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+    """The reason in a few words: FFmpeg's own (without its error number and the file's path), Pillow's without
+    the object it was given."""
+    text = getattr(exc, "strerror", None) or str(exc)
+    text = re.sub(r" <[^>]*>", "", text.splitlines()[0] if text else "")
+    return text[:160] or type(exc).__name__
 
 
 def _frames_av(path: Path, info: ClipInfo) -> Iterator[Frame]:
@@ -163,29 +194,77 @@ def _frames_av(path: Path, info: ClipInfo) -> Iterator[Frame]:
 
 
 # ---------------------------------------------------------------- animated images (Pillow)
-def _open_pillow(path: Path) -> Clip:
+def _pillow_info(source, name: str, suffix: str) -> ClipInfo:
+    """The facts of an animated image (a path or a file object), its first frame decoded; a VideoError when Pillow
+    cannot read it."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(path) as im:
+        with Image.open(source) as im:
             width, height = im.size
-            fmt = im.format or path.suffix[1:].upper()
+            fmt = im.format or suffix[1:].upper()
             if width * height > _limits()[2]:  # before counting frames, which decodes them
-                _check_header(ClipInfo(path.name, width, height, None, None, None, MS, False, fmt))
+                _check_header(ClipInfo(name, width, height, None, None, None, MS, False, fmt))
             n = getattr(im, "n_frames", 1)
             durations = []
             if fmt != "WEBP":  # WebP tells a frame's duration only once it is decoded: timed as frames come
                 for i in range(min(n, _limits()[0] + 1)):
                     im.seek(i)
                     durations.append(int(im.info.get("duration") or 100))
-    except (UnidentifiedImageError, OSError, EOFError, ValueError) as exc:
-        raise VideoError(f"{path.name}: not an image clip Pillow can read ({_short(exc)})") from None
+            im.seek(0)
+            im.convert("RGB")  # the first frame decodes
+    except (UnidentifiedImageError, OSError, EOFError, ValueError, SyntaxError) as exc:
+        raise VideoError(f"{name}: not an image clip Pillow can read ({_short(exc)})") from None
     total = sum(durations)
-    info = ClipInfo(name=path.name, width=width, height=height, frames=n, seconds=total / 1000 if total else None,
+    return ClipInfo(name=name, width=width, height=height, frames=n, seconds=total / 1000 if total else None,
                     rate=Fraction(len(durations) * 1000, total) if total else None, time_base=MS, audio=False,
-                    container=fmt)
+                    container=fmt, codec=CODECS.get(fmt.lower(), fmt))
+
+
+def _open_pillow(path: Path) -> Clip:
+    info = _pillow_info(path, path.name, path.suffix)
     _check_header(info)
     return Clip(info, lambda: _frames_pillow(path, info), path)
+
+
+# ---------------------------------------------------------------- an upload, from its bytes
+def probe(name: str, data: bytes) -> ClipInfo:
+    """An uploaded clip's facts from its bytes, checked against the bounds as `open_clip` checks a file's, before
+    any job: the header; where it does not say how many frames, its packets counted (demuxed, not decoded, at most
+    SRLAB_VIDEO_MAX_FRAMES + 1); its first frame decoded, so a file whose header reads but whose frames do not is
+    refused here too. A VideoError (one line, naming the file) when it cannot be used."""
+    import io
+
+    suffix = Path(name).suffix.lower()
+    if not data:
+        raise VideoError(f"{name}: the file is empty")
+    if suffix in PILLOW_SUFFIXES:
+        info = _pillow_info(io.BytesIO(data), name, suffix)
+        _check_header(info)
+        return info
+    import av
+
+    try:
+        with av.open(io.BytesIO(data)) as container:
+            info = _av_info(container, name)
+            _check_header(info)  # a frame size over the bound: refused before anything is decoded
+            stream = container.streams.video[0]
+            if not info.frames:
+                counted = 0
+                for packet in container.demux(stream):
+                    counted += packet.size > 0  # the demuxer's last (flush) packet is empty
+                    if counted > _limits()[0]:
+                        raise VideoError(f"{name}: more than {_limits()[0]} frames (SRLAB_VIDEO_MAX_FRAMES): cut the "
+                                         "clip first")
+                info = replace(info, frames=counted or None)
+                container.seek(0)
+            if next(container.decode(stream), None) is None:
+                raise VideoError(f"{name}: no frame in it could be decoded")
+    except VideoError:
+        raise
+    except (av.FFmpegError, OSError, ValueError, StopIteration) as exc:
+        raise VideoError(f"{name}: not a clip FFmpeg can read ({_short(exc)})") from None
+    return info
 
 
 def _frames_pillow(path: Path, info: ClipInfo) -> Iterator[Frame]:
