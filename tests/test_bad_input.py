@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.io.imageio import ImageError, load_image, read_header
+from core.io.output import result_names
 from core.pipeline.engine import enhance
 from tests.badfiles import build
 from tests.conftest import ROOT, click
@@ -78,8 +79,8 @@ def test_cli_handles_every_file(tmp_path):
     assert len(err_lines) == len(bad)
     for name in bad:
         assert any(line.startswith(f"error: {name}:") and FILES[name][1][1] in line for line in err_lines), name
-    written = {p.name.split("_bicubic")[0] for p in (tmp_path / "out").iterdir()}
-    assert written == {n.rsplit(".", 1)[0] for n in FILES if n not in bad}
+    written = {p.name for p in (tmp_path / "out").iterdir()}  # animated.gif and animated.webp: one output each
+    assert written == set(result_names([n for n in FILES if n not in bad], "bicubic", "x2", ".png"))
 
 
 @pytest.mark.parametrize("name", list(FILES))
