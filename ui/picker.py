@@ -36,7 +36,7 @@ def image_picker() -> None:
         st.session_state.pop("upload_error", None)
     else:
         up = sb.file_uploader("Upload an image", type=UPLOAD_TYPES, key="upload",
-                              help="PNG, JPEG, WebP, BMP, TIFF or GIF. The file stays in this server's memory.")
+                              help="PNG, JPEG, WebP, BMP, TIFF, GIF or HEIC. The file stays in this server's memory.")
         if up is not None and st.session_state.get("upload_id") != up.file_id:
             st.session_state.upload_id = up.file_id
             try:

@@ -20,9 +20,27 @@ from core import settings
 # Our own limit replaces Pillow's bomb guard, so the message can say what to do.
 Image.MAX_IMAGE_PIXELS = None
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+# every file name SR Lab offers to read: the CLI's folders, Batch's zips and every uploader take this list
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".heic", ".heif")
 MIN_SIDE = 1
 _TIFF_MAGIC = (b"II*\0", b"MM\0*")
+_heif_registered = False
+
+
+def _register_heif(start: bytes) -> None:
+    """HEIC/HEIF (an iPhone's photos) through pillow-heif's Pillow opener, registered once, when the first file
+    that may be one (an ISO media file: `ftyp` at byte 4) is opened. libheif turns the picture upright from the
+    file's own rotation and mirror (as Pillow does a JPEG's EXIF orientation, in _decode) and sets the EXIF
+    orientation to 1, so nothing turns it twice."""
+    global _heif_registered
+    if _heif_registered or start[4:8] != b"ftyp":
+        return
+    try:
+        from pillow_heif import register_heif_opener
+    except ImportError:  # not installed: Pillow then says it cannot read the file
+        return
+    register_heif_opener()
+    _heif_registered = True
 
 
 class ImageError(ValueError):
@@ -101,6 +119,8 @@ class ImageHeader:
 
 def _open(source: BinaryIO, name: str) -> Image.Image | None:
     """Pillow's lazy open (header only); None for a TIFF only tifffile reads (e.g. float RGB)."""
+    _register_heif(source.read(12))
+    source.seek(0)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -109,7 +129,8 @@ def _open(source: BinaryIO, name: str) -> Image.Image | None:
         source.seek(0)
         if source.read(4) in _TIFF_MAGIC:
             return None
-        raise ImageError(f"{name}: not an image file that can be read (PNG, JPEG, WebP, BMP, TIFF, GIF).") from None
+        raise ImageError(f"{name}: not an image file that can be read (PNG, JPEG, WebP, BMP, TIFF, GIF, "
+                         "HEIC).") from None
     except Exception as exc:  # Pillow raises many types for broken headers
         raise ImageError(f"{name}: the file is damaged or truncated and cannot be decoded ({exc}).") from None
 
@@ -229,6 +250,8 @@ def _decode(im: Image.Image, data: bytes, fmt: str, notes: list[str]) -> np.ndar
         return arr
     if orientation != 1:
         im = ImageOps.exif_transpose(im)
+        notes.append("EXIF orientation applied")
+    elif im.info.get("original_orientation") not in (None, 1):  # HEIF: libheif turned it (see _register_heif)
         notes.append("EXIF orientation applied")
     return _from_pillow(im, notes)
 
