@@ -9,8 +9,8 @@ st.title("SR Lab: making images larger, and measuring how well")
 st.markdown("**Super-resolution** makes a small image larger. A formula can only spread the pixels it has; a "
             "trained network guesses the missing detail from millions of example photos — and how good a guess is "
             "can be measured, when the true image is known.")
-st.markdown("A lesson in three steps (each one click, on built-in photos; a step runs on this server's CPU and "
-            "goes on while you read the others):")
+st.markdown("A lesson in three steps (each one click, on built-in photos). The computer does one step at a time: "
+            "click the next while one runs and it waits its turn, then runs while you read.")
 see()
 measure()
 compare()

@@ -90,8 +90,8 @@ def compare() -> None:
     image = SAMPLES[COMPARE["sample"]].image()
     x, y, w, h = COMPARE["crop"]
     names = network_set("native", 4)
-    if st.button(f"3 · Compare: the {len(names)} ×4 networks on one 96×96 crop, within {COMPARE['budget_s']} s",
-                 key="lesson_compare"):
+    if st.button(f"3 · Compare: as many of the {len(names)} ×4 networks as fit in {COMPARE['budget_s']} s, on one "
+                 "small crop", key="lesson_compare"):
         job = jobs.submit_ranking(image.pixels[y:y + h, x:x + w], 4, names, None, COMPARE["budget_s"], "niqe",
                                   (image.width, image.height))
         _state("compare")[:] = [job.id]
