@@ -214,3 +214,17 @@ def test_every_download_button_goes_through_the_one_helper_that_does_not_rerun()
     from ui.controls import download
 
     assert 'on_click="ignore"' in inspect.getsource(download)
+
+
+def test_every_test_module_that_opens_a_browser_is_marked_so():
+    """`-m "not browser"` must start no Chromium (issue 45: the walkthrough had no marker)."""
+    here = Path(__file__).resolve().parent
+    unmarked = []
+    for path in sorted(here.glob("test_*.py")):
+        tree = ast.parse(path.read_text())
+        opens = any(isinstance(node, ast.FunctionDef) and node.name.startswith("test_")
+                    and any(a.arg in ("browser", "offline_page", "downloading_page") for a in node.args.args)
+                    for node in ast.walk(tree))
+        if opens and "pytest.mark.browser" not in path.read_text():
+            unmarked.append(path.name)
+    assert unmarked == []

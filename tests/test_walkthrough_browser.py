@@ -6,6 +6,7 @@ import pytest
 
 from tests import browser_steps as steps
 
+pytestmark = pytest.mark.browser
 SIZES = [(1280, 720), (1920, 1080)]
 # the screens a class uses: a laptop, plain and projected, and a projector at 1920 (1920 without projector mode
 # lays the same pages out with more room than 1280 and is left out of the costlier flows, for CI's time)
