@@ -167,11 +167,17 @@ def test_output_limit_says_which_limit_and_what_to_do(monkeypatch):
     assert enhance(img, "bicubic", outscale=2.75).pixels.shape == (825, 1100, 3)
 
 
-def test_network_intermediate_counts_against_the_output_limit(monkeypatch):
-
-    use_settings(monkeypatch, max_output_pixels=1_000_000)
-    with pytest.raises(EnhanceError, match=r"network's ×4 pass would make 1600×1200 = 2 megapixels before"):
-        enhance(np.zeros((300, 400, 3), np.uint8), FAST, outscale=2)
+def test_a_network_pass_over_the_limit_is_resized_tile_by_tile_when_the_output_fits(monkeypatch):
+    # the limit counts what is held: the output. A ×4 pass larger than it is resized to the output tile by tile
+    # (tests/test_big_photo.py: equal to the whole pass resized), so ×2 runs; ×4 itself is over the limit.
+    use_settings(monkeypatch, max_output_pixels=100_000)
+    img = np.zeros((100, 120, 3), np.uint8)  # ×4 pass: 480×400 = 192,000 pixels
+    result = enhance(img, FAST, outscale=2, tile=48)
+    assert result.pixels.shape == (200, 240, 3) and result.stats.tiles == 9
+    assert result.stats.resize == "×0.5 Lanczos resize (480×400 → 240×200), tile by tile"
+    with pytest.raises(EnhanceError, match=r"output would be 480×400 = .* over the output limit .*: "
+                                           r"choose a scale of at most ×2.75 "):
+        enhance(img, FAST, outscale=4)
 
 
 def test_alpha_through_the_network_has_a_sharper_edge_than_bilinear(astronaut):

@@ -15,6 +15,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from core import settings
 from core.methods.contract import (
     Consumes,
     Kind,
@@ -200,17 +201,27 @@ class NetworkMethod:
     def upscale(self, color: np.ndarray, size: tuple[int, int], params: dict | None = None, plan: Plan | None = None,
                 *, progress: Progress | None = None, on_step: OnStep | None = None,
                 on_partial: OnPartial | None = None) -> Upscaled:
-        """`color`: H×W×C float32 in 0…1 (C = 1 or 3) → the network at ×native, then Lanczos to `size`.
-        `on_partial(picture, stand_in, share drawn)` after each tile but the last, when there are several (and
-        the ×native output is at most tiling.SO_FAR_MAX_PIXELS): the network's output so far at ×native, RGB
+        """`color`: H×W×C float32 in 0…1 (C = 1 or 3) → the network at ×native, then Lanczos to `size`. Each tile's
+        output is clipped to 0…1 before the tiles are blended (the network's is not clamped: −0.8…1.7 seen).
+        A ×native output larger than the output limit or tiling.SO_FAR_MAX_PIXELS is resized tile by tile and
+        never held whole (a 12-MP photo at ×2: 195 MP at ×4; tiling.run_tiled), equal to the whole output resized.
+        `on_partial(picture, stand_in, share drawn)` after each tile but the last, when there are several and the
+        ×native output is held (at most tiling.SO_FAR_MAX_PIXELS): the network's output so far at ×native, RGB
         uint8, the rest `stand_in` (the input's bicubic ×native) dimmed (tiling.so_far)."""
         height, width = color.shape[:2]
         plan = plan or self.plan(height, width)
         runner = _backends.built(self, plan.backend)
         values = checked_params(self.name, self.params, params)
-        run = functools.partial(runner, **values) if values else runner
+
+        def run(chw_tile: np.ndarray) -> np.ndarray:
+            out = runner(chw_tile, **values)
+            return np.clip(out, 0, 1, out=out) if out.flags.writeable else np.clip(out, 0, 1)
+
         rgb = np.repeat(color, 3, axis=2) if color.shape[2] == 1 else color
         chw = np.ascontiguousarray(rgb.transpose(2, 0, 1))
+        native = (width * self.native_scale, height * self.native_scale)
+        held = native[0] * native[1] <= min(SO_FAR_MAX_PIXELS, settings.current().max_output_pixels)
+        by_tile = tuple(size) != native and not held
 
         with steps(runner.steps, plan.tiles, on_step) as step_tile:
 
@@ -220,26 +231,27 @@ class NetworkMethod:
                     progress(done, total, f"tile {done}/{total}")
 
             on_tile = None
-            native = (width * self.native_scale, height * self.native_scale)
-            if on_partial and plan.tiles > 1 and native[0] * native[1] <= SO_FAR_MAX_PIXELS:
+            if on_partial and plan.tiles > 1 and held:
                 stand_in = cv2.resize((rgb * 255 + 0.5).astype(np.uint8), native, interpolation=cv2.INTER_CUBIC)
 
                 def on_tile(out: np.ndarray, weights: np.ndarray) -> None:
                     picture, share = so_far(out, weights, stand_in)
                     on_partial(picture, stand_in, share)
 
-            out = run_tiled(run, chw, self.native_scale, plan.tile, OVERLAP, tile_done, on_tile)
-        out = np.clip(out, 0, 1, out=out).transpose(1, 2, 0)  # network output is not clamped (-0.8…1.7 seen)
+            out = run_tiled(run, chw, self.native_scale, plan.tile, OVERLAP, tile_done, on_tile,
+                            size=size if by_tile else None)
+        out = out.transpose(1, 2, 0)
         if color.shape[2] == 1:
             out = cv2.cvtColor(np.ascontiguousarray(out), cv2.COLOR_RGB2GRAY)[..., None]
         told = ", ".join(f"{p.label} {values[p.name]:g}" for p in self.params)
         summary, resize = f"{self.name} network ×{self.native_scale}" + (f" ({told})" if told else ""), "none"
-        if out.shape[:2] != (size[1], size[0]):
-            resize = (f"×{size[0] / out.shape[1]:.4g} Lanczos resize ({out.shape[1]}×{out.shape[0]} → "
-                      f"{size[0]}×{size[1]})")
+        if tuple(size) != native:
+            resize = (f"×{size[0] / native[0]:.4g} Lanczos resize ({native[0]}×{native[1]} → {size[0]}×{size[1]})"
+                      + (", tile by tile" if by_tile else ""))
             summary += f", then {resize}"
-            out = cv2.resize(out, size, interpolation=cv2.INTER_LANCZOS4)
-            out = out[..., None] if out.ndim == 2 else out
+            if not by_tile:
+                out = cv2.resize(out, size, interpolation=cv2.INTER_LANCZOS4)
+                out = out[..., None] if out.ndim == 2 else out
         return Upscaled(pixels=out, summary=summary, backend=plan.label, network_scale=self.native_scale,
                         resize=resize, tiles=plan.tiles, tile_size=plan.tile, weights=self.weights_info().origin,
                         backend_why=plan.why)

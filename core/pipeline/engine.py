@@ -196,6 +196,18 @@ def _method(request: Request, own: Mapping[str, Method] | None) -> Method:
         raise EnhanceError(str(exc)) from None
 
 
+def largest_scale(width: int, height: int, limit: int) -> float | None:
+    """The largest scale in steps of ×0.25 from MIN_OUTSCALE whose output (`target_size`, rounded) is within
+    `limit` pixels, or None when not even MIN_OUTSCALE is (what the output limit's refusal offers)."""
+    scale = math.floor(math.sqrt(limit / (width * height)) * 4) / 4
+    while scale >= MIN_OUTSCALE:
+        w, h = target_size(width, height, scale)
+        if w * h <= limit:
+            return min(scale, MAX_OUTSCALE)
+        scale -= 0.25
+    return None
+
+
 def check(request: Request, width: int, height: int, own: Mapping[str, Method] | None = None
           ) -> tuple[float, tuple[int, int], tuple[int, int] | None]:
     """Every part of `request` checked for an input of width×height, before anything runs: scale or fit,
@@ -204,16 +216,11 @@ def check(request: Request, width: int, height: int, own: Mapping[str, Method] |
     spec = _method(request, own)
     outscale, (out_w, out_h), _ = planned = plan(request, width, height, spec)
     limit = settings.current().max_output_pixels
-    native = spec.native_scale
-    if native and outscale < native and width * height * native ** 2 > limit:
-        raise EnhanceError(f"the network's ×{native} pass would make {width * native}×{height * native} = "
-                           f"{width * height * native ** 2 / 1e6:.0f} megapixels before the resize to ×{outscale:g}, "
-                           f"over the output limit of {limit / 1e6:.0f} MP: crop or downscale the image "
-                           "first, or use a classical method (limit: SRLAB_MAX_OUTPUT_PIXELS).")
+    # The output is what counts: a network's ×native pass larger than the output is resized tile by tile and never
+    # held whole (NetworkMethod.upscale, tiling.run_tiled); each pass is bounded by the tile's memory budget.
     if out_w * out_h > limit:
-        fit = math.sqrt(limit / (width * height))
-        hint = (f"choose a scale of at most ×{math.floor(fit * 4) / 4:g}" if fit >= MIN_OUTSCALE
-                else "crop or downscale the image first")
+        fits = largest_scale(width, height, limit)
+        hint = f"choose a scale of at most ×{fits:g}" if fits else "crop or downscale the image first"
         raise EnhanceError(f"the output would be {out_w}×{out_h} = {out_w * out_h / 1e6:.0f} megapixels, over the "
                            f"output limit of {limit / 1e6:.0f} MP: {hint} (limit: SRLAB_MAX_OUTPUT_PIXELS).")
     if request.alpha not in ALPHA_MODES:
