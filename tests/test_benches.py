@@ -116,12 +116,20 @@ def _first_pixels(out: dict) -> None:
     assert 0 < w["first_tile_s"] <= w["total_s"] and 0 < w["first_share"] < 1 and u["total_s"] > 0
 
 
+def _big_photo(out: dict) -> None:
+    assert out["smoke"] is True and out["cpu"] and isinstance(out["avx512_bf16"], bool)
+    assert out["method"] == "realesr-animevideov3" and out["input_size"] == [128, 96]
+    assert out["output_size"] == [256, 192]
+    assert out["resize"].endswith("tile by tile") and out["tiles"] == 12 and out["backend"]
+    assert out["run_s"] > 0 and out["s_per_tile"] > 0 and out["peak_rss_mb"] > 0
+
+
 # script → (how its JSON is asked for, the check); the browser ones start a Streamlit server and a headless Chromium
 CHECKS = {
     "speed.py": _speed, "backend_options.py": _backend_options, "memory.py": _memory,
     "busy_calibration.py": _busy_calibration, "one_step_further.py": _one_step_further, "train.py": _train,
     "upstream_check.py": _upstream_check, "attribution.py": _attribution, "video.py": _video,
-    "first_pixels.py": _first_pixels,
+    "first_pixels.py": _first_pixels, "big_photo.py": _big_photo,
 }
 BROWSER = {"app_vs_cli.py": _app_vs_cli, "before_class.py": _before_class, "redraw.py": _redraw,
            "load_test.py": _load_test}
