@@ -55,6 +55,10 @@ def peak_rss_mb() -> float:
     return peak / 1024 / (1024 if sys.platform == "darwin" else 1)
 
 
+def tiles_words(tiles: int, tile: int) -> str:
+    return f"{tiles} tiles of {tile} px" if tiles > 1 else "1 tile (the whole image)"
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--smoke", action="store_true", help="a 128×96 photo, realesr-animevideov3, 32-px tiles (seconds)")
@@ -89,7 +93,7 @@ def main(argv=None) -> int:
         prepared = prepare(loaded, request)
         planned = time.perf_counter()
         print(f"{args.method} ×{args.scale:g} on a {width}×{height} JPEG ({photo.stat().st_size:,} bytes): "
-              f"{prepared.plan.tiles} tiles of {prepared.plan.tile or 'the whole image'} px on {prepared.plan.label}; "
+              f"{tiles_words(prepared.plan.tiles, prepared.plan.tile)} on {prepared.plan.label}; "
               f"expected {prepared.plan.expected_s or float('nan'):.0f} s; planned in {planned - start:.1f} s",
               flush=True)
         landed: list[float] = []
@@ -112,7 +116,7 @@ def main(argv=None) -> int:
            "s_per_tile": round((ran - planned) / max(1, len(landed)), 2), "output_jpeg_bytes": len(data),
            "peak_rss_mb": round(peak_rss_mb()), "load_average_end": round(os.getloadavg()[0], 2)}
     print(f"done: {s.input_size[0]}×{s.input_size[1]} → {s.output_size[0]}×{s.output_size[1]} ({s.summary}) on "
-          f"{s.backend}, {s.tiles} tiles of {s.tile_size} px: {total:.0f} s in all (run {ran - planned:.0f} s), peak "
+          f"{s.backend}, {tiles_words(s.tiles, s.tile_size)}: {total:.0f} s in all (run {ran - planned:.0f} s), peak "
           f"RSS {out['peak_rss_mb']} MB; load average {out['load_average_end']:.1f} at the end", flush=True)
     if args.json:
         args.json.write_text(json.dumps(out, indent=1))
