@@ -5,7 +5,9 @@ from dataclasses import replace
 
 import streamlit as st
 
+from core.io.video import VideoError
 from core.methods import METHODS, VIDEO_METHODS
+from core.pipeline.engine import EnhanceError
 from core.serve.jobs import State
 from core.serve.tasks.video import video
 from core.video import builtin
@@ -13,7 +15,20 @@ from core.video.job import ClipJob, finished, run_folder
 from ui import jobs
 from ui.controls import download
 from ui.state import kept, require_frame
-from ui.video_view import curves, frame_view, handout_button, reference_panel
+from ui.video_view import (
+    Reference,
+    check_run,
+    curves,
+    estimate,
+    estimate_words,
+    frame_view,
+    handout_button,
+    probed,
+    reference_panel,
+    remember_run,
+    run_input,
+    total,
+)
 
 require_frame()
 st.title("Video")
@@ -24,27 +39,54 @@ st.caption("A network run on each frame alone guesses each frame's detail afresh
 c1, c2 = st.columns(2)
 source = c1.radio("Clip", ["Built-in pan (96×64, with its true reference)", "Upload"], key=kept("video_source",
                   "Built-in pan (96×64, with its true reference)"))
-upload = reference = degrade = None
+frames = c2.slider("Frames of the built-in pan", 4, 32, key=kept("video_frames", 8), disabled=source == "Upload")
+upload, reference = None, Reference()
 if source == "Upload":
     upload = c1.file_uploader("A short clip", type=["mp4", "webm", "mov", "mkv", "gif", "png", "webp"],
                               key="video_upload")
-    reference, degrade = reference_panel(c1)
-frames = c2.slider("Frames of the built-in pan", 4, 32, key=kept("video_frames", 8), disabled=source == "Upload")
+    info = probed(upload, c1, "clip")  # its facts, or its refusal in one line, right under the uploader
+    reference = reference_panel(c1)
+else:
+    try:
+        info = builtin.clip(frames).info
+        reference = Reference(info=builtin.reference(frames).info)
+    except VideoError as exc:  # over a SRLAB_VIDEO_* bound set below the pan's frames
+        c1.error(str(exc))
+        info = None
 options = [*VIDEO_METHODS.names(), *METHODS.names()]
 chosen = c2.multiselect("Methods (up to four)", options, max_selections=4,
                         key=kept("video_methods", ["bicubic", "BasicVSR_REDS4"]))
+clip = run_input(info, reference) if info is not None else None
+done = jobs.get(st.session_state.get("video_job"))
+if done is not None and done.state is State.DONE and st.session_state.get("video_remembered") != done.id:
+    remember_run(done.result, st.session_state.video_last[4])  # its pace: the next estimates of its methods
+    st.session_state.video_remembered = done.id
+estimates = estimate(chosen, clip) if clip is not None else []
+ready = bool(chosen) and clip is not None and not reference.refused
+run_col, note_col = c2.columns([1, 4], vertical_alignment="center")
+pressed = run_col.button("Run", type="primary", key="video_run", disabled=not ready)
+if clip is not None:  # beside Run: what the run will cost on this machine
+    note_col.caption(estimate_words(estimates, clip.frames, clip.width, clip.height))
 
-if st.button("Run", type="primary", key="video_run", disabled=not chosen or (source == "Upload" and not upload)):
-    given = (upload.name, upload.getvalue()) if upload is not None else None
-    clip_job = ClipJob(source=upload.name if given else builtin.NAME, methods=tuple(chosen), builtin_frames=frames,
-                       degrade=degrade)
-    folder = run_folder(jobs.owner(), clip_job, given and given[1], reference and reference[1])
-    st.session_state.video_job = jobs.submit(video(clip_job, given, reference, folder)).id
-    st.session_state.video_last = (clip_job, folder, given and given[0], reference and reference[0])
+if pressed and ready:
+    try:
+        check_run(chosen, clip)  # the checks the job makes on its first frame, at once
+    except EnhanceError as exc:
+        c2.error(str(exc))
+    else:
+        given = (upload.name, upload.getvalue()) if upload is not None else None
+        ref_given = reference.given
+        clip_job = ClipJob(source=upload.name if given else builtin.NAME, methods=tuple(chosen),
+                           builtin_frames=frames, degrade=reference.degrade)
+        folder = run_folder(jobs.owner(), clip_job, given and given[1], ref_given and ref_given[1])
+        left = [e for e in estimates if e.method not in finished(clip_job, folder)]
+        st.session_state.video_job = jobs.submit(video(clip_job, given, ref_given, folder, total(left))).id
+        st.session_state.video_last = (clip_job, folder, given and given[0], ref_given and ref_given[0], clip,
+                                       estimates)
 
 if job := jobs.get(st.session_state.get("video_job")):
     jobs.watch([job.id], "video")
-    clip_job, folder, name, ref_name = st.session_state.video_last
+    clip_job, folder, name, ref_name, _, estimated = st.session_state.video_last
     kept_methods = finished(clip_job, folder) if job.state in (State.CANCELLED, State.FAILED) else []
     jobs.outcome([job.id], cancelled=f"{job.label}: cancelled. " + (
         f"Finished and kept: {', '.join(kept_methods)}; Resume runs only the rest." if kept_methods else
@@ -54,7 +96,8 @@ if job := jobs.get(st.session_state.get("video_job")):
                                                         "frame); the finished ones are read back"):
             again = replace(clip_job, source=str(folder / "in" / name) if name else clip_job.source,
                             reference=str(folder / "ref" / ref_name) if ref_name else clip_job.reference)
-            st.session_state.video_job = jobs.submit(video(again, None, None, folder)).id
+            left = [e for e in estimated if e.method not in kept_methods]
+            st.session_state.video_job = jobs.submit(video(again, None, None, folder, total(left))).id
             st.rerun()
     if job.state is State.DONE:
         results = job.result["methods"]

@@ -1,8 +1,15 @@
-"""Drawing the Video page's choices and results: the reference of an uploaded clip (uploaded, or made on the spot by
-degrading the clip, taken as the truth), and after a run one frame of every result on the lab's A/B slider and
-zoom grid (ui/compare.py), the frame decoded from the job's MP4 bytes when asked (core.io.video.frame_at) and kept
-in a bounded store, never a clip's frames all held; the per-frame curves and the means."""
+"""Drawing the Video page's choices and results: an uploaded clip probed when it arrives (its facts in plain words, or
+its refusal in one line right under its uploader), the reference of an uploaded clip (uploaded, or made on the spot
+by degrading the clip, taken as the truth), the request checked and its time estimated before the run (from this
+machine's backend calibration, or from a run of the method on this server), and after a run one frame of every
+result on the lab's A/B slider and zoom grid (ui/compare.py), the frame decoded from the job's MP4 bytes when asked
+(core.io.video.frame_at) and kept in a bounded store, never a clip's frames all held; the per-frame curves and the
+means."""
 from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 
 import altair as alt
 import numpy as np
@@ -10,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from core.io.imageio import LoadedImage
-from core.io.video import frame_at
+from core.io.video import ClipInfo, VideoError, frame_at, probe
 from core.quality.degrade import Degradation
 from core.quality.metrics import METRICS
 from core.serve.cache import BoundedCache
@@ -31,14 +38,53 @@ def _frames() -> BoundedCache:
     return BoundedCache(FRAMES_BYTES)
 
 
-def reference_panel(container) -> tuple[tuple[str, bytes] | None, Degradation | None]:
-    """An uploaded clip's reference: (an uploaded reference (name, bytes), None), (None, a Degradation), or
-    (None, None) for none."""
+def probed(upload, container, slot: str) -> ClipInfo | None:
+    """An uploaded clip's facts (core.io.video.probe: header, frames counted, first frame decoded, the
+    SRLAB_VIDEO_* bounds), probed once per file (kept in the session by its file id) and drawn right under its
+    uploader: "pan.mp4: 12 s, 360 frames, 640×360, H.264", or the refusal in one error line (then None)."""
+    if upload is None:
+        return None
+    key = f"video_probed_{slot}"
+    kept_probe = st.session_state.get(key)
+    if kept_probe is None or kept_probe[0] != upload.file_id:
+        try:
+            kept_probe = (upload.file_id, probe(upload.name, upload.getvalue()), None)
+        except VideoError as exc:
+            kept_probe = (upload.file_id, None, str(exc))
+        st.session_state[key] = kept_probe
+    _, info, error = kept_probe
+    if error:
+        container.error(error)
+    else:
+        container.caption(f"{_plain(upload.name)}: {info.facts()}")
+    return info
+
+
+def _plain(text: str) -> str:
+    """A file name shown as it is, not as markdown."""
+    return "".join("\\" + c if c in "\\`*_[]<>#|~$" else c for c in text)
+
+
+@dataclass(frozen=True)
+class Reference:
+    """An uploaded clip's reference: an uploaded clip (`given`, its `info`; `refused` when it cannot be used), or
+    a Degradation, or neither."""
+    given: tuple[str, bytes] | None = None
+    info: ClipInfo | None = None
+    degrade: Degradation | None = None
+    refused: bool = False
+
+
+def reference_panel(container) -> Reference:
+    """An uploaded clip's reference: uploaded (probed as the clip is), made on the spot by degrading the clip, or
+    none."""
     mode = container.radio("Reference", REFERENCES, persist_state="session", key=kept("video_ref", REFERENCES[0]))
     if mode == REFERENCES[1]:
         ref = container.file_uploader("The reference clip (the same frames at a higher resolution)",
                                       type=["mp4", "webm", "mov", "mkv", "gif", "png", "webp"], key="video_ref_upload")
-        return ((ref.name, ref.getvalue()) if ref is not None else None), None
+        info = probed(ref, container, "ref")
+        return Reference(given=(ref.name, ref.getvalue()) if ref is not None else None, info=info,
+                         refused=ref is not None and info is None)
     if mode == REFERENCES[2]:
         c = container.columns(5)
         scale = c[0].selectbox("Downscale ÷", [2, 3, 4], persist_state="session", key=kept("video_deg_scale", 4))
@@ -51,8 +97,151 @@ def reference_panel(container) -> tuple[tuple[str, bytes] | None, Degradation | 
         container.caption(f"The uploaded clip is the truth; the input is each frame after {describe(d)} "
                           "(the Metrics page's degradation); the results are scored against the truth at "
                           f"×{scale}.")
-        return None, d
-    return None, None
+        return Reference(degrade=d)
+    return Reference()
+
+
+# ---------------------------------------------------------------- before the run: the request checked, its time
+@dataclass(frozen=True)
+class Input:
+    """What the methods will run on: frames of width×height (an uploaded clip's, or its degraded copy's), how
+    many, and the scale (None: each method's native scale, ×4 for a classical one)."""
+    width: int
+    height: int
+    frames: int | None
+    outscale: float | None
+
+
+def run_input(info: ClipInfo, reference: Reference) -> Input:
+    """As core.video.job.compare will see it: a clip made into the truth runs on its degraded copy at the
+    downscale factor; with a reference clip the scale is the reference's width ÷ the clip's."""
+    if reference.degrade is not None:
+        s = reference.degrade.scale
+        return Input(info.width // s, info.height // s, info.frames, float(s))
+    outscale = reference.info.width / info.width if reference.info is not None else None
+    return Input(info.width, info.height, info.frames, outscale)
+
+
+def check_run(methods: list[str], clip: Input) -> None:
+    """Every method's request checked on the clip's frames as the job will check it on the first frame
+    (core.pipeline.engine.check: the scale, SRLAB_MAX_OUTPUT_PIXELS, the parameters, the backend): an
+    EnhanceError naming the method, at once, before any job is queued."""
+    from core.methods import for_clips
+    from core.pipeline.engine import EnhanceError, Request, check
+
+    for m in methods:
+        try:
+            spec = for_clips(m)
+            check(Request.make(m, outscale=clip.outscale), clip.width, clip.height, own={m: spec})
+        except (EnhanceError, KeyError, ValueError) as exc:
+            raise EnhanceError(f"{m} on {clip.width}×{clip.height} frames: {exc}") from None
+
+
+RUNS_KEPT = 64  # (method, frame size) measurements of finished runs this server keeps
+_runs: OrderedDict[tuple[str, int, int], float] = OrderedDict()  # (method, frame width, height) → seconds a frame
+_runs_lock = threading.Lock()
+NEAR = 1.5  # a run on frames within this factor of pixels stands for another size (scaled by the pixels)
+
+
+def remember_run(result: dict, clip: Input) -> None:
+    """A finished run's pace, per method (its frames ÷ its seconds, decoding, encoding and scoring included), for
+    the estimates of later runs on this server."""
+    with _runs_lock:
+        for m, r in result["methods"].items():
+            if r.get("fps") and not r.get("resumed"):
+                _runs[(m, clip.width, clip.height)] = 1 / r["fps"]
+                _runs.move_to_end((m, clip.width, clip.height))
+        while len(_runs) > RUNS_KEPT:
+            _runs.popitem(last=False)
+
+
+def _earlier_run(method: str, width: int, height: int) -> tuple[float, str] | None:
+    """(seconds a frame of width×height, the frame size it was measured at) from a run here on frames of a near
+    size, scaled by the pixels."""
+    pixels = width * height
+    with _runs_lock:
+        near = [(abs(np.log(w * h / pixels)), w, h, s) for (m, w, h), s in _runs.items() if m == method
+                and 1 / NEAR <= w * h / pixels <= NEAR]
+    if not near:
+        return None
+    _, w, h, s = min(near)
+    return s * pixels / (w * h), f"{w}×{h}"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    method: str
+    seconds: float | None   # the whole clip; None: not measured yet
+    words: str
+
+
+def estimate(methods: list[str], clip: Input) -> list[Estimate]:
+    """This machine's expected time for each method on the clip, before the run: a network run on each frame from
+    its backend calibration (core.quality.ranking.expected_time, as Which model? estimates) × the frames; any
+    method from a finished run of it here on frames of a near size; else not measured yet (nothing is measured
+    now). The calibration's time is the network's alone (decoding, encoding and scoring come on top)."""
+    from core.methods import for_clips, is_network
+    from core.quality.ranking import expected_time
+    from core.runtime import calibrate
+
+    n = clip.frames or 0
+    out = []
+    for m in methods:
+        spec = for_clips(m)
+        per_frame = None
+        if n and is_network(spec) and spec.consumes == "frame":
+            try:
+                per_frame = expected_time(spec, clip.height, clip.width)
+            except ValueError:
+                per_frame = None
+            if per_frame is not None:
+                record = calibrate.measured(spec)
+                where = ("made while this machine was busy, so likely too long" if record.get("contended")
+                         else "made on a quiet machine")
+                out.append(Estimate(m, per_frame * n, f"{m} {_about(per_frame * n)} ({per_frame:.2g} s a "
+                                    f"frame, the network alone, by the backend calibration {where})"))
+                continue
+        if n and (earlier := _earlier_run(m, clip.width, clip.height)) is not None:
+            per_frame, size = earlier
+            out.append(Estimate(m, per_frame * n, f"{m} {_about(per_frame * n)} ({per_frame:.2g} s a "
+                                f"frame, from a run here on {size} frames)"))
+            continue
+        out.append(Estimate(m, None, m))
+    return out
+
+
+def total(estimates: list[Estimate]) -> float | None:
+    """The run's expected seconds when every method's is known (the job's time left from its first second)."""
+    return sum(e.seconds for e in estimates) if estimates and all(e.seconds is not None for e in estimates) \
+        else None
+
+
+def estimate_words(estimates: list[Estimate], frames: int | None, width: int, height: int) -> str:
+    """One caption beside Run: the run's expected time, each method's and where it comes from, and the methods
+    not measured yet."""
+    if not estimates:
+        return ""
+    if not frames:
+        return f"Time not estimated: the clip does not say how many frames it has ({width}×{height} frames)."
+    whole = total(estimates)
+    known = [e.words for e in estimates if e.seconds is not None]
+    unknown = [e.method for e in estimates if e.seconds is None]
+    what = f"{frames} frames of {width}×{height}"
+    words = (f"{_about(whole).capitalize()} on this machine for {what}: " if whole is not None else
+             f"On this machine, for {what}: " if known else f"{what[0].upper()}{what[1:]}") + "; ".join(known) + "."
+    if unknown:
+        them = "it" if len(unknown) == 1 else "them"
+        words += f" Not measured yet: {', '.join(unknown)} (a run here measures {them})."
+    return words
+
+
+def _about(seconds: float) -> str:
+    if seconds < 1:
+        return "under 1 s"
+    if seconds < 90:
+        return f"about {seconds:.0f} s"
+    minutes = round(seconds / 60)
+    return f"about {minutes} min" if minutes < 90 else f"about {minutes / 60:.1f} h"
 
 
 def _frame(job_id: str, name: str, data: bytes, index: int) -> np.ndarray:
