@@ -6,10 +6,11 @@
     (Windows: py -3.11 scripts\\lab.py run)
 
 Also: setup, dev (setup and the test tools), weights, warm (python -m core prepare), browser (Chromium for the
-browser tests), lint, bench (bench/speed.py --quick), wheels (tests/test_wheels.py: does every pin have a wheel for
-Windows, macOS and Linux). `--torch cpu` (the default, or TORCH=cpu): the lightest torch that runs on a CPU;
-`--torch cuda`: the registry's CUDA build (Linux). A second run skips what is set up: the stamps in .venv hold a hash
-of the requirements files and of this script, and a change to either sets up again. The Makefile calls this.
+browser tests), vulkan (the Vulkan loader and Mesa's lavapipe for the vulkan backend's tests), lint, bench
+(bench/speed.py --quick), wheels (tests/test_wheels.py: does every pin have a wheel for Windows, macOS and Linux).
+`--torch cpu` (the default, or TORCH=cpu): the lightest torch that runs on a CPU; `--torch cuda`: the registry's
+CUDA build (Linux). A second run skips what is set up: the stamps in .venv hold a hash of the requirements files
+and of this script, and a change to either sets up again. The Makefile calls this.
 """
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ TORCH_NEEDS = ("filelock", "typing-extensions>=4.10.0", "sympy", "networkx>=2.5.
 # a CPU build must import and compute with no GPU library loaded
 TORCH_CHECK = ("import torch, torchvision; "
                "torch.nn.functional.conv2d(torch.ones(1, 1, 4, 4), torch.ones(1, 1, 3, 3))")
-COMMANDS = ("setup", "dev", "weights", "warm", "browser", "run", "lint", "test", "bench", "wheels")
+COMMANDS = ("setup", "dev", "weights", "warm", "browser", "vulkan", "run", "lint", "test", "bench", "wheels")
 
 
 # ---------------------------------------------------------------- pure parts (tests/test_lab_setup.py)
@@ -192,6 +193,16 @@ def chromium_hint(system: str) -> str:
 
 
 # ---------------------------------------------------------------- running
+VULKAN_PACKAGES = ("libvulkan1", "mesa-vulkan-drivers")  # the loader, and Mesa's drivers (lavapipe among them)
+
+
+def vulkan_loader(system: str) -> str | None:
+    """The Vulkan loader library where this machine has one (None: the Vulkan tests will skip)."""
+    import ctypes.util
+
+    return ctypes.util.find_library("vulkan-1" if system == "Windows" else "vulkan")
+
+
 def run_command(cmd: Sequence[str], cwd: Path, quiet: bool = False, env: Mapping[str, str] | None = None) -> int:
     """One program with its arguments (no shell); its exit status (127: not found)."""
     sink = subprocess.DEVNULL if quiet else None
@@ -293,6 +304,7 @@ class Lab:
         wanted = digest({DEV_REQUIREMENTS: self._read(DEV_REQUIREMENTS), "setup": self.setup_digest().encode()}, "dev")
         if is_current(self._stamp(".installed-dev"), wanted):
             return
+        self.say(f"installing the test tools ({DEV_REQUIREMENTS})")
         self.pip("install", "-q", "-r", DEV_REQUIREMENTS)
         (self.venv / ".installed-dev").write_text(wanted + "\n")
 
@@ -321,6 +333,23 @@ class Lab:
             return
         self.say(f"no Chromium found: the browser tests will be skipped ({chromium_hint(self.system)})")
 
+    def vulkan(self) -> None:
+        """The Vulkan loader and Mesa's drivers, for the vulkan backend's tests (lavapipe, a software device: they
+        check its output, not its speed): on Linux as root, Debian's packages; elsewhere without a loader the
+        Vulkan tests skip, saying why."""
+        is_root = hasattr(os, "geteuid") and os.geteuid() == 0
+        if self.system == "Linux" and is_root and shutil.which("apt-get") and shutil.which("dpkg"):
+            if self.call(["dpkg", "-s", *VULKAN_PACKAGES], quiet=True) != 0:
+                self.say("installing Debian's libvulkan1 and mesa-vulkan-drivers for the Vulkan tests")
+                self.must(["apt-get", "update", "-qq"])
+                self.must(["apt-get", "install", "-y", "-qq", *VULKAN_PACKAGES], quiet=True,
+                          env={"DEBIAN_FRONTEND": "noninteractive"})
+            return
+        if vulkan_loader(self.system) is None:
+            hint = ("as root: apt-get install libvulkan1 mesa-vulkan-drivers" if self.system == "Linux"
+                    else "a GPU driver with Vulkan installs it")
+            self.say(f"no Vulkan loader found: the Vulkan tests will be skipped ({hint})")
+
     def run(self, port: int) -> int:
         self.warm()
         return self.call([str(self.python), "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port)])
@@ -334,6 +363,7 @@ class Lab:
         self.lint()
         self.weights()
         self.browser()
+        self.vulkan()
         return self.call([str(self.python), "-m", "pytest", *args])
 
     def bench(self) -> int:

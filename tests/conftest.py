@@ -158,6 +158,17 @@ def server(artifacts):
     log.close()
 
 
+def pytest_collection_modifyitems(config, items):
+    """Without a browser, the tests that need one are skipped before they start: pytest -ra folds them into one line
+    per file, saying why (CI fails instead, in the fixture)."""
+    if CHROMIUM is not None or os.environ.get("CI"):
+        return
+    skip = pytest.mark.skip(reason=f"no Chromium found: {chromium_hint(platform.system())}")
+    for item in items:
+        if "browser" in getattr(item, "fixturenames", ()):
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="module")
 def browser():
     """A headless Chromium driven by Playwright (it never downloads a browser of its own)."""
