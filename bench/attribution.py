@@ -41,7 +41,7 @@ img = np.load({image!r})
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 cpu = lambda: sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
 started, cpu_started = time.perf_counter(), cpu()
-result = attribute(AttributionRequest(({name!r},), window={window!r}, steps={steps}, context=64), img)
+result = attribute(AttributionRequest(({name!r},), window={window!r}, steps={steps}, context=64, refine=False), img)
 total = time.perf_counter() - started
 (m,) = result.maps
 print(json.dumps({{"method": m.method, "seconds": round(m.seconds, 2), "with_loading_s": round(total, 2),
@@ -116,7 +116,8 @@ def diffusion(names: list[str], n_photos: int, n_windows: int, steps: int) -> li
     rows = []
     for name, lr in photos(n_photos):
         for window in busiest_windows(lr, n_windows):
-            result = attribute(AttributionRequest(tuple(names), window=window, steps=steps, context=64), lr)
+            request = AttributionRequest(tuple(names), window=window, steps=steps, context=64, refine=False)
+            result = attribute(request, lr)
             for m in result.maps:
                 rows.append({"photo": name, "window": window, "method": m.method, "di": round(m.di, 3),
                              "reach_px_90": round(m.reach_px, 2), "seconds": round(m.seconds, 2),
@@ -155,13 +156,13 @@ def main() -> int:
     import tempfile
 
     from core.methods import METHODS
-    from core.quality.attribution import DEFAULT_STEPS
+    from core.quality.attribution import LAM_STEPS
     from core.runtime.machine import describe
 
     present = set(METHODS.names())
     timed = SMOKE if args.smoke else [n for n in TIMED if n in present]
     compared = SMOKE if args.smoke else [n for n in COMPARED if n in present]
-    steps = args.steps or (8 if args.smoke else DEFAULT_STEPS)
+    steps = args.steps or (8 if args.smoke else LAM_STEPS)
     n_photos, n_windows = (1, 1) if args.smoke else (args.photos, args.windows)
     started = time.time()
     report = {"command": " ".join(["python bench/attribution.py", *sys.argv[1:]]), "cpu": describe(),

@@ -9,7 +9,10 @@ from core.quality.attribution import (
     DEFAULT_SIGMA,
     DEFAULT_STEPS,
     DEFAULT_WINDOW,
+    LAM_STEPS,
     MAX_METHODS,
+    REFINE_BUDGET_S,
+    REFINE_GAP,
     AttributionRequest,
 )
 from core.serve.jobs import State
@@ -17,13 +20,16 @@ from ui import jobs
 from ui.attribution_view import DEFAULT_METHODS, attributable, show, submit
 from ui.region import region_picker
 from ui.state import current_image_key, kept, require_image
+from ui.words import details
 
 st.title("What the network looks at")
 image = require_image()
-st.caption("Which input pixels did each method use to draw one small window of its output? A local attribution "
-           "map (Gu & Dong, CVPR 2021) follows the window's gradients from a blurred copy of the input to the input "
-           "itself; the Diffusion Index (DI) says how widely the map is spread. Bicubic reads a fixed 4×4 "
-           "neighbourhood; a network may draw on far more.")
+st.caption("Which pixels of the small input did each method use to draw one small square (the window) of its "
+           "large output? Each map lights up the pixels that mattered, brighter the more they did. Bicubic only "
+           "reads the 4×4 pixels around the square; a network may look much further.")
+details("A local attribution map (Gu & Dong, CVPR 2021) follows the window's gradients along a path from a blurred "
+        "copy of the input to the input itself; the Diffusion Index (DI, shown as spread) says how widely the map "
+        "is spread: (1 − Gini of the map) × 100. How it works, section 5, tells more.")
 c1, c2, c3 = st.columns([1, 3, 1])
 scale = c1.radio("Scale", (2, 3, 4), horizontal=True, persist_state="session", key=kept("attr_scale", 4),
                  format_func=lambda s: f"×{s}")
@@ -35,11 +41,16 @@ chosen = c2.multiselect(f"Methods (up to {MAX_METHODS})", names, max_selections=
 size = c3.select_slider("Window (output px)", (8, 16, 32), persist_state="session",
                         key=kept("attr_window", DEFAULT_WINDOW))
 if refused:
-    st.caption(f"Not attributable here (they run on ncnn only, with no torch forward to take gradients of): "
-               f"{', '.join(refused)}.")
-with st.expander("Path: steps and blur (LAM's defaults: 50 steps, σ 1.2)"):
+    st.caption(f"Not offered here: {', '.join(refused)} (they run on a library that cannot trace back which "
+               "pixels they used).")
+with st.expander(f"Path: steps and blur ({DEFAULT_STEPS} steps first, more while a map misses over "
+                 f"{REFINE_GAP * 100:.0f} %; σ 1.2)"):
     a, b, c = st.columns(3)
-    steps = a.slider("Path steps", 10, 100, step=5, persist_state="session", key=kept("attr_steps", DEFAULT_STEPS))
+    steps = a.slider("Path steps, first pass", 8, 128, step=8, persist_state="session",
+                     key=kept("attr_steps", DEFAULT_STEPS),
+                     help=f"Doubled while the map misses over {REFINE_GAP * 100:.0f} % of what the method did, as "
+                          f"long as a method's map takes under {REFINE_BUDGET_S:g} s (LAM's paper: {LAM_STEPS} "
+                          "steps).")
     sigma = b.slider("Blur σ at the start", 0.5, 10.0, step=0.1, persist_state="session",
                      key=kept("attr_sigma", DEFAULT_SIGMA))
     context = c.select_slider("Map covers (input px)", (32, 64, 96, 128), persist_state="session",

@@ -15,11 +15,17 @@ from core.methods.contract import NotAttributable
 from core.quality.attribution import (
     DEFAULT_SIGMA,
     DEFAULT_STEPS,
+    LAM_STEPS,
+    REFINE_GAP,
     AttributionError,
     AttributionRequest,
+    MethodMap,
+    PathGradients,
     attribute,
     diffusion_index,
     gini,
+    path_integrated_gradients,
+    sentences,
 )
 from core.serve.jobs import JobService, State
 
@@ -90,10 +96,11 @@ def test_a_small_conv_nets_map_is_zero_outside_its_receptive_field(astronaut):
     assert m.completeness_gap < COMPLETENESS_TOLERANCE
 
 
-def test_the_path_integral_is_complete_at_the_default_steps_for_a_real_network(astronaut):
+def test_the_path_integral_is_complete_at_lams_steps_for_a_real_network(astronaut):
     """Σ map = F(input) − F(baseline) within COMPLETENESS_TOLERANCE at 50 steps, σ 1.2 (LAM's defaults)."""
-    assert (DEFAULT_STEPS, DEFAULT_SIGMA) == (50, 1.2)
-    result = attribute(AttributionRequest(("realesr-animevideov3",), window=(800, 400, 16), context=32), astronaut)
+    assert (LAM_STEPS, DEFAULT_SIGMA) == (50, 1.2)
+    result = attribute(AttributionRequest(("realesr-animevideov3",), window=(800, 400, 16), context=32,
+                                          steps=LAM_STEPS, refine=False), astronaut)
     (m,) = result.maps
     delta = m.objective_input - m.objective_baseline
     assert delta > 1  # the blurred input's window is flatter: a real difference to attribute
@@ -180,3 +187,37 @@ def test_cli_writes_the_maps_and_the_figures_and_refuses_an_ncnn_network_in_one_
         assert overlay.shape == (256, 256, 3) and exact.shape == (64, 64) and exact.dtype == np.uint16
         assert exact.max() == 65535 and set(figures["sentences"][name].split()) >= {"DI"}
     assert main(["attribute", str(img), "--window", "800,400,16", "--methods", "SPAN_x4", "-o", str(out)]) == 2
+
+
+def test_a_refined_path_reuses_every_point_and_equals_the_finer_path_by_value(astronaut):
+    """Issue 48: the default map fits a lesson — 16 steps first, doubled while it misses over 5 %. A path of 2N
+    steps holds the N-step path's points: refining passes only the N new ones and gives the 2N-step map itself."""
+    crop = astronaut[200:232, 200:232].astype(np.float32) / 255
+    forward = get("realesr-animevideov3").torch_forward(4)
+    window = (40, 40, 16)
+    path = PathGradients(forward, crop, window)
+    coarse = path.map(8)
+    assert len(path.grads) == 8
+    fine = path.map(16)
+    assert len(path.grads) == 16  # 8 new points, not 16
+    direct, f_in, f_base, _ = path_integrated_gradients(forward, crop, window, steps=16)
+    np.testing.assert_allclose(fine, direct, rtol=1e-5, atol=1e-7)
+    assert (path.objective_input, path.objective_baseline) == pytest.approx((f_in, f_base), rel=1e-6)
+    assert not np.allclose(coarse, fine)
+
+
+def test_the_default_map_is_refined_until_its_gap_is_small_and_a_rough_one_says_so():
+    from core.io.samples import SAMPLES
+
+    assert (DEFAULT_STEPS, REFINE_GAP) == (16, 0.05)
+    lr = SAMPLES["astronaut"].image().pixels  # the page's default: 128², its window on the most detailed part
+    result = attribute(AttributionRequest(("bicubic",), window=(428, 364, 16)), lr)
+    (m,) = result.maps
+    fixed = attribute(AttributionRequest(("bicubic",), window=(428, 364, 16), refine=False), lr)
+    assert fixed.maps[0].steps == 16 and fixed.maps[0].completeness_gap > REFINE_GAP  # (6.6 % measured)
+    assert m.steps > 16 and m.completeness_gap <= REFINE_GAP and not m.rough
+    rough = MethodMap(method="x", what="", raw=np.full((3, 4, 4), 0.5 / 48), map=np.ones((4, 4)), gini=0.0, di=0.0,
+                      reach_px=1.0, seconds=1.0, objective_input=1.0, objective_baseline=0.0, batch=1, steps=128)
+    result.maps = [rough]
+    line = sentences(result)["x"]
+    assert rough.rough and "rough map" in line and "leaves out 50 %" in line

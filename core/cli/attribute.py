@@ -11,7 +11,14 @@ import time
 from pathlib import Path
 
 from core.cli.common import fail
-from core.quality.attribution import DEFAULT_CONTEXT, DEFAULT_SIGMA, DEFAULT_STEPS
+from core.quality.attribution import (
+    DEFAULT_CONTEXT,
+    DEFAULT_SIGMA,
+    DEFAULT_STEPS,
+    LAM_STEPS,
+    REFINE_BUDGET_S,
+    REFINE_GAP,
+)
 
 
 def add(sub) -> None:
@@ -23,7 +30,11 @@ def add(sub) -> None:
                    help="comma-separated, up to 4; each needs a torch forward (`python -m core methods`)")
     p.add_argument("-o", "--output", required=True, metavar="OUTDIR")
     p.add_argument("--scale", type=int, default=4)
-    p.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"path steps (default {DEFAULT_STEPS}, LAM's)")
+    p.add_argument("--steps", type=int, default=DEFAULT_STEPS,
+                   help=f"path steps of the first pass (default {DEFAULT_STEPS}; doubled while a map misses over "
+                        f"{REFINE_GAP * 100:.0f} % of what the method did, within {REFINE_BUDGET_S:g} s a method; "
+                        f"LAM's own: {LAM_STEPS})")
+    p.add_argument("--no-refine", dest="refine", action="store_false", help="exactly --steps path steps")
     p.add_argument("--blur", type=float, default=DEFAULT_SIGMA, metavar="SIGMA",
                    help=f"σ of the blurred start of the path (default {DEFAULT_SIGMA}, LAM's; up to 10)")
     p.add_argument("--region", type=int, default=DEFAULT_CONTEXT, metavar="SIDE",
@@ -65,7 +76,7 @@ class _Progress:
             self._end()
             self.index += 1
             self.current, self.started = head, time.perf_counter()
-            self._say(f"{head}: started ({self.index} of {self.count} methods, {self.steps} path steps)")
+            self._say(f"{head}: started ({self.index} of {self.count} methods, {self.steps} path steps first)")
             self.bar.set_description_str(head, refresh=False)
         self.bar.n = fraction
         self.bar.refresh()
@@ -95,7 +106,7 @@ def run(args) -> int:
                 return fail(str(exc))
             own, names = {spec.name: spec}, [*names, spec.name]
         request = AttributionRequest(tuple(names), window=window, scale=args.scale, steps=args.steps,
-                                     sigma=args.blur, context=args.region)
+                                     sigma=args.blur, context=args.region, refine=args.refine)
         progress = _Progress(len(names), request.steps)
         try:
             result = attribute(request, image.pixels, own=own, ctx=progress)

@@ -35,6 +35,7 @@ import math
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from typing import Protocol
 
 import cv2
@@ -43,7 +44,12 @@ import numpy as np
 from core.methods import lookup
 from core.methods.contract import Method, NotAttributable, TorchForward
 
-DEFAULT_STEPS = 50       # LAM demo: fold = 50
+LAM_STEPS = 50           # LAM demo: fold = 50 (the benches' figures, beside the paper's)
+DEFAULT_STEPS = 16       # a map's first pass; refined (×2, reusing every point) while its gap is over REFINE_GAP
+REFINE_GAP = 0.05        # completeness gap a refined map aims at
+ROUGH_GAP = 0.10         # over this the map is said to be rough
+REFINE_BUDGET_S = 30.0   # a method's map is refined only while its next pass fits this, at the pace seen now
+MAX_REFINED_STEPS = 128
 DEFAULT_SIGMA = 1.2      # LAM demo: sigma = 1.2
 KERNEL_SIZE = 9          # LAM demo: l = 9
 DEFAULT_WINDOW = 16      # LAM demo: window_size = 16 (output px)
@@ -73,10 +79,11 @@ class AttributionRequest:
     methods: tuple[str, ...]
     window: tuple[int, int, int]
     scale: int = 4
-    steps: int = DEFAULT_STEPS
+    steps: int = DEFAULT_STEPS              # the first pass's path steps
     sigma: float = DEFAULT_SIGMA
     context: int = DEFAULT_CONTEXT
     image_key: str = ""
+    refine: bool = True                     # double the steps while the gap is over REFINE_GAP and time allows
 
     def region(self, width: int, height: int) -> tuple[int, int, int, int]:
         """(x, y, w, h) of the input the map covers."""
@@ -135,6 +142,7 @@ class MethodMap:
     objective_input: float          # F(input): the window's summed gradient magnitude
     objective_baseline: float       # F(blurred input)
     batch: int
+    steps: int = 0                  # path steps of the map (after any refinement)
 
     @property
     def attribution_sum(self) -> float:
@@ -146,12 +154,18 @@ class MethodMap:
         delta = self.objective_input - self.objective_baseline
         return abs(self.attribution_sum - delta) / max(abs(delta), 1e-12)
 
+    @property
+    def rough(self) -> bool:
+        """Its path sum misses over ROUGH_GAP of what the method did: a rough map."""
+        return self.completeness_gap > ROUGH_GAP
+
     def figures(self) -> dict:
         return {"method": self.method, "what_ran": self.what, "diffusion_index": round(self.di, 3),
                 "gini": round(self.gini, 5), f"reach_px_{int(REACH_SHARE * 100)}": round(self.reach_px, 2),
                 "seconds": round(self.seconds, 3), "objective_input": self.objective_input,
                 "objective_baseline": self.objective_baseline, "attribution_sum": self.attribution_sum,
-                "completeness_gap": round(self.completeness_gap, 5), "path_steps_per_pass": self.batch}
+                "completeness_gap": round(self.completeness_gap, 5), "path_steps": self.steps,
+                "path_steps_per_pass": self.batch}
 
 
 @dataclass
@@ -259,40 +273,83 @@ class _Ticker:
         return tensor
 
 
+class PathGradients:
+    """The gradients of the window's objective along LAM's blur path for one method and one region, kept per
+    point, so a finer path reuses every point of a coarser one: the path of 2N steps holds the N-step path's
+    points (its σ at (i + 1)/2N for odd i + 1 are the new ones), and only those N new points cost a pass."""
+
+    def __init__(self, forward: TorchForward, image: np.ndarray, window: tuple[int, int, int],
+                 sigma: float = DEFAULT_SIGMA, batch: int | None = None):
+        self.forward, self.window, self.sigma = forward, window, sigma
+        self.image = image.astype(np.float64)
+        h, w = image.shape[:2]
+        self.batch = batch or int(min(MAX_BATCH, max(1, GRAD_BUDGET_BYTES // max(1, forward.grad_bytes_per_pixel
+                                                                                   * h * w))))
+        self.grads: dict[Fraction, np.ndarray] = {}  # t in (0, 1] along the path (σ = sigma·(1 − t)) → gradient
+        self.objective_input = 0.0                     # F at t = 1: the input itself (σ = 0)
+        self._baseline: float | None = None
+
+    def map(self, steps: int, on_step=None) -> np.ndarray:
+        """The C×h×w map at `steps` (the right Riemann sum: LAM's `Path_gradient` + `saliency_map_PG`), passing
+        only the points not already known. `on_step(fraction of the new points)` after every batch and between
+        layers; it may raise."""
+        import torch
+
+        sigmas = np.linspace(self.sigma, 0, steps + 1)
+        kernels = [gaussian_kernel(KERNEL_SIZE, s) for s in sigmas]
+        todo = [i for i in range(steps) if Fraction(i + 1, steps) not in self.grads]
+        done = [0]
+        ticker = _Ticker(lambda: on_step(done[0] / len(todo)) if on_step else None)
+        x, y, size = self.window
+        for start in range(0, len(todo), self.batch):
+            chunk_at = todo[start:start + self.batch]
+            points = np.stack([cv2.filter2D(self.image, -1, kernels[i + 1]) for i in chunk_at])
+            chunk = torch.from_numpy(np.moveaxis(points, 3, 1).astype(np.float32)).requires_grad_(True)
+            with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(ticker, ticker):
+                values = window_objective(self.forward.run(chunk), x, y, size)
+                values.sum().backward()
+            grad = chunk.grad.numpy()
+            grad[np.isnan(grad)] = 0.0  # as LAM's Path_gradient
+            for j, i in enumerate(chunk_at):
+                self.grads[Fraction(i + 1, steps)] = grad[j]
+                if i + 1 == steps:
+                    self.objective_input = float(values[j].detach())
+            done[0] += len(chunk_at)
+            if on_step:
+                on_step(done[0] / len(todo))
+        total = np.zeros(self.grads[Fraction(1)].shape, dtype=np.float64)
+        for i in range(steps):
+            derivative = np.moveaxis(cv2.filter2D(self.image, -1, (kernels[i + 1] - kernels[i]) * steps), 2, 0)
+            total += self.grads[Fraction(i + 1, steps)].astype(np.float64) * derivative.astype(np.float32)
+        return (total / steps).astype(np.float32)
+
+    @property
+    def objective_baseline(self) -> float:
+        """F(blurred input): the path's start."""
+        if self._baseline is None:
+            import torch
+
+            with torch.no_grad():
+                base = cv2.filter2D(self.image, -1, gaussian_kernel(KERNEL_SIZE, self.sigma)).astype(np.float32)
+                self._baseline = float(window_objective(self.forward.run(torch.from_numpy(
+                    base.transpose(2, 0, 1))[None]), *self.window)[0])
+        return self._baseline
+
+    def gap(self, raw: np.ndarray) -> float:
+        """Completeness: |Σ map − (F(input) − F(baseline))| / |F(input) − F(baseline)|."""
+        delta = self.objective_input - self.objective_baseline
+        return abs(float(raw.sum()) - delta) / max(abs(delta), 1e-12)
+
+
 def path_integrated_gradients(forward: TorchForward, image: np.ndarray, window: tuple[int, int, int],
-                              steps: int = DEFAULT_STEPS, sigma: float = DEFAULT_SIGMA, batch: int | None = None,
+                              steps: int = LAM_STEPS, sigma: float = DEFAULT_SIGMA, batch: int | None = None,
                               on_step=None) -> tuple[np.ndarray, float, float, int]:
     """(C×h×w map, F(input), F(baseline), steps per pass) of `forward` on the h×w×3 `image` (0…1) for `window`
-    (x, y, size in output px). `on_step(fraction)` after every batch of steps and between layers; it may raise."""
-    import torch
-
-    points, derivatives = blur_path(image, sigma, steps)
-    h, w = image.shape[:2]
-    if batch is None:
-        batch = int(min(MAX_BATCH, max(1, GRAD_BUDGET_BYTES // max(1, forward.grad_bytes_per_pixel * h * w))))
-    x, y, size = window
-    total = np.zeros(points.shape[1:], dtype=np.float64)
-    done = [0]
-    ticker = _Ticker(lambda: on_step(done[0] / steps) if on_step else None)
-    objective_input = 0.0
-    for start in range(0, steps, batch):
-        chunk = torch.from_numpy(points[start:start + batch]).requires_grad_(True)
-        with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(ticker, ticker):
-            values = window_objective(forward.run(chunk), x, y, size)
-            values.sum().backward()
-        grad = chunk.grad.numpy()
-        grad[np.isnan(grad)] = 0.0  # as LAM's Path_gradient
-        total += np.einsum("nchw,nchw->chw", grad.astype(np.float64), derivatives[start:start + batch])
-        if start + batch >= steps:
-            objective_input = float(values[-1].detach())  # the last point is the input itself (σ = 0)
-        done[0] = min(steps, start + batch)
-        if on_step:
-            on_step(done[0] / steps)
-    with torch.no_grad():
-        base = cv2.filter2D(image.astype(np.float64), -1, gaussian_kernel(KERNEL_SIZE, sigma)).astype(np.float32)
-        objective_baseline = float(window_objective(forward.run(torch.from_numpy(base.transpose(2, 0, 1))[None]),
-                                                    x, y, size)[0])
-    return (total / steps).astype(np.float32), objective_input, objective_baseline, batch
+    (x, y, size in output px) at a fixed number of steps. `on_step(fraction)` after every batch of steps and
+    between layers; it may raise."""
+    path = PathGradients(forward, image, window, sigma, batch)
+    raw = path.map(steps, on_step)
+    return raw, path.objective_input, path.objective_baseline, path.batch
 
 
 # ---------------------------------------------------------------- the job
@@ -320,26 +377,43 @@ def attribute(request: AttributionRequest, pixels: np.ndarray, own: Mapping[str,
                          cpu=machine()["cpu"].strip())
     n = len(methods)
     for i, method in enumerate(methods):
-        label = f"{method.name}: path step"
-
-        def on_step(fraction: float, i: int = i, label: str = label) -> None:
-            if ctx is not None:
-                ctx.step((i + fraction) / n, f"{label} {min(request.steps, math.floor(fraction * request.steps) + 1)}"
-                                             f" of {request.steps} ({i + 1} of {n} methods)")
-
         if ctx is not None:
             ctx.step(i / n, f"{method.name}: loading (its first map in this process loads the weights)")
         forward = method.torch_forward(request.scale)
         started = time.perf_counter()
-        raw, f_in, f_base, batch = path_integrated_gradients(forward, result.crop, result.window, request.steps,
-                                                             request.sigma, on_step=on_step)
+        path = PathGradients(forward, result.crop, result.window, request.sigma)
+        steps = request.steps
+        raw, level = path.map(steps, _progress(ctx, method.name, i, n, steps, 0.0, 0)), 0
+        # a finer path costs as much again as every pass so far (its new points are as many as the old)
+        while (request.refine and path.gap(raw) > REFINE_GAP and steps * 2 <= MAX_REFINED_STEPS
+               and 2 * (time.perf_counter() - started) <= REFINE_BUDGET_S):
+            missed, steps, level = path.gap(raw), steps * 2, level + 1
+            raw = path.map(steps, _progress(ctx, method.name, i, n, steps, missed, level))
         seconds = time.perf_counter() - started
         di, g = diffusion_index(raw)
         normed = normalised_map(raw)
         result.maps.append(MethodMap(method=method.name, what=forward.what, raw=raw, map=normed, gini=g, di=di,
                                      reach_px=reach(normed, result.window_centre), seconds=seconds,
-                                     objective_input=f_in, objective_baseline=f_base, batch=batch))
+                                     objective_input=path.objective_input,
+                                     objective_baseline=path.objective_baseline, batch=path.batch, steps=steps))
     return result
+
+
+def _progress(ctx: Steps | None, name: str, i: int, n: int, steps: int, missed: float, level: int):
+    """`on_step` for one pass of method i of n: the job's bar over the methods, the method's share split as its
+    passes may come (the first pass its first half, each refinement half of what is left: the bar never goes
+    back); a refining pass (its new points are half of `steps`) says what the coarser map missed."""
+    if ctx is None:
+        return None
+    new = steps // 2 if level else steps
+    start, span = 1 - 0.5 ** level, 0.5 ** (level + 1)
+
+    def on_step(fraction: float) -> None:
+        at = min(new, math.floor(fraction * new) + 1)
+        what = (f"{name}: refining the map (it missed {missed * 100:.0f} %), step {at} of {new} more" if level else
+                f"{name}: path step {at} of {steps}")
+        ctx.step((i + start + span * fraction) / n, f"{what} ({i + 1} of {n} methods)")
+    return on_step
 
 
 # ---------------------------------------------------------------- words and pictures
@@ -359,7 +433,11 @@ def sentences(result: Attribution) -> dict[str, str]:
             text += f", the widest spread of these {len(maps)} (next: {by_di[-2].method}, {by_di[-2].di:.2f})"
         elif len(maps) > 1 and m is by_di[0] and shown[m.method] < shown[by_di[1].method]:
             text += f", the narrowest of these {len(maps)}"
-        out[m.method] = text + f" (over the {rw}×{rh} input region, {m.seconds:.1f} s)."
+        text += f" (over the {rw}×{rh} input region, {m.seconds:.1f} s)."
+        if m.rough:
+            text += (f" A rough map: it leaves out {m.completeness_gap * 100:.0f} % of what the method did in the "
+                     "window (a finer one would take longer than a lesson allows).")
+        out[m.method] = text
     return out
 
 
@@ -383,4 +461,5 @@ def heat_overlay(crop: np.ndarray, normed: np.ndarray, window: tuple[int, int, i
 
 __all__ = ["AttributionError", "AttributionRequest", "Attribution", "MethodMap", "NotAttributable", "attribute",
            "path_integrated_gradients", "diffusion_index", "gini", "blur_path", "window_objective", "sentences",
-           "heat_overlay", "DEFAULT_STEPS", "DEFAULT_SIGMA", "KERNEL_SIZE", "DEFAULT_WINDOW", "DEFAULT_CONTEXT"]
+           "heat_overlay", "PathGradients", "DEFAULT_STEPS", "LAM_STEPS", "DEFAULT_SIGMA", "KERNEL_SIZE",
+           "DEFAULT_WINDOW", "DEFAULT_CONTEXT"]
