@@ -123,17 +123,18 @@ def run_input(info: ClipInfo, reference: Reference) -> Input:
 
 
 def check_run(methods: list[str], clip: Input) -> None:
-    """Every method's request checked on the clip's frames as the job will check it on the first frame
-    (core.pipeline.engine.check: the scale, SRLAB_MAX_OUTPUT_PIXELS, the parameters, the backend): an
-    EnhanceError naming the method, at once, before any job is queued."""
-    from core.methods import for_clips
-    from core.pipeline.engine import EnhanceError, Request, check
+    """Every method's request checked on the clip's frames as the job checks it (core.video.processing.check_clip:
+    the scale, SRLAB_MAX_OUTPUT_PIXELS, the parameters): an EnhanceError naming the method, at once, before any
+    job is queued."""
+    from core.pipeline.engine import EnhanceError
+    from core.video.processing import check_clip
 
     for m in methods:
         try:
-            spec = for_clips(m)
-            check(Request.make(m, outscale=clip.outscale), clip.width, clip.height, own={m: spec})
-        except (EnhanceError, KeyError, ValueError) as exc:
+            check_clip(m, clip.width, clip.height, clip.outscale)
+        except EnhanceError:
+            raise
+        except (KeyError, ValueError) as exc:
             raise EnhanceError(f"{m} on {clip.width}×{clip.height} frames: {exc}") from None
 
 

@@ -95,14 +95,35 @@ def _frames_through_engine(clip, spec, method, scale, backend, tile, params, own
         yield frame, result.pixels
 
 
+def check_clip(method: str, width: int, height: int, outscale: float | None = None, *, backend: str = "auto",
+               params: dict | None = None, own: Mapping[str, Method] | None = None) -> tuple[int, int]:
+    """The one check of a clip's request on width×height frames, before anything runs (the Video page when it
+    submits, and the job on its first frame): an image method's as for an image (engine.check); a video
+    network's scale and the output limit, its whole ×native frames included (it is not tiled, so they are held).
+    The output frame size, or an EnhanceError naming the method."""
+    spec = for_clips(method, own)
+    scale = outscale or spec.native_scale or 4
+    if spec.consumes == "frame":
+        request = Request.make(method, outscale=scale, backend=backend, params=params)
+        try:
+            _, size, _ = engine.check(request, width, height, {method: spec})
+        except EnhanceError as exc:
+            raise EnhanceError(f"{method} on {width}×{height} frames: {exc}") from None
+        return size
+    size = engine.target_size(width, height, scale)
+    if not (engine.MIN_OUTSCALE <= scale <= engine.MAX_OUTSCALE):
+        raise EnhanceError(f"{method}: scale {scale:g} is out of range ({engine.MIN_OUTSCALE:g}…"
+                           f"{engine.MAX_OUTSCALE:g})")
+    limit = settings.current().max_output_pixels
+    if size[0] * size[1] > limit or width * height * spec.native_scale ** 2 > limit:
+        raise EnhanceError(f"{method}: {width}×{height} frames at ×{spec.native_scale} are over the output limit "
+                           "(SRLAB_MAX_OUTPUT_PIXELS): choose smaller frames")
+    return size
+
+
 def _frames_through_sequence(clip, spec, method, scale, backend, tile, params, own, record, on_step):
     w, h = clip.info.width, clip.info.height
-    size = engine.target_size(w, h, scale)
-    if not (engine.MIN_OUTSCALE <= scale <= engine.MAX_OUTSCALE):
-        raise EnhanceError(f"scale {scale:g} is out of range ({engine.MIN_OUTSCALE:g}…{engine.MAX_OUTSCALE:g})")
-    limit = settings.current().max_output_pixels
-    if size[0] * size[1] > limit or w * h * spec.native_scale ** 2 > limit:
-        raise EnhanceError(f"{size[0]}×{size[1]} frames are over the output limit (SRLAB_MAX_OUTPUT_PIXELS)")
+    size = check_clip(method, w, h, scale, own=own)
     try:
         plan = spec.plan(h, w, tile, backend)
     except ValueError as exc:
