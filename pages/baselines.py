@@ -13,6 +13,7 @@ from ui.region import region_picker
 from ui.result_view import no_reference_table
 from ui.slider import DISPLAY_MAX, to_display
 from ui.state import current_image_key, kept, method, method_names, projector, require_image
+from ui.words import details
 
 st.title("Baselines")
 image = require_image()
@@ -86,11 +87,12 @@ for start in range(0, len(shown), per_row):
     for col, (request, (result, png)) in zip(cols, shown[start:start + per_row]):
         s = result.stats
         col.image(to_display(result.pixels, DISPLAY_MAX // 2), width="stretch", output_format="PNG")
-        col.caption(f"**{s.method}** ({s.kind}): {s.summary}{'; faces: ' + s.face if request.face else ''}. "
-                    f"{s.elapsed_s:.2f} s.")
+        col.caption(f"**{s.method}** ({s.kind}): {method(s.method).description} {s.elapsed_s:.2f}\u00a0s.")
         download("Download PNG", png, result_name(image.name, s.method, f"x{s.outscale:g}", ".png"), "image/png",
                  key=f"base_dl_{start}_{s.method}", container=col)
 
+details(*(f"**{result.stats.method}** did: {result.stats.summary}" + (f"; faces: {result.stats.face}." if request.face
+                                                                       else ".") for request, (result, _) in shown))
 named = [(result.stats.method, result.pixels) for _, (result, _) in shown]
 st.markdown("**A / B**: any two results on one slider")
 ab_slider(named, key="base_ab")

@@ -7,11 +7,15 @@ from ui import jobs
 from ui.controls import download, scale_picker
 from ui.picker import UPLOAD_TYPES
 from ui.state import hold, kept, method, method_names, require_frame
+from ui.words import details
 
 require_frame()
 st.title("Batch")
 st.caption("Many images with one method and scale. Files stay in this server's memory; the results come back as "
-           "one zip with statistics.csv. For folders of thousands, use `python -m core enhance DIR -o OUT`.")
+           "one zip with a table of what was done. For folders of thousands, the command line does the same "
+           "(Details).")
+details("On the server: `python -m core enhance DIR -o OUT --method NAME --outscale N` (a folder's outputs "
+        "already there are skipped, so a re-run goes on where it stopped); the zip's table is statistics.csv.")
 files = st.file_uploader("Images, or zip archives of images", type=UPLOAD_TYPES + ["zip"],
                          accept_multiple_files=True, key="batch_files")
 c1, c2 = st.columns(2)

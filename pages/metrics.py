@@ -15,6 +15,7 @@ from ui.metrics_view import report_button, show_scores, sweep_panel, truth_cauti
 from ui.picker import chosen_sample
 from ui.slider import to_display
 from ui.state import kept, method_names, require_image
+from ui.words import details
 
 st.title("Metrics")
 image = require_image()
@@ -29,13 +30,13 @@ for k, v in DEFAULTS.items():  # widgets below take their values from here, so t
 
 
 def one_click() -> None:
-    """The classroom demo: astronaut, ×4, noise σ 10, JPEG 60, seven methods."""
+    """The classroom demo: astronaut, ×4, noise σ 10, JPEG 60, seven methods (the button says it plainly)."""
     st.session_state.update(DEFAULTS, source_w="Sample", sample_w="astronaut", met_noise=10.0, met_jpeg=60,
                             met_go=True)
 
 
-st.button("One click: astronaut, ×4, noise σ 10, JPEG 60, seven methods", on_click=one_click, key="met_demo",
-          type="primary")
+st.button("One click: astronaut, made 4× smaller, grainy and a low-quality JPEG; seven methods restore it",
+          on_click=one_click, key="met_demo", type="primary")
 
 mode = st.radio("Reference", MODES, horizontal=True, persist_state="session", key="met_mode")
 reference = None
@@ -50,12 +51,17 @@ if mode == MODES[0]:
     c = st.columns(6)
     factor = c[0].selectbox("Downscale ÷", SCALES, persist_state="session", key="met_factor")
     down = c[1].selectbox("Downscale with", DOWNSCALE_METHODS, persist_state="session", key="met_down")
-    blur = c[2].slider("Blur σ (0 = off)", 0.0, 5.0, step=0.1, persist_state="session", key="met_blur")
-    noise = c[3].slider("Noise σ (0 = off)", 0.0, 50.0, step=1.0, persist_state="session", key="met_noise")
-    jpeg = c[4].slider("JPEG quality (0 = off)", 0, 100, step=5, persist_state="session", key="met_jpeg")
-    seed = c[5].number_input("Seed", 0, 10_000, persist_state="session", key="met_seed")
+    blur = c[2].slider("Blur (0 = off)", 0.0, 5.0, step=0.1, persist_state="session", key="met_blur",
+                       help="Gaussian blur σ, in pixels of the clean image")
+    noise = c[3].slider("Grain (0 = off)", 0.0, 50.0, step=1.0, persist_state="session", key="met_noise",
+                        help="Gaussian noise σ on 0–255")
+    jpeg = c[4].slider("JPEG quality (0 = off)", 0, 100, step=5, persist_state="session", key="met_jpeg",
+                       help="Lower: smaller file, more blocks")
+    seed = c[5].number_input("Grain pattern", 0, 10_000, persist_state="session", key="met_seed",
+                             help="The random seed of the grain: the same number always gives the same grain")
     pair = make_pair(clean, Degradation(factor, down, blur, noise, int(jpeg), int(seed)))
-    st.markdown(f"**Pipeline:** {pair.pipeline()}")
+    st.markdown(pair.plain())
+    details(f"Recipe: {pair.pipeline()}.")
     lr_pixels, reference, outscale = pair.lr, pair.hr, float(factor)
     p1, p2 = st.columns(2)
     p1.image(to_display(pair.lr, 256), caption=f"input (degraded) {pair.lr.shape[1]}×{pair.lr.shape[0]}",
@@ -75,10 +81,10 @@ else:
 
 methods = st.multiselect("Methods", method_names(), persist_state="session", key="met_methods")
 c2, c3, c4 = st.columns(3)
-y_only = c2.toggle("Y channel (BT.601)",
-                   persist_state="session", key="met_y", help="PSNR/SSIM on BT.601 luma (as published SR "
-                                                           "tables) instead of RGB. LPIPS is always RGB.")
-crop_border = c3.number_input("Border crop (px)", 0, 32,
+y_only = c2.toggle("Score brightness only",
+                   persist_state="session", key="met_y", help="PSNR/SSIM on the Y channel, BT.601 luma (as published "
+                                                           "SR tables) instead of RGB. LPIPS is always RGB.")
+crop_border = c3.number_input("Leave out a border (px)", 0, 32,
                               persist_state="session", key=kept(f"met_crop_{outscale:g}", int(round(outscale))),
                               help="Pixels removed on every side before scoring; the scale, as BasicSR does.")
 policy = c4.radio("If sizes differ", ["crop", "refuse"], horizontal=True, persist_state="session", key="met_policy",

@@ -1,12 +1,13 @@
 """Train: watch a network learn on this CPU — from scratch, or a shipped network fine-tuned — live, then use
 the result like any other model (every picker of this session, and a download with its card)."""
+import dataclasses
 import json
 
 import streamlit as st
 
 from core.io.imageio import ImageError, load_image
 from core.serve.jobs import State
-from core.train.checks import check, pairs_text
+from core.train.checks import check, native_scale, pairs_text
 from core.train.config import TrainError
 from core.train.data import builtin_images
 from core.train.presets import PRESETS, config
@@ -15,6 +16,7 @@ from ui.controls import download
 from ui.picker import UPLOAD_TYPES
 from ui.state import current_image, kept, require_frame
 from ui.train_view import has_checkpoint, keep_result, live, submit_training, watch_training
+from ui.words import details
 
 require_frame()
 st.title("Train")
@@ -23,7 +25,9 @@ st.caption("Training makes a network: pairs are made on the fly from clean image
            "weights move to make the loss smaller. Whole images are held out for validation, never trained on.")
 name = st.radio("Preset", list(PRESETS), persist_state="session", key=kept("train_preset", "scratch-60s"),
                 format_func=lambda n: PRESETS[n].title)
-st.caption(f"What it teaches: {PRESETS[name].teaches}. Its inputs: {pairs_text(PRESETS[name].config)}.")
+made = dataclasses.replace(PRESETS[name].config.degradation, scale=native_scale(PRESETS[name].config))
+st.caption(f"What it teaches: {PRESETS[name].teaches}. Its inputs: each clean photo after we {made.plain()}.")
+details(f"Inputs made by: {pairs_text(PRESETS[name].config)}.")
 c1, c2, c3 = st.columns(3)
 seconds = c1.slider("Length (s)", 10, int(PRESETS[name].config.seconds) * 2, step=10,
                     persist_state="session", key=kept(f"train_seconds_{name}", int(PRESETS[name].config.seconds)))

@@ -12,6 +12,7 @@ from ui.picker import chosen_sample
 from ui.ranking_view import show_ranking
 from ui.region import region_picker
 from ui.state import current_image_key, kept, require_image
+from ui.words import details
 
 st.title("Which model?")
 image = require_image()
@@ -33,7 +34,8 @@ sample = chosen_sample()
 truth = sample is not None and st.toggle(
     "Score against the truth: degrade the sample's clean original as on the Metrics page",
     persist_state="session", key=kept("rank_truth", True),
-    help="The input becomes the clean sample downscaled (and blurred, noised, JPEG'd as the Metrics page says).")
+    help="The input becomes the clean sample made smaller (and blurred, grainy or a JPEG as the Metrics page "
+         "says).")
 if truth:
     from core.io.samples import SAMPLES
 
@@ -42,7 +44,8 @@ if truth:
                                                              get("met_noise", 0.0), int(get("met_jpeg", 0)),
                                                              int(get("met_seed", 0))))
     lr, hr = pair.lr, pair.hr
-    st.caption(f"**Pipeline:** {pair.pipeline()}")
+    st.caption(pair.plain())
+    details(f"Recipe: {pair.pipeline()}.")
 else:
     lr, hr = image.pixels, None
 has_ref = hr is not None

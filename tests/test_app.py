@@ -86,13 +86,17 @@ def test_baselines_grid_with_network_result_reused_from_enhance():
     assert not at.exception and not errors(at)
     assert any("5 results at ×4 (512×512)" in s.value for s in at.subheader)
     captions = [c.value for c in at.caption]
-    expect = ["**nearest** (interpolation): nearest ×4, cv2.resize INTER_NEAREST",
-              "**bicubic** (interpolation): bicubic ×4, cv2.resize INTER_CUBIC",
-              "**bilateral** (restoration filter): bilateral (d=9, σcolor=25, σspace=5), then bicubic ×4",
-              "**wavelet** (restoration filter): wavelet (db1, soft, BayesShrink, σ=auto), then bicubic ×4",
-              "**RealESRGAN_x4plus** (network): RealESRGAN_x4plus network ×4."]
+    for name in ("nearest", "bicubic", "bilateral", "wavelet", "RealESRGAN_x4plus"):  # plain: what it does
+        assert any(c.startswith(f"**{name}** ({at_kind}): ") for c in captions
+                   for at_kind in ("interpolation", "restoration filter", "network")), name
+    said = "\n".join(m.value for e in at.expander if e.label == "Details" for m in e.markdown)  # what ran, exactly
+    expect = ["**nearest** did: nearest ×4, cv2.resize INTER_NEAREST",
+              "**bicubic** did: bicubic ×4, cv2.resize INTER_CUBIC",
+              "**bilateral** did: bilateral (d=9, σcolor=25, σspace=5), then bicubic ×4",
+              "**wavelet** did: wavelet (db1, soft, BayesShrink, σ=auto), then bicubic ×4",
+              "**RealESRGAN_x4plus** did: RealESRGAN_x4plus network ×4."]
     for text in expect:
-        assert any(c.startswith(text) for c in captions), text
+        assert text in said, text
     network_caption = next(c for c in captions if c.startswith("**RealESRGAN_x4plus**"))
     assert enhance_time.removesuffix(" s") in network_caption  # the same result, not a second run
     assert len(at.get("download_button")) == 5
@@ -111,7 +115,7 @@ def test_metrics_one_click_demo_scores_seven_methods_against_the_truth():
     # the perception–distortion trade-off, on real weights: the GAN loses PSNR to bicubic, wins LPIPS
     assert df.loc["RealESRGAN_x4plus", "LPIPS ↓"] < df.loc["bicubic", "LPIPS ↓"]
     assert df.loc["RealESRGAN_x4plus", "PSNR (dB) ↑"] < df.loc["bicubic", "PSNR (dB) ↑"]
-    assert any("Y channel (BT.601, 16–235); border crop 4 px" in c.value for c in at.caption)
+    assert any("Y channel (BT.601, 16–235); border crop 4 px" in m.value for m in at.markdown)  # under Details
     assert len(at.get("download_button")) == 2  # the CSV and the HTML handout
 
 
@@ -321,7 +325,9 @@ def test_the_words_say_what_runs(monkeypatch):
     at.switch_page("pages/train.py").run()
     captions = [c.value for c in at.caption]
     assert not any("blur → downscale → noise → JPEG" in c for c in captions)
-    assert any(c.endswith("Its inputs: bicubic downscale ÷4.") for c in captions)  # the scratch preset's pairs
+    assert any(c.endswith("Its inputs: each clean photo after we made it 4× smaller.") for c in captions)  # the
+    # scratch preset's pairs, in plain words; the exact recipe under Details
+    assert any("bicubic downscale ÷4" in m.value for e in at.expander if e.label == "Details" for m in e.markdown)
     assert all("this image" not in p.title for p in PRESETS.values())  # they train on the built-in photos first
 
     torch.manual_seed(1)
@@ -385,7 +391,8 @@ def test_start_names_every_page_and_its_lesson_writes_each_measure_one_way():
     from core.methods import select
 
     total = len(select(network=True, scale=4))  # the catalogue's ×4 networks (10 before DAT-light)
-    assert summary.startswith(f"**{ran} of the {total} ×4 networks ran**") and "best first by NIQE" in summary
+    assert summary.startswith(f"**{ran} of the {total} ×4 networks ran**")
+    assert "best first by how natural each looks (lower NIQE is better)" in summary
     captions = [c for i in at.image for c in i.captions if c[:1].isdigit()]
     # every rank once (AppTest lists a grid's images column by column, so their order is the layout's)
     assert len(captions) == ran and sorted(int(c.split(".")[0]) for c in captions) == list(range(1, ran + 1))

@@ -145,7 +145,8 @@ def test_which_model_shows_the_frequencies_and_offers_the_handout():
     assert any(s.value.endswith("for this image, at this scale, on this computer") for s in at.subheader)
     assert any(m.value.startswith("**Frequencies**") for m in at.markdown)  # the frequency view
     spectra = at.session_state["rank_spectra"][1]  # the class's sample is degraded from a true image
-    assert spectra.bands and any(c.value.startswith("Per method, by octave band:") for c in at.caption)
+    assert spectra.bands and any(c.value.startswith(f"- {spectra.bands[0].method}: ") for c in at.caption)  # plain
+    assert any("Per method, by octave band:" in m.value for m in at.markdown)  # the exact bands, under Details
     labels = [b.proto.label for b in at.get("download_button")]
     assert "Download report (HTML, prints on A4)" in labels
 

@@ -17,6 +17,7 @@ from core.quality.charts import (
     validation_chart,
 )
 from ui.state import projector
+from ui.words import details
 
 __all__ = ["figure_html", "font_size", "loss_chart", "metric_dots", "show", "show_tradeoff", "spectrum_caption",
            "spectrum_chart", "sweep_chart", "tradeoff_html", "tradeoff_scatter", "validation_chart", "width"]
@@ -65,8 +66,23 @@ def figure_html(drawn: str, label: str) -> str:
             'height:auto"></figure>')
 
 
+FINE = 0.125  # cycles per pixel: the two finest octaves (0.125–0.5) are "fine detail", the rest "coarse"
+
+
+def plain_bands(reading) -> str:
+    """One method's spectrum in plain words: which sizes of detail it invents or loses against the truth."""
+    said = []
+    for verdict, verb in (("above", "invents"), ("below", "loses")):
+        sizes = sorted({"fine" if b.low >= FINE else "coarse" for b in reading.bands if b.verdict == verdict})
+        if sizes:
+            said.append(f"{verb} {' and '.join(sizes)} detail")
+    return f"{reading.method}: " + (" and ".join(said) if said else "as much detail of every size as the truth")
+
+
 def spectrum_caption(view) -> None:
-    """One line per method, by octave band (core.quality.spectrum's readings); how to read them is the chart's
-    title."""
+    """One plain line per method (core.quality.spectrum's readings: which detail it invents or loses), the exact
+    octave bands in Details; how to read the chart is its title."""
     if view.bands:
-        st.caption("Per method, by octave band:\n" + "\n".join(f"- {b.sentence}" for b in view.bands))
+        st.caption("\n".join(f"- {plain_bands(b)}" for b in view.bands))
+    details("Each curve is the radially averaged power spectrum of the luminance (log–log). Per method, by "
+            "octave band:", *(b.sentence for b in view.bands))

@@ -16,6 +16,7 @@ from core.serve.jobs import State
 from ui import jobs
 from ui.charts import show_tradeoff
 from ui.compare import slider
+from ui.words import details, ranked_by
 
 SEE = dict(sample="astronaut", methods=("bicubic", "RealESRGAN_x4plus"))
 MEASURE = dict(sample="astronaut", degradation=Degradation(scale=4, noise_sigma=10.0, jpeg_quality=60),
@@ -63,7 +64,7 @@ def measure() -> None:
     for job in _watch("measure"):
         if job.state is State.DONE:
             scores = job.result
-            st.caption(f"**Pipeline:** {pair.pipeline()}. PSNR and SSIM on Y (BT.601), LPIPS on RGB, border 4 px.")
+            st.markdown(measure_words(pair))
             table = pd.DataFrame(scores.records()).set_index("method")[["kind", "psnr_db", "ssim", "lpips"]]
             shown = table.copy()
             for name in ("psnr_db", "ssim", "lpips"):  # as every page writes this measure (Metric.format)
@@ -73,17 +74,49 @@ def measure() -> None:
             show_tradeoff(table.reset_index()[["method", "kind", "psnr_db", "lpips"]], "lesson trade-off")
             st.caption("Right is closer to the true pixels, down looks closer to the truth. The dashed line joins "
                        "the methods no other beats on both: on it, more of one costs some of the other.")
+            details(*measure_details(pair))
+
+
+SCORED = ("psnr_db", "ssim", "lpips")
+
+
+def measure_words(pair) -> str:
+    """Step 2 in plain words: what was done to the photo, and what each score says."""
+    return (f"{pair.plain()} Each method made it 4× larger again, and each result was compared with the clean "
+            "photo. " + "; ".join(f"**{METRICS.get(n).label}**: {METRICS.get(n).plain}" for n in SCORED) + ".")
+
+
+def measure_details(pair) -> list[str]:
+    """Step 2's exact recipe and conventions, for its Details."""
+    return [f"Recipe: {pair.pipeline()}.",
+            "PSNR and SSIM on the brightness channel Y (BT.601), LPIPS on RGB; a border of 4 px removed on every "
+            "side before scoring (as published tables do).",
+            *(f"{METRICS.get(n).label}: {METRICS.get(n).about}." for n in SCORED)]
 
 
 def compare_summary(ranking, tried: int) -> str:
-    """How many ran, which did not fit (by name) and in what order they are shown, in one sentence."""
+    """How many ran, which did not fit (by name) and in what order they are shown, in one plain sentence."""
     ran, by = len(ranking.rows), ranking.measure
     text = (f"**{ran} of the {tried} ×{ranking.scale} networks ran** within the {ranking.budget_s:g} s budget, "
-            f"ranked best first by {by.label} ({'higher' if by.higher_is_better else 'lower'} is better)")
+            f"best first by {ranked_by(by)}")
     if ranking.skipped:
         text += (f"; {len(ranking.skipped)} did not fit and did not run: "
                  + ", ".join(k.name for k in ranking.skipped))
     return text + "."
+
+
+def compare_caption(ranking) -> str:
+    """Under step 3's pictures: how to read the order, in plain words."""
+    return (f"Ranked {ranking.question}. There is no true photo here to compare with, so the order says "
+            f"{ranking.measure.plain_name}, not whether it is right: a network that invents believable detail "
+            "can come first.")
+
+
+def compare_details(ranking) -> list[str]:
+    """Step 3's measure and how its times were made, for its Details."""
+    by = ranking.measure
+    return [f"Ranked by {by.label} ({by.arrow} better), a no-reference measure: {by.about}.",
+            f"Times: {ranking.extrapolation}.", ranking.assumption and f"{ranking.assumption}."]
 
 
 def compare() -> None:
@@ -106,7 +139,6 @@ def compare() -> None:
                 cols[i % 4].image(ranking.outputs[row.name], width="stretch", output_format="PNG",
                                   caption=f"{i + 1}. {row.name}: {by.label} {by.format(row.scores[by.name])}, "
                                           f"{row.seconds:.2f}\u00a0s")  # "s" never alone on a line
-            st.caption(f"Ranked {ranking.question}. There is no true image here, so the ranking is by "
-                       f"{by.label} ({by.arrow} better), a no-reference measure: it describes how natural an image "
-                       "looks, not whether it is right.")
+            st.caption(compare_caption(ranking))
+            details(*compare_details(ranking))
             st.page_link("pages/which_model.py", label="Rank them on your own image: Which model?")

@@ -20,6 +20,15 @@ from ui.picker import UPLOAD_TYPES
 from ui.region import chosen_region, handout_window
 from ui.slider import to_display
 from ui.state import hold, method, own_models, projector
+from ui.words import details
+
+FREQUENCIES = "**Frequencies**: how much fine and coarse detail each result has, beside the truth"
+
+
+def measure_words(metrics: list[Metric]) -> tuple[str, list[str]]:
+    """What each measure says: one plain sentence for under the table, and the exact definitions for Details."""
+    plain = "; ".join(f"**{m.label}**: {m.plain}" for m in metrics) + "."
+    return plain, [f"{m.label}: {m.about}." for m in metrics]
 
 
 def uploaded_reference(image: LoadedImage) -> LoadedImage | None:
@@ -72,24 +81,25 @@ def show_scores(res: dict, reference, y_only: bool, crop_border: int, policy: st
 
     styled = table.style.apply(mark_best).format({**{h: m.format for h, m in columns.items()},
                                                   "time (s)": lambda v: "" if pd.isna(v) else f"{v:.2f}"})
-    about = " ".join(f"{m.label}: {m.about}." for m in scores.metrics)
-    plain = [m.label for m in scores.metrics if m.higher_is_better is None or not m.marks_best]
-    unmarked = (f" Not marked best: {', '.join(plain)} — they describe an image (edges, estimated noise); more or "
-                "less of them is not better quality (a blocky image has little estimated noise)." if plain else "")
+    plain, about = measure_words(scores.metrics)
+    descriptive = [m.label for m in scores.metrics if m.higher_is_better is None or not m.marks_best]
+    unmarked = (f" Not marked best: {', '.join(descriptive)}: they describe a picture (its edges, its grain); more or "
+                "less of them is not better (a blocky picture has little grain)." if descriptive else "")
     if not scores.reference:
         st.warning("No reference: PSNR, SSIM, LPIPS and the other full-reference scores need the true "
                    "high-resolution image and are not shown. Below are no-reference measures, which describe an "
                    "image but cannot say which restore is right.")
         st.dataframe(styled, key="met_table", height="content")
-        st.caption(about + unmarked)
+        st.caption(plain + unmarked)
+        details(*about)
         download("Download CSV", scores.csv().encode(), "measures.csv", "text/csv", key="met_csv")
         return
     st.subheader("Scores against the true reference")
     st.dataframe(styled, key="met_table", height="content")
-    st.caption("Best per column in bold green. " + "; ".join(scores.notes) + ". " + about + " Best: " +
-               ", ".join(f"{columns[h].label} {v}" for h, v in best.items()) + ".")
-    with st.expander("What was done, per method"):  # full sentences: a table column would cut them
-        st.markdown("\n".join(f"- **{r.method}**: {r.what}" for r in scores.rows))
+    st.caption("Best per column in bold green: " + ", ".join(f"{columns[h].label} {v}" for h, v in best.items())
+               + ". " + plain)
+    details("How the scores were made: " + "; ".join(scores.notes) + ".", *about,  # full sentences: a table
+            *(f"**{r.method}** did: {r.what}" for r in scores.rows))  # column would cut them
     download("Download CSV", scores.csv().encode(), "scores.csv", "text/csv", key="met_csv")
 
     st.markdown("**Each metric**, best on top (the axis spans the values, it does not start at 0)")
@@ -131,8 +141,7 @@ def frequency_view(outputs: dict[str, np.ndarray], reference, res: dict) -> None
 
     if not outputs:
         return
-    st.markdown("**Frequencies**: how much detail of each size each result has (radially averaged power "
-                "spectrum of the luminance)")
+    st.markdown(FREQUENCIES)
     view = compare_spectra(outputs, reference=reference, scale=res.get("scale"))
     show(spectrum_chart(view, font_size=font_size(), width=width()), "power spectra")
     spectrum_caption(view)
@@ -164,11 +173,13 @@ def tradeoff(finite: pd.DataFrame) -> None:
     points = finite.reset_index()[["method", "kind", "psnr_db", "lpips"]].dropna()
     edge = frontier(points)
     inside = [m for m in points["method"] if m not in edge]
-    st.markdown("**Perception–distortion** (Blau & Michaeli): PSNR (pixel fidelity, → better) against LPIPS "
-                "(perceptual distance, ↓ better). The dashed line joins the methods no other beats on both — the "
-                f"frontier here: {', '.join(edge)}" + (f"; inside it: {', '.join(inside)}" if inside else "") +
-                ". On the frontier, more of one costs some of the other; inside it, a method is beaten on both.")
+    st.markdown("**Faithful or natural-looking?** Right is closer to the true pixels (PSNR), down looks closer to "
+                "the truth (LPIPS). The dashed line joins the methods no other beats on both: "
+                f"{', '.join(edge)}" + (f"; beaten on both: {', '.join(inside)}" if inside else "") +
+                ". On the line, more of one costs some of the other.")
     show_tradeoff(points, "perception–distortion scatter")
+    details("The perception–distortion trade-off (Blau & Michaeli, 2018): PSNR (pixel fidelity, higher is better) "
+            "against LPIPS (perceptual distance, lower is better); the dashed line is the frontier.")
 
 
 def error_map(res: dict, methods: list[str], reference, y_only: bool, crop_border: int, policy: str) -> None:

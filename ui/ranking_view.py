@@ -11,6 +11,7 @@ from ui.charts import font_size, show, spectrum_caption, spectrum_chart, width
 from ui.compare import ab_slider, zoom_grid
 from ui.controls import download
 from ui.region import Region, handout_window
+from ui.words import details, ranked_by
 
 
 def _seconds(value) -> str:
@@ -34,16 +35,20 @@ def show_ranking(ranking: Ranking, region: Region, crop: tuple[int, int, int, in
                  reference, lr_crop, *, name: str, pipeline: str) -> None:
     st.subheader(f"Which network: {ranking.question}")
     w, h = ranking.crop_size
-    st.caption(f"×{ranking.scale} on a {w}×{h} crop, ranked by {ranking.measure.heading}"
-               + (" against the true image" if ranking.reference else "") + f"; {len(ranking.rows)} ran in "
+    st.caption(f"×{ranking.scale} on a {w}×{h} crop, best first by {ranked_by(ranking.measure)}"
+               + (" against the true photo" if ranking.reference else "") + f"; {len(ranking.rows)} ran in "
                f"{ranking.spent_s:.0f} s of a {ranking.budget_s:g} s budget.")
     if ranking.caveat:
-        st.warning(ranking.caveat)
+        st.warning(f"There is no true photo here to compare with: the order says {ranking.measure.plain_name}, not "
+                   "whether it is right; a network that invents believable detail can come first.")
     table = ranking_table(ranking)
     if not table.empty:
         st.table(table)  # headers wrap and every column is in sight at 1280 px (a grid cut them and scrolled)
-    st.caption(" ".join(sentence(n) for n in [f"Times: {ranking.extrapolation}", ranking.assumption,
-                                               "; ".join(ranking.notes)] if n))  # sentences: they ran together
+    st.caption("Times were measured on this computer; the full image's time is worked out from the crop's.")
+    details(f"Ranked by {ranking.measure.label} ({ranking.measure.arrow} better): {ranking.measure.about}.",
+            ranking.caveat and sentence(ranking.caveat),
+            *(sentence(n) for n in [f"Times: {ranking.extrapolation}", ranking.assumption,
+                                    "; ".join(ranking.notes)] if n))  # sentences: they ran together
     if ranking.skipped:
         st.markdown(f"**Not run** ({len(ranking.skipped)}: they did not fit the budget — a longer budget runs them)")
         st.dataframe(pd.DataFrame([{"network": k.name, "family": k.family, "expected s": _seconds(k.expected_s),
@@ -79,8 +84,8 @@ def frequencies(ranking: Ranking, lr_crop, reference) -> None:
     view = _spectra(ranking, lr_crop, reference)
     if view is None:
         return
-    st.markdown("**Frequencies**: how much detail of each size each result has (radially averaged power "
-                "spectrum of the luminance), with bicubic" + (" and the truth" if reference is not None else ""))
+    st.markdown("**Frequencies**: how much fine and coarse detail each result has, beside bicubic"
+                + (" and the truth" if reference is not None else ""))
     show(spectrum_chart(view, font_size=font_size(), width=width()), "power spectra")
     spectrum_caption(view)
 

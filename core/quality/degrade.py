@@ -2,6 +2,10 @@
 
 Steps run in the order of Real-ESRGAN's first-order degradation: blur → downscale → noise → JPEG. Every step
 is optional, every random draw comes from `seed`, so the same settings always give the same pair.
+
+Each step is said two ways: `steps()` / `TestPair.pipeline()` exactly (σ, seed, the resize; for the CLI, the
+handout and a page's Details), `plain()` / `TestPair.plain()` in words a class reads first ("made it 4× smaller,
+added grain (noise) and saved it as a low-quality JPEG").
 """
 from __future__ import annotations
 
@@ -36,6 +40,24 @@ class Degradation:
             s.append(f"JPEG quality {self.jpeg_quality}")
         return s
 
+    def plain_steps(self) -> list[str]:
+        """The steps in plain words, one clause each, in the order they run ("made it 4× smaller")."""
+        s = []
+        if self.blur_sigma > 0:
+            s.append("blurred it" if self.blur_sigma < 2 else "blurred it strongly")
+        if self.scale > 1:
+            s.append(f"made it {self.scale}× smaller")
+        if self.noise_sigma > 0:
+            s.append("added grain (noise)" if self.noise_sigma < 20 else "added strong grain (noise)")
+        if self.jpeg_quality:
+            s.append("saved it as a " + ("good-quality" if self.jpeg_quality >= 90 else "medium-quality"
+                                         if self.jpeg_quality >= 70 else "low-quality") + " JPEG")
+        return s
+
+    def plain(self) -> str:
+        """"blurred it, made it 4× smaller, added grain (noise) and saved it as a low-quality JPEG"."""
+        return joined(self.plain_steps()) or "left it as it was"
+
     def check(self) -> None:
         if self.scale not in (1, 2, 3, 4, 8):
             raise ValueError("downscale factor must be 1, 2, 3, 4 or 8")
@@ -51,11 +73,25 @@ class TestPair:
     hr: np.ndarray           # the clean reference, cropped to a multiple of the scale
     steps: list[str] = field(default_factory=list)
     clean_size: tuple[int, int] | None = None  # width, height before that crop
+    plain_steps: list[str] = field(default_factory=list)  # Degradation.plain_steps()
+
+    def plain(self) -> str:
+        """The pair in one plain sentence: "We took the clean photo (512×512), made it 4× smaller, added grain
+        (noise) and saved it as a low-quality JPEG: the input is 128×128." (`pipeline()` is the exact recipe.)"""
+        w, h = self.clean_size or self.hr.shape[1::-1]
+        lh, lw = self.lr.shape[:2]
+        done = joined(self.plain_steps) or "left it as it was"
+        return f"We took the clean photo ({w}×{h}), {done}: the input is {lw}×{lh}."
 
     def pipeline(self) -> str:
         w, h = self.clean_size or self.hr.shape[1::-1]
         lh, lw = self.lr.shape[:2]
         return " → ".join([f"clean {w}×{h}", *self.steps, f"input {lw}×{lh}"])
+
+
+def joined(clauses: list[str]) -> str:
+    """"a, b and c"."""
+    return ", ".join(clauses[:-1]) + " and " + clauses[-1] if len(clauses) > 1 else "".join(clauses)
 
 
 def _downscale(img: np.ndarray, size: tuple[int, int], how: str) -> np.ndarray:
@@ -103,4 +139,4 @@ def make_pair(clean: np.ndarray, d: Degradation) -> TestPair:
         if dtype == np.uint16:
             steps[-1] += " (8-bit, as JPEG is)"
     lr = (img * maxval + 0.5).astype(dtype)
-    return TestPair(lr[..., 0] if gray else lr, hr, steps, (clean.shape[1], clean.shape[0]))
+    return TestPair(lr[..., 0] if gray else lr, hr, steps, (clean.shape[1], clean.shape[0]), d.plain_steps())

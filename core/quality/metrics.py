@@ -1,5 +1,7 @@
 """Image-quality metrics as data (after pyiqa's model configs): full- or no-reference, which way is better,
 unit, decimals, what it measures. Tables, CSV columns, charts and "best" marks are made from these entries.
+Each says what it measures twice: `about` exactly (formula, library, conventions: the CLI, the handout, a page's
+Details), `plain` in words a class reads first, with `plain_name` for "ranked by how natural each looks".
 
 Full-reference scores follow BasicSR's conventions where they have one: images in 0…1, optional Y channel of
 ITU-R BT.601 (studio range 16–235), `crop_border` pixels removed on every side, SSIM with an 11×11 Gaussian
@@ -31,6 +33,14 @@ class Metric:
     rgb_only: bool = False  # defined on colour (LPIPS): never scored on the Y channel
     min_side: int = 1  # smaller images get NaN ("n/a"), e.g. MS-SSIM's five scales need 161 px
     marks_best: bool = True  # False: its direction is not quality (less estimated noise also rewards blocks)
+    plain: str = ""  # what it says, for a 15-year-old ("how close each pixel is to the true photo")
+    plain_name: str = ""  # what a ranking by it orders by ("how close each pixel is"); default: its label
+
+    def __post_init__(self):
+        if not self.plain_name:
+            object.__setattr__(self, "plain_name", self.label)
+        if not self.plain:
+            object.__setattr__(self, "plain", self.about)
 
     @property
     def arrow(self) -> str:
@@ -212,38 +222,55 @@ def piqe(img: np.ndarray) -> float:
 
 for m in [
     Metric(name="psnr_db", label="PSNR", higher_is_better=True, full_reference=True, unit="dB",
-           about="10·log10(1/MSE): pixel fidelity", fn=psnr, decimals=2),
+           about="10·log10(1/MSE): pixel fidelity", fn=psnr, decimals=2,
+           plain="how close each pixel is to the true photo: higher is closer", plain_name="how close the pixels are"),
     Metric(name="ssim", label="SSIM", higher_is_better=True, full_reference=True, unit="",
-           about="structural similarity (scikit-image, Gaussian σ 1.5)", fn=ssim),
+           about="structural similarity (scikit-image, Gaussian σ 1.5)", fn=ssim,
+           plain="how well shapes and edges match the true photo: 1 is the same",
+           plain_name="how well shapes and edges match"),
     Metric(name="lpips", label="LPIPS", higher_is_better=False, full_reference=True, unit="",
-           about="learned perceptual distance (AlexNet, v0.1), RGB", fn=lpips_distance, rgb_only=True),
+           about="learned perceptual distance (AlexNet, v0.1), RGB", fn=lpips_distance, rgb_only=True,
+           plain="how different it looks from the true photo to a network trained on people's choices: lower "
+                 "looks closer", plain_name="how close it looks"),
     Metric(name="mse", label="MSE", higher_is_better=False, full_reference=True, unit="",
-           about="mean squared error on 0…1", fn=mse, decimals=6),
+           about="mean squared error on 0…1", fn=mse, decimals=6,
+           plain="the average pixel error, squared: lower is closer", plain_name="how small the pixel error is"),
     Metric(name="lpips_vgg", label="LPIPS-VGG", higher_is_better=False, full_reference=True, unit="",
            about="learned perceptual distance on VGG16 features (v0.1): closest to the 'VGG loss' of perceptual "
-                 "training, RGB", fn=lambda o, r: lpips_distance(o, r, "vgg"), default=False, rgb_only=True),
+                 "training, RGB", fn=lambda o, r: lpips_distance(o, r, "vgg"), default=False, rgb_only=True,
+           plain="like LPIPS, judged by another network: lower looks closer", plain_name="how close it looks"),
     Metric(name="ms_ssim", label="MS-SSIM", higher_is_better=True, full_reference=True, unit="",
            about="SSIM over five scales (piq; sides ≥ 161 px)", fn=_piq("multi_scale_ssim", kernel_size=11),
-           default=False, min_side=161),
+           default=False, min_side=161, plain="like SSIM, looked at in five sizes: 1 is the same",
+           plain_name="how well shapes match at every size"),
     Metric(name="vif", label="VIF", higher_is_better=True, full_reference=True, unit="",
            about="visual information fidelity, pixel domain (piq vif_p): information the viewer gets from the "
-                 "output vs the reference; 1 = same", fn=_piq("vif_p"), default=False, min_side=41),
+                 "output vs the reference; 1 = same", fn=_piq("vif_p"), default=False, min_side=41,
+           plain="how much of the true photo's information is still there: 1 is all of it",
+           plain_name="how much information is kept"),
     Metric(name="gmsd", label="GMSD", higher_is_better=False, full_reference=True, unit="",
            about="gradient magnitude similarity deviation (piq): how unevenly edges are kept; 0 = same",
-           fn=_piq("gmsd"), default=False, min_side=8),
+           fn=_piq("gmsd"), default=False, min_side=8, plain="how unevenly the edges are kept: 0 is the same",
+           plain_name="how evenly the edges are kept"),
     Metric(name="fsim", label="FSIM", higher_is_better=True, full_reference=True, unit="",
            about="feature similarity (phase congruency + gradients, piq); FSIMc on colour", fn=_piq("fsim"),
-           default=False, min_side=8),
+           default=False, min_side=8, plain="how well edges and corners match the true photo: 1 is the same",
+           plain_name="how well edges and corners match"),
     Metric(name="sharpness", label="Sharpness", higher_is_better=None, full_reference=False, unit="",
-           about="variance of the Laplacian: more edges (or more noise)", fn=sharpness, decimals=1),
+           about="variance of the Laplacian: more edges (or more noise)", fn=sharpness, decimals=1,
+           plain="how many sharp edges it has (grain counts too): more is not always better"),
     Metric(name="noise_sigma", label="Noise σ", higher_is_better=False, full_reference=False, unit="",
-           about="estimated noise σ on 0–255 (wavelet-based)", fn=noise_sigma, decimals=2, marks_best=False),
+           about="estimated noise σ on 0–255 (wavelet-based)", fn=noise_sigma, decimals=2, marks_best=False,
+           plain="how much grain it seems to have (a blocky picture also has little)", plain_name="how little grain"),
     Metric(name="niqe", label="NIQE", higher_is_better=False, full_reference=False, unit="",
            about="distance from natural-image statistics (BasicSR; sides ≥ 192 px, two 96-px blocks): lower looks "
-                 "more natural", fn=niqe, decimals=3, min_side=192),
+                 "more natural", fn=niqe, decimals=3, min_side=192,
+           plain="how unlike an ordinary photo it looks: lower looks more natural",
+           plain_name="how natural each looks"),
     Metric(name="piqe", label="PIQE", higher_is_better=False, full_reference=False, unit="",
            about="blockwise distortion and noise (0–100, pypiqe; sides ≥ 16 px): lower is better", fn=piqe,
-           decimals=2, min_side=16),
+           decimals=2, min_side=16, plain="how blocky or noisy it looks, 0 to 100: lower is better",
+           plain_name="how clean it looks"),
 ]:
     METRICS.register(m)
 METRICS.alias("psnr", "psnr_db")
