@@ -43,16 +43,16 @@ size = c3.select_slider("Window (output px)", (8, 16, 32), persist_state="sessio
 if refused:
     st.caption(f"Not offered here: {', '.join(refused)} (they run on a library that cannot trace back which "
                "pixels they used).")
-with st.expander(f"Path: steps and blur ({DEFAULT_STEPS} steps first, more while a map misses over "
-                 f"{REFINE_GAP * 100:.0f} %; σ 1.2)"):
+with st.expander("Settings: how carefully each map is made"):
     a, b, c = st.columns(3)
-    steps = a.slider("Path steps, first pass", 8, 128, step=8, persist_state="session",
+    steps = a.slider("Steps (more: slower, more exact)", 8, 128, step=8, persist_state="session",
                      key=kept("attr_steps", DEFAULT_STEPS),
-                     help=f"Doubled while the map misses over {REFINE_GAP * 100:.0f} % of what the method did, as "
-                          f"long as a method's map takes under {REFINE_BUDGET_S:g} s (LAM's paper: {LAM_STEPS} "
-                          "steps).")
-    sigma = b.slider("Blur σ at the start", 0.5, 10.0, step=0.1, persist_state="session",
-                     key=kept("attr_sigma", DEFAULT_SIGMA))
+                     help=f"Path steps of the first pass ({DEFAULT_STEPS} by default); doubled while the map misses "
+                          f"over {REFINE_GAP * 100:.0f} % of what the method did, as long as a method's map takes "
+                          f"under {REFINE_BUDGET_S:g} s (LAM's paper: {LAM_STEPS} steps).")
+    sigma = b.slider("Blur at the start", 0.5, 10.0, step=0.1, persist_state="session",
+                     key=kept("attr_sigma", DEFAULT_SIGMA),
+                     help=f"The Gaussian blur σ the path starts from ({DEFAULT_SIGMA:g} by default, as LAM's paper)")
     context = c.select_slider("Map covers (input px)", (32, 64, 96, 128), persist_state="session",
                               key=kept("attr_context", DEFAULT_CONTEXT),
                               help="The region around the window the map is made over (64: the paper's inputs). "

@@ -140,3 +140,27 @@ def test_train_says_how_its_pairs_are_made_plainly():
 @pytest.mark.parametrize("page", ["pages/enhance.py", "pages/start.py"])
 def test_pages_before_any_click_speak_plainly(page):
     plain(new_app(page))
+
+
+def test_attribution_speaks_plainly_and_says_when_a_map_is_rough():
+    """It said "Diffusion Index (DI)", "… 50 path steps from a blur of σ 1.2. DI = (1 − Gini of the map) × 100", and
+    the completeness gap was a bare column."""
+    at = new_app("pages/attribution.py")
+    plain(at)
+    at.multiselect(key="attr_methods").set_value(["bicubic"]).run()
+    at.slider(key="attr_steps").set_value(at.slider(key="attr_steps").min).run()
+    click(at, "attr_run")
+    assert not at.error
+    plain(at)
+    assert any("Half of what it used lies within" in c.value for c in at.caption)
+    assert any("Gini" in t and "path steps" in t for t in inside_details(at))
+    assert "what ran" not in at.dataframe[0].value.columns  # a cut-off cell: the sentence is under Details now
+    assert any("bicubic** ran as:" in t for t in inside_details(at))
+
+
+def test_a_rough_map_says_so_in_plain_words():
+    from ui.attribution_view import gap_words
+
+    rough = SimpleNamespace(completeness_gap=0.61, rough=True)
+    assert gap_words(rough) == "Rough: this map leaves out 61 % of what the network did, so read it with care."
+    assert gap_words(SimpleNamespace(completeness_gap=0.02, rough=False)) == ""
