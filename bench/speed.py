@@ -1,7 +1,7 @@
 """Speed on this CPU: the official RealESRGANer (fp32, tile 0) against SR Lab's engine, same inputs.
 
     python bench/speed.py [--quick | --smoke] [--json OUT.json] [--sizes 64,128,256] [--methods a,b] [--repeats N]
-                          [--big METHOD]
+                          [--big METHOD] [--backend NAME] [--emulate-avx2]
 
 Inputs are centre crops of a real photo (scikit-image's astronaut). For each network method and size:
 median seconds of the official path and of ours, timed in turn (official, ours, official, ours, …: a machine
@@ -13,6 +13,12 @@ time and peak RSS. `--quick` (one repeat at 256 px) finishes in about 5 minutes 
 (realesr-animevideov3 at 32 px, one repeat: the same code path, no meaningful figure) in seconds. The JSON
 also records the CPU (model, cores, flags such as avx512_bf16) and library versions: a speed-up is a property
 of the CPU it was measured on.
+
+`--emulate-avx2` imitates a laptop's AVX2-only CPU on a bigger one for PyTorch, on both sides: the script runs
+itself again with ONEDNN_MAX_CPU_ISA=AVX2 and ATEN_CPU_CAPABILITY=avx2 (oneDNN then runs its jit:avx2
+convolutions, ATen its AVX2 kernels), and ours runs on torch fp32 (`--backend`, default torch there). ncnn and ONNX
+Runtime pick their kernels from CPUID and cannot be held to AVX2 this way, so they are left out: their figures
+would not be AVX2 figures. The JSON and the table say that AVX2 was imitated.
 """
 from __future__ import annotations
 
@@ -28,6 +34,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+AVX2 = {"ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}
+IMITATED = ("AVX2 imitated by oneDNN/ATen limits (ONEDNN_MAX_CPU_ISA=AVX2, ATEN_CPU_CAPABILITY=avx2) on both sides; "
+            "ncnn and ONNX Runtime left out (they choose kernels by CPUID)")
+
+
+def emulating_avx2() -> bool:
+    return all(os.environ.get(k) == v for k, v in AVX2.items())
 
 
 def reset_peak_rss() -> None:
@@ -106,6 +119,8 @@ def official_upsampler(spec):
 
 
 def main() -> int:
+    if "--emulate-avx2" in sys.argv and not emulating_avx2():  # before torch loads: the limits are read at start
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **AVX2})
     import core  # noqa: F401
     from core.methods import networks
     from core.pipeline.engine import enhance
@@ -119,7 +134,14 @@ def main() -> int:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--json", metavar="OUT")
     ap.add_argument("--big", metavar="METHOD", help="also run a 2000×2000 input at ×4 with METHOD")
+    ap.add_argument("--backend", help="ours on this backend (default auto; torch with --emulate-avx2)")
+    ap.add_argument("--emulate-avx2", action="store_true", help="imitate an AVX2-only CPU for PyTorch (see above)")
     args = ap.parse_args()
+    backend = args.backend or ("torch" if args.emulate_avx2 else "auto")
+    if args.emulate_avx2:
+        if backend not in ("torch", "torch-bf16"):
+            ap.error(f"--emulate-avx2 holds PyTorch to AVX2 only: {backend} would not run as on an AVX2 CPU")
+        print(f"{IMITATED}; ours on {backend}", flush=True)
     if args.smoke:
         args.sizes, args.methods, args.repeats, args.big = "32", "realesr-animevideov3", 1, None
     import cv2
@@ -133,11 +155,12 @@ def main() -> int:
         spec = get(name)
         official = official_upsampler(spec)
         saved = calibrate.measured(spec)
-        if saved and saved.get("contended") and not args.smoke:
+        if saved and saved.get("contended") and not args.smoke and backend == "auto":
             # made while other work held the cores: `auto` would choose from times many times too slow
             print(f"{name}: the saved backend measurement was made on a busy machine; measuring again", flush=True)
             calibrate.record_for(spec, again=True)
-        enhance(crop(32), name)  # warm-up: first-call costs are not what we measure (measures if never measured)
+        # warm-up: first-call costs are not what we measure (measures if never measured)
+        enhance(crop(32), name, backend=backend)
         record = calibrate.measured(spec) or {}
         measured = record.get("measured", {})
         calibration[name] = {"backend": record.get("backend"), "contended": record.get("contended"),
@@ -149,15 +172,15 @@ def main() -> int:
             repeats = 1 if (args.quick and size >= 256) else args.repeats
             img = crop(size)
             bgr = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
-            off_s, off, ours_s, ours, rss = timed_in_turn(
-                lambda: official.enhance(bgr, outscale=spec.native_scale)[0], lambda: enhance(img, name), repeats)
+            off_s, off, ours_s, ours, rss = timed_in_turn(lambda: official.enhance(bgr, outscale=spec.native_scale)[0],
+                                                          lambda: enhance(img, name, backend=backend), repeats)
             off = cv2.cvtColor(off, cv2.COLOR_BGR2RGB)
             rec = {"method": name, "size": size, "official_s": round(off_s, 3), "ours_s": round(ours_s, 3),
                    "speedup": round(off_s / ours_s, 2), "psnr_vs_official_db": round(psnr(off, ours.pixels), 1),
                    "peak_rss_mb": round(rss), "backend": ours.stats.backend, "tiles": ours.stats.tiles,
                    "ours_s_per_mpx": round(ours_s / (size * size / 1e6), 1)}
             if size == max(sizes) and ours.stats.tiles > 1:
-                untiled_s, _ = timed(lambda: enhance(img, name, tile=size), repeats)
+                untiled_s, _ = timed(lambda: enhance(img, name, tile=size, backend=backend), repeats)
                 rec["ours_untiled_s"] = round(untiled_s, 3)
                 rec["tiling_cost_pct"] = round(100 * (ours_s / untiled_s - 1), 1)
             records.append(rec)
@@ -166,7 +189,7 @@ def main() -> int:
         img = cv2.resize(crop(512), (2000, 2000), interpolation=cv2.INTER_CUBIC)
         reset_peak_rss()
         t = time.perf_counter()
-        out = enhance(img, args.big)
+        out = enhance(img, args.big, backend=backend)
         rec = {"method": args.big, "size": 2000, "ours_s": round(time.perf_counter() - t, 1),
                "output": f"{out.pixels.shape[1]}×{out.pixels.shape[0]}", "tiles": out.stats.tiles,
                "backend": out.stats.backend, "peak_rss_mb": round(peak_rss_mb())}
@@ -178,9 +201,11 @@ def main() -> int:
     load = os.getloadavg() if hasattr(os, "getloadavg") else None  # other work on the cores slows every figure
     if args.json:
         Path(args.json).write_text(json.dumps({"machine": here, "load_average_1_5_15": load, "smoke": args.smoke,
-                                               "calibration": calibration, "records": records}, indent=1))
+                                               "emulated": IMITATED if args.emulate_avx2 else None,
+                                               "backend": backend, "calibration": calibration, "records": records},
+                                              indent=1))
     print(f"\n{here['cpu']}, {here['cores']} cores, flags: {' '.join(here['flags'])}; "
-          f"torch {here['versions']['torch']}; load average {load}")
+          f"torch {here['versions']['torch']}; load average {load}" + (f"; {IMITATED}" if args.emulate_avx2 else ""))
     print("\n| method | size | official s | ours s | speed-up | PSNR vs official dB | peak RSS MB | backend, tiles |")
     print("|---|---|---|---|---|---|---|---|")
     for r in records:

@@ -16,6 +16,7 @@ BENCH = ROOT / "bench"
 
 def _speed(out: dict) -> None:
     assert out["smoke"] is True and out["machine"]["cpu"] and out["machine"]["cores"] >= 1
+    assert out["emulated"].startswith("AVX2 imitated") and out["backend"] == "torch"  # (run with --emulate-avx2)
     (rec,) = out["records"]
     assert rec["method"] == "realesr-animevideov3" and rec["size"] == 32
     assert rec["official_s"] > 0 and rec["ours_s"] > 0 and rec["speedup"] > 0 and rec["tiles"] == 1
@@ -139,9 +140,13 @@ def test_every_bench_has_a_smoke_run_here():
     assert {p.name for p in BENCH.glob("*.py") if p.name != "__init__.py"} == set(CHECKS) | set(BROWSER)
 
 
+SMOKE_ARGS = {"speed.py": ["--emulate-avx2"]}  # its smoke runs the imitation: the plain path is the same code
+
+
 def _smoke(script: str, tmp_path: Path) -> dict:
     out = tmp_path / "out.json"
-    done = subprocess.run([sys.executable, str(BENCH / script), "--smoke", "--json", str(out)], cwd=ROOT,
+    done = subprocess.run([sys.executable, str(BENCH / script), "--smoke", "--json", str(out),
+                           *SMOKE_ARGS.get(script, [])], cwd=ROOT,
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, f"{script} --smoke exited {done.returncode}:\n{done.stdout[-3000:]}\n" \
                                  f"{done.stderr[-3000:]}"
