@@ -1,5 +1,6 @@
 """`python -m core methods [--backends]`: every method by family, whether it is available, and (with
---backends) which backend runs each network on this machine, and why."""
+--backends) which backend runs each network on this machine, and why, and each Vulkan device (or why there is none)
+and whether `auto` uses it."""
 from __future__ import annotations
 
 import argparse
@@ -10,7 +11,8 @@ from core.runtime.backends import CHOICES
 def add(sub) -> None:
     p = sub.add_parser("methods", help="list every method, and whether it is available")
     p.add_argument("--backends", action="store_true",
-                   help="also say which CPU backend runs each network here, and why (measures once per machine)")
+                   help="also say which backend runs each network here, and why (measures once per machine), "
+                        "and each Vulkan device and whether auto uses it")
     p.add_argument("--backend", default="auto", choices=CHOICES, help=argparse.SUPPRESS)
     p.add_argument("--markdown", action="store_true", help="the catalogue as Markdown (docs/models.md is this output; "
                                                            "a test fails when it is stale)")
@@ -83,6 +85,8 @@ def run(args) -> int:
     print(f"\nface restoration (--face): {'available' if ok else 'unavailable'}: {why}")
     if args.backends:
         print(f"CPU: {machine.describe()}")
+        for line in backends.device_lines():
+            print(line)
         if not machine.native_bf16():
             emulated = [b.name for b in backends.BACKENDS if b.emulated_here()]
             print(f"not timed here: {', '.join(emulated)} (this CPU has no native bfloat16, so torch would emulate "

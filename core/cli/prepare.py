@@ -37,6 +37,9 @@ def run(args) -> int:
     print(f"measuring the backends of {len(to_measure)} network(s) on {machine.describe()}", flush=True)
     if not machine.native_bf16():
         print("  torch-bf16 is not timed: this CPU has no native bfloat16 (it would be emulated)", flush=True)
+    gpu = machine.gpu()
+    print(f"  vulkan is measured on {gpu.describe()}" if gpu else f"  vulkan is not measured: {machine.vulkan_note()}",
+          flush=True)
     start = time.perf_counter()
     for m in to_measure:
         t = time.perf_counter()

@@ -210,7 +210,7 @@ class NetworkMethod:
         uint8, the rest `stand_in` (the input's bicubic ×native) dimmed (tiling.so_far)."""
         height, width = color.shape[:2]
         plan = plan or self.plan(height, width)
-        runner = _backends.built(self, plan.backend)
+        runner = _backends.for_job(self, plan)  # on a GPU that fails, the rest of the job runs on the CPU
         values = checked_params(self.name, self.params, params)
 
         def run(chw_tile: np.ndarray) -> np.ndarray:
@@ -252,9 +252,9 @@ class NetworkMethod:
             if not by_tile:
                 out = cv2.resize(out, size, interpolation=cv2.INTER_LANCZOS4)
                 out = out[..., None] if out.ndim == 2 else out
-        return Upscaled(pixels=out, summary=summary, backend=plan.label, network_scale=self.native_scale,
+        return Upscaled(pixels=out, summary=summary, backend=runner.label, network_scale=self.native_scale,
                         resize=resize, tiles=plan.tiles, tile_size=plan.tile, weights=self.weights_info().origin,
-                        backend_why=plan.why)
+                        backend_why=runner.why)
 
 
 # A pass that keeps every activation for the gradient holds ~19× a forward's peak (RealESRGAN_x4plus at 64²: peak

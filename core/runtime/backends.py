@@ -9,6 +9,16 @@ C×h×w float32 tiles in 0…1 and gets C×(h·s)×(w·s) back.
 - ncnn-bf16:  ncnn with bfloat16 storage (converted as it loads: it can win without native bf16 arithmetic)
 - cuda:       the PyTorch module on a CUDA GPU when torch sees one (fp16 where supported); tiles from the GPU's
               free memory. Untested here: no machine of this project has had a GPU to run it on.
+- vulkan:     ncnn on a Vulkan device (the same ncnn files; fp16 storage and arithmetic where the device offers
+              them), tiles from its heap budget. `vulkan` is the real GPU `auto` may use (discrete, else
+              integrated: machine.gpu()); `vulkan:N` asks for device N by hand, whatever its type — the only way a
+              software device (lavapipe) runs. If the device fails (it will not build, out of memory, a driver
+              error mid-job) the job's runner hands that tile and the rest to the plan's CPU backend and says so
+              in one line (`for_job`). Run here only on lavapipe, a software device (correctness, not speed):
+              untested on a real GPU.
+
+A backend on a device takes its index after a colon ("vulkan:0"); `CHOICES` accepts that form, `label()` names
+the device, and a job asks `for_job()` for its runner.
 
 What the runtime needs of a network is `RunnableNetwork`, declared here where it is used; core/methods'
 NetworkMethod (the catalogue's networks, a session's own model) offers it.
@@ -115,6 +125,10 @@ class TorchRunner:
         return out.squeeze(0).float().contiguous().numpy()
 
 
+class DeviceFailed(RuntimeError):
+    """A GPU backend failed (it would not build, out of device memory, a driver error): the CPU takes over."""
+
+
 class CudaRunner:
     """The same module on a CUDA GPU: fp16 weights and activations where the GPU computes in half precision
     (compute capability ≥ 5.3), else fp32; each tile in and out of GPU memory. Layer hooks fire as layers are
@@ -132,10 +146,13 @@ class CudaRunner:
     def __call__(self, chw: np.ndarray) -> np.ndarray:
         import torch
 
-        x = torch.from_numpy(chw)[None].cuda()
-        with torch.inference_mode():
-            out = self.module(x.half() if self.half else x)
-        return out.squeeze(0).float().cpu().numpy()
+        try:
+            x = torch.from_numpy(chw)[None].cuda()
+            with torch.inference_mode():
+                out = self.module(x.half() if self.half else x)
+            return out.squeeze(0).float().cpu().numpy()
+        except RuntimeError as exc:  # out of GPU memory, a driver error (a Cancel raised by a layer hook passes)
+            raise DeviceFailed(f"CUDA: {exc}") from exc
 
 
 def cuda_available() -> bool:
@@ -186,12 +203,36 @@ class NcnnRunner:
             workspace.clear()
 
 
-class Runner:
-    """A built backend for one network: call it on a C×h×w tile; `name`, `label` and `steps` (layer hooks per
-    pass, 0 when progress only moves between tiles)."""
+class VulkanRunner(NcnnRunner):
+    """ncnn on Vulkan device `index`: fp16 storage, packing and arithmetic asked for (ncnn leaves out what the device
+    does not offer); layers without a Vulkan kernel run on the CPU threads. A failed tile raises DeviceFailed."""
 
-    def __init__(self, backend: "Backend", run, steps: int, framing: Framing, scale: int):
-        self.name, self.label, self.steps = backend.name, backend.label, steps
+    def __init__(self, files: tuple[Path, Path], index: int, input_blob: str, output_blob: str):
+        import ncnn
+
+        self.net = ncnn.Net()
+        opt = self.net.opt
+        opt.use_vulkan_compute = True
+        opt.use_fp16_storage = opt.use_fp16_packed = opt.use_fp16_arithmetic = True
+        opt.num_threads = machine.threads()
+        self.net.set_vulkan_device(index)
+        if self.net.load_param(str(files[0])) != 0 or self.net.load_model(str(files[1])) != 0:
+            raise DeviceFailed(f"ncnn could not load {files[0].name} on Vulkan device {index}")
+        self.input_blob, self.output_blob = input_blob, output_blob
+
+    def __call__(self, chw: np.ndarray) -> np.ndarray:
+        try:
+            return super().__call__(chw)
+        except RuntimeError as exc:  # extract's non-zero code: out of device memory, a lost device
+            raise DeviceFailed(f"Vulkan: {exc}") from exc
+
+
+class Runner:
+    """A built backend for one network: call it on a C×h×w tile; `name` (the choice, "vulkan:0"), `label` and
+    `steps` (layer hooks per pass, 0 when progress only moves between tiles)."""
+
+    def __init__(self, name: str, run, steps: int, framing: Framing, scale: int):
+        self.name, self.label, self.steps = name, label(name), steps
         self._framed = Framed(run, framing, scale)
 
     def __call__(self, chw: np.ndarray, **params) -> np.ndarray:
@@ -203,12 +244,17 @@ class Backend:
     name: str
     label: str
     runs: Callable[[RunnableNetwork], bool]   # can it run this network (architecture, files present)?
-    make: Callable[[RunnableNetwork], object]  # the raw runner: C×h×w → C×(h·s)×(w·s), with a `steps` count
+    make: Callable[..., object]  # (spec) or, on a device, (spec, device): the raw runner C×h×w → C×(h·s)×(w·s)
     emulated_here: Callable[[], bool] = lambda: False  # True: slow on this machine by construction; not timed
+    # a backend on a device: the device a choice names (index N of "name:N"; None: the one `auto` may use), or None
+    device: Callable[[int | None], "machine.VulkanDevice | None"] | None = None
+    memory_as: str = ""  # the backend whose measured memory per input pixel sizes this one's tile
+    cpu: bool = True     # False: on a GPU, whose failure hands the job to the plan's CPU backend (`for_job`)
 
-    def build(self, spec: RunnableNetwork) -> Runner:
-        raw = self.make(spec)
-        return Runner(self, raw, raw.steps, spec.framing, spec.native_scale)
+    def build(self, spec: RunnableNetwork, index: int | None = None) -> Runner:
+        raw = self.make(spec, self.device(index)) if self.device else self.make(spec)
+        return Runner(self.name if index is None else f"{self.name}:{index}", raw, raw.steps, spec.framing,
+                      spec.native_scale)
 
 
 def _ncnn(bf16: bool):
@@ -216,6 +262,13 @@ def _ncnn(bf16: bool):
         spec.verify()  # ncnn-only models: the file is checked before it runs
         return NcnnRunner(spec.ncnn_files(), bf16, *spec.ncnn_blobs)
     return make
+
+
+def _vulkan(spec: RunnableNetwork, device: "machine.VulkanDevice | None"):
+    if device is None:
+        raise DeviceFailed("no Vulkan device to run it on")
+    spec.verify()
+    return VulkanRunner(spec.ncnn_files(), device.index, *spec.ncnn_blobs)
 
 
 BACKENDS: Registry[Backend] = Registry("backend")
@@ -229,20 +282,85 @@ BACKENDS.register(Backend(name="ncnn-bf16", label="ncnn bf16 storage", runs=lamb
 BACKENDS.register(Backend(name="ncnn", label="ncnn fp32", runs=lambda s: s.ncnn_files() is not None,
                           make=_ncnn(False)))
 BACKENDS.register(Backend(name="cuda", label="CUDA GPU (fp16 where supported)",
-                          runs=lambda s: s.has_torch and cuda_available(), make=lambda s: CudaRunner(s.torch_module())))
+                          runs=lambda s: s.has_torch and cuda_available(), make=lambda s: CudaRunner(s.torch_module()),
+                          cpu=False))
+BACKENDS.register(Backend(name="vulkan", label="ncnn on Vulkan, fp16", runs=lambda s: s.ncnn_files() is not None,
+                          make=_vulkan, device=machine.vulkan_device, memory_as="ncnn", cpu=False))
 
-CHOICES = ("auto", *BACKENDS.names())
+
+def parse(choice: str) -> tuple[Backend, int | None]:
+    """A backend choice → (its entry, the device index it names or None): "ncnn", "vulkan", "vulkan:1"."""
+    name, colon, index = choice.partition(":")
+    backend = BACKENDS.get(name)  # unknown: the registry's error names the known ones
+    if not colon:
+        return backend, None
+    if backend.device is None or not index.isdigit():
+        raise ValueError(f"unknown backend {choice!r}: only a backend on a device takes an index "
+                         f"({', '.join(b.name + ':N' for b in BACKENDS if b.device)})")
+    return backend, int(index)
+
+
+class Choices(tuple):
+    """"auto" and every backend's name, for argparse and the pages; `in` also accepts "name:N" for a backend on a
+    device (whether device N exists is for the plan to say)."""
+
+    def __contains__(self, choice) -> bool:
+        if tuple.__contains__(self, choice):
+            return True
+        try:
+            return isinstance(choice, str) and parse(choice)[1] is not None
+        except (KeyError, ValueError):
+            return False
+
+
+CHOICES = Choices(("auto", *BACKENDS.names()))
 LABELS = {b.name: b.label for b in BACKENDS}
 
 
+def label(choice: str) -> str:
+    """A backend's label; on a device, with the device named ("ncnn on Vulkan, fp16: llvmpipe (…), CPU device,
+    Vulkan 1.3")."""
+    backend, index = parse(choice)
+    device = backend.device(index) if backend.device else None
+    return f"{backend.label}: {device.describe()}" if device else backend.label
+
+
+def on_gpu(choice: str) -> bool:
+    """Whether the choice runs on a GPU, which may fail and hand its job to the CPU."""
+    return choice != "auto" and not parse(choice)[0].cpu
+
+
+def missing_device(choice: str) -> str:
+    """Why a device backend asked for by hand has no device here."""
+    index = parse(choice)[1]
+    if index is None:
+        return machine.vulkan_note()
+    devices = machine.vulkan_devices()
+    return f"there is no Vulkan device {index} here (" + (
+        "; ".join(f"vulkan:{d.index} is {d.describe()}" for d in devices) or machine.vulkan_problem()) + ")"
+
+
+def can_run(spec: RunnableNetwork, choice: str) -> bool:
+    """Whether backend choice `choice` runs `spec` here: it runs the network, and on a device, the device is there."""
+    backend, index = parse(choice)
+    return backend.runs(spec) and (backend.device is None or backend.device(index) is not None)
+
+
+def memory_key(choice: str) -> str:
+    """The name a network's memory-per-pixel table knows this backend by."""
+    backend = parse(choice)[0]
+    return backend.memory_as or backend.name
+
+
 def runnable(spec: RunnableNetwork) -> list[str]:
-    """Every backend that can run `spec` here (a user may choose any of them by hand)."""
-    return [b.name for b in BACKENDS if b.runs(spec)]
+    """Every backend that can run `spec` here (a user may choose any of them by hand; a device by index too)."""
+    return [b.name for b in BACKENDS if can_run(spec, b.name)]
 
 
 def candidates(spec: RunnableNetwork) -> list[str]:
-    """The backends `auto` measures: runnable, and not emulated on this CPU (bf16 without native bf16)."""
-    return [b.name for b in BACKENDS if b.runs(spec) and not b.emulated_here()]
+    """The backends `auto` measures: runnable, and not emulated on this CPU (bf16 without native bf16); a backend on
+    a device only with a device `auto` may use (a real GPU)."""
+    return [b.name for b in BACKENDS if can_run(spec, b.name) and not b.emulated_here()]
 
 
 # spec → {backend name: runner}. Weak keys: a session's own model and its runners go when the session drops it.
@@ -266,11 +384,81 @@ def built(spec: RunnableNetwork, name: str) -> Runner:
         if name in runners:
             return runners[name]
         building = _building.setdefault((id(spec), name), threading.Lock())
-    with building:
-        if name not in runners:
-            if name not in runnable(spec):
-                raise ValueError(f"{spec.name} cannot run on {name}; it runs on {', '.join(runnable(spec))}")
-            runners[name] = BACKENDS.get(name).build(spec)
-    with _lock:
-        _building.pop((id(spec), name), None)
+    try:
+        with building:
+            if name not in runners:
+                if not can_run(spec, name):
+                    raise ValueError(f"{spec.name} cannot run on {name}; it runs on {', '.join(runnable(spec))}")
+                backend, index = parse(name)
+                runners[name] = backend.build(spec, index)
+    finally:  # a build that failed (a GPU that would not load) is tried again by the next job
+        with _lock:
+            _building.pop((id(spec), name), None)
     return runners[name]
+
+
+class JobRunner:
+    """One job's runner: the plan's backend, called per tile. On a device (a GPU) that fails — it will not build,
+    out of device memory, a driver error on a tile — that tile and the rest of the job run on the plan's CPU
+    `fallback`: the tiles finished before are kept, and `why` gains one line saying so. `label` and `why`: what
+    ran it, for the job's statistics."""
+
+    def __init__(self, spec: RunnableNetwork, plan):
+        self.spec, self.plan = spec, plan
+        self.tiles_done, self.failed_at, self.error = 0, 0, ""
+        self._runner = self._fallback = None
+        try:
+            self._runner = built(spec, plan.backend)
+        except DeviceFailed as exc:
+            self._fail(exc)
+
+    @property
+    def steps(self) -> int:
+        return (self._runner or self._fallback).steps
+
+    def _fail(self, exc: DeviceFailed) -> None:
+        if not (getattr(self.plan, "fallback", "") and on_gpu(self.plan.backend)):
+            raise exc
+        self.failed_at, self.error = self.tiles_done + 1, str(exc).splitlines()[0]
+        self._runner, self._fallback = None, built(self.spec, self.plan.fallback)
+
+    def __call__(self, chw: np.ndarray, **params) -> np.ndarray:
+        if self._runner is not None:
+            try:
+                out = self._runner(chw, **params)
+                self.tiles_done += 1
+                return out
+            except DeviceFailed as exc:  # said in the job's statistics, and the job goes on on the CPU
+                self._fail(exc)
+        out = self._fallback(chw, **params)
+        self.tiles_done += 1
+        return out
+
+    @property
+    def label(self) -> str:
+        if not self.failed_at:
+            return self.plan.label
+        done = self.failed_at - 1
+        return f"{self.plan.label} for {done} tile(s), then {self._fallback.label}" if done else self._fallback.label
+
+    @property
+    def why(self) -> str:
+        if not self.failed_at:
+            return self.plan.why
+        done, of = self.failed_at - 1, max(getattr(self.plan, "tiles", 1), self.failed_at)
+        return (f"{self.plan.why}; the GPU failed " + (
+            f"at tile {self.failed_at} of {of} ({self.error}): the {done} tile(s) it finished are kept, the rest ran "
+            if done else f"before its first tile ({self.error}): all ran ") + f"on the CPU, {self._fallback.label}")
+
+
+def for_job(spec: RunnableNetwork, plan) -> JobRunner:
+    """The runner of one job's `plan` (select.Plan: backend, label, why, fallback)."""
+    return JobRunner(spec, plan)
+
+
+def device_lines() -> list[str]:
+    """Each Vulkan device and whether `auto` uses it, or why there is none (`python -m core methods --backends`)."""
+    devices = machine.vulkan_devices()
+    if not devices:
+        return [f"Vulkan: none ({machine.vulkan_problem()})"]
+    return [f"Vulkan device {d.index}: {d.line()}" for d in devices]

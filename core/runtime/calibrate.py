@@ -1,8 +1,10 @@
 """Measuring the backends once per machine and model, for `auto`: every candidate on a real photo crop (its
 output compared with fp32), the close ones repeated; the fastest per input pixel within the faithfulness gate
-(≥ 45 dB PSNR from fp32) is chosen. The measurements, with the
-CPU's flags and the library versions they were made with, are saved in weights/backend_choice.json; a change
-of either measures again. A backend emulated on this CPU (bf16 without native bf16) is never timed. Only the
+(≥ 45 dB PSNR from fp32) is chosen. The measurements, with the CPU's flags, the GPU `auto` may use (a real Vulkan
+device, never a software one) and the library versions they were made with, are saved in
+weights/backend_choice.json; a change of any measures again. A GPU is measured like the CPU backends and goes
+through the same gate against the CPU's fp32 output: one whose output is wrong is refused, with the dB it missed
+by. A backend emulated on this CPU (bf16 without native bf16) is never timed. Only the
 candidates that can still win are repeated, and a slow model's are repeated at the probe's size within a time
 budget, so measuring one network takes seconds, not minutes, on a slow CPU too.
 """
@@ -118,7 +120,8 @@ def calibrate(spec: RunnableNetwork, on_step=None) -> dict:
     every run; it may raise to cancel."""
     start, scheduled = time.perf_counter(), machine.scheduler_times()
     names = backends.candidates(spec)
-    reference_name = "torch" if "torch" in names else names[-1]
+    # fp32 on the CPU: torch where the network has it, else ncnn (a GPU's output is compared with it, never its own)
+    reference_name = next((n for n in ("torch", "ncnn") if n in names), names[-1])
     probe_img, x = calibration_image(PROBE_SIZE), calibration_image(CALIBRATION_SIZES[0])
     planned = 2 * len(names) + 3 * len(names)
     done = [0]
@@ -135,13 +138,17 @@ def calibrate(spec: RunnableNetwork, on_step=None) -> dict:
             on_step(min(0.99, done[0] / planned))
         return took
 
-    runners, outputs, probe = {}, {}, {}
+    runners, outputs, probe, failed = {}, {}, {}, {}
     for name in names:
-        runners[name] = backends.built(spec, name)
-        with steps(runners[name].steps, 1, (lambda _: on_step(done[0] / planned)) if on_step else None):
-            outputs[name] = np.clip(runners[name](probe_img), 0, 1)
-        done[0] += 1
-        probe[name] = timed(runners[name], probe_img)
+        try:
+            runners[name] = backends.built(spec, name)
+            with steps(runners[name].steps, 1, (lambda _: on_step(done[0] / planned)) if on_step else None):
+                outputs[name] = np.clip(runners[name](probe_img), 0, 1)
+            done[0] += 1
+            probe[name] = timed(runners[name], probe_img)
+        except backends.DeviceFailed as exc:  # a GPU that will not run: left out, and said
+            failed[name] = f"{type(exc).__name__}: {exc}".splitlines()[0]
+    names = [n for n in names if n not in failed]
     fastest = min(probe.values())
     slow = fastest * (CALIBRATION_SIZES[0] / PROBE_SIZE) ** 2 > SLOW_S
     report = {}
@@ -163,6 +170,9 @@ def calibrate(spec: RunnableNetwork, on_step=None) -> dict:
                         "contender": contender,
                         "psnr_vs_fp32_db": round(_psnr(outputs[name], outputs[reference_name]), 1)}  # 99: no ∞ in JSON
     report = {name: report[name] for name in names}
+    for name, error in failed.items():  # kept in the record (else it would measure again), never chosen
+        report[name] = {"seconds": {}, "probe_s": 0.0, "seconds_per_mpx": 0.0, "contender": False,
+                        "psnr_vs_fp32_db": 0.0, "failed": error}
     usable = [n for n in names if report[n]["psnr_vs_fp32_db"] >= MIN_PSNR_DB]
     # contenders against each other: a probe that lost the probe round (one noisy run) does not win on it
     contenders = [n for n in usable if is_contender(report[n])] or usable
@@ -172,6 +182,12 @@ def calibrate(spec: RunnableNetwork, on_step=None) -> dict:
            f"{report[chosen]['seconds_per_mpx']:.3g} s per input megapixel")
     if skipped:
         why += f" ({', '.join(skipped)} not timed: emulated on this CPU, no native bf16)"
+    for name, error in failed.items():
+        why += f"; {backends.label(name)} failed: {error}"
+    for name in names:  # a GPU whose output is wrong (a driver bug, fp16 overflow) is refused, with the distance
+        if (missed := MIN_PSNR_DB - report[name]["psnr_vs_fp32_db"]) > 0:
+            why += (f"; {backends.label(name)} refused: its probe output is {report[name]['psnr_vs_fp32_db']:g} dB "
+                    f"from {reference_name}'s, {missed:.1f} dB under the {MIN_PSNR_DB:g} dB gate")
     record = {"backend": chosen, "sha256": spec.sha256, "measured": report, "why": why,
               "took_s": round(time.perf_counter() - start, 1)}
     # too slow then (torch fp32 27x beside one busy process: bench/busy_calibration.py), and said so
