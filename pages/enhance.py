@@ -11,7 +11,7 @@ from ui import jobs
 from ui.controls import param_widgets, scale_picker
 from ui.jobs import cached
 from ui.region import region_picker
-from ui.result_view import show_enhanced, show_so_far, user_model_uploader
+from ui.result_view import full_image_note, show_enhanced, show_so_far, user_model_uploader
 from ui.state import current_image_key, kept, method_names, require_image
 from ui.state import method as method_of
 
@@ -85,7 +85,9 @@ request = Request.make(method, params=params, outscale=outscale, tile=tile, face
                        fit=fit and fit[:2], fit_mode=fit[2] if fit else "keep", colour_fix=fix)
 buttons = st.container(horizontal=True)  # sized to their labels: nothing cut at 1280 px
 preview = buttons.button(f"Preview a crop ({region[2]}×{region[3]})", type="primary", key="enh_preview")
-full = buttons.button(f"Enhance full image ({image.width}×{image.height})", key="enh_full")
+full_ok, full_note = full_image_note(request, image)  # checked before the click: said beside its button
+full = buttons.button(f"Enhance full image ({image.width}×{image.height})", key="enh_full", disabled=not full_ok)
+buttons.caption(full_note)
 if preview or full:
     wanted = dataclasses.replace(request, crop=region if preview else None)
     try:  # the request is checked now; the work runs as a job that no click or page switch stops

@@ -18,6 +18,36 @@ from ui.state import budget, hold, kept, method, own_models
 MAX_OWN_MODELS = 3  # per session: each may hold hundreds of MB of weights
 
 
+def full_image_note(request: Request, image: LoadedImage) -> tuple[bool, str]:
+    """(can the full image be enhanced, one line for beside its button): the request checked on the full image
+    before the click (a refusal there, with the scale that works, instead of a dead click whose message lands
+    below the fold), and this machine's measured time for the network when there is one."""
+    from core.pipeline.engine import EnhanceError, check
+    from core.quality.ranking import expected_time
+    from core.runtime.calibrate import measured
+
+    try:
+        _, (out_w, out_h), _ = check(request, image.width, image.height, own_models())
+    except EnhanceError as exc:
+        return False, f"Full image: not like this. {exc}"
+    spec = method(request.method)
+    size = f"{out_w}×{out_h} ({out_w * out_h / 1e6:.0f} MP)"
+    seconds = expected_time(spec, image.height, image.width) if spec.native_scale else None
+    if seconds is None:
+        return True, f"Full image: {size}" + ("" if spec.native_scale else ", seconds")
+    busy = (measured(spec) or {}).get("contended")
+    when = "measured while the computer was busy" if busy else "when nothing else runs"
+    return True, f"Full image: {size}, about {_duration(seconds)} on this computer ({when})"
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{max(1, round(seconds))}\u00a0s"
+    if seconds < 5400:
+        return f"{round(seconds / 60)}\u00a0min"
+    return f"{seconds / 3600:.1f}\u00a0h"
+
+
 def show_enhanced(image: LoadedImage, request: Request, result: EnhanceResult, png: bytes, area: Region) -> None:
     timing.note(drew_result=True)  # SRLAB_TIMING_LOG: the load test reports these runs apart as well
     s = result.stats
