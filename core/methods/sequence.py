@@ -13,6 +13,7 @@ imports vapoursynth), pinned by sha256; the SPyNet flow weights are inside each 
 from __future__ import annotations
 
 import threading
+import warnings
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,7 +122,9 @@ class SequenceNetwork:
         module = self.module()
         # each convolution runs once per frame and direction: about layers × frames calls in all
         layers = install_step_hooks(module) * len(frames)
-        with torch.inference_mode(), steps(layers, 1, on_step):
+        with torch.inference_mode(), steps(layers, 1, on_step), warnings.catch_warnings():
+            # basicsr's flow warp calls torch.meshgrid without `indexing`: torch's notice, not the user's business
+            warnings.filterwarnings("ignore", message="torch.meshgrid", category=UserWarning)
             y = module(torch.from_numpy(stack)[None])[0].clamp_(0, 1).numpy()
         s = self.native_scale
         return [np.ascontiguousarray(o[:, :h * s, :w * s].transpose(1, 2, 0)) for o in y]
