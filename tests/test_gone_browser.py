@@ -1,5 +1,6 @@
-"""A tab closed mid-job: its job is cancelled once the tab has been gone SRLAB_GONE_AFTER_S, the server's CPU goes
-quiet and the next person is not kept waiting (issue 48: a closed tab's job held the line for minutes)."""
+"""A tab closed mid-job: its job is cancelled once the tab has been gone SRLAB_GONE_AFTER_S and stops within 2 s,
+freeing the line (issue 48: a closed tab's job held the line for minutes; the service's own rules, who is gone and
+whose job goes on: tests/test_jobs.py)."""
 import json
 import os
 import time
@@ -26,7 +27,7 @@ def quick_server(artifacts):
     log.close()
 
 
-def test_a_closed_tabs_job_is_cancelled_and_the_line_moves_on(browser, quick_server):
+def test_a_closed_tabs_job_is_cancelled_and_stops(browser, quick_server):
     proc, url, timings = quick_server
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     page = context.new_page()
@@ -47,13 +48,3 @@ def test_a_closed_tabs_job_is_cancelled_and_the_line_moves_on(browser, quick_ser
     while not [r for r in map(json.loads, timings.read_text().splitlines()) if r["kind"] == "job"]:
         assert time.perf_counter() - closed < GONE_AFTER_S + 5 + 5 + 2, "cancelled, but not stopped within 2 s"
         time.sleep(0.2)
-    # the next person is not told to wait for it
-    other = browser.new_context(viewport={"width": 1280, "height": 720})
-    page = other.new_page()
-    page.goto(url + "/enhance", wait_until="domcontentloaded")
-    page.get_by_role("heading", name="Enhance").wait_for(timeout=60_000)
-    choose(page, page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox"), "astronaut_512 (512×512)")
-    page.get_by_role("button", name="Preview a crop").first.click()
-    page.get_by_text("running on").or_(page.get_by_text("Result")).first.wait_for(timeout=60_000)
-    assert page.get_by_text("in line").count() == 0
-    other.close()
