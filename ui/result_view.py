@@ -22,14 +22,25 @@ def full_image_note(request: Request, image: LoadedImage) -> tuple[bool, str]:
     """(can the full image be enhanced, one line for beside its button): the request checked on the full image
     before the click (a refusal there, with the scale that works, instead of a dead click whose message lands
     below the fold), and this machine's measured time for the network when there is one."""
-    from core.pipeline.engine import EnhanceError, check
+    from core import settings
+    from core.pipeline.engine import EnhanceError, check, largest_scale, plan
     from core.quality.ranking import expected_time
     from core.runtime.calibrate import measured
 
     try:
         _, (out_w, out_h), _ = check(request, image.width, image.height, own_models())
     except EnhanceError as exc:
-        return False, f"Full image: not like this. {exc}"
+        limit = settings.current().max_output_pixels
+        try:
+            scale, (out_w, out_h), _ = plan(request, image.width, image.height, method(request.method))
+        except EnhanceError:
+            return False, f"Full image: {exc}"
+        if out_w * out_h <= limit:
+            return False, f"Full image: {exc}"
+        works = largest_scale(image.width, image.height, limit)
+        return False, (f"Full image at ×{scale:g}: too big for this server ({out_w}×{out_h} would be "
+                       f"{out_w * out_h / 1e6:.0f} megapixels; its limit is {limit / 1e6:.0f}). "
+                       + (f"×{works:g} or less works." if works else "Crop or shrink the image first."))
     spec = method(request.method)
     size = f"{out_w}×{out_h} ({out_w * out_h / 1e6:.0f} MP)"
     seconds = expected_time(spec, image.height, image.width) if spec.native_scale else None
