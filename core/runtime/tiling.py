@@ -108,28 +108,41 @@ class Lanczos:
         self.out = np.zeros((channels, size[1], size[0]), np.float32)
 
     @staticmethod
-    def _reach(taps: tuple[np.ndarray, np.ndarray], lo: int, hi: int):
+    def _reach(taps: tuple[np.ndarray, np.ndarray], lo: int, hi: int, ramp: np.ndarray | None):
         """The output span [a, b) whose taps fall on source [lo, hi), with those taps' indices within the block
-        and their weights (0 for the taps that fall outside it: other blocks add those)."""
+        and their weights (0 for the taps that fall outside it: other blocks add those), times `ramp` (the block's
+        weight along this axis) at each tap."""
         index, weights = taps
         a = int(np.searchsorted(index[:, 7], lo))  # the taps of an output pixel are a run of source pixels,
         b = int(np.searchsorted(index[:, 0], hi))  # non-decreasing from one output pixel to the next
         index = index[a:b]
         inside = (index >= lo) & (index < hi)
-        return a, b, np.clip(index - lo, 0, hi - lo - 1), np.where(inside, weights[a:b], np.float32(0))
+        local = np.clip(index - lo, 0, hi - lo - 1)
+        weights = np.where(inside, weights[a:b], np.float32(0))
+        return a, b, local, weights if ramp is None else weights * ramp[local]
 
-    def add(self, block: np.ndarray, y: int, x: int) -> None:
-        """Add the resize of `block` (C×bh×bw), whose top left is at (y, x) of the source, zero elsewhere."""
-        y0, y1, iy, wy = self._reach(self.rows, y, y + block.shape[1])
-        x0, x1, ix, wx = self._reach(self.cols, x, x + block.shape[2])
+    def add(self, block: np.ndarray, y: int, x: int, ramp_y: np.ndarray | None = None,
+            ramp_x: np.ndarray | None = None) -> None:
+        """Add the resize of `block` (C×bh×bw) times `ramp_y[:, None] * ramp_x[None, :]` (1 where not given),
+        its top left at (y, x) of the source, zero elsewhere. The ramps go into the taps' weights: the weighted
+        block is never made. Holds two arrays of the block's height × the output's width beside it."""
+        y0, y1, iy, wy = self._reach(self.rows, y, y + block.shape[1], ramp_y)
+        x0, x1, ix, wx = self._reach(self.cols, x, x + block.shape[2], ramp_x)
         if y0 >= y1 or x0 >= x1:
             return
         across = np.zeros((block.shape[0], block.shape[1], x1 - x0), np.float32)
+        taken = np.empty_like(across)
         for k in range(8):  # along rows first, then columns, as cv2.resize does
-            across += block[:, :, ix[:, k]] * wx[:, k]
+            np.take(block, ix[:, k], axis=2, out=taken)
+            taken *= wx[:, k]
+            across += taken
+        del taken
         target = self.out[:, y0:y1, x0:x1]
+        taken = np.empty_like(target)
         for k in range(8):
-            target += across[:, iy[:, k], :] * wy[:, k, None]
+            np.take(across, iy[:, k], axis=1, out=taken)
+            taken *= wy[:, k, None]
+            target += taken
 
 
 def run_tiled(run: Callable[[np.ndarray], np.ndarray], image: np.ndarray, scale: int, tile: int,
@@ -166,9 +179,7 @@ def run_tiled(run: Callable[[np.ndarray], np.ndarray], image: np.ndarray, scale:
         if size is not None:
             if resized is None:
                 resized = Lanczos(result.shape[0], native[1], native[0], size)
-            contribution = result * wy[:, None]
-            contribution *= wx
-            resized.add(contribution, ly * scale, lx * scale)
+            resized.add(result, ly * scale, lx * scale, wy, wx)
         else:
             if out is None:
                 out = np.zeros((result.shape[0], native[1], native[0]), np.float32)
