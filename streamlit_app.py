@@ -23,12 +23,17 @@ with timed("page_run", job=False):
     st.set_page_config(page_title="SR Lab", page_icon=str(ICON), layout="wide")
     owner()
     st.sidebar.toggle("Projector mode", persist_state="session", key=kept("projector", False),
-                      help="For the back of a room: larger text, charts one a row with 22 px labels, the slider as "
-                           "wide as the page (and a Full screen button on it).")
+                      help="For the back of a room: larger text and controls, charts one a row with 22 px labels, the "
+                           "slider as wide as the page (and a Full screen button on it).")
     # captions and image captions in the text's colour at 80 %: Streamlit's 60 % grey read 3.9:1 on white, under
     # the 4.5:1 that small text needs (and it follows a dark theme, unlike a fixed grey)
     style = ("[data-testid='stCaptionContainer'], [data-testid='stImageCaption'] "
-             "{ color: inherit !important; opacity: 0.8; }")
+             "{ color: inherit !important; opacity: 0.8; } "
+             # a multiselect's tags wrap onto more lines: Streamlit keeps them on one line that scrolls sideways,
+             # and the Video page's four methods at 1280 px showed "alesr-animevideov3" and "ic ×"
+             "[data-testid='stMultiSelectTagsContainer'] { flex-wrap: wrap !important; overflow: visible !important; "
+             "height: auto !important; } [data-testid='stMultiSelect'] div:has(> [data-testid="
+             "'stMultiSelectTagsContainer']) { max-height: none !important; height: auto !important; }")
     if projector():  # Streamlit's text sizes are in rem: a larger root font scales every page
         style += ("html { font-size: 20px; } [data-testid='stSidebar'] { font-size: 18px; } "
                   # a page's name wraps in the sidebar rather than end in "…" ("What the network loo…")
@@ -37,7 +42,16 @@ with timed("page_run", job=False):
                   # captions at the text's size and near-black: small grey ones were unreadable at the back
                   "[data-testid='stCaptionContainer'], [data-testid='stCaptionContainer'] *, "
                   "[data-testid='stImageCaption'] { font-size: 1rem !important; color: #222 !important; "
-                  "opacity: 1; }")
+                  "opacity: 1; } "
+                  # controls at the text's size too: Streamlit draws them at 0.875rem (17.5 px here, under the
+                  # text's 20 px): buttons, labels, select boxes and their lists, method tags, radio and toggle
+                  # labels, st.table (st.dataframe's grid takes the root size when drawn: ui.controls.dataframe)
+                  "[data-testid='stMain'] :is([data-testid^='stBaseButton'], [data-testid='stWidgetLabel'], "
+                  "[data-testid='stRadio'] label, [data-testid='stCheckbox'] label) p, "
+                  "[data-testid='stMain'] :is([data-testid='stSelectbox'], [data-testid='stMultiSelect']) "
+                  ":is(div, input, span), "
+                  "[data-baseweb='popover'] :is(li, [role='option']), "
+                  "[data-testid='stMain'] [data-testid='stTable'] :is(td, th) { font-size: 1rem !important; }")
     st.html(f"<style>{style}</style>")
     with st.sidebar:  # above the picker: in sight at 1280×720, with its Cancel
         jobs_panel()

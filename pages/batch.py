@@ -4,7 +4,7 @@ import streamlit as st
 from core.io.imageio import ImageError
 from core.serve.jobs import State
 from ui import jobs
-from ui.controls import download, scale_picker
+from ui.controls import dataframe, download, scale_picker
 from ui.picker import UPLOAD_TYPES
 from ui.state import hold, kept, method, method_names, require_frame
 from ui.words import details
@@ -42,7 +42,7 @@ if job := jobs.get(st.session_state.get("batch_job")):
     if rows:
         st.subheader(f"{len(rows) - len(failed)} of {len(rows)} images done"
                      + ("" if job.state.finished else " so far"))
-        st.dataframe([{"ok": not r["error"], "file": r["file"], "error": r["error"], **r,  # a failure's why in sight
+        dataframe([{"ok": not r["error"], "file": r["file"], "error": r["error"], **r,  # a failure's why in sight
                        "seconds": str(r["seconds"])} for r in rows], key="batch_table")  # one type a column
     for r in failed:  # in full, below the table: a table column would cut them
         st.error(r["error"] if r["error"].startswith(r["file"]) else f"{r['file']}: {r['error']}")

@@ -81,7 +81,7 @@ else:
 
 methods = st.multiselect("Methods", method_names(), persist_state="session", key="met_methods")
 c2, c3, c4 = st.columns(3)
-y_only = c2.toggle("Score brightness only",
+y_only = c2.toggle("Brightness only (as papers)",
                    persist_state="session", key="met_y", help="PSNR/SSIM on the Y channel, BT.601 luma (as published "
                                                            "SR tables) instead of RGB. LPIPS is always RGB.")
 crop_border = c3.number_input("Leave out a border (px)", 0, 32,

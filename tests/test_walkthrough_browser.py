@@ -278,3 +278,57 @@ def test_every_page_name_in_the_sidebar_is_whole(browser, server, size, projecto
         assert links.count() >= 10 and cut == [], cut
     finally:
         context.close()
+
+
+CONTROL_FONTS = """() => {
+  const px = sel => { const e = document.querySelector('[data-testid=stMain] ' + sel);
+                      return e ? parseFloat(getComputedStyle(e).fontSize) : null; };
+  const grid = document.querySelector('[data-testid=stMain] [data-testid=stDataFrame]');
+  return {text: parseFloat(getComputedStyle(document.documentElement).fontSize),
+          button: px('[data-testid=stBaseButton-secondary] p'), select: px('[data-testid=stSelectbox] input'),
+          tag: px('[data-testid=stMultiSelect] [data-tag] span[title]'), label: px('[data-testid=stWidgetLabel] p'),
+          grid: grid ? grid.getBoundingClientRect().height : null};
+}"""
+
+
+def test_projector_mode_scales_buttons_select_boxes_tags_and_tables(browser, server):
+    """Issue 48.12: projector mode made the body text 20 px, but buttons, select boxes and method tags stayed at
+    Streamlit's 0.875rem (17.5 px) and a table drawn before the switch kept its laptop size; issue 48.11: the Video
+    page's method tags were cut ("ic ×") at 1280 px."""
+    context, page = new_tab(browser, (1920, 1080))
+    try:
+        steps.go(page, server, "/metrics", "Metrics")
+        methods = page.get_by_test_id("stMultiSelect").filter(has_text="Methods")
+        for name in ("bicubic", "bilateral", "wavelet", "SPAN_x4", "realesr-animevideov3", "RealESRGAN_x4plus"):
+            methods.get_by_role("button", name=f"Remove {name}").click(timeout=60_000)  # nearest alone: quick
+            steps.idle(page)
+        page.get_by_role("button", name="Score", exact=True).click()
+        page.get_by_test_id("stDataFrame").first.wait_for(timeout=300_000)
+        steps.idle(page)
+        plain = page.evaluate(CONTROL_FONTS)
+        projector_on(page)
+        page.wait_for_timeout(1000)  # the grid lays itself out after the frame is drawn
+        big = page.evaluate(CONTROL_FONTS)
+        assert big["text"] == 20, big
+        for control in ("button", "select", "tag", "label"):  # at the text's size, as captions are
+            assert big[control] >= big["text"], (control, plain, big)
+        assert big["grid"] >= 1.2 * plain["grid"], (plain, big)  # drawn anew at the larger size
+        every_row_shown(page)
+        # four methods in the Video page's half-width box: Streamlit kept tags on one line that scrolled sideways
+        # ("alesr-animevideov3", "ic ×" at 1280 px); they wrap, each whole
+        page.set_viewport_size({"width": 1280, "height": 720})
+        steps.go(page, server, "/video", "Video")
+        box = page.get_by_test_id("stMultiSelect").filter(has_text="Methods")
+        for name in ("realesr-animevideov3", "RealESRGAN_x4plus"):
+            box.locator("input").click()
+            page.keyboard.type(name)
+            page.get_by_role("option", name=name, exact=True).first.wait_for(timeout=30_000)
+            page.keyboard.press("Enter")
+            steps.idle(page)
+        page.keyboard.press("Escape")
+        tags = box.evaluate("""e => { const r = e.getBoundingClientRect();
+            return [...e.querySelectorAll('[data-tag]')].map(t => { const b = t.getBoundingClientRect();
+              return [t.innerText, b.left >= r.left - 1 && b.right <= r.right + 1 && b.width > 0]; }); }""")
+        assert len(tags) == 4 and all(whole for _, whole in tags), tags
+    finally:
+        context.close()

@@ -164,3 +164,35 @@ def test_a_rough_map_says_so_in_plain_words():
     rough = SimpleNamespace(completeness_gap=0.61, rough=True)
     assert gap_words(rough) == "Rough: this map leaves out 61 % of what the network did, so read it with care."
     assert gap_words(SimpleNamespace(completeness_gap=0.02, rough=False)) == ""
+
+
+@pytest.mark.parametrize("width,font", [(520, 14), (1100, 22)])
+def test_a_crowded_trade_off_names_only_the_points_that_matter_and_no_two_names_overlap(width, font):
+    """How it works at 1920: Set5's 49 points each numbered (the numbers ran together) beside a 49-line legend.
+    Past charts.MAX_LABELLED points: the frontier and the lesson's landmarks named, a legend of kinds only."""
+    from core.quality import charts
+    from ui.lesson_text import load_set5
+
+    scores = load_set5()
+    assert len(scores) > charts.MAX_LABELLED
+    named = charts.labelled(scores)
+    assert set(charts.frontier(scores)) <= set(named) and {"bicubic", "RealESRGAN_x4plus"} <= set(named)
+    assert len(named) <= charts.MAX_LABELLED
+    svg = charts.svg(charts.tradeoff_scatter(scores, font_size=font).properties(width=width))
+    texts = re.findall(r'text-anchor="(start|end)" transform="translate\(([\d.]+),([\d.]+)\)"[^>]*>([^<]+)</text>',
+                       _marks(svg))
+    assert sorted(t for *_, t in texts) == sorted(named)  # every name once, no number
+    legend = re.findall(r'role-legend-label"[^>]*>(.*?)</g>', svg, re.S)
+    assert len(re.findall(r"<text", "".join(legend))) <= 3  # the kinds, not 49 methods
+    boxes = []
+    for anchor, x, y, text in texts:  # as drawn: ~0.6 em a character (bold sans-serif), one line tall
+        w, x, y = 0.6 * font * len(text), float(x), float(y)
+        boxes.append(((x, x + w) if anchor == "start" else (x - w, x), (y - font, y), text))
+    for i, (ax, ay, a) in enumerate(boxes):
+        for bx, by, b in boxes[i + 1:]:
+            assert ax[1] <= bx[0] or bx[1] <= ax[0] or ay[1] <= by[0] or by[1] <= ay[0], (a, b)
+
+
+def _marks(svg: str) -> str:
+    """The chart's marks (its names), without the axes' and the legend's labels."""
+    return "".join(re.findall(r'role-mark layer_\d+_marks"(.*?)</g>', svg, re.S))

@@ -11,7 +11,7 @@ import streamlit as st
 from core.io.imageio import LoadedImage
 from core.serve.jobs import Job
 from ui import jobs
-from ui.controls import download
+from ui.controls import dataframe, download
 from ui.slider import png_of
 from ui.state import own_models, projector
 from ui.words import details
@@ -163,7 +163,7 @@ def show(result, name: str) -> None:
     table = pd.DataFrame([{"method": m.method, "spread": round(m.di, 1), "half within (px)": round(half[m.method], 1),
                            "90 % within (px)": round(m.reach_px, 1), "left out": f"{m.completeness_gap * 100:.0f} %",
                            "seconds": round(m.seconds, 1)} for m in result.maps]).set_index("method")
-    st.dataframe(table, key="attr_table")
+    dataframe(table, key="attr_table")
     exact = sentences(result)
     details(f"Window {size}×{size} output px at ({wx}, {wy}) of the ×{r.scale} output; each map covers the {w}×{h} "
             f"input region at ({x}, {y}).",

@@ -7,7 +7,15 @@ import streamlit as st
 
 from core.methods import SCALES
 from core.pipeline.engine import FIT_MODES
-from ui.state import kept
+from ui.state import kept, projector
+
+
+def dataframe(data, key: str, container=st, **kw):
+    """st.dataframe, drawn anew when projector mode is switched: its grid takes the text size when it is first drawn
+    and Streamlit keeps a drawn grid whose place in the page is the same (a new key is not enough), so a table on
+    the page before the switch kept its laptop size (318 px tall where a fresh one is 399). In projector mode it
+    sits in a container of its own: another place, a new grid."""
+    return (container.container() if projector() else container).dataframe(data, key=key, **kw)
 
 
 def scale_picker(key: str, container=st, fit: bool = False) -> float | tuple[int, int, str]:

@@ -16,6 +16,7 @@ from core.serve.jobs import State
 from ui import jobs
 from ui.charts import show_tradeoff
 from ui.compare import slider
+from ui.controls import dataframe
 from ui.words import details, ranked_by
 
 SEE = dict(sample="astronaut", methods=("bicubic", "RealESRGAN_x4plus"))
@@ -69,7 +70,7 @@ def measure() -> None:
             shown = table.copy()
             for name in ("psnr_db", "ssim", "lpips"):  # as every page writes this measure (Metric.format)
                 shown[name] = shown[name].map(METRICS.get(name).format)
-            st.dataframe(shown.rename(columns={n: METRICS.get(n).heading for n in ("psnr_db", "ssim", "lpips")}),
+            dataframe(shown.rename(columns={n: METRICS.get(n).heading for n in ("psnr_db", "ssim", "lpips")}),
                          key="lesson_table", height="content")
             show_tradeoff(table.reset_index()[["method", "kind", "psnr_db", "lpips"]], "lesson trade-off")
             st.caption("Right is closer to the true pixels, down looks closer to the truth. The dashed line joins "

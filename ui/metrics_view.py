@@ -14,7 +14,7 @@ from core.quality.metrics import Metric, error_maps
 from core.quality.scoring import Scores
 from ui.charts import font_size, metric_dots, show, show_tradeoff, spectrum_caption, spectrum_chart, sweep_chart, width
 from ui.compare import ab_slider
-from ui.controls import download
+from ui.controls import dataframe, download
 from ui.jobs import cached
 from ui.picker import UPLOAD_TYPES
 from ui.region import chosen_region, handout_window
@@ -89,13 +89,13 @@ def show_scores(res: dict, reference, y_only: bool, crop_border: int, policy: st
         st.warning("No reference: PSNR, SSIM, LPIPS and the other full-reference scores need the true "
                    "high-resolution image and are not shown. Below are no-reference measures, which describe an "
                    "image but cannot say which restore is right.")
-        st.dataframe(styled, key="met_table", height="content")
+        dataframe(styled, key="met_table", height="content")
         st.caption(plain + unmarked)
         details(*about)
         download("Download CSV", scores.csv().encode(), "measures.csv", "text/csv", key="met_csv")
         return
     st.subheader("Scores against the true reference")
-    st.dataframe(styled, key="met_table", height="content")
+    dataframe(styled, key="met_table", height="content")
     st.caption("Best per column in bold green: " + ", ".join(f"{columns[h].label} {v}" for h, v in best.items())
                + ". " + plain)
     details("How the scores were made: " + "; ".join(scores.notes) + ".", *about,  # full sentences: a table

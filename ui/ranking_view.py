@@ -9,7 +9,7 @@ from core.quality.ranking import Ranking
 from core.quality.report import ranking_html, ranking_spectra, sentence
 from ui.charts import font_size, show, spectrum_caption, spectrum_chart, width
 from ui.compare import ab_slider, zoom_grid
-from ui.controls import download
+from ui.controls import dataframe, download
 from ui.region import Region, handout_window
 from ui.words import details, ranked_by
 
@@ -51,7 +51,7 @@ def show_ranking(ranking: Ranking, region: Region, crop: tuple[int, int, int, in
                                     "; ".join(ranking.notes)] if n))  # sentences: they ran together
     if ranking.skipped:
         st.markdown(f"**Not run** ({len(ranking.skipped)}: they did not fit the budget — a longer budget runs them)")
-        st.dataframe(pd.DataFrame([{"network": k.name, "family": k.family, "expected s": _seconds(k.expected_s),
+        dataframe(pd.DataFrame([{"network": k.name, "family": k.family, "expected s": _seconds(k.expected_s),
                                     "why": k.why} for k in ranking.skipped]), key="rank_skipped", hide_index=True,
                      height="content")
     for error in ranking.errors:

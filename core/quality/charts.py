@@ -101,35 +101,99 @@ def _crowded(points: pd.DataFrame, share: float = 0.06) -> pd.Series:
     return pd.Series(near, index=points.index)
 
 
+MAX_LABELLED = 12  # points a chart labels one by one; past it only those that matter (`labelled`)
+NAMED = ("bicubic", "RealESRGAN_x4plus")  # the lesson's two landmarks, labelled on a crowded chart too
+
+
+def labelled(points: pd.DataFrame, named: tuple[str, ...] = NAMED) -> list[str]:
+    """The one rule for which points of a chart get a label: every one up to MAX_LABELLED; past it the frontier's
+    (the methods no other beats on both) and the `named` landmarks, so 49 points do not print 49 overlapping
+    labels and a 49-line legend."""
+    methods = list(points["method"])
+    if len(methods) <= MAX_LABELLED:
+        return methods
+    edge = frontier(points)
+    return edge + [m for m in named if m in methods and m not in edge]
+
+
+def _placed_labels(names: pd.DataFrame, points: pd.DataFrame, font_size: int) -> pd.DataFrame:
+    """Where each name goes beside its point, in data units: the first of right-above, left-above, right-below,
+    left-below whose box (its length in characters, the chart taken as ~40 font sizes wide and ~26 tall) overlaps
+    no name placed before and stays inside the axes (on the right it may pass the axis a little: the chart grows
+    to hold it). Columns lx, ly and align ("left"/"right")."""
+    xs, ys = _padded(points["psnr_db"]), _padded(points["lpips"])
+    span_x, span_y = xs[1] - xs[0], ys[1] - ys[0]
+    char_w, line_h = 0.6 / 40 * span_x, 1.3 / 26 * span_y  # one character's width, one line's height
+    gap_x, gap_y = 0.8 / 40 * span_x, 0.3 / 26 * span_y
+    boxes, out = [], []
+    for row in names.itertuples(index=False):
+        w = char_w * len(row.method)
+        tries = [(side, up) for up in (True, False) for side in (1, -1)]
+        chosen = None
+        for side, up in tries:
+            x0 = row.psnr_db + gap_x if side > 0 else row.psnr_db - gap_x - w
+            y0 = row.lpips + gap_y if up else row.lpips - gap_y - line_h  # LPIPS grows upwards on the chart
+            box = (x0, y0, x0 + w, y0 + line_h)
+            inside = xs[0] <= box[0] and box[2] <= xs[1] + 0.15 * span_x and ys[0] <= box[1] and box[3] <= ys[1]
+            clear = all(box[2] <= b[0] or b[2] <= box[0] or box[3] <= b[1] or b[3] <= box[1] for b in boxes)
+            if inside and clear:
+                chosen = (side, box)
+                break
+        side, box = chosen or (1, (row.psnr_db + gap_x, row.lpips + gap_y, row.psnr_db + gap_x + w,
+                                   row.lpips + gap_y + line_h))
+        boxes.append(box)
+        out.append({"method": row.method, "lx": box[0] if side > 0 else box[2], "ly": (box[1] + box[3]) / 2,
+                    "align": "left" if side > 0 else "right"})
+    return pd.DataFrame(out, columns=["method", "lx", "ly", "align"])
+
+
 def tradeoff_scatter(points: pd.DataFrame, *, font_size: int = FONT) -> alt.Chart:
-    """PSNR (→ better) against LPIPS (↓ better): each point numbered, the numbers named in the legend (with the
-    kind) — names beside close points would overprint each other —, one colour and shape per method, and the
-    frontier (methods no other beats on both) drawn as a line."""
+    """PSNR (→ better) against LPIPS (↓ better), the frontier (methods no other beats on both) drawn as a line.
+    Up to MAX_LABELLED points: each numbered, the numbers named in the legend (with the kind) — names beside close
+    points would overprint each other —, one colour and shape per method. More: coloured by kind, only the points
+    `labelled` picks named beside them (the rest are in the tooltip)."""
     points = points.reset_index(drop=True)
-    points = points.assign(number=[str(i + 1) for i in range(len(points))])
-    points = points.assign(entry=points["number"] + " " + points["method"] + " (" + points["kind"] + ")")
-    names = list(points["entry"])
-    colours, shapes, _ = palette(names)
-    legend = alt.Legend(title="method (kind)", symbolLimit=0)
     ticks = alt.Axis(tickCount=6)  # Vega's default is one per 40 px: 40 labels of "23.75" at 1100 px ran together
     x = alt.X("psnr_db:Q", title="PSNR dB (right is more faithful)", scale=alt.Scale(domain=_padded(points["psnr_db"])),
               axis=ticks)
     y = alt.Y("lpips:Q", title="LPIPS (lower looks closer)", scale=alt.Scale(domain=_padded(points["lpips"])),
               axis=ticks)
+    tooltip = ["method", "kind", alt.Tooltip("psnr_db:Q", format=_d3("psnr_db")),
+               alt.Tooltip("lpips:Q", format=_d3("lpips"))]
+    edge = points[points["method"].isin(frontier(points))].sort_values("psnr_db")
+    line = alt.Chart(edge).mark_line(color="#777777", strokeDash=[6, 4]).encode(x=x, y=y)
+    text = dict(fontWeight="bold")
+    if len(points) > MAX_LABELLED:
+        names = points[points["method"].isin(labelled(points))]
+        kinds = sorted(set(points["kind"]))
+        colours, shapes, _ = palette(kinds)
+        legend = alt.Legend(title="kind", orient="bottom")
+        dots = alt.Chart(points).mark_point(size=120 * font_size / FONT, filled=True, opacity=0.85).encode(
+            x=x, y=y, color=alt.Color("kind:N", scale=alt.Scale(domain=kinds, range=colours), legend=legend),
+            shape=alt.Shape("kind:N", scale=alt.Scale(domain=kinds, range=shapes), legend=legend), tooltip=tooltip)
+        rings = alt.Chart(names).mark_point(size=320 * font_size / FONT, color="#000000", strokeWidth=2).encode(
+            x=x, y=y)
+        spots = _placed_labels(names, points, font_size)
+        lx, ly = alt.X("lx:Q", scale=alt.Scale(domain=_padded(points["psnr_db"]))), alt.Y(
+            "ly:Q", scale=alt.Scale(domain=_padded(points["lpips"])))
+        labels = [alt.Chart(spots[spots["align"] == side]).encode(x=lx, y=ly, text="method:N").mark_text(
+            align=side, baseline="middle", **text) for side in ("left", "right")]
+        chart = alt.layer(line, dots, rings, *labels).properties(height=max(420, round(font_size * 26)))
+        return _style(chart, font_size)
+    points = points.assign(number=[str(i + 1) for i in range(len(points))])
+    points = points.assign(entry=points["number"] + " " + points["method"] + " (" + points["kind"] + ")")
+    names = list(points["entry"])
+    colours, shapes, _ = palette(names)
+    legend = alt.Legend(title="method (kind)", symbolLimit=0)
     base = alt.Chart(points).encode(x=x, y=y)
     dots = base.mark_point(size=220 * font_size / FONT, filled=True, opacity=1).encode(
         color=alt.Color("entry:N", scale=alt.Scale(domain=names, range=colours), legend=legend),
-        shape=alt.Shape("entry:N", scale=alt.Scale(domain=names, range=shapes), legend=legend),
-        tooltip=["method", "kind", alt.Tooltip("psnr_db:Q", format=_d3("psnr_db")),
-                 alt.Tooltip("lpips:Q", format=_d3("lpips"))])
+        shape=alt.Shape("entry:N", scale=alt.Scale(domain=names, range=shapes), legend=legend), tooltip=tooltip)
     crowded = _crowded(points)  # near an earlier point: its number goes below left, not onto the other's
-    text = dict(fontWeight="bold")
     numbers = alt.Chart(points[~crowded]).encode(x=x, y=y, text="number:N").mark_text(
         align="left", dx=round(font_size * 0.7), dy=-round(font_size * 0.5), **text)
     below = alt.Chart(points[crowded]).encode(x=x, y=y, text="number:N").mark_text(
         align="right", dx=-round(font_size * 0.7), dy=round(font_size * 0.9), **text)
-    edge = points[points["method"].isin(frontier(points))].sort_values("psnr_db")
-    line = alt.Chart(edge).mark_line(color="#777777", strokeDash=[6, 4]).encode(x=x, y=y)
     legend_rows = len(names) + 3  # title and gap
     chart = (line + dots + numbers + below).properties(height=max(380, round(1.45 * font_size) * legend_rows))
     return _style(chart, font_size)
@@ -199,20 +263,27 @@ def sweep_chart(sweep: "Sweep", *, font_size: int = FONT, width: int = 520) -> a
 
 
 def frame_curve(table: pd.DataFrame, measure: str, title: str, *, font_size: int = FONT, width: int = 520,
-                height: int = 200) -> alt.Chart:
-    """A clip's per-frame curve of one measure, one line per method (`table`: columns frame, method, measure)."""
+                height: int = 200, zero: str | None = None) -> alt.Chart:
+    """A clip's per-frame curve of one measure, one line per method (`table`: columns frame, method, measure); the
+    legend below in two columns, every name whole; `zero`: a dashed line at 0 labelled so (the flicker's "as
+    steady as the true clip")."""
     data = table.dropna(subset=[measure])[["frame", "method", measure]]
     methods = list(dict.fromkeys(data["method"]))
     colours, _, _ = palette(methods)
     last = int(data["frame"].max()) if len(data) else 0
     ticks = list(range(0, last + 1, max(1, -(-last // 10))))  # whole frames only, at most about ten
-    chart = alt.Chart(data).mark_line(point=True).encode(
-        x=alt.X("frame:Q", title="frame", axis=alt.Axis(format="d", values=ticks)),
-        y=alt.Y(f"{measure}:Q", title=title, scale=alt.Scale(zero=False)),
-        color=alt.Color("method:N", scale=alt.Scale(domain=methods, range=colours), legend=alt.Legend(orient="bottom")),
-        tooltip=["method", "frame", alt.Tooltip(f"{measure}:Q", format=".4g")],
-    ).properties(width=width, height=height, title=title)
-    return _style(chart, font_size)
+    x = alt.X("frame:Q", title="frame", axis=alt.Axis(format="d", values=ticks))
+    layers = [alt.Chart(data).mark_line(point=True).encode(
+        x=x, y=alt.Y(f"{measure}:Q", title=title, scale=alt.Scale(zero=zero is not None)),
+        color=alt.Color("method:N", scale=alt.Scale(domain=methods, range=colours),
+                        legend=alt.Legend(orient="bottom", columns=min(2, len(methods)), title=None)),
+        tooltip=["method", "frame", alt.Tooltip(f"{measure}:Q", format=".4g")])]
+    if zero is not None:
+        rule = alt.Chart(pd.DataFrame({"y": [0.0], "label": [zero]})).encode(y="y:Q")
+        layers += [rule.mark_rule(color=BICUBIC_COLOUR, strokeDash=[6, 4]),
+                   rule.mark_text(align="right", baseline="bottom", dx=-4, dy=-4, color="#444444").encode(
+                       text="label:N", x=alt.value(width))]  # at the right end, clear of the first points
+    return _style(alt.layer(*layers).properties(width=width, height=height, title=title), font_size)
 
 
 def svg(chart) -> str:
