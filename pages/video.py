@@ -23,19 +23,22 @@ from ui.video_view import (
     estimate_words,
     frame_view,
     handout_button,
+    how_plain,
     probed,
     reference_panel,
     remember_run,
     run_input,
     total,
 )
+from ui.words import details
 
 require_frame()
 st.title("Video")
-st.caption("A network run on each frame alone guesses each frame's detail afresh, so invented texture flickers; a "
-           "video network (BasicVSR) carries information across frames. The built-in pan has its true reference, "
-           "so both are measured: PSNR per frame and the flicker (`python -m core metrics`). Long clips: "
-           "`python -m core video`.")
+st.caption("A network that works on each frame alone guesses each frame's detail afresh, so the detail it invents "
+           "can flicker; a video network (BasicVSR) looks at the neighbouring frames too. The built-in pan comes with "
+           "its true clip, so both are measured: how close each frame is, and how much it flickers.")
+details("Per frame: PSNR and the flicker (`python -m core metrics` lists every measure). Long clips: "
+        "`python -m core video CLIP -o OUT -m bicubic -m BasicVSR_REDS4`.")
 c1, c2 = st.columns(2)
 source = c1.radio("Clip", ["Built-in pan (96×64, with its true reference)", "Upload"], key=kept("video_source",
                   "Built-in pan (96×64, with its true reference)"))
@@ -105,11 +108,12 @@ if job := jobs.get(st.session_state.get("video_job")):
         st.video(job.result["side_by_side"], format="video/mp4", loop=True, autoplay=True, muted=True)
         cols = st.columns(len(results))
         for col, (method, r) in zip(cols, results.items()):
-            col.markdown(f"**{method}** ({r['what']})")
-            col.caption(f"{r['how']}; {r['fps']:.2f} fps on this machine" + (" (a run before Resume)" if r["resumed"]
-                                                                              else ""))
+            col.markdown(f"**{method}**")
+            col.caption(f"{method}: {how_plain(method)}, {r['fps']:.1f} frames a second on this machine"
+                        + (" (a run before Resume)" if r["resumed"] else ""))
             download("Download MP4", r["video"], f"{method}.mp4", "video/mp4", key=f"video_dl_{method}", container=col)
         st.caption(f"Input: {job.result['clip']}. Reference: {job.result['reference_name'] or 'none'}.")
+        details(*(f"**{method}**: {r['what']}; {r['how']}; {r['fps']:.2f} fps." for method, r in results.items()))
         frame_view(job.id, job.result)
         st.subheader("Per frame")
         curves(results)

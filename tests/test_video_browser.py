@@ -22,7 +22,7 @@ def test_the_pan_through_two_methods_survives_a_page_switch_and_shows_players_an
     finally:
         page.screenshot(path=str(artifacts / "video_1280_on_return.png"))
     idle(page)
-    page.get_by_test_id("stVegaLiteChart").nth(1).wait_for(timeout=60_000)  # PSNR and flicker per frame, at least
+    page.get_by_test_id("sr-chart").nth(1).wait_for(timeout=60_000)  # PSNR and flicker per frame, at least
     assert page.locator("video").count() == 1
     assert page.get_by_role("button", name="Download MP4").count() == 2
     # one frame of each on the A/B slider, the frame slider above it, both images loaded
@@ -50,7 +50,7 @@ def test_the_pan_through_two_methods_survives_a_page_switch_and_shows_players_an
     page.get_by_text("Projector mode").click()
     idle(page)
     page.get_by_role("heading", name="Side by side, in sync: bicubic | BasicVSR_REDS4").wait_for(timeout=60_000)
-    page.get_by_test_id("stVegaLiteChart").nth(1).wait_for(timeout=60_000)
+    page.get_by_test_id("sr-chart").nth(1).wait_for(timeout=60_000)
     full = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")
     page.set_viewport_size({"width": 1920, "height": full + 40})
     page.wait_for_timeout(800)

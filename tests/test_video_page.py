@@ -55,12 +55,13 @@ def test_an_uploaded_clip_made_into_the_truth_is_degraded_and_scored_against_it(
     at.radio(key="video_ref").set_value("Make one: this clip is the truth, degraded frame by frame").run()
     at.number_input(key="video_deg_noise").set_value(5.0).run()
     at.multiselect(key="video_methods").set_value(["bicubic"]).run()
-    assert any("bicubic downscale ÷4 → Gaussian noise σ 5" in c.value for c in at.caption)
+    assert any("made it 4× smaller and added grain (noise)" in c.value for c in at.caption)  # plain words
+    assert any("bicubic downscale ÷4 → Gaussian noise σ 5" in m.value for m in at.markdown)  # the recipe, in Details
     click(at, "video_run")
     assert not at.exception and not at.error
     assert "reference" in _ab_options(at)
     summary = at.dataframe[0].value
-    assert 20 < summary.iloc[0, 0] < 40  # PSNR (dB) of bicubic against the truth
+    assert 20 < float(summary.iloc[0, 0]) < 40  # PSNR (dB) of bicubic against the truth, as the page writes it
     assert any("Reference: pan.mp4 (the truth, 384×256)" in c.value for c in at.caption)
 
 

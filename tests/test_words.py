@@ -166,6 +166,32 @@ def test_a_rough_map_says_so_in_plain_words():
     assert gap_words(SimpleNamespace(completeness_gap=0.02, rough=False)) == ""
 
 
+def test_video_explains_flicker_and_concludes_in_one_plain_line():
+    """It said "Flicker (×10⁻³) ↓ … −0.0386 … −0.0473" with nothing on what flicker is or what below 0 means, the
+    command lines in its caption, and "windows of 15 frames, 3 dropped at each inner edge" beside a result."""
+    at = new_app("pages/video.py")
+    plain(at)
+    at.slider(key="video_frames").set_value(4).run()
+    at.multiselect(key="video_methods").set_value(["bicubic", "BasicVSR_REDS4"]).run()
+    click(at, "video_run")
+    assert not at.error, [e.value for e in at.error]
+    plain(at)
+    said = next(m.value for m in at.markdown if m.value.startswith("**Flicker**"))
+    assert "0: as steady as the true clip" in said and "below 0: steadier than the true clip" in said
+    assert re.search(r"(bicubic|BasicVSR_REDS4) flickers least \(-?\d+\.\d\d", said) or "about as much" in said
+    flicker = at.dataframe[0].value["Flicker (×10⁻³) ↓"]
+    assert all(re.fullmatch(r"-?\d+\.\d\d", v) for v in flicker)  # two decimals
+    assert any("windows of" in t for t in inside_details(at))
+
+
+def test_the_flicker_conclusion_compares_what_is_shown():
+    from ui.video_view import flicker_conclusion
+
+    said = flicker_conclusion({"bicubic": {"flicker": -0.0386}, "BasicVSR_REDS4": {"flicker": -0.0473}})
+    assert said == "BasicVSR_REDS4 flickers least (-0.05: steadier than the true clip); bicubic most (-0.04)."
+    assert flicker_conclusion({"a": {"flicker": 0.012}, "b": {"flicker": 0.009}}).startswith("They flicker about")
+
+
 @pytest.mark.parametrize("width,font", [(520, 14), (1100, 22)])
 def test_a_crowded_trade_off_names_only_the_points_that_matter_and_no_two_names_overlap(width, font):
     """How it works at 1920: Set5's 49 points each numbered (the numbers ran together) beside a 49-line legend.

@@ -11,7 +11,6 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
-import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -24,9 +23,10 @@ from core.serve.cache import BoundedCache
 from core.video.degrade import describe
 from core.video.measures import CLIP_MEASURES
 from ui.compare import ab_slider, zoom_grid
-from ui.controls import download, nearest_up
+from ui.controls import dataframe, download, nearest_up
 from ui.region import region_picker
 from ui.state import kept, projector
+from ui.words import details
 
 REFERENCES = ["None (no-reference measures)", "Upload the reference clip",
               "Make one: this clip is the truth, degraded frame by frame"]
@@ -94,9 +94,9 @@ def reference_panel(container) -> Reference:
         jpeg = c[3].number_input("JPEG (0 off)", 0, 100, step=5, persist_state="session", key=kept("video_deg_jpeg", 0))
         seed = c[4].number_input("Seed", 0, 10_000, persist_state="session", key=kept("video_deg_seed", 0))
         d = Degradation(int(scale), "bicubic", float(blur), float(noise), int(jpeg), int(seed))
-        container.caption(f"The uploaded clip is the truth; the input is each frame after {describe(d)} "
-                          "(the Metrics page's degradation); the results are scored against the truth at "
-                          f"×{scale}.")
+        container.caption(f"The uploaded clip is the truth; we {d.plain()} (each frame), and the results are "
+                          f"scored against the truth at ×{scale}.")
+        details(f"Each frame after {describe(d)} (the Metrics page's degradation).", container=container)
         return Reference(degrade=d)
     return Reference()
 
@@ -277,9 +277,10 @@ def frame_view(job_id: str, result: dict) -> None:
     what = [f"{m}: {r['what']}" for m, r in methods.items()]
     what += ["reference: the truth"] if result["reference"] is not None else []
     st.caption(f"Frame {index} (of 0–{count - 1}). " + "; ".join(what) + f"; input ×{result['scale']:g}: the input "
-               "frame nearest-neighbour upscaled. Frames are decoded from the H.264 MP4s (as downloaded, CRF 17); "
-               "the scores were measured on the frames before encoding."
+               "frame nearest-neighbour upscaled (each pixel a square)."
                + (f" Of another size, not shown: {', '.join(left_out)}." if left_out else ""))
+    details("Frames are decoded from the H.264 MP4s (as downloaded, CRF 17); the scores were measured on the frames "
+            "before encoding.")
     first = _frame(job_id, "input", result["input"], 0)
     area = region_picker(LoadedImage(first, name="the clip's first frame"), f"video:{job_id}")
     zoom_grid(same, area, None, (first.shape[1], first.shape[0]))
@@ -292,23 +293,78 @@ def _heading(measure: str) -> str:
     return METRICS.get(measure).heading
 
 
+def how_plain(method: str) -> str:
+    """How a method went through the clip, in plain words (the exact way, with its windows, under Details)."""
+    from core.methods import for_clips
+
+    if for_clips(method).consumes == "sequence":
+        return "a video network, it looks at the neighbouring frames too"
+    return "each frame on its own"
+
+
+CLIP_DECIMALS = {"flicker": 2, "change": 3}  # the clip measures' shown decimals: more mean nothing here
+FLICKER_WORDS = ("**Flicker** says how much a result jumps about from one frame to the next beyond the real "
+                 "movement, measured against the true clip's own change along the same motion. 0: as steady as "
+                 "the true clip; above 0: it flickers (detail that comes and goes); below 0: steadier than the "
+                 "true clip, usually because it is smoother (less fine detail to change).")
+
+
+def shown_value(measure: str, value: float) -> str:
+    """A clip's mean as the page writes it: a measure's own decimals (Metric.format), the flicker's two."""
+    if measure in CLIP_MEASURES:
+        return "n/a" if value is None or np.isnan(value) else f"{value:.{CLIP_DECIMALS.get(measure, 3)}f}"
+    return METRICS.get(measure).format(value)
+
+
+def _steadiness(value: float) -> str:
+    return ": steadier than the true clip" if value < 0 else ": as steady as the true clip" if value == 0 else ""
+
+
+def flicker_conclusion(summary: dict[str, dict]) -> str:
+    """One plain line from the clip's mean flicker per method, compared as shown (two decimals): which flickers
+    least, and most."""
+    values = {m: round(s["flicker"], CLIP_DECIMALS["flicker"]) for m, s in summary.items()
+              if s.get("flicker") is not None and np.isfinite(s["flicker"])}
+    if not values:
+        return ""
+    least, most = min(values, key=values.get), max(values, key=values.get)
+    low, high = shown_value("flicker", values[least]), shown_value("flicker", values[most])
+    if len(values) == 1:
+        return f"{least}: flicker {low}{_steadiness(values[least])}."
+    if values[least] == values[most]:
+        return f"They flicker about as much as each other ({low}{_steadiness(values[least])})."
+    return f"{least} flickers least ({low}{_steadiness(values[least])}); {most} most ({high})."
+
+
 def curves(results: dict) -> None:
-    """The per-frame curves (PSNR, flicker, SSIM, LPIPS; or change and sharpness without a reference) and the
-    clip's means."""
+    """The per-frame curves (PSNR, flicker, SSIM, LPIPS; or change and sharpness without a reference) as the
+    handout draws them (charts.frame_curve: every method name whole in the legend, below), the clip's means at
+    the decimals that mean something, and the flicker in plain words with a one-line conclusion."""
+    from core.quality.charts import frame_curve
+    from ui.charts import font_size, show, width
+
     table = pd.concat([pd.DataFrame(r["rows"]).assign(method=m) for m, r in results.items()])
     shown = [c for c in ("psnr_db", "flicker", "ssim", "lpips", "change", "sharpness") if c in table]
+    summaries = {m: r["summary"] for m, r in results.items()}
+    if "flicker" in shown:
+        st.markdown(FLICKER_WORDS + " " + flicker_conclusion(summaries))
     charts = st.columns(1 if projector() else 2)
     for spot, measure in zip(charts * 4, shown[:4]):
         title = _heading(measure)
-        chart = alt.Chart(table.dropna(subset=[measure])).mark_line(point=True).encode(
-            x=alt.X("frame:Q", title="frame", axis=alt.Axis(tickMinStep=1, format="d")),
-            y=alt.Y(f"{measure}:Q", title=title, scale=alt.Scale(zero=False)),
-            color="method:N").properties(height=320 if projector() else 220, title=title)
-        fs = 22 if projector() else 12  # the projector's chart labels, as on the other pages
-        spot.altair_chart(chart.configure_axis(labelFontSize=fs, titleFontSize=fs).configure_legend(
-            labelFontSize=fs, titleFontSize=fs).configure_title(fontSize=fs), width="stretch")
-    summary = pd.DataFrame({m: r["summary"] for m, r in results.items()}).T
-    st.dataframe(summary.rename(columns=_heading), key="video_summary")
+        with spot:
+            show(frame_curve(table, measure, title, font_size=font_size(), width=width(),
+                             height=320 if projector() else 220,
+                             zero="as steady as the true clip" if measure == "flicker" else None),
+                 f"{title} per frame")
+    summary = pd.DataFrame(summaries).T
+    for measure in summary.columns:
+        summary[measure] = [shown_value(measure, v) for v in summary[measure]]
+    dataframe(summary.rename(columns=_heading), key="video_summary")
+    details("Flicker (×10⁻³) = 1000 · (E(output) − E(reference)), E the mean squared error, on 0…1, of frame t "
+            "warped onto frame t+1 along the reference's optical flow (OpenCV DIS, medium) against frame t+1, "
+            "inside the warp; the clip's value is the mean over its frame pairs (core/video/measures.py)."
+            if "flicker" in shown else "",
+            *(f"{m}: {METRICS.get(m).about}." for m in shown if m in METRICS))
 
 
 def handout_button(result: dict, name: str) -> None:
