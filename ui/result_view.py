@@ -24,8 +24,7 @@ def full_image_note(request: Request, image: LoadedImage) -> tuple[bool, str]:
     below the fold), and this machine's measured time for the network when there is one."""
     from core import settings
     from core.pipeline.engine import EnhanceError, check, largest_scale, plan
-    from core.quality.ranking import expected_time
-    from core.runtime.calibrate import measured
+    from core.runtime.calibrate import saved_pace
 
     try:
         _, (out_w, out_h), _ = check(request, image.width, image.height, own_models())
@@ -43,11 +42,12 @@ def full_image_note(request: Request, image: LoadedImage) -> tuple[bool, str]:
                        + (f"×{works:g} or less works." if works else "Crop or shrink the image first."))
     spec = method(request.method)
     size = f"{out_w}×{out_h} ({out_w * out_h / 1e6:.0f} MP)"
-    seconds = expected_time(spec, image.height, image.width) if spec.native_scale else None
-    if seconds is None:
+    pace = saved_pace(spec) if spec.native_scale else None
+    if pace is None:
         return True, f"Full image: {size}" + ("" if spec.native_scale else ", seconds")
-    busy = (measured(spec) or {}).get("contended")
-    when = "measured while the computer was busy" if busy else "when nothing else runs"
+    # the network's pace on this machine (tile overlaps and the resize add a little)
+    seconds = pace[0] * image.width * image.height / 1e6
+    when = "measured while the computer was busy" if pace[1] else "when nothing else runs"
     return True, f"Full image: {size}, about {_duration(seconds)} on this computer ({when})"
 
 

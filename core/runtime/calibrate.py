@@ -55,6 +55,17 @@ def _still_valid(spec: RunnableNetwork, record: dict | None) -> bool:
         backends.candidates(spec))
 
 
+def saved_pace(spec: RunnableNetwork) -> tuple[float, bool] | None:
+    """(seconds per input megapixel on the backend `auto` chose, whether it was measured on a busy machine) from
+    this machine's saved measurement of `spec`, or None. Not checked against the backends present, as `measured`
+    is (asking whether torch sees a GPU loads torch, 1.5 s): for an estimate a page shows before any job runs."""
+    record = _records.get((choice_file(), spec.name)) or _saved()["models"].get(spec.name)
+    if not record or record.get("sha256") != spec.sha256:
+        return None
+    chosen = record.get("measured", {}).get(record.get("backend"), {})
+    return (chosen["seconds_per_mpx"], bool(record.get("contended"))) if "seconds_per_mpx" in chosen else None
+
+
 def measured(spec: RunnableNetwork) -> dict | None:
     """This machine's measurements for `spec` (None before the first calibration here)."""
     key = (choice_file(), spec.name)
