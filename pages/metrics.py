@@ -3,19 +3,24 @@ import streamlit as st
 
 from core.io.imageio import image_key
 from core.io.samples import SAMPLES
-from core.methods import SCALES
 from core.pipeline.engine import Request
-from core.quality.degrade import DOWNSCALE_METHODS, Degradation, make_pair
+from core.quality.degrade import make_pair
 from core.quality.metrics import METRICS
 from core.quality.scoring import entries
 from core.serve.jobs import State
 from ui import jobs
 from ui.controls import scale_picker
-from ui.metrics_view import report_button, show_scores, sweep_panel, truth_caution, uploaded_reference
+from ui.metrics_view import (
+    degradation_controls,
+    report_button,
+    show_pair,
+    show_scores,
+    sweep_panel,
+    truth_caution,
+    uploaded_reference,
+)
 from ui.picker import chosen_sample
-from ui.slider import to_display
 from ui.state import kept, method_names, require_image
-from ui.words import details
 
 st.title("Metrics")
 image = require_image()
@@ -48,26 +53,10 @@ if mode == MODES[0]:
                f"{clean.shape[1]}×{clean.shape[0]}. It becomes the reference; its degraded copy the input.")
     if not sample:
         truth_caution(image.name)
-    c = st.columns(6)
-    factor = c[0].selectbox("Downscale ÷", SCALES, persist_state="session", key="met_factor")
-    down = c[1].selectbox("Downscale with", DOWNSCALE_METHODS, persist_state="session", key="met_down")
-    blur = c[2].slider("Blur (0 = off)", 0.0, 5.0, step=0.1, persist_state="session", key="met_blur",
-                       help="Gaussian blur σ, in pixels of the clean image")
-    noise = c[3].slider("Grain (0 = off)", 0.0, 50.0, step=1.0, persist_state="session", key="met_noise",
-                        help="Gaussian noise σ on 0–255")
-    jpeg = c[4].slider("JPEG quality (0 = off)", 0, 100, step=5, persist_state="session", key="met_jpeg",
-                       help="Lower: smaller file, more blocks")
-    seed = c[5].number_input("Grain pattern", 0, 10_000, persist_state="session", key="met_seed",
-                             help="The random seed of the grain: the same number always gives the same grain")
-    pair = make_pair(clean, Degradation(factor, down, blur, noise, int(jpeg), int(seed)))
-    st.markdown(pair.plain())
-    details(f"Recipe: {pair.pipeline()}.")
-    lr_pixels, reference, outscale = pair.lr, pair.hr, float(factor)
-    p1, p2 = st.columns(2)
-    p1.image(to_display(pair.lr, 256), caption=f"input (degraded) {pair.lr.shape[1]}×{pair.lr.shape[0]}",
-              output_format="PNG")
-    p2.image(to_display(pair.hr, 256), caption=f"reference (clean) {pair.hr.shape[1]}×{pair.hr.shape[0]}",
-              output_format="PNG")
+    degradation = degradation_controls()
+    pair = make_pair(clean, degradation)
+    show_pair(pair)
+    lr_pixels, reference, outscale = pair.lr, pair.hr, float(degradation.scale)
 elif mode == MODES[1]:
     ref = uploaded_reference(image)
     reference, outscale = (ref.pixels, ref.width / image.width) if ref else (None, 4.0)
@@ -127,5 +116,5 @@ if res["settings"] != settings_now:
 show_scores(res, reference, y_only, int(crop_border), policy)
 report_button(res, reference, res["lr"], res["pipeline"], image.name)
 if mode == MODES[0]:
-    sweep_panel(clean, Degradation(factor, down, blur, noise, int(jpeg), int(seed)), methods, measures, y_only,
+    sweep_panel(clean, degradation, methods, measures, y_only,
                 int(crop_border))

@@ -10,14 +10,6 @@ from core.pipeline.engine import FIT_MODES
 from ui.state import kept, projector
 
 
-def dataframe(data, key: str, container=st, **kw):
-    """st.dataframe, drawn anew when projector mode is switched: its grid takes the text size when it is first drawn
-    and Streamlit keeps a drawn grid whose place in the page is the same (a new key is not enough), so a table on
-    the page before the switch kept its laptop size (318 px tall where a fresh one is 399). In projector mode it
-    sits in a container of its own: another place, a new grid."""
-    return (container.container() if projector() else container).dataframe(data, key=key, **kw)
-
-
 def scale_picker(key: str, container=st, fit: bool = False) -> float | tuple[int, int, str]:
     """A scale (×2…×8 or custom); with `fit`, also "fit to width × height" → (width, height, fit mode)."""
     options = [f"×{s}" for s in SCALES] + ["custom"] + (["fit to size"] if fit else [])
@@ -59,3 +51,11 @@ def download(label: str, data, file_name: str, mime: str | None = None, *, key: 
     page gave every deferred download (`data` a callable) a new file id on the server, so a second button
     clicked before the browser had the new ids fetched an id that was gone, and its file never came."""
     container.download_button(label, data, file_name, mime, key=key, help=help, on_click="ignore")
+
+
+def dataframe(data, key: str, container=st, **kw):
+    """st.dataframe, drawn anew when projector mode is switched: its grid takes the text size when it is first drawn
+    and Streamlit keeps a drawn grid whose place in the page is the same (a new key is not enough), so a table on
+    the page before the switch kept its laptop size (318 px tall where a fresh one is 399). In projector mode it
+    sits in a container of its own: another place, a new grid."""
+    return (container.container() if projector() else container).dataframe(data, key=key, **kw)

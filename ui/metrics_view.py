@@ -10,6 +10,7 @@ import streamlit as st
 
 from core.io.imageio import ImageError, LoadedImage, load_image
 from core.methods import is_network
+from core.quality.degrade import Degradation
 from core.quality.metrics import Metric, error_maps
 from core.quality.scoring import Scores
 from ui.charts import font_size, metric_dots, show, show_tradeoff, spectrum_caption, spectrum_chart, sweep_chart, width
@@ -50,6 +51,36 @@ def uploaded_reference(image: LoadedImage) -> LoadedImage | None:
         kept_one = " The previous reference is still used." if st.session_state.get("met_ref_good") else ""
         st.error(msg + kept_one)
     return st.session_state.get("met_ref_good")
+
+
+def degradation_controls() -> Degradation:
+    """The test pair's knobs (Metrics: make a test pair), in plain labels; σ and the seed are in their help."""
+    from core.methods import SCALES
+    from core.quality.degrade import DOWNSCALE_METHODS
+
+    c = st.columns(6)
+    factor = c[0].selectbox("Downscale ÷", SCALES, persist_state="session", key="met_factor")
+    down = c[1].selectbox("Downscale with", DOWNSCALE_METHODS, persist_state="session", key="met_down")
+    blur = c[2].slider("Blur (0 = off)", 0.0, 5.0, step=0.1, persist_state="session", key="met_blur",
+                       help="Gaussian blur σ, in pixels of the clean image")
+    noise = c[3].slider("Grain (0 = off)", 0.0, 50.0, step=1.0, persist_state="session", key="met_noise",
+                        help="Gaussian noise σ on 0–255")
+    jpeg = c[4].slider("JPEG quality (0 = off)", 0, 100, step=5, persist_state="session", key="met_jpeg",
+                       help="Lower: smaller file, more blocks")
+    seed = c[5].number_input("Grain pattern", 0, 10_000, persist_state="session", key="met_seed",
+                             help="The random seed of the grain: the same number always gives the same grain")
+    return Degradation(factor, down, blur, noise, int(jpeg), int(seed))
+
+
+def show_pair(pair) -> None:
+    """The test pair in plain words (its exact recipe under Details), its input and reference side by side."""
+    st.markdown(pair.plain())
+    details(f"Recipe: {pair.pipeline()}.")
+    p1, p2 = st.columns(2)
+    p1.image(to_display(pair.lr, 256), caption=f"input (degraded) {pair.lr.shape[1]}×{pair.lr.shape[0]}",
+             output_format="PNG")
+    p2.image(to_display(pair.hr, 256), caption=f"reference (clean) {pair.hr.shape[1]}×{pair.hr.shape[0]}",
+             output_format="PNG")
 
 
 def truth_caution(name: str) -> None:
