@@ -87,8 +87,8 @@ class Job:
         said would end in 1 s says nothing (None) once that second has passed, not "about 1 s left" for 5 s."""
         if self.state is not State.RUNNING or self.fraction >= 1.0:
             return None  # (at 1.0 what is left is drawing the result: no time to promise)
-        begun = self.paced_from or self.started_at  # (a first run's backend measurement before it is not paced)
         now = time.monotonic()
+        begun = self.paced_from or self.started_at or now  # (a first run's backend measurement is not paced)
         elapsed, done = now - begun, self.fraction
         own = None
         if done > 0.02:
