@@ -25,7 +25,7 @@ def _int(name: str, default: int) -> int:
 @dataclass(frozen=True)
 class Settings:
     max_input_pixels: int       # decoded input size, checked from the header before decoding
-    max_output_pixels: int      # output size, and a network's native pass before a downscale
+    max_output_pixels: int      # output size (a larger ×native pass is resized tile by tile, never held)
     tile_memory_mb: int         # memory of one network pass (0: a share of what the machine has free)
     job_slots: int              # jobs the app runs at once; the rest wait in a FIFO queue
     job_nice: int               # OS priority of the job workers (0…19): page runs come before the jobs
