@@ -23,6 +23,36 @@ def test_the_line_and_the_arrivals_are_read_from_the_server_records():
     assert load_test._places(shown + jobs, jobs) == {"jobs_that_waited_in_line": 2, "of_which_shown_their_place": 1}
 
 
+def test_a_closed_tabs_job_is_matched_to_its_gone_record_and_who_waited_behind_it_too_long_is_stalled():
+    gone_after = 10  # + 5 s between the server's checks of the tabs + 2 s of Cancel: ended by 17 s after the close
+    # tab A closed at 100 s: found gone at 112 s, its job's record ends 0.5 s later; tab B closed at 200 s: found
+    # gone at 219 s, its job ended at 220 s, 3 s late
+    rows = [{"kind": "gone", "t": 112.0, "job_id": "jA"}, {"kind": "job", "job_id": "jA", "t": 112.5, "seconds": 20},
+            {"kind": "gone", "t": 219.0, "job_id": "jB"}, {"kind": "job", "job_id": "jB", "t": 220.0, "seconds": 30},
+            _job("j1", 101.0, 11.6, 5.0),   # waited behind A until it ended, within A's bound: not stalled
+            _job("j2", 205.0, 15.5, 5.0),   # waited behind B until 220.5 s, past B's 217 s: stalled
+            _job("j3", 221.0, 0.0, 5.0)]    # came after B had ended
+    out = load_test.closed_tab_figures(rows, [200.0, 100.0], gone_after)
+    assert out["cancelled"] == 2 and out["not_cancelled"] == 0 and out["job_ids"] == ["jA", "jB"]
+    assert out["gone_after_close_s"] == [12.0, 19.0] and out["stopped_after_gone_s"] == [0.5, 1.0]
+    assert out["late_s"] == [0.0, 3.0] and out["waited_behind_after_bound"] == 1 and out["bound_s"] == 17
+    # a tab whose job the server never cancelled: every job waiting after its bound waited behind it
+    out = load_test.closed_tab_figures([_job("j1", 101.0, 30.0, 5.0)], [100.0], gone_after)
+    assert out["not_cancelled"] == 1 and out["gone_after_close_s"] == [None] and out["waited_behind_after_bound"] == 1
+    # a job taken out of the line (it never ran, so no 'job' record): it ended when found gone
+    out = load_test.closed_tab_figures([{"kind": "gone", "t": 113.0, "job_id": "jC"}], [100.0], gone_after)
+    assert out["stopped_after_gone_s"] == [0.0] and out["late_s"] == [0.0]
+
+
+def test_the_line_after_a_cancelled_clip_is_read_from_the_next_job_that_waited():
+    rows = [_job("j1", 50.0, 0.0, 1.0),    # long over at the press (60 s)
+            _job("j2", 55.0, 6.2, 3.0),    # waiting at the press, began 1.2 s after it
+            _job("j3", 58.0, 6.2, 3.0),    # waiting too, began later
+            _job("jx", 50.0, 10.5, 1.0)]   # the closed tab's: left out
+    assert load_test.line_after_press(rows, 60.0, leave_out={"jx"}) == 1.2
+    assert load_test.line_after_press(rows, 70.0) is None  # nobody was waiting
+
+
 @pytest.mark.skipif(load_test.autogroup_of("self") is None,
                     reason="autogroups do not apply here (kernel without them, or a cgroup of our own)")
 def test_a_client_in_a_session_of_its_own_gets_the_lower_share():
