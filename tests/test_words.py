@@ -161,9 +161,14 @@ def test_attribution_speaks_plainly_and_says_when_a_map_is_rough():
 def test_a_rough_map_says_so_in_plain_words():
     from ui.attribution_view import gap_words
 
-    rough = SimpleNamespace(completeness_gap=0.61, rough=True)
+    rough = SimpleNamespace(completeness_gap=0.61, rough=True, attribution_sum=0.39, objective_input=1.0,
+                            objective_baseline=0.0)
     assert gap_words(rough) == "Rough: this map leaves out 61 % of what the network did, so read it with care."
-    assert gap_words(SimpleNamespace(completeness_gap=0.02, rough=False)) == ""
+    over = SimpleNamespace(completeness_gap=1.2, rough=True, attribution_sum=2.2, objective_input=1.0,
+                           objective_baseline=0.0)
+    assert gap_words(over).startswith("Rough: this map adds up to 120 % more than what the network did")
+    assert gap_words(SimpleNamespace(completeness_gap=0.02, rough=False, attribution_sum=0.98, objective_input=1.0,
+                                     objective_baseline=0.0)) == ""
 
 
 def test_video_explains_flicker_and_concludes_in_one_plain_line():

@@ -68,14 +68,15 @@ def map_picture(crop: np.ndarray, normed: np.ndarray, window: tuple[int, int, in
                   (0, 230, 255), line)
     cx, cy = centre[0] * zoom, centre[1] * zoom
     font = cv2.FONT_HERSHEY_SIMPLEX
-    text_scale = 0.5 * out.shape[1] / 512 * (1.3 if big else 1.0)
+    text_scale = out.shape[1] / (900 if big else 560)  # labels ~1/20 of the width: legible four to a row too
+    ink_w = max(2, round(2 * text_scale))
     for side, ((share, label, colour), radius) in zip((-1, 1), zip(RINGS, radii)):  # 50 % left, 90 % right
         r = max(radius * zoom, line * 2)
         cv2.circle(out, (round(cx), round(cy)), round(r), colour, line, lineType=cv2.LINE_AA)
-        (tw, th), _ = cv2.getTextSize(label, font, text_scale, line + 3)
+        (tw, th), _ = cv2.getTextSize(label, font, text_scale, ink_w + 3)
         left = cx + side * (r * 0.72 + line) - (tw if side < 0 else 0)
         spot = (round(min(max(left, 2), out.shape[1] - tw - 2)), round(max(cy - r * 0.72 - line, th + 2)))
-        for thick, ink in ((line + 3, (0, 0, 0)), (max(1, line - 1), colour)):  # dark outline, then the colour
+        for thick, ink in ((ink_w + 3, (0, 0, 0)), (ink_w, colour)):  # a dark outline, then the colour
             cv2.putText(out, label, spot, font, text_scale, ink, thick, cv2.LINE_AA)
     return out
 
@@ -93,13 +94,16 @@ def colour_scale_html() -> str:
 
 
 def gap_words(m) -> str:
-    """The completeness gap of one map in plain words: nothing to say under 5 %; else how much it leaves out,
-    and over ROUGH_GAP that it is rough."""
+    """The completeness gap of one map in plain words: nothing to say under 5 %; else how far its parts are from
+    the whole change in the window (they leave some out, or add up to more), and over ROUGH_GAP that it is rough."""
     gap = m.completeness_gap
+    whole = m.objective_input - m.objective_baseline
+    off = (f"adds up to {gap * 100:.0f} % more than what the network did" if abs(m.attribution_sum) > abs(whole)
+           else f"leaves out {gap * 100:.0f} % of what the network did")
     if m.rough:
-        return f"Rough: this map leaves out {gap * 100:.0f} % of what the network did, so read it with care."
+        return f"Rough: this map {off}, so read it with care."
     if gap > 0.05:
-        return f"Close: this map leaves out {gap * 100:.0f} % of what the network did."
+        return f"Close: this map {off}."
     return ""
 
 
@@ -156,12 +160,12 @@ def show(result, name: str) -> None:
     wx, wy, size = r.window
     st.caption(f"The cyan square is the window of the ×{r.scale} output; each map covers the {w}×{h} input pixels "
                "around it. The brighter a pixel, the more it changed the window; the rings hold half (50 %) and "
-               f"{REACH_SHARE:.0%} of all it used. Spread: 0 if a method used one pixel only, larger the wider it "
-               "looked. Left out: a map adds up each pixel's part along the way from a blurred copy to the real "
-               "input, and the parts should add up to the whole change; what they miss is left out. Over "
-               f"{ROUGH_GAP * 100:.0f} % a map is rough.")
+               f"{REACH_SHARE * 100:.0f} % of all it used. Spread: 0 if a method used one pixel only, larger the "
+               "wider it looked. Off by: a map adds up each pixel's part along the way from a blurred copy to the "
+               "real input; the parts should add up to the whole change in the window, and the difference is how far "
+               f"off the map is. Over {ROUGH_GAP * 100:.0f} % a map is rough.")
     table = pd.DataFrame([{"method": m.method, "spread": round(m.di, 1), "half within (px)": round(half[m.method], 1),
-                           "90 % within (px)": round(m.reach_px, 1), "left out": f"{m.completeness_gap * 100:.0f} %",
+                           "90 % within (px)": round(m.reach_px, 1), "off by": f"{m.completeness_gap * 100:.0f} %",
                            "seconds": round(m.seconds, 1)} for m in result.maps]).set_index("method")
     dataframe(table, key="attr_table")
     exact = sentences(result)
@@ -169,8 +173,8 @@ def show(result, name: str) -> None:
             f"input region at ({x}, {y}).",
             f"Local attribution maps (Gu & Dong, CVPR 2021): the window's gradients followed along "
             f"{'; '.join(f'{m.method}: {m.steps}' for m in result.maps)} path steps from a blur of σ {r.sigma:g} to "
-            "the input. Spread is the Diffusion Index, DI = (1 − Gini of the map) × 100; left out is the "
-            "completeness gap |Σ map − (F(input) − F(blurred))| / |F(input) − F(blurred)|.",
+            "the input. Spread is the Diffusion Index, DI = (1 − Gini of the map) × 100; off by is the "
+            "completeness gap |Σ map − (F(input) − F(blurred))| / |F(input) − F(blurred)| (shown as off by).",
             *(f"**{m.method}** ran as: {m.what}. {exact[m.method]}" for m in result.maps),
             f"Measured on {result.cpu}.")
     download("Download report", attribution_html(result, name=name), file_name="attribution.html", mime="text/html",
