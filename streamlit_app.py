@@ -45,9 +45,10 @@ with timed("page_run", job=False):
                   "opacity: 1; } "
                   # controls at the text's size too: Streamlit draws them at 0.875rem (17.5 px here, under the
                   # text's 20 px): buttons, labels, select boxes and their lists, method tags, radio and toggle
-                  # labels, st.table (st.dataframe's grid takes the root size when drawn: ui.controls.dataframe)
+                  # labels, page links, st.table (st.dataframe's grid takes the root size when it is drawn:
+                  # ui.controls.dataframe)
                   "[data-testid='stMain'] :is([data-testid^='stBaseButton'], [data-testid='stWidgetLabel'], "
-                  "[data-testid='stRadio'] label, [data-testid='stCheckbox'] label) p, "
+                  "[data-testid='stRadio'] label, [data-testid='stCheckbox'] label, [data-testid='stPageLink']) p, "
                   "[data-testid='stMain'] :is([data-testid='stSelectbox'], [data-testid='stMultiSelect']) "
                   ":is(div, input, span), "
                   "[data-baseweb='popover'] :is(li, [role='option']), "

@@ -166,7 +166,7 @@ def test_a_rough_map_says_so_in_plain_words():
     assert gap_words(rough) == "Rough: this map leaves out 61 % of what the network did, so read it with care."
     over = SimpleNamespace(completeness_gap=1.2, rough=True, attribution_sum=2.2, objective_input=1.0,
                            objective_baseline=0.0)
-    assert gap_words(over).startswith("Rough: this map adds up to 120 % more than what the network did")
+    assert gap_words(over).startswith("Rough: this map is off by 120 % of what the network did")
     assert gap_words(SimpleNamespace(completeness_gap=0.02, rough=False, attribution_sum=0.98, objective_input=1.0,
                                      objective_baseline=0.0)) == ""
 

@@ -95,11 +95,12 @@ def colour_scale_html() -> str:
 
 def gap_words(m) -> str:
     """The completeness gap of one map in plain words: nothing to say under 5 %; else how far its parts are from
-    the whole change in the window (they leave some out, or add up to more), and over ROUGH_GAP that it is rough."""
+    the whole change in the window (they leave some out; or they overshoot or point the other way: off by), and
+    over ROUGH_GAP that it is rough."""
     gap = m.completeness_gap
     whole = m.objective_input - m.objective_baseline
-    off = (f"adds up to {gap * 100:.0f} % more than what the network did" if abs(m.attribution_sum) > abs(whole)
-           else f"leaves out {gap * 100:.0f} % of what the network did")
+    short = m.attribution_sum * whole > 0 and abs(m.attribution_sum) < abs(whole)  # its parts fall short
+    off = f"{'leaves out' if short else 'is off by'} {gap * 100:.0f} % of what the network did"
     if m.rough:
         return f"Rough: this map {off}, so read it with care."
     if gap > 0.05:
