@@ -143,7 +143,7 @@ def test_metrics_with_an_uploaded_reference_of_another_size_says_it_cropped(astr
     at.multiselect(key="met_methods").set_value(["bicubic"]).run()
     click(at, "met_run")
     assert not at.exception and not errors(at)
-    assert any("both cropped to the top-left 512×512" in c.value for c in at.caption)
+    assert any("both cropped to the top-left 512×512" in m.value for m in at.markdown)  # under Details
     at.radio(key="met_policy").set_value("refuse").run()
     click(at, "met_run")
     assert any("not scored (size policy: refuse)" in e for e in errors(at))

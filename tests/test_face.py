@@ -90,6 +90,7 @@ def test_baselines_face_toggle_applies_to_networks_only_and_is_labelled(with_fac
     at.toggle(key="base_face").set_value(True).run()
     click(at, "base_run")
     assert not at.exception and not at.error
-    captions = [c.value for c in at.caption]
-    assert any(c.startswith("**realesr-animevideov3** (network)") and "; faces: " in c for c in captions)
-    assert any(c.startswith("**bicubic** (interpolation)") and "faces" not in c for c in captions)
+    # what each did is said under the section's Details (issue 48: plain words first)
+    lines = [line[2:] for m in at.markdown for line in m.value.splitlines() if line.startswith("- **")]
+    assert any(c.startswith("**realesr-animevideov3** did:") and "; faces: " in c for c in lines), lines
+    assert any(c.startswith("**bicubic** did:") and "faces" not in c for c in lines), lines
