@@ -403,7 +403,7 @@ def test_bench_cli_writes_the_report(tmp_path, clean):
 def test_on_a_machine_busier_than_when_it_was_measured_the_budget_counts_todays_pace(pair, monkeypatch):
     """Issue 48: under load the lesson's '… within 60 s' ran 91 s: each network was started on the quiet-machine
     measurement. The pace seen so far now stretches the next one's expectation."""
-    times = {"realesr-animevideov3": 0.001, "SPAN_x4": 1.0}  # the first really takes far more than 1 ms
+    times = {"realesr-animevideov3": 1e-6, "SPAN_x4": 1.0}  # the first really takes ≥ 1000× this (ms at least)
     monkeypatch.setattr(ranking, "expected_time", lambda method, h, w: times.get(method.name))
     result = ranking.try_networks(pair.lr, 4, ["SPAN_x4", "realesr-animevideov3"], reference=pair.hr, budget_s=20)
     assert result.run_order == ["realesr-animevideov3"]
