@@ -365,11 +365,15 @@ def test_metrics_warns_that_an_uploaded_photo_taken_as_the_truth_should_be_clean
     assert not any("taken as the truth" in w.value for w in at.warning)  # a sample's clean original: no caution
 
 
-def test_start_names_every_page_and_its_lesson_writes_each_measure_one_way():
+def test_start_names_every_page_and_its_lesson_writes_each_measure_one_way(monkeypatch):
     """Issue 40: "Then:" left out Which model? and Batch; step 2's table wrote PSNR 25.5457 where Metrics writes
     25.53; step 3 showed 8 of 10 networks with no word on the others, no rank, no score, and a lowercase fragment."""
     from core.quality.metrics import METRICS
     from tests.conftest import settle
+    from ui import lesson
+
+    # step 3 with a 15-s budget: the same words, ranks and "did not fit" (the browser test runs the page's 60 s)
+    monkeypatch.setitem(lesson.COMPARE, "budget_s", 15)
 
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300)
     at.run()
