@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import sys
 import tempfile
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench.speed import peak_rss_mb  # noqa: E402  (VmHWM, one reader for the benches)
 
 SMOKE_SIZE = (128, 96)
 SMOKE_LIMIT = 60_000  # 256×192 = 49,152 output pixels fit; the ×4 pass, 512×384 = 196,608, does not
@@ -41,18 +41,6 @@ def make_photo(path: Path, width: int, height: int) -> None:
     mosaic = np.vstack([np.hstack(parts[:2]), np.hstack(parts[2:])])
     mosaic = cv2.resize(mosaic, (width, height), interpolation=cv2.INTER_AREA)
     Image.fromarray(mosaic).save(path, "JPEG", quality=92)
-
-
-def peak_rss_mb() -> float:
-    """VmHWM (Linux): the process's peak resident memory; elsewhere getrusage's (kB on Linux, bytes on macOS)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak / 1024 / (1024 if sys.platform == "darwin" else 1)
 
 
 def tiles_words(tiles: int, tile: int) -> str:
