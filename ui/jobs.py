@@ -70,15 +70,18 @@ def _watch_tabs() -> None:
     from streamlit.runtime import Runtime
 
     while Runtime.exists():
-        runtime, svc = Runtime.instance(), job_service()
-        with _tabs_lock:
-            for tab, sessions in list(_tabs.items()):
-                sessions &= {s for s in sessions if runtime.is_active_session(s)}
-                if sessions:
-                    svc.seen(tab)
-                else:
-                    del _tabs[tab]  # gone (or reloading: its next page run adds it back)
-        svc.cancel_gone()
+        try:
+            runtime, svc = Runtime.instance(), job_service()
+            with _tabs_lock:
+                for tab, sessions in list(_tabs.items()):
+                    sessions &= {s for s in sessions if runtime.is_active_session(s)}
+                    if sessions:
+                        svc.seen(tab)
+                    else:
+                        del _tabs[tab]  # gone (or reloading: its next page run adds it back)
+            svc.cancel_gone()
+        except Exception:  # (a runtime shutting down) the next round tries again; a dead watcher would let a
+            pass           # hidden tab, whose timers the browser slows, be taken for gone
         time.sleep(TABS_CHECK_S)
 
 
