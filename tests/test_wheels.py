@@ -18,6 +18,7 @@ import importlib.metadata
 import json
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -147,7 +148,7 @@ def _read(url: str) -> tuple[str, bytes] | None:
     request = urllib.request.Request(url, headers={"Accept": "application/vnd.pypi.simple.v1+json, text/html;q=0.1",
                                                    "Accept-Encoding": "gzip"})
     try:
-        with urllib.request.urlopen(request, timeout=20) as response:
+        with urllib.request.urlopen(request, timeout=60) as response:
             body = response.read()
             if response.headers.get("Content-Encoding") == "gzip":
                 body = gzip.decompress(body)
@@ -156,6 +157,20 @@ def _read(url: str) -> tuple[str, bytes] | None:
         if e.code == 404:
             return None
         raise
+
+
+def _reach(index: str, tries: int = 3) -> str | None:
+    """None when the index answers; else the last error. Retried: a fresh-clone run once skipped on one slow answer
+    (the index answered the same minute from another shell)."""
+    error = "no answer"
+    for attempt in range(tries):
+        try:
+            _read(f"{index.rstrip('/')}/pip/")
+            return None
+        except (OSError, ValueError) as e:
+            error = f"{type(e).__name__}: {e}"
+            time.sleep(2 * (attempt + 1))
+    return error
 
 
 def listing(index: str, project: str) -> list[tuple[str, File]]:
@@ -188,15 +203,14 @@ class Index:
     def __init__(self):
         self.indexes, links = pip_sources()
         network = [i for i in self.indexes if not i.startswith("file:")]
-        reached = []
+        reached, errors = [], []
         for index in network:
-            try:
-                _read(f"{index.rstrip('/')}/pip/")
+            if (error := _reach(index)) is None:
                 reached.append(index)
-            except (OSError, ValueError):
-                pass
+            else:
+                errors.append(f"{index}: {error}")
         if not reached:
-            pytest.skip(f"no network index of pip's answers ({', '.join(network) or 'none configured'})")
+            pytest.skip(f"no network index of pip's answers ({'; '.join(errors) or 'none configured'})")
         self.indexes = [i for i in self.indexes if i.startswith("file:") or i in reached]
         self.linked = [f for location in links for f in find_links_files(location)]
         self.files: dict[str, dict[Version, list[File]]] = {}  # project -> version -> its files
