@@ -76,21 +76,11 @@ def photos(limit: int) -> list[tuple[str, np.ndarray]]:
 def busiest_windows(lr: np.ndarray, count: int, size: int = 16, scale: int = 4) -> list[tuple[int, int, int]]:
     """`count` windows (x, y, size in output px) centred on the peaks of the blurred gradient energy, ≥ 16 input
     px apart and ≥ 8 px from the edges."""
-    import cv2
+    from core.io.pixels import detail_energy, peaks
 
-    gray = lr.astype(np.float32).mean(axis=2)
-    energy = cv2.GaussianBlur(np.hypot(cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1)),
-                              (0, 0), 2)
-    h, w = gray.shape
-    energy[:8], energy[-8:], energy[:, :8], energy[:, -8:] = 0, 0, 0, 0
-    found = []
-    for _ in range(count):
-        y, x = np.unravel_index(int(np.argmax(energy)), energy.shape)
-        if energy[y, x] <= 0:
-            break
-        found.append((int(x * scale + scale // 2 - size // 2), int(y * scale + scale // 2 - size // 2), size))
-        energy[max(0, y - 16):y + 17, max(0, x - 16):x + 17] = 0
-    return found
+    energy = detail_energy(lr.astype(np.float32).mean(axis=2), 2)
+    return [(x * scale + scale // 2 - size // 2, y * scale + scale // 2 - size // 2, size)
+            for x, y in peaks(energy, count, border=(8, 8), apart=16)]
 
 
 def timing(names: list[str], steps: int, tmp: Path) -> list[dict]:

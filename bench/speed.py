@@ -101,8 +101,9 @@ def timed_in_turn(official, ours, repeats: int):
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:
     """core.quality.metrics' PSNR on 8-bit images; 99 stands for identical (JSON has no infinity)."""
+    from core.io.pixels import to_float
     from core.quality.metrics import psnr as psnr01
-    return min(99.0, psnr01(a.astype(np.float32) / 255, b.astype(np.float32) / 255))
+    return min(99.0, psnr01(to_float(a), to_float(b)))
 
 
 def official_upsampler(spec):

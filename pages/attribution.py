@@ -4,6 +4,7 @@ import dataclasses
 
 import streamlit as st
 
+from core.io.pixels import centred
 from core.quality.attribution import (
     DEFAULT_CONTEXT,
     DEFAULT_SIGMA,
@@ -15,9 +16,8 @@ from core.quality.attribution import (
     REFINE_GAP,
     AttributionRequest,
 )
-from core.serve.jobs import State
 from ui import jobs
-from ui.attribution_view import DEFAULT_METHODS, attributable, show, submit
+from ui.attribution_view import DEFAULT_METHODS, attributable, show
 from ui.region import region_picker
 from ui.state import current_image_key, kept, require_image
 from ui.words import details
@@ -60,23 +60,20 @@ with st.expander("Settings: how carefully each map is made"):
 region = region_picker(image, current_image_key())
 st.caption("The window sits at the region's centre; the map covers the region's centre area chosen above.")
 out_w, out_h = image.width * scale, image.height * scale
-wx = min(max(0, round(region.cx * out_w - size / 2)), out_w - size - 1)
-wy = min(max(0, round(region.cy * out_h - size / 2)), out_h - size - 1)
+wx, wy = centred(region.cx * out_w, size, out_w - 1), centred(region.cy * out_h, size, out_h - 1)
 request = AttributionRequest(tuple(chosen), window=(wx, wy, size), scale=scale, steps=steps, sigma=sigma,
                              context=context, image_key=current_image_key())
 if st.button(f"Map {len(chosen)} method(s) for the {size}×{size} window at ({wx}, {wy})", type="primary",
              key="attr_run", disabled=not chosen):
     try:
-        job = submit(request, image)
+        job = jobs.submit_attribution(request, image)
     except ValueError as exc:  # one line: a method without a torch forward, a window outside the image
         st.error(str(exc).splitlines()[0])
     else:
         st.session_state.attr_job = job.id
         st.session_state.attr_name = image.name
-if job := jobs.get(st.session_state.get("attr_job")):
-    jobs.watch([job.id], "attr")
-    jobs.outcome([job.id])
-    if job.state is State.DONE:
+if job := jobs.follow(st.session_state.get("attr_job"), "attr"):
+    if job.done:
         shown = job.result
         if dataclasses.replace(shown.request, image_key="") != dataclasses.replace(request, image_key=""):
             st.caption("These maps are for the choices made when they were run (above: what a new run would map).")

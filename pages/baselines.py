@@ -65,8 +65,7 @@ if st.button("Run", type="primary", key="base_run", disabled=not chosen):
         except EnhanceError as exc:  # one method that cannot run must not hide the others
             st.error(f"{request.method}: {exc}")
     st.session_state.base_last = submitted
-jobs.watch(st.session_state.get("base_jobs", []), "base")
-jobs.outcome(st.session_state.get("base_jobs", []))
+jobs.follow(st.session_state.get("base_jobs", []), "base")
 
 shown = [(r, cached(r)) for r in st.session_state.get("base_last", []) if r.image_key == current_image_key()]
 shown = [(r, hit) for r, hit in shown if hit is not None]

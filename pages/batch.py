@@ -2,7 +2,6 @@
 import streamlit as st
 
 from core.io.imageio import ImageError
-from core.serve.jobs import State
 from ui import jobs
 from ui.controls import dataframe, download, scale_picker
 from ui.picker import UPLOAD_TYPES
@@ -31,13 +30,11 @@ if st.button("Run batch", type="primary", key="batch_run", disabled=not files):
     except ImageError as exc:  # over a budget, too many files, a zip bomb: one line, nothing decoded
         st.error(str(exc))
     else:
-        if (old := jobs.get(st.session_state.get("batch_job"))) and old.state is State.DONE:
-            old.result[0].close()  # one results.zip per session on disk
+        if (old := jobs.get(st.session_state.get("batch_job"))) and old.done:
+            old.result.archive.close()  # one results.zip per session on disk
         st.session_state.batch_job = submitted.id
-if job := jobs.get(st.session_state.get("batch_job")):
-    jobs.watch([job.id], "batch")
-    jobs.outcome([job.id])
-    rows = job.result[1] if job.state is State.DONE else job.data.get("rows", [])
+if job := jobs.follow(st.session_state.get("batch_job"), "batch"):
+    rows = job.result.rows if job.done else job.data.get("rows", [])
     failed = [r for r in rows if r.get("error")]
     if rows:
         st.subheader(f"{len(rows) - len(failed)} of {len(rows)} images done"
@@ -46,7 +43,7 @@ if job := jobs.get(st.session_state.get("batch_job")):
                        "seconds": str(r["seconds"])} for r in rows], key="batch_table")  # one type a column
     for r in failed:  # in full, below the table: a table column would cut them
         st.error(r["error"] if r["error"].startswith(r["file"]) else f"{r['file']}: {r['error']}")
-    if job.state is State.DONE:
-        archive = job.result[0]
+    if job.done:
+        archive = job.result.archive
         download(f"Download results.zip ({archive.nbytes / 1e6:.1f} MB)", archive.read, "results.zip",
                  "application/zip", key="batch_download")  # read when clicked, not on every rerun

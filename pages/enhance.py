@@ -49,19 +49,19 @@ if not face_ok:
                  "verified).", help=face_why)
     if button.button("Fetch face weights", key="enh_fetch"):
         st.session_state.enh_fetch_job = jobs.fetch_with_progress("face")
-    if fetch_job := st.session_state.get("enh_fetch_job"):
-        jobs.watch([fetch_job], "enh_fetch")
-        jobs.outcome([fetch_job])
+    jobs.follow(st.session_state.get("enh_fetch_job"), "enh_fetch")
 
-with st.expander("Advanced: tile size, CPU backend, colour fix, transparency, your own model"):
+with st.expander("Advanced: tile size, backend (CPU or GPU), colour fix, transparency, your own model"):
     a1, a2 = st.columns(2)
     tile = a1.selectbox("Tile size", [0, 64, 128, 192, 256, 384, 512], persist_state="session", key=kept("enh_tile", 0),
                         format_func=lambda t: "automatic" if t == 0 else f"{t} px",
                         help="Large images run in overlapping tiles, blended so no seams show; memory is bounded.")
-    runtime = a2.selectbox("CPU backend", BACKEND_CHOICES, persist_state="session", key=kept("enh_backend", "auto"),
+    runtime = a2.selectbox("Backend (CPU or GPU)", BACKEND_CHOICES, persist_state="session",
+                           key=kept("enh_backend", "auto"),
                            help="auto: the fastest backend whose output stays within 45 dB of fp32, measured once on "
                                 "this machine (see the statistics for why). torch: the fp32 reference; torch-bf16: "
-                                "bfloat16 weights; ncnn: the same files on the ncnn runtime.")
+                                "bfloat16 weights; ncnn: the same files on the ncnn runtime; vulkan: this computer's "
+                                "own GPU, where it has one (never a software one); cuda: an NVIDIA card.")
     fix = st.radio("Colour fix", COLOUR_FIXES, horizontal=True,
                    persist_state="session", key=kept("enh_colour_fix", "off"),
                    help="GANs can shift colours. mean/std: each channel gets the input's mean and spread; low band: "
@@ -95,11 +95,9 @@ if preview or full:
         st.session_state.enh_pending, st.session_state.enh_job = wanted, job and job.id
     except EnhanceError as exc:
         st.error(f"That cannot be done: {exc}")
-if job_id := st.session_state.get("enh_job"):
-    jobs.watch([job_id], "enh", draws_so_far=True)
-    jobs.outcome([job_id])
-    if (running := jobs.get(job_id)) and (part := jobs.so_far(running)):
-        show_so_far(image, running, st.session_state.enh_pending, part, area)
+if (running := jobs.follow(st.session_state.get("enh_job"), "enh", draws_so_far=True)) and (
+        part := jobs.so_far(running)):
+    show_so_far(image, running, st.session_state.enh_pending, part, area)
 pending = st.session_state.get("enh_pending")
 if pending is not None and cached(pending) is not None:
     st.session_state.enh_last = pending

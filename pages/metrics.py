@@ -7,7 +7,6 @@ from core.pipeline.engine import Request
 from core.quality.degrade import make_pair
 from core.quality.metrics import METRICS
 from core.quality.scoring import entries
-from core.serve.jobs import State
 from ui import jobs
 from ui.controls import scale_picker
 from ui.metrics_view import (
@@ -97,10 +96,8 @@ if go:
     st.session_state.met_job = job.id
     st.session_state.met_pending = dict(lr_key=lr_key, settings=settings_now, keys=keys, scale=outscale,
                                         pipeline=pipeline, lr=lr_pixels)
-if job := jobs.get(st.session_state.get("met_job")):
-    jobs.watch([job.id], "met")
-    jobs.outcome([job.id])
-    if job.state is State.DONE and st.session_state.get("met_pending"):
+if job := jobs.follow(st.session_state.get("met_job"), "met"):
+    if job.done and st.session_state.get("met_pending"):
         st.session_state.met_result = dict(scores=job.result, **st.session_state.pop("met_pending"))
 
 res = st.session_state.get("met_result")

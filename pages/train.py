@@ -6,7 +6,6 @@ import json
 import streamlit as st
 
 from core.io.imageio import ImageError, load_image
-from core.serve.jobs import State
 from core.train.checks import check, native_scale, pairs_text
 from core.train.config import TrainError
 from core.train.data import builtin_images
@@ -15,7 +14,7 @@ from ui import jobs
 from ui.controls import download
 from ui.picker import UPLOAD_TYPES
 from ui.state import current_image, kept, require_frame
-from ui.train_view import has_checkpoint, keep_result, live, submit_training, watch_training
+from ui.train_view import checkpoint_dir, has_checkpoint, keep_result, live
 from ui.words import details
 
 require_frame()
@@ -42,7 +41,7 @@ files = st.file_uploader("Images to train on", type=UPLOAD_TYPES, accept_multipl
                          key="train_files") if source == "uploads" else []
 chosen = config(name, seconds=seconds, seed=int(seed))
 previous = jobs.get(st.session_state.get("train_job"))
-resumable = previous is not None and previous.state is State.CANCELLED and has_checkpoint(chosen)
+resumable = previous is not None and previous.cancelled and has_checkpoint(chosen)
 b1, b2 = st.columns([1, 3])
 start = b1.button("Start training", type="primary", key="train_start")
 resume = resumable and b2.button("Resume the cancelled run", key="train_resume")
@@ -51,18 +50,16 @@ if start or resume:
         images = {"the built-in photos": builtin_images, "the chosen image": lambda: [current_image()],
                   "uploads": lambda: [load_image(f.getvalue(), f.name) for f in files]}[source]()
         check(images, chosen)  # every refusal before anything loads: one line
-        st.session_state.train_job = submit_training(images, chosen, resume=bool(resume)).id
+        st.session_state.train_job = jobs.submit_training(images, chosen, checkpoint_dir(chosen.preset or chosen.base),
+                                                           resume=bool(resume)).id
     except (TrainError, ImageError, TypeError) as exc:
         st.error(f"That run cannot start: {exc}")
-if job := jobs.get(st.session_state.get("train_job")):
-    jobs.watch([job.id], "train")
-    jobs.outcome([job.id], cancelled=f"{job.label}: cancelled. What it had learnt is kept as a checkpoint: "
-                 "\"Resume the cancelled run\" goes on from there." if resumable else None)
-    if not job.state.finished:
-        watch_training(job.id)
-    else:
+if (job := jobs.get(st.session_state.get("train_job"))) and jobs.follow(
+        job.id, "train", draw=live, cancelled=f"{job.label}: cancelled. What it had learnt is kept as a checkpoint: "
+        "\"Resume the cancelled run\" goes on from there." if resumable else None):
+    if job.state.finished:
         live(job)
-    if job.state is State.DONE:
+    if job.done:
         try:
             model = keep_result(job)
         except ImageError as exc:

@@ -8,8 +8,6 @@ import streamlit as st
 from core.io.video import VideoError
 from core.methods import METHODS, VIDEO_METHODS
 from core.pipeline.engine import EnhanceError
-from core.serve.jobs import State
-from core.serve.tasks.video import video
 from core.video import builtin
 from core.video.job import ClipJob, finished, run_folder
 from ui import jobs
@@ -61,7 +59,7 @@ chosen = c2.multiselect("Methods (up to four)", options, max_selections=4,
                         key=kept("video_methods", ["bicubic", "BasicVSR_REDS4"]))
 clip = run_input(info, reference) if info is not None else None
 done = jobs.get(st.session_state.get("video_job"))
-if done is not None and done.state is State.DONE and st.session_state.get("video_remembered") != done.id:
+if done is not None and done.done and st.session_state.get("video_remembered") != done.id:
     remember_run(done.result, st.session_state.video_last[4])  # its pace: the next estimates of its methods
     st.session_state.video_remembered = done.id
 estimates = estimate(chosen, clip) if clip is not None else []
@@ -83,37 +81,36 @@ if pressed and ready:
                            builtin_frames=frames, degrade=reference.degrade)
         folder = run_folder(jobs.owner(), clip_job, given and given[1], ref_given and ref_given[1])
         left = [e for e in estimates if e.method not in finished(clip_job, folder)]
-        st.session_state.video_job = jobs.submit(video(clip_job, given, ref_given, folder, total(left))).id
+        st.session_state.video_job = jobs.submit_video(clip_job, given, ref_given, folder, total(left)).id
         st.session_state.video_last = (clip_job, folder, given and given[0], ref_given and ref_given[0], clip,
                                        estimates)
 
 if job := jobs.get(st.session_state.get("video_job")):
-    jobs.watch([job.id], "video")
     clip_job, folder, name, ref_name, _, estimated = st.session_state.video_last
-    kept_methods = finished(clip_job, folder) if job.state in (State.CANCELLED, State.FAILED) else []
-    jobs.outcome([job.id], cancelled=f"{job.label}: cancelled. " + (
+    kept_methods = finished(clip_job, folder) if job.stopped else []
+    jobs.follow(job.id, "video", cancelled=f"{job.label}: cancelled. " + (
         f"Finished and kept: {', '.join(kept_methods)}; Resume runs only the rest." if kept_methods else
         "No method had finished; Resume starts again."))
-    if job.state in (State.CANCELLED, State.FAILED) and (folder / "in" if name else folder).exists():
+    if job.stopped and (folder / "in" if name else folder).exists():
         if st.button("Resume", key="video_resume", help="Runs only the methods not finished (each from its first "
                                                         "frame); the finished ones are read back"):
             again = replace(clip_job, source=str(folder / "in" / name) if name else clip_job.source,
                             reference=str(folder / "ref" / ref_name) if ref_name else clip_job.reference)
             left = [e for e in estimated if e.method not in kept_methods]
-            st.session_state.video_job = jobs.submit(video(again, None, None, folder, total(left))).id
+            st.session_state.video_job = jobs.submit_video(again, None, None, folder, total(left)).id
             st.rerun()
-    if job.state is State.DONE:
-        results = job.result["methods"]
+    if job.done:
+        results = job.result.methods
         st.subheader("Side by side, in sync: " + " | ".join(results))
-        st.video(job.result["side_by_side"], format="video/mp4", loop=True, autoplay=True, muted=True)
+        st.video(job.result.side_by_side, format="video/mp4", loop=True, autoplay=True, muted=True)
         cols = st.columns(len(results))
         for col, (method, r) in zip(cols, results.items()):
             col.markdown(f"**{method}**")
-            col.caption(f"{method}: {how_plain(method)}, {r['fps']:.1f} frames a second on this machine"
-                        + (" (a run before Resume)" if r["resumed"] else ""))
-            download("Download MP4", r["video"], f"{method}.mp4", "video/mp4", key=f"video_dl_{method}", container=col)
-        st.caption(f"Input: {job.result['clip']}. Reference: {job.result['reference_name'] or 'none'}.")
-        details(*(f"**{method}**: {r['what']}; {r['how']}; {r['fps']:.2f} fps." for method, r in results.items()))
+            col.caption(f"{method}: {how_plain(method)}, {r.fps:.1f} frames a second on this machine"
+                        + (" (a run before Resume)" if r.resumed else ""))
+            download("Download MP4", r.video, f"{method}.mp4", "video/mp4", key=f"video_dl_{method}", container=col)
+        st.caption(f"Input: {job.result.clip}. Reference: {job.result.reference_name or 'none'}.")
+        details(*(f"**{method}**: {r.what}; {r.how}; {r.fps:.2f} fps." for method, r in results.items()))
         frame_view(job.id, job.result)
         st.subheader("Per frame")
         curves(results)

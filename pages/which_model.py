@@ -6,7 +6,6 @@ from core.methods import networks
 from core.quality.degrade import Degradation, make_pair
 from core.quality.ranking import NETWORK_SETS, network_set
 from core.quality.scoring import entries
-from core.serve.jobs import State
 from ui import jobs
 from ui.picker import chosen_sample
 from ui.ranking_view import show_ranking
@@ -62,10 +61,8 @@ if st.button(f"Try {len(names)} networks on the {w}×{h} region", type="primary"
     st.session_state.rank_job = job.id
     st.session_state.rank_view = (crop, (lr.shape[1], lr.shape[0]), ref_crop, lr_crop,
                                   f"{made}; region {w}×{h} at ({x}, {y})")
-if job := jobs.get(st.session_state.get("rank_job")):
-    jobs.watch([job.id], "rank")
-    jobs.outcome([job.id])
-    if job.state is State.DONE:
+if job := jobs.follow(st.session_state.get("rank_job"), "rank"):
+    if job.done:
         made_from, size, reference, shown_crop, pipeline = st.session_state.rank_view
         show_ranking(job.result, region, made_from, size, reference, shown_crop, name=sample or image.name,
                      pipeline=pipeline)

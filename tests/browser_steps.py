@@ -98,3 +98,10 @@ def radio(page, group: str, option: str) -> None:
     expect(page.get_by_role("radiogroup", name=group).get_by_role("radio", name=option)).to_be_checked()
     page.wait_for_timeout(500)  # the rerun that stores it
     idle(page)
+
+
+def projector_on(page) -> None:
+    """Projector mode switched on in the sidebar, and the page redrawn with it (the root font at 20 px)."""
+    page.get_by_test_id("stSidebar").get_by_text("Projector mode").click()
+    page.wait_for_function("() => getComputedStyle(document.documentElement).fontSize === '20px'", timeout=30_000)
+    idle(page)

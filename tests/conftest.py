@@ -1,3 +1,4 @@
+import contextlib
 import os
 import platform
 from pathlib import Path
@@ -185,32 +186,46 @@ def browser():
 
 
 @pytest.fixture
-def offline_page(browser, server):
-    """A page at 1400×1800 whose every request that leaves loopback is blocked (and listed in `page.blocked`)."""
+def tab(browser):
+    """Opens browser tabs, each in a context of its own (its own cookies and session), all closed after the test:
+    `tab(size=(1280, 720), downloads=False, loopback_only=False)` → a Playwright page with `page.size`;
+    `loopback_only`: every request that leaves 127.0.0.1 is blocked and listed in `page.blocked`. Projector mode
+    is a click in the loaded page: tests.browser_steps.projector_on(page)."""
     from urllib.parse import urlparse
 
-    blocked = []
-    context = browser.new_context(viewport={"width": 1400, "height": 1800})
-    page = context.new_page()
+    contexts = []
 
-    def only_loopback(route):
-        host = urlparse(route.request.url).hostname or ""
-        if route.request.url.startswith(("data:", "blob:", "about:")) or host in ("127.0.0.1", "localhost"):
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
+    def open_tab(size: tuple[int, int] = (1280, 720), *, downloads: bool = False, loopback_only: bool = False):
+        context = browser.new_context(viewport={"width": size[0], "height": size[1]}, accept_downloads=downloads)
+        contexts.append(context)
+        page = context.new_page()
+        page.size, page.blocked = size, []
 
-    page.route("**/*", only_loopback)
-    page.blocked = blocked
-    yield page
-    context.close()
+        def only_loopback(route):
+            host = urlparse(route.request.url).hostname or ""
+            if route.request.url.startswith(("data:", "blob:", "about:")) or host in ("127.0.0.1", "localhost"):
+                route.continue_()
+            else:
+                page.blocked.append(route.request.url)
+                route.abort()
+
+        if loopback_only:
+            page.route("**/*", only_loopback)
+        return page
+
+    yield open_tab
+    for context in contexts:
+        with contextlib.suppress(Exception):  # (one the test closed itself: a tab closed mid-job)
+            context.close()
 
 
 @pytest.fixture
-def downloading_page(browser, server):
+def offline_page(tab, server):
+    """A page at 1400×1800 whose every request that leaves loopback is blocked (and listed in `page.blocked`)."""
+    return tab((1400, 1800), loopback_only=True)
+
+
+@pytest.fixture
+def downloading_page(tab, server):
     """A page at 1280×720 that accepts downloads (the tests read what arrives)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 720}, accept_downloads=True)
-    page = context.new_page()
-    yield page
-    context.close()
+    return tab(downloads=True)

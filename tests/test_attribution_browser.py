@@ -7,9 +7,8 @@ from tests.browser_steps import go, idle
 pytestmark = pytest.mark.browser
 
 
-def test_maps_of_two_methods_survive_a_page_switch(browser, server, artifacts):
-    context = browser.new_context(viewport={"width": 1280, "height": 720})
-    page = context.new_page()
+def test_maps_of_two_methods_survive_a_page_switch(tab, server, artifacts):
+    page = tab()
     go(page, server, "/attribution", "What the network looks at")
     methods = page.get_by_test_id("stMultiSelect")
     methods.get_by_role("button", name="Remove RealESRGAN_x4plus").click(timeout=60_000)  # leave two
@@ -32,4 +31,3 @@ def test_maps_of_two_methods_survive_a_page_switch(browser, server, artifacts):
         assert box["width"] > 100 and box["x"] + box["width"] <= 1280  # drawn, in the page
     assert page.get_by_text("Half of what it used lies within").count() == 2  # a plain sentence under each map
     assert page.get_by_text("cancelled").count() == 0
-    context.close()

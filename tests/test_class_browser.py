@@ -2,11 +2,9 @@
 their result; every score row is visible without scrolling a table; the error maps are captioned with the
 chosen method; projector mode's chart text is ≥ 20 px as rendered; an A/B slider between two networks; a region
 chosen off-centre on Baselines; and no request leaves 127.0.0.1 on any page."""
-from urllib.parse import urlparse
-
 import pytest
 
-from tests.browser_steps import choose, go, idle, pick
+from tests.browser_steps import choose, go, idle, pick, projector_on
 
 pytestmark = pytest.mark.browser
 VIEWPORTS = [(1280, 720), (1920, 1080)]
@@ -22,24 +20,8 @@ CHART_TEXT_PX = """() => [...document.querySelectorAll('figure[data-testid=sr-ch
 
 
 @pytest.fixture(params=VIEWPORTS, ids=lambda v: f"{v[0]}x{v[1]}")
-def page(request, browser, server):
-    width, height = request.param
-    context = browser.new_context(viewport={"width": width, "height": height})
-    p = context.new_page()
-    p.outside = []
-
-    def only_loopback(route):
-        host = urlparse(route.request.url).hostname or ""
-        if route.request.url.startswith(("data:", "blob:", "about:")) or host in ("127.0.0.1", "localhost"):
-            route.continue_()
-        else:
-            p.outside.append(route.request.url)
-            route.abort()
-
-    p.route("**/*", only_loopback)
-    p.size = request.param
-    yield p
-    context.close()
+def page(request, tab, server):
+    return tab(request.param, loopback_only=True)
 
 
 # a request's destination and a step's result do not depend on the screen's size: one size, for CI's time
@@ -51,7 +33,7 @@ def test_no_request_leaves_loopback_on_any_page(page, server, artifacts):
         page.get_by_role("heading").first.wait_for(timeout=60_000)
         idle(page)
         page.screenshot(path=str(artifacts / f"page_{name.replace(' ', '_').replace('?', '')}_{page.size[0]}.png"))
-    assert page.outside == []
+    assert page.blocked == []
 
 
 @pytest.mark.parametrize("page", VIEWPORTS[:1], ids=["1280x720"], indirect=True)
@@ -66,7 +48,7 @@ def test_the_start_page_gives_each_steps_result(page, server):
     page.locator("figure[data-testid=sr-chart] img").first.wait_for(timeout=60_000)
     page.get_by_role("button", name="3 · Compare").click()
     page.get_by_text("for this image, at this scale, on this computer").wait_for(timeout=300_000)
-    assert page.get_by_text(" s", exact=False).count() > 0 and page.outside == []
+    assert page.get_by_text(" s", exact=False).count() > 0 and page.blocked == []
 
 
 def _one_click_demo(page, server, more: list[str], navigate: bool = True) -> None:
@@ -99,8 +81,7 @@ def test_every_score_row_is_visible_and_the_maps_follow_their_picker(page, serve
 
 def test_projector_mode_draws_chart_text_at_least_20_px(page, server, artifacts):
     go(page, server, "/metrics", "Metrics")
-    page.get_by_text("Projector mode").click()
-    idle(page)
+    projector_on(page)
     _one_click_demo(page, server, [], navigate=False)  # in the same session: the switch stays on
     sizes = page.evaluate(CHART_TEXT_PX)
     assert sizes, "no chart drawn"

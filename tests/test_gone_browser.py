@@ -27,19 +27,18 @@ def quick_server(artifacts):
     log.close()
 
 
-def test_a_closed_tabs_job_is_cancelled_and_stops(browser, quick_server):
+def test_a_closed_tabs_job_is_cancelled_and_stops(tab, quick_server):
     proc, url, timings = quick_server
-    context = browser.new_context(viewport={"width": 1280, "height": 720})
-    page = context.new_page()
+    page = tab()
     page.goto(url + "/enhance", wait_until="domcontentloaded")
     page.get_by_role("heading", name="Enhance").wait_for(timeout=60_000)
     choose(page, page.get_by_test_id("stSidebar").get_by_test_id("stSelectbox"), "astronaut_512 (512×512)")
-    page.get_by_text("Advanced: tile size, CPU backend").click()
-    choose(page, page.get_by_test_id("stSelectbox").filter(has_text="CPU backend"), "torch")  # minutes of work
+    page.get_by_text("Advanced: tile size, backend (CPU or GPU)").click()
+    choose(page, page.get_by_test_id("stSelectbox").filter(has_text="Backend (CPU or GPU)"), "torch")  # minutes of work
     choose(page, page.get_by_test_id("stSelectbox").filter(has_text="Tile size"), "512 px")
     page.get_by_role("button", name="Enhance full image (512×512)").click()
     page.get_by_text("running on").first.wait_for(timeout=120_000)
-    context.close()  # the tab is closed mid-job
+    page.context.close()  # the tab is closed mid-job
     closed = time.perf_counter()
     while not (ended := [r for r in map(json.loads, timings.read_text().splitlines()) if r["kind"] == "gone"]):
         assert time.perf_counter() - closed < GONE_AFTER_S + 5 + 5, "the closed tab's job still runs"

@@ -30,14 +30,11 @@ SLIDER_FITS = """(frame) => {
 
 
 @pytest.fixture(params=VIEWPORTS, ids=lambda v: f"{v[0]}x{v[1]}")
-def page(request, browser, server):
-    width, height = request.param
-    context = browser.new_context(viewport={"width": width, "height": height})
-    p = context.new_page()
+def page(request, tab, server):
+    p = tab(request.param)
     p.goto(server + "/enhance", wait_until="domcontentloaded")
     p.get_by_role("heading", name="Enhance").wait_for(timeout=60_000)
-    yield p
-    context.close()
+    return p
 
 
 def choose(page, label: str, option: str) -> None:

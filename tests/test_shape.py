@@ -1,6 +1,7 @@
 """The code's shape: one method interface, one request value, imports that run one way, thin pages."""
 import ast
 import dataclasses
+import re
 from pathlib import Path
 
 import numpy as np
@@ -228,3 +229,52 @@ def test_every_test_module_that_opens_a_browser_is_marked_so():
         if opens and "pytest.mark.browser" not in path.read_text():
             unmarked.append(path.name)
     assert unmarked == []
+
+
+# A pixel conversion by hand: an integer image divided by its dtype's maximum, or a float image scaled to 255 and
+# rounded or truncated to uint8 (issue 45: six copies of one, ten of the other, before core/io/pixels.py).
+BY_HAND = re.compile(r"astype\([^)]*\)\s*/\s*(255|65535|maxval)\b|/\s*maxval\b|\*\s*255(\.0)?\s*\+\s*0\.5"
+                     r"|65535\.0 if|\*\s*255\)\s*\.astype\(\s*(np\.)?[\"']?uint8")
+NOT_AN_IMAGE = {"bench/memory.py": "makes a random test image from random numbers"}
+
+
+def test_pixel_conversions_live_in_one_module():
+    sources = [p for d in ("core", "ui", "pages", "bench", "scripts") for p in (ROOT / d).rglob("*.py")]
+    found = [f"{p.relative_to(ROOT)}:{n}: {line.strip()}" for p in sources + [ROOT / "streamlit_app.py"]
+             if p.relative_to(ROOT).as_posix() not in ("core/io/pixels.py", *NOT_AN_IMAGE)
+             for n, line in enumerate(p.read_text().splitlines(), 1) if BY_HAND.search(line)]
+    assert not found, "convert through core.io.pixels (to_float, from_float, to_uint8):\n" + "\n".join(found)
+
+
+def test_pages_submit_through_ui_jobs_and_follow_with_one_call():
+    """Issue 45: a page neither builds a task nor asks a job's State; it submits through ui/jobs' submit_* and
+    follows its job with jobs.follow (progress, the outcome's line, the job back) — one idiom at every site."""
+    for path in [*(ROOT / "pages").glob("*.py"), ROOT / "streamlit_app.py"]:
+        text = path.read_text()
+        assert "core.serve.tasks" not in text, f"{path.name} builds a task: add a submit_* to ui/jobs.py"
+        assert "import State" not in text and "jobs.watch(" not in text and "jobs.outcome(" not in text, path.name
+    for path in (ROOT / "ui").glob("*.py"):
+        text = path.read_text()
+        if path.name != "jobs.py":
+            assert "jobs.submit(" not in text, f"{path.name} submits beside ui/jobs.py"
+            assert "jobs.watch(" not in text and "jobs.outcome(" not in text, f"{path.name}: use jobs.follow"
+
+
+def test_nothing_outside_the_methods_package_branches_on_what_a_method_consumes():
+    """Issue 45: a clip's code asks `methods.as_sequence(m)` (a declared SequenceMethod, or None), never the
+    string `consumes`."""
+    compared = re.compile(r"consumes\s*(==|!=|\bin\b|\bis\b)|(==|!=)\s*\w*\.consumes\b")
+    outside = [p for p in [*CORE, *(ROOT / "ui").glob("*.py"), *(ROOT / "pages").glob("*.py")]
+               if "core/methods" not in p.as_posix()]
+    found = [f"{p.relative_to(ROOT)}:{n}" for p in outside for n, line in enumerate(p.read_text().splitlines(), 1)
+             if compared.search(line)]
+    assert not found, found
+
+
+def test_browser_tests_open_their_tabs_through_the_one_fixture():
+    """Issue 45: a tab (its context, size, downloads, loopback guard) is opened by conftest's `tab` fixture, and
+    projector mode switched on by tests.browser_steps.projector_on, not set up again in each module."""
+    for path in (ROOT / "tests").glob("test_*.py"):
+        text = path.read_text() if path.name != "test_shape.py" else ""  # (this test names what it looks for)
+        assert ".new_context(" not in text, f"{path.name}: use the tab fixture"
+        assert 'get_by_text("Projector mode").click()' not in text, f"{path.name}: use browser_steps.projector_on"

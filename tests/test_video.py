@@ -350,10 +350,10 @@ def test_a_cancelled_compare_keeps_the_methods_it_finished_and_the_same_call_run
     assert not list((tmp_path / "run" / "out").glob("*bicubic*.mp4"))  # the interrupted one: no part left
     again = []
     result = compare(job, lambda f, m: again.append(m), folder=tmp_path / "run")
-    assert result["methods"]["nearest"]["resumed"] and not result["methods"]["bicubic"]["resumed"]
+    assert result.methods["nearest"].resumed and not result.methods["bicubic"].resumed
     assert not any(m.startswith("nearest") for m in again)  # only what was left ran
     assert not (tmp_path / "run").exists()  # done: the result holds the bytes
-    assert result["reference"] is not None and result["scale"] == 4
+    assert result.reference is not None and result.scale == 4
 
 
 def test_time_left_is_the_frames_left_at_the_pace_measured(monkeypatch):
@@ -386,7 +386,7 @@ def test_old_run_folders_are_pruned_newest_kept(tmp_path, monkeypatch):
 
 
 def test_the_video_handout_holds_frames_curves_and_means():
-    from core.quality.report import video_html
+    from core.video.handout import video_html
     from core.video.job import ClipJob, compare
 
     result = compare(ClipJob(source="builtin:pan", methods=("nearest", "bicubic"), builtin_frames=3), lambda f, m: None)

@@ -3,13 +3,13 @@ it runs, and on return the side-by-side player (one video: in sync), the frame s
 per-frame curves; then projector mode at 1920×1080."""
 import pytest
 
-from tests.browser_steps import go, idle
+from tests.browser_steps import go, idle, projector_on
 
 pytestmark = pytest.mark.browser
 
 
-def test_the_pan_through_two_methods_survives_a_page_switch_and_shows_players_and_curves(browser, server, artifacts):
-    page = browser.new_context(viewport={"width": 1280, "height": 720}).new_page()
+def test_the_pan_through_two_methods_survives_a_page_switch_and_shows_players_and_curves(tab, server, artifacts):
+    page = tab()
     go(page, server, "/video", "Video")
     page.get_by_role("button", name="Run").click()  # defaults: 8 frames, bicubic and BasicVSR_REDS4
     page.get_by_text("elapsed").first.wait_for(timeout=180_000)
@@ -47,8 +47,7 @@ def test_the_pan_through_two_methods_survives_a_page_switch_and_shows_players_an
     page.screenshot(path=str(artifacts / "video_1280_full.png"))
     # projector mode at 1920×1080: the result is still there, the curves one a row
     page.set_viewport_size({"width": 1920, "height": 1080})
-    page.get_by_text("Projector mode").click()
-    idle(page)
+    projector_on(page)
     page.get_by_role("heading", name="Side by side, in sync: bicubic | BasicVSR_REDS4").wait_for(timeout=60_000)
     page.get_by_test_id("sr-chart").nth(1).wait_for(timeout=60_000)
     full = page.evaluate("() => document.querySelector('[data-testid=stMain]').scrollHeight")

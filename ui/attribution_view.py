@@ -8,9 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core.io.imageio import LoadedImage
-from core.serve.jobs import Job
-from ui import jobs
+from core.io.pixels import to_uint8
 from ui.controls import dataframe, download
 from ui.slider import png_of
 from ui.state import own_models, projector
@@ -29,14 +27,6 @@ def attributable(scale: int) -> tuple[list[str], list[str]]:
     return ok, refused
 
 
-def submit(request, image: LoadedImage) -> Job:
-    """The attribution as a job: progress per path step, Cancel between layers, kept across page switches."""
-    from core.serve.tasks.attribute import attribution
-
-    own = {name: m for name, m in own_models().items() if name in request.methods}
-    request.check(image.width, image.height, own)  # a bad request is one line now, not a failed job later
-    return jobs.submit(attribution(request, image.pixels, own))
-
 
 LOG_DECADES = 3  # the colour scale: a pixel used 1/1000 as much as the most-used one is the faintest colour
 RINGS = ((0.5, "50 %", (255, 255, 255)), (0.9, "90 %", (140, 255, 140)))  # share of the map inside, its colour
@@ -53,9 +43,9 @@ def map_picture(crop: np.ndarray, normed: np.ndarray, window: tuple[int, int, in
 
     h, w = normed.shape
     zoom = max(4, round(PICTURE_PX[big] / w))
-    gray = cv2.cvtColor((np.clip(crop, 0, 1) * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
+    gray = cv2.cvtColor(to_uint8(crop), cv2.COLOR_RGB2GRAY)
     level = np.clip(1 + np.log10(np.maximum(normed, 1e-12)) / LOG_DECADES, 0, 1)
-    heat = cv2.cvtColor(cv2.applyColorMap((level * 255).astype(np.uint8), cv2.COLORMAP_INFERNO),
+    heat = cv2.cvtColor(cv2.applyColorMap(to_uint8(level), cv2.COLORMAP_INFERNO),
                         cv2.COLOR_BGR2RGB).astype(np.float32)
     alpha = np.where(level > 0, 0.35 + 0.6 * level, 0.0)[..., None]
     base = np.repeat(gray[..., None], 3, axis=2).astype(np.float32) * 0.55
@@ -145,7 +135,7 @@ def show(result, name: str) -> None:
     half = halves(result)
     told = plain_sentences(result, half)
     per_row = 2 if big else min(4, len(result.maps) + 1)
-    crop = (result.crop * 255 + 0.5).clip(0, 255).astype("uint8")
+    crop = to_uint8(result.crop)
     zoom = max(4, round(PICTURE_PX[big] / w))
     cells = [("the input region", crop.repeat(zoom, axis=0).repeat(zoom, axis=1), "")]  # as large as the maps
     centre = result.window_centre

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Callable
 
 import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
@@ -21,6 +22,7 @@ from core.serve.tasks.enhance import SoFar, described_at_once  # noqa: F401  (wh
 from ui.state import own_models
 
 REDRAW_S = 0.5
+Drawing = Callable[[Job], None]
 cluster, job_service, results, descriptions = shared.cluster, shared.job_service, shared.results, shared.descriptions
 
 
@@ -139,6 +141,28 @@ def submit_ranking(crop, scale: int, names: list[str], reference, budget_s: floa
     return submit(ranking(crop, scale, names, reference, budget_s, measure, full_size))
 
 
+def submit_attribution(request, image: LoadedImage) -> Job:
+    """The attribution as a job: progress per path step, Cancel between layers, kept across page switches."""
+    from core.serve.tasks.attribute import attribution
+
+    own = {name: m for name, m in own_models().items() if name in request.methods}
+    request.check(image.width, image.height, own)  # a bad request is one line now, not a failed job later
+    return submit(attribution(request, image.pixels, own))
+
+
+def submit_training(images, config, checkpoint_dir, resume: bool = False) -> Job:
+    from core.serve.tasks.train import training
+
+    return submit(training(images, config, checkpoint_dir, resume))
+
+
+def submit_video(clip_job, given, reference, folder, expected_s: float | None) -> Job:
+    """A clip through its methods (`given`, `reference`: (name, bytes) of uploads, written to `folder`)."""
+    from core.serve.tasks.video import video
+
+    return submit(video(clip_job, given, reference, folder, expected_s))
+
+
 def so_far(job: Job) -> SoFar | None:
     """A running enhance job's result part-way, when it has one."""
     return job.data.get("so_far") if job.state is State.RUNNING else None
@@ -185,11 +209,12 @@ def cancel(job: Job) -> None:
 QUEUED_REDRAW_S = 2.0  # a place in line changes only when a job ends: thirty waiting tabs need not redraw often
 
 
-def watch(job_ids: list[str], key: str, *, draws_so_far: bool = False) -> None:
+def watch(job_ids: list[str], key: str, *, draws_so_far: bool = False, draw: Drawing | None = None) -> None:
     """Progress of this page's jobs, redrawn every REDRAW_S while one runs (QUEUED_REDRAW_S while all wait in
     line); the page reruns once when they have all ended, and, where it draws a result so far (`draws_so_far`:
     Enhance), when a tile more of it has landed. A page that draws none is not rerun per tile: it has nothing
-    new to show, and a run long enough to be tiled would rerun it twice a second for all its minutes."""
+    new to show, and a run long enough to be tiled would rerun it twice a second for all its minutes. `draw`:
+    what the page shows of a job while it runs (Train's loss curve), redrawn with the progress."""
     left = st.session_state.get("left_jobs", set())
     jobs = [j for j in map(get, job_ids) if j is not None and j.id not in left]
     if not any(not j.state.finished for j in jobs):
@@ -202,24 +227,25 @@ def watch(job_ids: list[str], key: str, *, draws_so_far: bool = False) -> None:
             if (part := so_far(job)) is not None:
                 drawn[job.id] = part.done
     if any(j.state is State.RUNNING for j in jobs):
-        _watch_running(tuple(job_ids), key, draws_so_far)
+        _watch_running(tuple(job_ids), key, draws_so_far, draw)
     else:
-        _watch_queued(tuple(job_ids), key, draws_so_far)
+        _watch_queued(tuple(job_ids), key, draws_so_far, draw)
 
 
 @st.fragment(run_every=REDRAW_S)
-def _watch_running(job_ids: tuple[str, ...], key: str, draws_so_far: bool = False) -> None:
+def _watch_running(job_ids: tuple[str, ...], key: str, draws_so_far: bool = False, draw=None) -> None:
     with timing.timed("fragment_run", fragment="watch"):
-        _draw_progress(job_ids, key, running=True, draws_so_far=draws_so_far)
+        _draw_progress(job_ids, key, running=True, draws_so_far=draws_so_far, draw=draw)
 
 
 @st.fragment(run_every=QUEUED_REDRAW_S)
-def _watch_queued(job_ids: tuple[str, ...], key: str, draws_so_far: bool = False) -> None:
+def _watch_queued(job_ids: tuple[str, ...], key: str, draws_so_far: bool = False, draw=None) -> None:
     with timing.timed("fragment_run", fragment="watch"):
-        _draw_progress(job_ids, key, running=False, draws_so_far=draws_so_far)
+        _draw_progress(job_ids, key, running=False, draws_so_far=draws_so_far, draw=draw)
 
 
-def _draw_progress(job_ids: tuple[str, ...], key: str, running: bool, draws_so_far: bool = False) -> None:
+def _draw_progress(job_ids: tuple[str, ...], key: str, running: bool, draws_so_far: bool = False,
+                   draw: Drawing | None = None) -> None:
     jobs = [j for j in map(get, job_ids) if j is not None]
     left = st.session_state.get("left_jobs", set())
     live = [j for j in jobs if not j.state.finished and j.id not in left]
@@ -239,6 +265,8 @@ def _draw_progress(job_ids: tuple[str, ...], key: str, running: bool, draws_so_f
         for job in live:
             cancel(job)
         st.rerun(scope="app")
+    for job in live if draw else ():
+        draw(job)
 
 
 def outcome(job_ids: list[str], cancelled: str | None = None) -> None:
@@ -255,6 +283,19 @@ def outcome(job_ids: list[str], cancelled: str | None = None) -> None:
             st.warning(cancelled or f"{job.label}: cancelled. Nothing was kept; the server is free for the next job.")
         elif job.state is State.FAILED:
             st.error(f"{job.label} failed: {job.error}")
+
+
+def follow(job_ids: str | list[str] | None, key: str, *, cancelled: str | None = None,
+           draws_so_far: bool = False, draw: Drawing | None = None) -> Job | None:
+    """A page's one call for its job(s): progress while they run (`watch`, with `draw` redrawn beside it), one
+    line for each that failed or was cancelled (`outcome`); returns the (first) job, None when there is none
+    (never submitted, or forgotten by a restarted server)."""
+    ids = [job_ids] if isinstance(job_ids, str) else [i for i in job_ids or [] if i]
+    found = [job for job in map(get, ids) if job is not None]
+    if found:
+        watch([j.id for j in found], key, draws_so_far=draws_so_far, draw=draw)
+        outcome([j.id for j in found], cancelled)
+    return found[0] if found else None
 
 
 def _unfinished() -> list[Job]:

@@ -12,7 +12,6 @@ from core.pipeline.engine import Request
 from core.quality.degrade import Degradation, make_pair
 from core.quality.metrics import METRICS
 from core.quality.ranking import network_set
-from core.serve.jobs import State
 from ui import jobs
 from ui.charts import show_tradeoff
 from ui.compare import slider
@@ -31,10 +30,8 @@ def _state(step: str) -> list[str]:
 
 def _watch(step: str) -> list:
     ids = _state(step)
-    jobs.watch(ids, f"lesson_watch_{step}")
-    jobs.outcome(ids)
-    found = [jobs.get(i) for i in ids]
-    return [j for j in found if j is not None]
+    jobs.follow(ids, f"lesson_watch_{step}")
+    return [j for j in map(jobs.get, ids) if j is not None]
 
 
 def see() -> None:
@@ -63,7 +60,7 @@ def measure() -> None:
                                   y_only=True, crop_border=4)
         _state("measure")[:] = [job.id]
     for job in _watch("measure"):
-        if job.state is State.DONE:
+        if job.done:
             scores = job.result
             st.markdown(measure_words(pair))
             table = pd.DataFrame(scores.records()).set_index("method")[["kind", "psnr_db", "ssim", "lpips"]]
@@ -130,7 +127,7 @@ def compare() -> None:
                                   (image.width, image.height))
         _state("compare")[:] = [job.id]
     for job in _watch("compare"):
-        if job.state is State.DONE:
+        if job.done:
             ranking = job.result
             st.markdown(compare_summary(ranking, len(names)))
             by = ranking.measure

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from core.io.imageio import ImageError, LoadedImage, load_image
+from core.io.pixels import to_uint8
 from core.methods import is_network
 from core.quality.degrade import Degradation
 from core.quality.metrics import Metric, error_maps
@@ -224,10 +225,10 @@ def error_map(res: dict, methods: list[str], reference, y_only: bool, crop_borde
         err, smap = error_maps(hit[0].pixels, reference, y_only=y_only, crop_border=int(crop_border),
                                size_policy=policy)
         m1, m2 = st.columns(2)
-        heat = cv2.applyColorMap((np.clip(err * 4, 0, 1) * 255).astype(np.uint8), cv2.COLORMAP_INFERNO)
+        heat = cv2.applyColorMap(to_uint8(err * 4), cv2.COLORMAP_INFERNO)
         m1.image(to_display(cv2.cvtColor(heat, cv2.COLOR_BGR2RGB), 512),
                  caption=f"absolute error ×4 (bright = wrong), {pick}", output_format="PNG")
-        m2.image(to_display((np.clip(smap, 0, 1) * 255).astype(np.uint8), 512),
+        m2.image(to_display(to_uint8(smap), 512),
                  caption=f"SSIM map (dark = structure differs), {pick}", output_format="PNG")
 
 
@@ -236,7 +237,6 @@ def sweep_panel(clean: np.ndarray, base, methods: list[str], measures: list[str]
     """The survey's method table made live: the chosen methods scored while one degradation knob moves (the
     others as set above), as a job with progress; each step is kept, so moving back costs nothing."""
     from core.quality.sweep import KNOBS
-    from core.serve.jobs import State
     from ui import jobs
 
     with st.expander("Sweep: score the methods while one degradation knob moves"):
@@ -247,10 +247,8 @@ def sweep_panel(clean: np.ndarray, base, methods: list[str], measures: list[str]
         if st.button("Run the sweep", key="met_sweep_run", disabled=not methods):
             job = jobs.submit_sweep(clean, methods, knob, base, measures, y_only, crop_border)
             st.session_state.met_sweep_job = job.id
-        if job := jobs.get(st.session_state.get("met_sweep_job")):
-            jobs.watch([job.id], "met_sweep")
-            jobs.outcome([job.id])
-            if job.state is State.DONE:
+        if job := jobs.follow(st.session_state.get("met_sweep_job"), "met_sweep"):
+            if job.done:
                 done = job.result
                 show(sweep_chart(done, font_size=font_size(), width=width()), f"sweep over {done.knob.label}")
                 st.caption(f"Other knobs fixed: {done.fixed}. " + " ".join(done.errors))

@@ -11,6 +11,7 @@ import numpy as np
 import streamlit as st
 
 from core.io.imageio import LoadedImage
+from core.io.pixels import centred
 from core.quality.detail import most_detailed
 from ui.slider import png_of, thumbnail
 from ui.state import kept
@@ -29,9 +30,7 @@ class Region:
     def crop(self, width: int, height: int) -> tuple[int, int, int, int]:
         """(x, y, w, h) of the input, inside it."""
         w, h = min(self.side, width), min(self.side, height)
-        x = min(max(0, round(self.cx * width - w / 2)), width - w)
-        y = min(max(0, round(self.cy * height - h / 2)), height - h)
-        return x, y, w, h
+        return centred(self.cx * width, w, width), centred(self.cy * height, h, height), w, h
 
     def window(self, out_w: int, out_h: int, made_from: tuple[int, int, int, int] | None,
                input_size: tuple[int, int]) -> tuple[int, int, int]:
@@ -42,9 +41,7 @@ class Region:
         fx = min(max((self.cx * in_w - x0) / w, 0.0), 1.0)
         fy = min(max((self.cy * in_h - y0) / h, 0.0), 1.0)
         side = max(4, min(ZOOM_SHOWN_PX // self.magnification, out_w, out_h))
-        x = min(max(0, round(fx * out_w - side / 2)), out_w - side)
-        y = min(max(0, round(fy * out_h - side / 2)), out_h - side)
-        return x, y, side
+        return centred(fx * out_w, side, out_w), centred(fy * out_h, side, out_h), side
 
 
 @st.cache_data(max_entries=64, show_spinner=False)

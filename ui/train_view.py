@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.serve.jobs import Job, State
+from core.serve.jobs import Job
 from ui import jobs
 from ui.charts import font_size, loss_chart, show, validation_chart, width
 from ui.state import hold, own_models
@@ -35,10 +35,6 @@ def has_checkpoint(config) -> bool:
     return save.has_checkpoint(checkpoint_dir(config.preset or config.base))
 
 
-def submit_training(images, config, resume: bool = False) -> Job:
-    from core.serve.tasks.train import training
-
-    return jobs.submit(training(images, config, checkpoint_dir(config.preset or config.base), resume))
 
 
 def live(job: Job) -> None:
@@ -70,20 +66,9 @@ def live(job: Job) -> None:
         d.image(info.reference, caption="the truth", width="stretch", output_format="PNG")
 
 
-@st.fragment(run_every=1.0)
-def watch_training(job_id: str) -> None:
-    job = jobs.get(job_id)
-    if job is None:
-        return
-    live(job)
-    if job.state.finished and not st.session_state.get(f"train_drawn_{job_id}"):
-        st.session_state[f"train_drawn_{job_id}"] = True
-        st.rerun(scope="app")
-
-
 def keep_result(job: Job) -> str | None:
     """The trained model as one of this session's models (once): its name, for the pickers."""
-    if job.state is not State.DONE:
+    if not job.done:
         return None
     kept = st.session_state.setdefault("trained", {})
     if job.id not in kept:

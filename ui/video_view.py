@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,9 @@ from ui.controls import dataframe, download, nearest_up
 from ui.region import region_picker
 from ui.state import kept, projector
 from ui.words import details
+
+if TYPE_CHECKING:  # (the types only: a page run need not load the clip machinery)
+    from core.video.job import ClipComparison, ClipResult
 
 REFERENCES = ["None (no-reference measures)", "Upload the reference clip",
               "Make one: this clip is the truth, degraded frame by frame"]
@@ -144,13 +148,13 @@ _runs_lock = threading.Lock()
 NEAR = 1.5  # a run on frames within this factor of pixels stands for another size (scaled by the pixels)
 
 
-def remember_run(result: dict, clip: Input) -> None:
+def remember_run(result: ClipComparison, clip: Input) -> None:
     """A finished run's pace, per method (its frames ÷ its seconds, decoding, encoding and scoring included), for
     the estimates of later runs on this server."""
     with _runs_lock:
-        for m, r in result["methods"].items():
-            if r.get("fps") and not r.get("resumed"):
-                _runs[(m, clip.width, clip.height)] = 1 / r["fps"]
+        for m, r in result.methods.items():
+            if r.fps and not r.resumed:
+                _runs[(m, clip.width, clip.height)] = 1 / r.fps
                 _runs.move_to_end((m, clip.width, clip.height))
         while len(_runs) > RUNS_KEPT:
             _runs.popitem(last=False)
@@ -181,7 +185,7 @@ def estimate(methods: list[str], clip: Input) -> list[Estimate]:
     its backend calibration (core.quality.ranking.expected_time, as Which model? estimates) × the frames; any
     method from a finished run of it here on frames of a near size; else not measured yet (nothing is measured
     now). The calibration's time is the network's alone (decoding, encoding and scoring come on top)."""
-    from core.methods import for_clips, is_network
+    from core.methods import as_sequence, for_clips, is_network
     from core.quality.ranking import expected_time
     from core.runtime import calibrate
 
@@ -190,7 +194,7 @@ def estimate(methods: list[str], clip: Input) -> list[Estimate]:
     for m in methods:
         spec = for_clips(m)
         per_frame = None
-        if n and is_network(spec) and spec.consumes == "frame":
+        if n and is_network(spec) and not as_sequence(spec):
             try:
                 per_frame = expected_time(spec, clip.height, clip.width)
             except ValueError:
@@ -253,35 +257,35 @@ def _frame(job_id: str, name: str, data: bytes, index: int) -> np.ndarray:
     return pixels
 
 
-def frame_view(job_id: str, result: dict) -> None:
+def frame_view(job_id: str, result: ClipComparison) -> None:
     """A frame slider; that frame of every result (and of the reference, and the input nearest-neighbour
     upscaled) on the A/B slider, and the same region of each zoomed."""
-    methods = result["methods"]
-    count = min(len(r["rows"]) for r in methods.values())
+    methods = result.methods
+    count = min(len(r.rows) for r in methods.values())
     st.subheader("One frame, A/B")
     if st.session_state.get("video_frame", 0) >= count:
         st.session_state.video_frame = 0
     index = st.slider("Frame", 0, max(1, count - 1), persist_state="session", key=kept("video_frame", 0),
                       disabled=count < 2, help="Each frame is decoded from the results' MP4s when shown")
     index = min(index, count - 1)
-    named = [(m, _frame(job_id, m, r["video"], index)) for m, r in methods.items()]  # short: the slider's labels
+    named = [(m, _frame(job_id, m, r.video, index)) for m, r in methods.items()]  # short: the slider's labels
     h, w = named[0][1].shape[:2]  # share a frame as wide as the image; what each is, the caption below says
-    if result["reference"] is not None:
-        named.append(("reference", _frame(job_id, "reference", result["reference"], index)))
-    src = _frame(job_id, "input", result["input"], index)
-    named.append((f"input ×{result['scale']:g}", nearest_up(src, (w, h))))
+    if result.reference is not None:
+        named.append(("reference", _frame(job_id, "reference", result.reference, index)))
+    src = _frame(job_id, "input", result.input, index)
+    named.append((f"input ×{result.scale:g}", nearest_up(src, (w, h))))
     same = [(label, px[:h, :w]) for label, px in named if px.shape[0] >= h and px.shape[1] >= w]  # (H.264 pads
     # an odd side by one)
     left_out = [label for label, px in named if px.shape[0] < h or px.shape[1] < w]
     ab_slider(same, key="video_ab")
-    what = [f"{m}: {r['what']}" for m, r in methods.items()]
-    what += ["reference: the truth"] if result["reference"] is not None else []
-    st.caption(f"Frame {index} (of 0–{count - 1}). " + "; ".join(what) + f"; input ×{result['scale']:g}: the input "
+    what = [f"{m}: {r.what}" for m, r in methods.items()]
+    what += ["reference: the truth"] if result.reference is not None else []
+    st.caption(f"Frame {index} (of 0–{count - 1}). " + "; ".join(what) + f"; input ×{result.scale:g}: the input "
                "frame nearest-neighbour upscaled (each pixel a square)."
                + (f" Of another size, not shown: {', '.join(left_out)}." if left_out else ""))
     details("Frames are decoded from the H.264 MP4s (as downloaded, CRF 17); the scores were measured on the frames "
             "before encoding.")
-    first = _frame(job_id, "input", result["input"], 0)
+    first = _frame(job_id, "input", result.input, 0)
     area = region_picker(LoadedImage(first, name="the clip's first frame"), f"video:{job_id}")
     zoom_grid(same, area, None, (first.shape[1], first.shape[0]))
 
@@ -295,9 +299,9 @@ def _heading(measure: str) -> str:
 
 def how_plain(method: str) -> str:
     """How a method went through the clip, in plain words (the exact way, with its windows, under Details)."""
-    from core.methods import for_clips
+    from core.methods import as_sequence, for_clips
 
-    if for_clips(method).consumes == "sequence":
+    if as_sequence(for_clips(method)):
         return "a video network, it looks at the neighbouring frames too"
     return "each frame on its own"
 
@@ -336,16 +340,16 @@ def flicker_conclusion(summary: dict[str, dict]) -> str:
     return f"{least} flickers least ({low}{_steadiness(values[least])}); {most} most ({high})."
 
 
-def curves(results: dict) -> None:
+def curves(results: dict[str, ClipResult]) -> None:
     """The per-frame curves (PSNR, flicker, SSIM, LPIPS; or change and sharpness without a reference) as the
     handout draws them (charts.frame_curve: every method name whole in the legend, below), the clip's means at
     the decimals that mean something, and the flicker in plain words with a one-line conclusion."""
     from core.quality.charts import frame_curve
     from ui.charts import font_size, show, width
 
-    table = pd.concat([pd.DataFrame(r["rows"]).assign(method=m) for m, r in results.items()])
+    table = pd.concat([pd.DataFrame(r.rows).assign(method=m) for m, r in results.items()])
     shown = [c for c in ("psnr_db", "flicker", "ssim", "lpips", "change", "sharpness") if c in table]
-    summaries = {m: r["summary"] for m, r in results.items()}
+    summaries = {m: r.summary for m, r in results.items()}
     if "flicker" in shown:
         st.markdown(FLICKER_WORDS + " " + flicker_conclusion(summaries))
     charts = st.columns(1 if projector() else 2)
@@ -367,12 +371,12 @@ def curves(results: dict) -> None:
             *(f"{m}: {METRICS.get(m).about}." for m in shown if m in METRICS))
 
 
-def handout_button(result: dict, name: str) -> None:
+def handout_button(result: ClipComparison, name: str) -> None:
     """The handout: one self-contained HTML file (a few frames of each result, the curves, the means), made when
     it is downloaded."""
-    from core.quality.report import video_html
+    from core.video.handout import video_html
 
-    measures = {k for r in result["methods"].values() for row in r["rows"] for k in row} - {"frame"}
+    measures = {k for r in result.methods.values() for row in r.rows for k in row} - {"frame"}
     download("Download handout (HTML, prints on A4)",
              lambda: video_html(result, name=name, headings={m: _heading(m) for m in measures},
                                 font_size=20 if projector() else 14),

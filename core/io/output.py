@@ -2,13 +2,15 @@
 resolution and EXIF carried over (orientation reset), and how the file was made written into it."""
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 import re
 import struct
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
 import numpy as np
 from PIL import Image
@@ -150,3 +152,18 @@ def _png_with_metadata(png: bytes, metadata: Metadata, made_by: str) -> bytes:
         chunks.append(_chunk(b"eXIf", exif))
     ihdr_end = 8 + 8 + 13 + 4  # signature, IHDR length+type, IHDR data, CRC
     return png[:ihdr_end] + b"".join(chunks) + png[ihdr_end:]
+
+
+@contextlib.contextmanager
+def whole_file(dest: Path, per_process: bool = False) -> Iterator[Path]:
+    """The path to write `dest` through: a hidden `.part` beside it, renamed over `dest` when the block ends and
+    removed when it raises, so `dest` is absent or whole (a re-run that finds it skips it). `per_process`: a part
+    of this process's own, where two processes may write the same file."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(f".{dest.name}.{os.getpid()}.part" if per_process else f".{dest.name}.part")
+    try:
+        yield part
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    os.replace(part, dest)

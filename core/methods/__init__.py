@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from core.methods.catalog import NETWORKS
 from core.methods.catalog.basicvsr import VIDEO_NETWORKS
 from core.methods.classical import CLASSICAL
-from core.methods.contract import Method
+from core.methods.contract import Method, SequenceMethod
 from core.methods.network import NetworkMethod
 from core.registry import Registry, UnknownName
 
@@ -60,6 +60,12 @@ def select(*, network: bool | None = None, scale: int | None = None, family: str
     network's native `scale`; its `family`. In the registry's order."""
     return [m for m in METHODS if (network is None or is_network(m) == network)
             and (scale is None or m.native_scale == scale) and (family is None or m.family == family)]
+
+
+def as_sequence(method: Method) -> SequenceMethod | None:
+    """The method as a SequenceMethod when it consumes the whole sequence (a video network), else None (it runs on
+    each frame alone)."""
+    return method if method.consumes == "sequence" else None  # type: ignore[return-value]
 
 
 def for_clips(name: str, own: Mapping[str, Method] | None = None) -> Method:

@@ -12,6 +12,7 @@ from typing import Callable
 import cv2
 import numpy as np
 
+from core.io.pixels import to_uint8
 from core.methods.contract import (
     Kind,
     NotAttributable,
@@ -279,7 +280,7 @@ def _clahe(img: np.ndarray, p: dict) -> np.ndarray:
     def change(y: np.ndarray) -> np.ndarray:
         # OpenCV's CLAHE maps 8-bit levels (at 16 bits its clip limit stops working: 65536 sparse bins);
         # adding the mapping's change keeps the float luminance's finer steps
-        y8 = np.round(np.clip(y, 0, 1) * 255).astype(np.uint8)
+        y8 = to_uint8(y)
         return y + (clahe.apply(y8).astype(np.float32) - y8) / 255
 
     return _on_luminance(img, change)

@@ -11,13 +11,15 @@ target (width, height). `progress(done, total, message)` is called per tile, `on
 advances (inside a tile on the torch backends, between tiles on ncnn); either may raise to cancel the job.
 `live`: someone watches the result come: a long network run is tiled so its first part shows within seconds, and
 `on_partial(picture, stand_in, share)` gets the result so far after each tile (a one-pass method never calls it).
-A method that `consumes` a "sequence" (a video network) also offers `upscale_sequence(frames, size, on_step=)`
-(core/methods/sequence.py); on a clip, a "frame" method runs on each frame alone.
-Nothing outside this package asks which kind of method it holds.
+A method that `consumes` a "sequence" (a video network) is a `SequenceMethod`: it also offers
+`upscale_sequence(frames, size, on_step=)` over windows of `window` frames (core/methods/sequence.py); on a clip, a
+"frame" method runs on each frame alone. Nothing outside this package asks which kind of method it holds: a clip's
+code asks `methods.as_sequence(m)`, which gives the SequenceMethod or None.
 """
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, Protocol
 
@@ -154,3 +156,15 @@ class Method(Protocol):
                 on_step: OnStep | None = None, on_partial: OnPartial | None = None) -> Upscaled: ...
 
     def torch_forward(self, scale: int) -> TorchForward: ...  # NotAttributable: one line saying why not
+
+
+class SequenceMethod(Method, Protocol):
+    """A method that consumes a sequence (a video network): each output frame depends on its neighbours. It runs
+    in overlapping windows, so memory is bounded by one window whatever the clip's length."""
+    window: int                        # frames in one window
+    overlap: int                       # frames dropped at each inner edge of a window (little context there)
+
+    def upscale_sequence(self, frames: Iterable[np.ndarray], size: tuple[int, int] | None = None, *,
+                         on_step: OnStep | None = None) -> Iterator[np.ndarray]: ...  # one per frame, in order
+
+    def resize_words(self, in_size: tuple[int, int], size: tuple[int, int]) -> str: ...  # "none" or the resize

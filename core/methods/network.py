@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from core import settings
+from core.io.pixels import to_uint8
 from core.methods.contract import (
     Consumes,
     Kind,
@@ -232,7 +233,7 @@ class NetworkMethod:
 
             on_tile = None
             if on_partial and plan.tiles > 1 and held:
-                stand_in = cv2.resize((rgb * 255 + 0.5).astype(np.uint8), native, interpolation=cv2.INTER_CUBIC)
+                stand_in = cv2.resize(to_uint8(rgb), native, interpolation=cv2.INTER_CUBIC)
 
                 def on_tile(out: np.ndarray, weights: np.ndarray) -> None:
                     picture, share = so_far(out, weights, stand_in)

@@ -20,6 +20,7 @@ import numpy as np
 from core import methods as _methods
 from core import settings
 from core.io.imageio import LoadedImage
+from core.io.pixels import from_float, to_float
 from core.methods.contract import Method, MethodRun, OnPartial, OnStep, Plan, Progress, checked_params
 from core.pipeline.colour import COLOUR_FIXES, colour_fix
 from core.runtime.progress import scaled
@@ -135,27 +136,23 @@ class EnhanceResult:
 
 
 # ---------------------------------------------------------------- pixel plumbing
-def _split(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None, float]:
-    """float32 colour (H×W×1 or H×W×3, 0..1), alpha (H×W) or None, and the dtype's maximum."""
-    maxval = 65535.0 if pixels.dtype == np.uint16 else 255.0
-    arr = pixels.astype(np.float32) / maxval
+def _split(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """float32 colour (H×W×1 or H×W×3, 0..1) and alpha (H×W) or None."""
+    arr = to_float(pixels)
     if arr.ndim == 2:
-        return arr[..., None], None, maxval
+        return arr[..., None], None
     if arr.shape[2] in (2, 4):
-        return arr[..., :-1], arr[..., -1], maxval
-    return arr, None, maxval
+        return arr[..., :-1], arr[..., -1]
+    return arr, None
 
 
-def _join(color: np.ndarray, alpha: np.ndarray | None, maxval: float, dtype) -> np.ndarray:
+def _join(color: np.ndarray, alpha: np.ndarray | None, dtype) -> np.ndarray:
     """To the input's dtype. Works in place on `color` (always an array the engine made): at 8000×8000 each
     float copy is 768 MB."""
     arr = color if alpha is None else np.dstack([color, alpha])
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[..., 0]
-    np.clip(arr, 0, 1, out=arr)
-    arr *= maxval
-    arr += 0.5
-    return arr.astype(dtype)
+    return from_float(arr, dtype, in_place=True)
 
 
 def target_size(width: int, height: int, outscale: float) -> tuple[int, int]:
@@ -302,7 +299,7 @@ def execute(job: Prepared, progress: Progress | None = None, on_step: OnStep | N
     fix, faces or alpha)."""
     request, spec, pixels = job.request, job.method, job.pixels
     (out_w, out_h), final = job.size, job.final
-    color, alpha, maxval = _split(pixels)
+    color, alpha = _split(pixels)
     through_method = alpha is not None and request.alpha == "network"
     start = time.perf_counter()
     try:
@@ -331,7 +328,7 @@ def execute(job: Prepared, progress: Progress | None = None, on_step: OnStep | N
         else:  # resized, not hallucinated: a network was never trained on it
             alpha = cv2.resize(alpha, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
             stats.notes.append("alpha channel resized with bilinear interpolation")
-    result = _join(out, alpha, maxval, pixels.dtype)
+    result = _join(out, alpha, pixels.dtype)
     if request.fit:
         box = f"fit to {request.fit[0]}×{request.fit[1]}"
         if final:

@@ -12,6 +12,7 @@ import threading
 import cv2
 import numpy as np
 
+from core.io.pixels import to_float, to_uint8
 from core.weights import resolve as _weights
 from core.weights.fetch import missing, total_bytes
 
@@ -63,7 +64,7 @@ class FaceRestorer:
             h.all_landmarks_5 = [np.asarray(lm, np.float32) for lm in landmarks]
         h.align_warp_face()
         for crop in h.cropped_faces:
-            t = img2tensor(crop / 255.0, bgr2rgb=True, float32=True)
+            t = img2tensor(to_float(crop, np.float64), bgr2rgb=True, float32=True)
             normalize(t, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5), inplace=True)
             with torch.inference_mode():
                 out = self.net(t[None], return_rgb=False)[0]
@@ -89,7 +90,7 @@ def _get_restorer() -> FaceRestorer:
 
 def _to_bgr8(color: np.ndarray) -> np.ndarray:
     rgb = np.repeat(color, 3, axis=2) if color.shape[2] == 1 else color
-    return cv2.cvtColor((np.clip(rgb, 0, 1) * 255 + 0.5).astype(np.uint8), cv2.COLOR_RGB2BGR)
+    return cv2.cvtColor(to_uint8(rgb), cv2.COLOR_RGB2BGR)
 
 
 def restore_faces(low: np.ndarray, up: np.ndarray, outscale: float, strength: float,

@@ -41,6 +41,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
+from core.io.pixels import centred, to_float, to_uint8
 from core.methods import lookup
 from core.methods.contract import Method, NotAttributable, TorchForward
 
@@ -90,9 +91,7 @@ class AttributionRequest:
         x, y, size = self.window
         w, h = min(self.context, width), min(self.context, height)
         cx, cy = (x + size / 2) / self.scale, (y + size / 2) / self.scale
-        rx = min(max(0, round(cx - w / 2)), width - w)
-        ry = min(max(0, round(cy - h / 2)), height - h)
-        return rx, ry, w, h
+        return centred(cx, w, width), centred(cy, h, height), w, h
 
     def local_window(self, width: int, height: int) -> tuple[int, int, int]:
         """The window in output pixels of the region's output."""
@@ -355,8 +354,7 @@ def path_integrated_gradients(forward: TorchForward, image: np.ndarray, window: 
 # ---------------------------------------------------------------- the job
 def as_rgb(pixels: np.ndarray) -> np.ndarray:
     """h×w×3 float32 0…1 of any decoded image (gray repeated, alpha dropped), as the methods see colour."""
-    maxval = 65535.0 if pixels.dtype == np.uint16 else 255.0 if pixels.dtype == np.uint8 else 1.0
-    arr = pixels.astype(np.float32) / maxval
+    arr = to_float(pixels)
     if arr.ndim == 2:
         arr = arr[..., None]
     if arr.shape[2] in (2, 4):
@@ -445,8 +443,8 @@ def heat_overlay(crop: np.ndarray, normed: np.ndarray, window: tuple[int, int, i
                  zoom: int = 4) -> np.ndarray:
     """The map over the input, drawn zoom× (nearest): the input in grey, the map's value as colour (inferno,
     linear in the normalised map, as LAM draws it), the window outlined in cyan. h·zoom×w·zoom×3 uint8."""
-    gray = cv2.cvtColor((np.clip(crop, 0, 1) * 255).astype(np.uint8), cv2.COLOR_RGB2GRAY)
-    heat = cv2.cvtColor(cv2.applyColorMap((np.clip(normed, 0, 1) * 255).astype(np.uint8), cv2.COLORMAP_INFERNO),
+    gray = cv2.cvtColor(to_uint8(crop), cv2.COLOR_RGB2GRAY)
+    heat = cv2.cvtColor(cv2.applyColorMap(to_uint8(normed), cv2.COLORMAP_INFERNO),
                         cv2.COLOR_BGR2RGB).astype(np.float32)
     alpha = np.clip(normed, 0, 1)[..., None] ** 0.5 * 0.85  # faint values still show, the input stays readable
     base = np.repeat(gray[..., None], 3, axis=2).astype(np.float32) * 0.6

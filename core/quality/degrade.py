@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
+from core.io.pixels import from_float, to_float, to_uint8
 from core.methods.classical import pillow_bicubic
 
 DOWNSCALE_METHODS = ("bicubic", "area", "nearest")
@@ -106,7 +107,6 @@ def make_pair(clean: np.ndarray, d: Degradation) -> TestPair:
     """`clean`: uint8/uint16 H×W(×C). Returns the degraded input and the matching reference, same dtype."""
     d.check()
     dtype = clean.dtype
-    maxval = 65535.0 if dtype == np.uint16 else 255.0
     h, w = clean.shape[:2]
     h, w = h - h % d.scale, w - w % d.scale  # reference = clean cut to a multiple of the scale (mod crop)
     if h < d.scale or w < d.scale:
@@ -115,7 +115,7 @@ def make_pair(clean: np.ndarray, d: Degradation) -> TestPair:
     steps = list(d.steps())
     if (h, w) != clean.shape[:2]:
         steps.insert(0, f"crop to {w}×{h} (a multiple of {d.scale})")
-    img = hr.astype(np.float32) / maxval
+    img = to_float(hr)
     gray = img.ndim == 2
     if gray:
         img = img[..., None]
@@ -128,15 +128,15 @@ def make_pair(clean: np.ndarray, d: Degradation) -> TestPair:
         img = img + rng.normal(0, d.noise_sigma / 255.0, img.shape).astype(np.float32)
     img = np.clip(img, 0, 1)
     if d.jpeg_quality:
-        u8 = (img * 255 + 0.5).astype(np.uint8)
+        u8 = to_uint8(img)
         bgr = u8[..., 0] if u8.shape[2] == 1 else cv2.cvtColor(u8[..., :3], cv2.COLOR_RGB2BGR)
         ok, buf = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, d.jpeg_quality])
         dec = cv2.imdecode(buf, cv2.IMREAD_UNCHANGED)
         dec = dec[..., None] if dec.ndim == 2 else cv2.cvtColor(dec, cv2.COLOR_BGR2RGB)
         if u8.shape[2] == 4:  # JPEG has no alpha: keep the degraded image's alpha
             dec = np.dstack([dec, u8[..., 3]])
-        img = dec.astype(np.float32) / 255.0
+        img = to_float(dec)
         if dtype == np.uint16:
             steps[-1] += " (8-bit, as JPEG is)"
-    lr = (img * maxval + 0.5).astype(dtype)
+    lr = from_float(img, dtype, in_place=True)
     return TestPair(lr[..., 0] if gray else lr, hr, steps, (clean.shape[1], clean.shape[0]), d.plain_steps())

@@ -4,6 +4,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from core.io.pixels import detail_energy, peaks
+
 
 def most_detailed(pixels: np.ndarray) -> tuple[float, float]:
     """The centre (shares of width and height) of the busiest part: the peak of the blurred gradient energy
@@ -13,13 +15,11 @@ def most_detailed(pixels: np.ndarray) -> tuple[float, float]:
     gray = pixels if pixels.ndim == 2 else pixels[..., :3].mean(axis=2)
     small = cv2.resize(gray.astype(np.float32), (64, max(1, round(64 * gray.shape[0] / gray.shape[1]))),
                        interpolation=cv2.INTER_AREA)
-    energy = cv2.GaussianBlur(np.hypot(cv2.Sobel(small, cv2.CV_32F, 1, 0), cv2.Sobel(small, cv2.CV_32F, 0, 1)),
-                              (0, 0), 4)
+    energy = detail_energy(small, 4)
     h, w = energy.shape
-    my, mx = h // 8, w // 8
-    inner = energy[my:h - my or None, mx:w - mx or None]
-    if not inner.max() > 1e-3:  # (a resize leaves float dust on a flat image)
-        return 0.5, 0.5  # flat: nothing is busier than the centre
-    y, x = np.unravel_index(int(np.argmax(inner)), inner.shape)
-    y, x = y + my, x + mx
+    # floor: a resize leaves float dust on a flat image, where nothing is busier than the centre
+    found = peaks(energy, 1, border=(h // 8, w // 8), floor=1e-3)
+    if not found:
+        return 0.5, 0.5
+    x, y = found[0]
     return (x + 0.5) / w, (y + 0.5) / h

@@ -16,6 +16,7 @@ from typing import Callable
 
 import numpy as np
 
+from core.io import pixels as px
 from core.registry import Registry
 
 
@@ -78,8 +79,7 @@ class SizeMismatch(ValueError):
 # ---------------------------------------------------------------- preparing a pair
 def to_float(pixels: np.ndarray) -> np.ndarray:
     """H×W×C float32 in 0…1, alpha dropped, gray kept as one channel."""
-    maxval = 65535.0 if pixels.dtype == np.uint16 else 255.0
-    arr = pixels.astype(np.float32) / maxval
+    arr = px.to_float(pixels)
     if arr.ndim == 2:
         return arr[..., None]
     if arr.shape[2] in (2, 4):
@@ -217,7 +217,7 @@ def piqe(img: np.ndarray) -> float:
     cv2.COLOR_BGR2GRAY (0.299 R + 0.587 G + 0.114 B, as MATLAB's rgb2gray), so it is given BGR."""
     from pypiqe import piqe as _piqe
     gray_or_bgr = img[..., 0] if img.shape[2] == 1 else as_bgr(img)
-    return float(_piqe(np.round(gray_or_bgr * 255).astype(np.uint8))[0])
+    return float(_piqe(px.to_uint8(gray_or_bgr))[0])
 
 
 for m in [

@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from core.io.imageio import encode_png, to_display
+from core.io.pixels import centred, to_uint8
 from core.methods import lookup
 from core.methods.contract import checked_params
 from core.pipeline.engine import Request
@@ -30,7 +31,7 @@ from core.quality.ranking import Ranking
 from core.quality.scoring import ImageRun, Scores
 from core.quality.spectrum import SpectrumView, compare_spectra
 from core.quality.sweep import Sweep
-from core.runtime import machine
+from core.runtime import backends, machine
 
 LIBRARIES = ("numpy", "torch", "ncnn", "opencv-python", "scikit-image", "pillow", "piq", "lpips", "pypiqe",
              "basicsr", "altair", "vl-convert-python", "jinja2")
@@ -88,7 +89,7 @@ def detailed_corner(image: np.ndarray, side: int) -> tuple[int, int]:
     h, w = image.shape[:2]
     side = min(side, h, w)
     fx, fy = most_detailed(image)
-    return min(max(0, round(fx * w - side / 2)), w - side), min(max(0, round(fy * h - side / 2)), h - side)
+    return centred(fx * w, side, w), centred(fy * h, side, h)
 
 
 def zoomed_crops(images: Mapping[str, np.ndarray], around: np.ndarray, side: int = ZOOM_SIDE, zoom: int = ZOOM,
@@ -220,7 +221,8 @@ versions.</p>
 {% endfor %}
 <section><h2>Machine and libraries</h2>
 <p>CPU: {{ cpu }}</p>
-<table><colgroup><col style="width:30%"><col></colgroup><tr><th>library</th><th>version</th></tr>
+{% for line in gpus %}<p>{{ line }}</p>
+{% endfor %}<table><colgroup><col style="width:30%"><col></colgroup><tr><th>library</th><th>version</th></tr>
 {% for name, version in versions %}<tr><td>{{ name }}</td><td>{{ version }}</td></tr>
 {% endfor %}</table>
 <p class="small">Date: {{ date }}.</p></section>
@@ -283,8 +285,8 @@ class _Page:
     def html(self, title: str, subtitle: str) -> str:
         date = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
         return self.env.from_string(TEMPLATE).render(title=title, subtitle=subtitle, css=CSS, date=date,
-                                                     cpu=machine.describe(), versions=versions(), blocks=self.blocks,
-                                                     record=self.record)
+                                                     cpu=machine.describe(), gpus=backends.device_lines(),
+                                                     versions=versions(), blocks=self.blocks, record=self.record)
 
 
 def sentence(text: str) -> str:
@@ -530,47 +532,7 @@ def _attribution_block(page: _Page, result, level: int = 2) -> None:
 def attribution_html(result, *, name: str, title: str = "SR Lab: what the network looks at") -> str:
     """The handout of an attribution run: the input region, the maps side by side, their figures, the sentences."""
     page = _Page()
-    _input_block(page, f"The image: {name}", (np.clip(result.crop, 0, 1) * 255 + 0.5).astype(np.uint8),
+    _input_block(page, f"The image: {name}", to_uint8(result.crop),
                  "the image as loaded", "the input region the maps cover")
     _attribution_block(page, result)
     return page.html(title, f"Scale ×{result.request.scale}; {len(result.maps)} method(s).")
-
-
-def video_html(result: Mapping, *, name: str, headings: Mapping[str, str], frames: Sequence[int] | None = None,
-               font_size: int = charts.FONT) -> str:
-    """The handout of a Video page run (core/video/job.compare's result; `headings`: each measure's column title):
-    the clip and what each method did, a few frames of every result beside the reference and the input (decoded
-    from the run's H.264 MP4s), the per-frame curves and the clip's means."""
-    import pandas as pd
-
-    from core.io.video import frame_at
-
-    page = _Page()
-    methods = result["methods"]
-    count = min(len(r["rows"]) for r in methods.values())
-    page.add("what", lines=[f"Clip: {result['clip']}.",
-                            f"Reference: {result['reference_name'] or 'none (no-reference measures only)'}."] +
-             [f"{m}: {r['what']}: {sentence(r['how'])} {r['fps']:.2f} frames/s on {machine.describe()}."
-              for m, r in methods.items()])
-    for i in sorted(set(frames if frames is not None else (0, count // 2, count - 1))):
-        i = min(max(0, i), count - 1)
-        images = [(f"{m} ({r['what']})", frame_at(r["video"], i)) for m, r in methods.items()]
-        h, w = images[0][1].shape[:2]
-        if result.get("reference") is not None:
-            images.append(("reference (the truth)", frame_at(result["reference"], i)))
-        src = frame_at(result["input"], i)
-        images.append((f"input, nearest-neighbour ×{result['scale']:g}",
-                       cv2.resize(src, (w, h), interpolation=cv2.INTER_NEAREST)))
-        page.add("crops", level=2, heading=f"Frame {i} of 0–{count - 1}", crops=[
-            (label, data_uri(px[:h, :w], 360)) for label, px in images],
-                 where="Decoded from the H.264 MP4s (CRF 17); the scores were measured before encoding.")
-    table = pd.concat([pd.DataFrame(r["rows"]).assign(method=m) for m, r in methods.items()])
-    shown = [c for c in ("psnr_db", "flicker", "ssim", "lpips", "change", "sharpness") if c in table]
-    page.add_charts("Per frame", [(charts.frame_curve(table, c, headings.get(c, c), font_size=font_size),
-                                   headings.get(c, c)) for c in shown[:4]])
-    columns = list(dict.fromkeys(k for r in methods.values() for k in r["summary"]))
-    page.add("table", level=2, heading="Means over the clip", caveat="", first=30, notes=[],
-             table={"headings": [headings.get(c, c) for c in columns],
-                    "rows": [(m, [(f"{r['summary'].get(c, math.nan):.4g}", False) for c in columns])
-                             for m, r in methods.items()]})
-    return page.html(f"SR Lab video: {name}", f"{len(methods)} method(s), {count} frames.")

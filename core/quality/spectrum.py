@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.io.pixels import to_float
+
 READING = "above the reference's curve: detail the method invented; below: detail lost"
 READING_WITHOUT_REFERENCE = "no true image here: above bicubic's curve, detail the method added (real or invented)"
 
@@ -58,8 +60,7 @@ def luminance(pixels: np.ndarray) -> np.ndarray:
     """H×W float64 in 0…1 from uint8/uint16 (or float 0…1) pixels, gray or RGB(A)."""
     from skimage.color import rgb2gray
 
-    maxval = 65535.0 if pixels.dtype == np.uint16 else 255.0 if pixels.dtype == np.uint8 else 1.0
-    img = pixels.astype(np.float64) / maxval
+    img = to_float(pixels, np.float64)
     if img.ndim == 3 and img.shape[2] in (2, 4):
         img = img[..., :-1]
     if img.ndim == 3 and img.shape[2] == 1:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from core import settings
+from core.io.pixels import to_float
 from core.runtime import backends, machine
 from core.runtime.backends import RunnableNetwork
 from core.runtime.progress import steps
@@ -107,8 +108,8 @@ def calibration_image(size: int = 64) -> np.ndarray:
     from skimage import data
 
     face = data.astronaut()[30:222, 130:322]  # a face: skin, eyes, hair
-    return np.ascontiguousarray(cv2.resize(face, (size, size), interpolation=cv2.INTER_AREA)
-                                .astype(np.float32).transpose(2, 0, 1) / 255)
+    return np.ascontiguousarray(to_float(cv2.resize(face, (size, size), interpolation=cv2.INTER_AREA))
+                                .transpose(2, 0, 1))
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:

@@ -21,6 +21,8 @@ from typing import Callable
 
 import numpy as np
 
+from core.io.pixels import to_uint8
+
 Progress = Callable[[int, int], None]
 OVERLAP = 12  # input px per inner side: ≥ 43 dB tiled vs untiled for RRDBNet at 96-px tiles (tests/test_engine.py)
 
@@ -204,5 +206,5 @@ def so_far(out: np.ndarray, weights: np.ndarray, stand_in: np.ndarray) -> tuple[
     drawn = weights > 0
     picture = (stand_in * np.float32(UNFINISHED_DIM)).astype(np.uint8)
     network = out.transpose(1, 2, 0)[drawn] / weights[drawn][:, None]
-    picture[drawn] = (np.clip(network, 0, 1) * 255 + 0.5).astype(np.uint8)
+    picture[drawn] = to_uint8(network)
     return picture, float(drawn.mean())

@@ -20,6 +20,7 @@ from typing import Callable
 import numpy as np
 
 from core import settings
+from core.io.output import whole_file
 from core.pipeline.engine import EnhanceResult, Request
 from core.serve.folder import _enhance_file
 
@@ -223,11 +224,8 @@ def run_clips(jobs, out_dir: Path, max_in_flight: int = 4):
                            for m in job.methods)
             return
         for name, blob in files.items():
-            dest = out_dir / name
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            tmp = dest.with_name(f".{dest.name}.part")
-            tmp.write_bytes(blob)
-            os.replace(tmp, dest)
+            with whole_file(out_dir / name) as part:
+                part.write_bytes(blob)
         for d in done:
             d.source = job.source
             d.video = out_dir / d.video.name if d.video else None

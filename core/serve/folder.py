@@ -5,14 +5,13 @@ then renamed: a file is absent or whole) and the app's Batch (core/serve/tasks/b
 zip) are two sinks of the same loop."""
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Callable, Iterable, Protocol
 
 from core.io.batch import ResultsFull, ResultsZip
-from core.io.output import NameClash
+from core.io.output import NameClash, whole_file
 from core.pipeline.engine import Cancelled, Request, Stats
 
 
@@ -58,12 +57,9 @@ class FolderSink:
         return str(self.folder / name)
 
     def put(self, name: str, data: bytes) -> str:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        dest = self.folder / name
-        tmp = dest.with_name(f".{dest.name}.part")
-        tmp.write_bytes(data)
-        os.replace(tmp, dest)
-        return str(dest)
+        with whole_file(self.folder / name) as part:
+            part.write_bytes(data)
+        return str(self.folder / name)
 
 
 class ZipSink:

@@ -71,6 +71,20 @@ class Job:
     paced_from: float | None = None               # when the part that `fraction` and `expected_s` measure began
 
     @property
+    def done(self) -> bool:
+        """Finished with a result."""
+        return self.state is State.DONE
+
+    @property
+    def cancelled(self) -> bool:
+        return self.state is State.CANCELLED
+
+    @property
+    def stopped(self) -> bool:
+        """Ended without its whole result: cancelled or failed."""
+        return self.state in (State.CANCELLED, State.FAILED)
+
+    @property
     def elapsed_s(self) -> float:
         if self.started_at is None:
             return 0.0

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.io.imageio import LoadedImage
+from core.io.pixels import to_float
 from core.quality.degrade import Degradation, make_pair
 from core.train.config import TrainError
 
@@ -109,8 +110,7 @@ def _split_one(image: Clean, crop: int) -> Split:
 
 
 def _float(chw_u: np.ndarray) -> np.ndarray:
-    maxval = 65535.0 if chw_u.dtype == np.uint16 else 255.0
-    return np.ascontiguousarray(chw_u.transpose(2, 0, 1), dtype=np.float32) / maxval
+    return to_float(np.ascontiguousarray(chw_u.transpose(2, 0, 1)))
 
 
 def validation_pairs(images: list[Clean], degradation: Degradation, side: int) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -12,7 +12,6 @@ import collections
 import contextlib
 import dataclasses
 import json
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -24,6 +23,8 @@ import torch
 
 from core import settings
 from core.io.imageio import LoadedImage
+from core.io.output import whole_file
+from core.io.pixels import to_uint8
 from core.methods.classical import pillow_bicubic
 from core.pipeline.engine import Cancelled
 from core.quality import metrics
@@ -66,10 +67,8 @@ def _record_steps(config: TrainConfig, steps: int) -> None:
     except (OSError, ValueError):
         saved = {}
     saved[_steps_key(config)] = steps
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
-    tmp.write_text(json.dumps(saved, indent=1))
-    os.replace(tmp, path)
+    with whole_file(path, per_process=True) as part:
+        part.write_text(json.dumps(saved, indent=1))
 
 
 def length_line(config: TrainConfig, saved_run: dict | None = None) -> str:
@@ -439,7 +438,7 @@ def _scores(outputs: list[np.ndarray], references: list[np.ndarray]) -> Validati
 
 
 def _u8(img: np.ndarray) -> np.ndarray:
-    return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
+    return to_uint8(img)
 
 
 @contextlib.contextmanager

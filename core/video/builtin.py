@@ -9,6 +9,7 @@ from fractions import Fraction
 import cv2
 import numpy as np
 
+from core.io.pixels import to_float, to_uint8
 from core.io.video import Clip, clip_from_arrays
 from core.methods.classical import pillow_bicubic
 
@@ -45,8 +46,8 @@ def reference(frames: int = FRAMES) -> Clip:
 
 
 def _shrink(hr: np.ndarray) -> np.ndarray:
-    lr = pillow_bicubic(hr.astype(np.float32) / 255, (HR_SIZE[0] // SCALE, HR_SIZE[1] // SCALE))
-    return (np.clip(lr, 0, 1) * 255 + 0.5).astype(np.uint8)
+    lr = pillow_bicubic(to_float(hr), (HR_SIZE[0] // SCALE, HR_SIZE[1] // SCALE))
+    return to_uint8(lr)
 
 
 def clip(frames: int = FRAMES) -> Clip:

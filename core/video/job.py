@@ -12,6 +12,7 @@ its folder (its result holds the bytes); of the folders left the newest KEPT_RUN
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
@@ -25,6 +26,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
+from core.io.output import whole_file
 from core.io.video import Clip, VideoError, Writer, open_clip, write_png
 from core.quality.degrade import Degradation
 from core.video import builtin
@@ -108,32 +110,27 @@ def run_clip(job: ClipJob, out_dir: Path, on_progress: Progress | None = None,
 def _one(job: ClipJob, method: str, base: Path, on_progress: Progress | None, on_step: OnStep | None) -> ClipDone:
     clip, ref = open_source(job)
     video, report, table = base.with_suffix(".mp4"), base.with_suffix(".json"), base.with_suffix(".csv")
-    part = video.with_name(f".{video.name}.part")
     frames_dir = base.with_name(base.name + "_frames") if job.frames else None
     if frames_dir:
         frames_dir.mkdir(exist_ok=True)
-    writer = Writer(part, clip.info.time_base, clip.info.rate, audio_from=clip.path if clip.info.audio else None)
     scorer = ClipScorer()
     record = ClipRun(method)
     refs = ref.frames() if ref is not None else None
     rows = []
     start = time.perf_counter()
-    try:
-        for frame, out in process(clip, method, outscale=job.outscale, backend=job.backend, tile=job.tile,
-                                  record=record, on_step=on_step):
-            writer.write(out, frame.pts)
-            if frames_dir:
-                write_png(frames_dir / f"{frame.index:05d}.png", out)
-            ref_frame = next(refs, None) if refs is not None else None
-            rows.append(scorer.add(out, ref_frame.pixels if ref_frame is not None else None))
-            if on_progress:
-                on_progress(clip.info.name, method, record.frames, clip.info.frames,
-                            record.frames / (time.perf_counter() - start))
-        writer.close()
-    except BaseException:
-        writer.close()
-        part.unlink(missing_ok=True)
-        raise
+    with whole_file(video) as part:  # (the JSON, written last, says the method is done: a re-run skips it)
+        writer = Writer(part, clip.info.time_base, clip.info.rate, audio_from=clip.path if clip.info.audio else None)
+        with contextlib.closing(writer):
+            for frame, out in process(clip, method, outscale=job.outscale, backend=job.backend, tile=job.tile,
+                                      record=record, on_step=on_step):
+                writer.write(out, frame.pts)
+                if frames_dir:
+                    write_png(frames_dir / f"{frame.index:05d}.png", out)
+                ref_frame = next(refs, None) if refs is not None else None
+                rows.append(scorer.add(out, ref_frame.pixels if ref_frame is not None else None))
+                if on_progress:
+                    on_progress(clip.info.name, method, record.frames, clip.info.frames,
+                                record.frames / (time.perf_counter() - start))
     record.notes += writer.notes + scorer.notes
     if refs is not None and next(refs, None) is not None:
         record.notes.append("the reference has more frames than the clip: scored over the clip's frames")
@@ -147,10 +144,8 @@ def _one(job: ClipJob, method: str, base: Path, on_progress: Progress | None, on
         record.notes.append(f"input: the clip degraded frame by frame ({degradation_words(job.degrade)})")
     run = {**asdict(record), "fps": record.fps, "clip": clip.info.describe(),
            "reference": ref.info.name if ref is not None else None}
-    tmp = report.with_name(f".{report.name}.part")
-    tmp.write_text(json.dumps({"run": run, "summary": summary}, indent=1, default=str))
-    os.replace(part, video)
-    os.replace(tmp, report)
+    with whole_file(report) as part:
+        part.write_text(json.dumps({"run": run, "summary": summary}, indent=1, default=str))
     return ClipDone(job.source, method, video, run=run, summary=summary)
 
 
@@ -162,15 +157,12 @@ def side_by_side(videos: list[Path], dest: Path, check: Callable[[], None] | Non
 
     clips = [open_clip(v) for v in videos]
     first = clips[0].info
-    writer = Writer(dest, first.time_base, first.rate)
-    try:
+    with whole_file(dest) as part, contextlib.closing(Writer(part, first.time_base, first.rate)) as writer:
         for frames in zip(*(c.frames() for c in clips)):
             if check:
                 check()
             h = min(f.pixels.shape[0] for f in frames)
             writer.write(np.hstack([f.pixels[:h] for f in frames]), frames[0].pts)
-    finally:
-        writer.close()
     return dest
 
 
@@ -216,18 +208,10 @@ def _encoded(clip: Clip, dest: Path, check: Callable[[], None]) -> bytes:
     """`clip` as H.264 (what the page decodes a frame of to show), written once per folder; `check()` before each
     frame may raise to cancel."""
     if not dest.exists():
-        part = dest.with_name(f".{dest.name}.part")
-        writer = Writer(part, clip.info.time_base, clip.info.rate)
-        try:
+        with whole_file(dest) as part, contextlib.closing(Writer(part, clip.info.time_base, clip.info.rate)) as w:
             for frame in clip.frames():
                 check()
-                writer.write(frame.pixels, frame.pts)
-        except BaseException:
-            writer.close()
-            part.unlink(missing_ok=True)
-            raise
-        writer.close()
-        os.replace(part, dest)
+                w.write(frame.pixels, frame.pts)
     return dest.read_bytes()
 
 
@@ -252,15 +236,39 @@ class _Pace:
         self.methods_left -= 1
 
 
+@dataclass(frozen=True)
+class ClipResult:
+    """One method's run on the clip, as the Video page and its handout show it."""
+    video: bytes                      # the H.264 MP4
+    rows: list[dict]                  # each frame's scores
+    how: str                          # what ran, for the details
+    fps: float                        # its frames per second on this machine, decoding and scoring included
+    summary: dict                     # the clip's means
+    resumed: bool                     # read back from a run before Resume
+    what: str                         # network output or resized, in plain words
+
+
+@dataclass(frozen=True)
+class ClipComparison:
+    """The methods of one Video page request on one clip."""
+    methods: dict[str, ClipResult]
+    side_by_side: bytes               # the outputs in one clip, in sync
+    input: bytes                      # the input as H.264
+    reference: bytes | None           # the reference as H.264, where there is one
+    reference_name: str | None
+    clip: str                         # the clip described (size, frames, codec)
+    scale: float
+
+
 def compare(job: ClipJob, step: Callable[[float, str], None], upload: tuple[str, bytes] | None = None,
-            reference: tuple[str, bytes] | None = None, folder: Path | None = None) -> dict:
+            reference: tuple[str, bytes] | None = None, folder: Path | None = None) -> ClipComparison:
     """What the Video page shows: each method of `job` on its clip (an upload `(name, bytes)` and an uploaded
     reference, written to the folder first), then the outputs side by side in one clip, and the input and the
     reference as H.264 (a frame of each is decoded to show). With a reference and no `job.outscale`, the scale is
     the reference's width ÷ the clip's. `step(fraction, message)` per frame may raise to cancel; its fraction is
     the time so far over the time so far plus the time left (`_Pace`). `folder`: where the outputs are kept, so a
     cancelled run keeps the methods it finished and the same call again runs only what is left (removed once
-    done); None: a temporary folder. Returns bytes and rows."""
+    done); None: a temporary folder."""
     if folder is None:
         with tempfile.TemporaryDirectory(prefix="srlab-video-") as tmp:
             return _compare(job, step, upload, reference, Path(tmp))
@@ -271,7 +279,7 @@ def compare(job: ClipJob, step: Callable[[float, str], None], upload: tuple[str,
     return result
 
 
-def _compare(job: ClipJob, step, upload, reference, folder: Path) -> dict:
+def _compare(job: ClipJob, step, upload, reference, folder: Path) -> ClipComparison:
     if upload is not None:
         job = replace(job, source=_saved(folder, "in", upload))
     if reference is not None:
@@ -314,14 +322,14 @@ def _compare(job: ClipJob, step, upload, reference, folder: Path) -> dict:
         report = json.loads(done.video.with_suffix(".json").read_text())
         with open(done.video.with_suffix(".csv"), newline="") as f:
             rows = [{k: float(v) if v else None for k, v in r.items()} for r in csv.DictReader(f)]
-        results[method] = dict(video=done.video.read_bytes(), rows=rows, how=report["run"]["how"],
-                               fps=report["run"]["fps"], summary=report["summary"], resumed=done.skipped,
-                               what=what_ran(method, job.outscale))
+        results[method] = ClipResult(video=done.video.read_bytes(), rows=rows, how=report["run"]["how"],
+                                     fps=report["run"]["fps"], summary=report["summary"], resumed=done.skipped,
+                                     what=what_ran(method, job.outscale))
     step(0.99, "side by side")
     encoding = lambda: step(0.99, "side by side")  # noqa: E731  (Cancel honoured while the clips are encoded)
     both = side_by_side([out / f"{stem(job.source)}__{m}.mp4" for m in results], folder / "both.mp4", encoding)
-    return {"methods": results, "side_by_side": both.read_bytes(),
-            "input": _encoded(clip, folder / "input.mp4", encoding),
-            "reference": _encoded(ref, folder / "reference.mp4", encoding) if ref is not None else None,
-            "reference_name": ref.info.name if ref is not None else None, "clip": clip.info.describe(),
-            "scale": job.outscale or 4.0}
+    return ClipComparison(
+        methods=results, side_by_side=both.read_bytes(), input=_encoded(clip, folder / "input.mp4", encoding),
+        reference=_encoded(ref, folder / "reference.mp4", encoding) if ref is not None else None,
+        reference_name=ref.info.name if ref is not None else None, clip=clip.info.describe(),
+        scale=job.outscale or 4.0)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from core.io.pixels import to_uint8
 from core.quality import metrics as M
 
 DEFAULT_FULL = ("psnr_db", "ssim", "lpips")
@@ -49,7 +50,7 @@ CLIP_MEASURES = {m.name: m for m in [
 
 
 def _gray(x: np.ndarray) -> np.ndarray:
-    u8 = (np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8)
+    u8 = to_uint8(x)
     return u8[..., 0] if u8.shape[2] == 1 else cv2.cvtColor(u8, cv2.COLOR_RGB2GRAY)
 
 

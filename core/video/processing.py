@@ -16,9 +16,10 @@ import numpy as np
 
 from core import settings
 from core.io.imageio import LoadedImage
+from core.io.pixels import to_float, to_uint8
 from core.io.video import Clip, Frame
-from core.methods import for_clips
-from core.methods.contract import Method, OnStep
+from core.methods import as_sequence, for_clips
+from core.methods.contract import Method, OnStep, SequenceMethod
 from core.pipeline import engine
 from core.pipeline.engine import EnhanceError, Request
 
@@ -48,13 +49,8 @@ def what_ran(method: str, outscale: float | None = None, own: Mapping[str, Metho
     scale = outscale or n or 4
     if n is None:
         return f"classical ×{scale:g} per frame"
-    kind = "video network" if spec.consumes == "sequence" else "network"
-    each = "" if spec.consumes == "sequence" else " per frame"
+    kind, each = ("video network", "") if as_sequence(spec) else ("network", " per frame")
     return f"{kind} ×{n}{each}" + ("" if abs(scale - n) < 1e-9 else f", then resized to ×{scale:g}")
-
-
-def _to_u8(x: np.ndarray) -> np.ndarray:
-    return (np.clip(x, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 
 def process(clip: Clip, method: str, *, outscale: float | None = None, backend: str = "auto", tile: int = 0,
@@ -70,8 +66,10 @@ def process(clip: Clip, method: str, *, outscale: float | None = None, backend: 
     record = record if record is not None else ClipRun(method)
     record.method, record.consumes = method, spec.consumes
     start = time.perf_counter()
-    source = (_frames_through_engine if spec.consumes == "frame" else _frames_through_sequence)
-    for frame, out in source(clip, spec, method, scale, backend, tile, params, own, record, on_step):
+    sequence = as_sequence(spec)
+    frames = (_frames_through_sequence(clip, sequence, method, scale, backend, tile, own, record, on_step) if sequence
+              else _frames_through_engine(clip, spec, method, scale, backend, tile, params, own, record, on_step))
+    for frame, out in frames:
         record.frames += 1
         record.seconds = time.perf_counter() - start
         yield frame, out
@@ -103,7 +101,7 @@ def check_clip(method: str, width: int, height: int, outscale: float | None = No
     The output frame size, or an EnhanceError naming the method."""
     spec = for_clips(method, own)
     scale = outscale or spec.native_scale or 4
-    if spec.consumes == "frame":
+    if as_sequence(spec) is None:
         request = Request.make(method, outscale=scale, backend=backend, params=params)
         try:
             _, size, _ = engine.check(request, width, height, {method: spec})
@@ -121,7 +119,7 @@ def check_clip(method: str, width: int, height: int, outscale: float | None = No
     return size
 
 
-def _frames_through_sequence(clip, spec, method, scale, backend, tile, params, own, record, on_step):
+def _frames_through_sequence(clip, spec: SequenceMethod, method, scale, backend, tile, own, record, on_step):
     w, h = clip.info.width, clip.info.height
     size = check_clip(method, w, h, scale, own=own)
     try:
@@ -138,7 +136,7 @@ def _frames_through_sequence(clip, spec, method, scale, backend, tile, params, o
     def floats():
         for frame in clip.frames():
             waiting.append(dataclasses.replace(frame, pixels=np.empty(0, np.uint8)))  # timestamps only
-            yield frame.pixels.astype(np.float32) / 255
+            yield to_float(frame.pixels)
 
     for out in spec.upscale_sequence(floats(), size, on_step=on_step):
-        yield waiting.popleft(), _to_u8(out)
+        yield waiting.popleft(), to_uint8(out)

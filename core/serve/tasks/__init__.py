@@ -12,13 +12,19 @@ submits it (ui/jobs.py); it never writes a job's work.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable, Hashable
+from typing import TYPE_CHECKING, Callable, Generic, Hashable, TypeVar
+
+if TYPE_CHECKING:
+    from core.serve.jobs import Context
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
-class Task:
+class Task(Generic[T]):
+    """A job's work and what the service needs to queue it; `T`: the type of its result (`Job.result`)."""
     kind: str
     label: str
-    work: Callable[[Any], Any]          # work(context) -> the job's result
+    work: Callable[[Context], T]        # work(context) -> the job's result
     key: Hashable | None = None         # an identical task queued or running is joined, not run twice
     expected_s: float | None = None     # this machine's measurement, when known before it starts

@@ -1,16 +1,22 @@
 """The app's Batch as a job: the one batch loop (core/serve/folder.py, the CLI's too) over uploaded files and zip
 members, its results into a results.zip on disk (SRLAB_BATCH_OUTPUT_MB) with statistics.csv; the rows done so
-far are noted, so they survive a page switch. Its result: (ResultsZip, rows)."""
+far are noted, so they survive a page switch. Its result: a BatchResult (the ResultsZip, the rows)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import PurePosixPath
+from typing import NamedTuple
 
 from core.io.batch import ResultsZip, blank_row, open_batch
 from core.io.output import OutputOptions, result_names
 from core.pipeline.engine import Request
 from core.serve.folder import FileDone, InProcess, Source, ZipSink, run_batch
 from core.serve.tasks import Task
+
+
+class BatchResult(NamedTuple):
+    archive: ResultsZip   # results.zip on disk: the outputs and statistics.csv
+    rows: list[dict]      # one per file, as statistics.csv has them
 
 
 def row(item: FileDone, method: str, outscale: float) -> dict:
@@ -25,7 +31,8 @@ def row(item: FileDone, method: str, outscale: float) -> dict:
     return values
 
 
-def batch(files: list[tuple[str, bytes]], method: str, outscale: float, own: Mapping | None = None) -> Task:
+def batch(files: list[tuple[str, bytes]], method: str, outscale: float,
+          own: Mapping | None = None) -> Task[BatchResult]:
     """Headers are read now (nothing decoded): over the budget, the batch is refused in one line at once (an
     ImageError). The job then decodes one image at a time."""
     members = open_batch(files)
@@ -33,7 +40,7 @@ def batch(files: list[tuple[str, bytes]], method: str, outscale: float, own: Map
     names = result_names([m.name for m in members], method, f"x{outscale:g}", ".png")  # never two the same
     sources = [Source(PurePosixPath(m.name), m.read, name) for m, name in zip(members, names)]
 
-    def work(ctx):
+    def work(ctx) -> BatchResult:
         zipped, rows = ResultsZip(), []
 
         def on_step(fraction: float) -> None:
@@ -51,6 +58,6 @@ def batch(files: list[tuple[str, bytes]], method: str, outscale: float, own: Map
             zipped.close()  # a cancelled batch leaves no file behind
             raise
         zipped.finish(rows)
-        return zipped, rows
+        return BatchResult(zipped, rows)
 
     return Task("batch", f"Batch of {len(sources)} image(s)", work)

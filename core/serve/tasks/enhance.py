@@ -38,7 +38,7 @@ class SoFar:
     tiles: int
 
 
-def enhance(checked: Checked, own: Mapping | None, label: str) -> Task:
+def enhance(checked: Checked, own: Mapping | None, label: str) -> Task[Request]:
     """The job of one request, checked by `engine.check_request` when it was submitted (a wrong one never
     queues) and planned once, by the job: planning may measure this machine first and loads torch (seconds), which
     a page run must not wait for (a click or page switch in that time would stop the run that submits). Its

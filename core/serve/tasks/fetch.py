@@ -1,10 +1,12 @@
 """A weights fetch as a job (bytes, speed and time left in its message): core.weights.fetch, pinned and verified."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from core.serve.tasks import Task
 
 
-def fetch(group: str) -> Task:
+def fetch(group: str) -> Task[list[Path]]:
     from core.weights.fetch import FetchError
     from core.weights.fetch import fetch as download
 

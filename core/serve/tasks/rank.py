@@ -2,14 +2,19 @@
 (core.quality.ranking.try_networks)."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from core.io.imageio import image_key
 from core.serve.tasks import Task
 
+if TYPE_CHECKING:
+    from core.quality.ranking import Ranking
+
 
 def ranking(crop: np.ndarray, scale: int, names: list[str], reference: np.ndarray | None, budget_s: float,
-            measure: str, full_size: tuple[int, int]) -> Task:
+            measure: str, full_size: tuple[int, int]) -> Task[Ranking]:
     from core.quality.ranking import try_networks
 
     def work(ctx):

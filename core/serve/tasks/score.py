@@ -3,17 +3,21 @@ against a true reference by core.quality.scoring; its result is the Scores table
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from core.io.imageio import LoadedImage
 from core.pipeline.engine import Request
 from core.serve.tasks import Task
+
+if TYPE_CHECKING:
+    from core.quality.scoring import Scores
 from core.serve.tasks.enhance import run_one
 
 
 def scoring(label: str, lr: np.ndarray, reference: np.ndarray | None, requests: list[Request], *, key: Hashable,
-            own: Mapping | None = None, **score_options) -> Task:
+            own: Mapping | None = None, **score_options) -> Task[Scores]:
     from core.quality.scoring import score_methods
 
     def work(ctx):

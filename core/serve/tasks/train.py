@@ -7,9 +7,13 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core import settings
 from core.serve.tasks import Task
+
+if TYPE_CHECKING:
+    from core.train.engine import TrainResult
 
 KEPT_CHECKPOINTS = 20  # cancelled runs the server keeps to resume (a class's worth); the oldest go first
 LOSSES_KEPT = 4000     # a long run's live loss curve keeps its latest steps
@@ -28,7 +32,7 @@ def prune_checkpoints(keep: int = KEPT_CHECKPOINTS) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def training(images, config, folder: Path, resume: bool = False) -> Task:
+def training(images, config, folder: Path, resume: bool = False) -> Task[TrainResult]:
     """`images` and `config` as core.train.engine.train takes them (checked by core/train/checks.py first)."""
     prune_checkpoints()
 

@@ -6,12 +6,16 @@ methods it finished and the same task again (the page's Resume) runs only what i
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from core.serve.tasks import Task
 
+if TYPE_CHECKING:
+    from core.video.job import ClipComparison
+
 
 def video(clip_job, upload: tuple[str, bytes] | None = None, reference: tuple[str, bytes] | None = None,
-          folder: Path | None = None, expected_s: float | None = None) -> Task:
+          folder: Path | None = None, expected_s: float | None = None) -> Task[ClipComparison]:
     """`clip_job`: a core.video.job.ClipJob; `upload`: (name, bytes) of an uploaded clip, or None (the built-in, or
     a clip already in `folder`); `reference`: an uploaded reference clip; `folder`: where the run keeps its
     outputs (None: a temporary folder, nothing kept on Cancel); `expected_s`: this machine's estimate of the run
