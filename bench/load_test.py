@@ -302,7 +302,7 @@ async def one_session(browser, url: str, job: dict, ready: list, start: asyncio.
                 await page.get_by_role("heading", name="Enhance").wait_for()
                 switched = True
             if job["move_control"] and not moved and time.perf_counter() - t0 > 1:
-                await page.get_by_text("Advanced: tile size, CPU backend").click()
+                await page.get_by_text("Advanced: tile size, backend (CPU or GPU)").click()
                 await page.get_by_test_id("stRadio").filter(has_text="Colour fix").get_by_text(
                     "mean/std", exact=True).click()
                 moved = True
@@ -358,8 +358,9 @@ async def one_closed_tab(browser, url: str, job: dict, ready: list, start: async
                       timeout_s)
         await page.get_by_test_id("stRadio").filter(has_text="Scale").get_by_text(job["scale"], exact=True).click()
         await _idle(page, timeout_s)
-        await page.get_by_text("Advanced: tile size, CPU backend").click()
-        await _choose(page, page.get_by_test_id("stSelectbox").filter(has_text="CPU backend"), "torch", timeout_s)
+        await page.get_by_text("Advanced: tile size, backend (CPU or GPU)").click()
+        await _choose(page, page.get_by_test_id("stSelectbox").filter(has_text="Backend (CPU or GPU)"), "torch",
+                      timeout_s)
         await _choose(page, page.get_by_test_id("stSelectbox").filter(has_text="Tile size"), "512 px", timeout_s)
         ready.append(1)
         await start.wait()

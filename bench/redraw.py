@@ -38,7 +38,7 @@ async def session(url: str, args, timings: Path) -> None:
         await page.get_by_test_id("stRadio").filter(has_text="Scale").get_by_text(args.scale, exact=True).click()
         await page.get_by_role("button", name="Enhance full image").click()
         await page.get_by_text(f"Result: {args.method} on the full image").wait_for(timeout=600_000)
-        await page.get_by_text("Advanced: tile size, CPU backend").click()
+        await page.get_by_text("Advanced: tile size, backend (CPU or GPU)").click()
         await page.wait_for_timeout(1500)
         timings.write_text("")  # the reruns only (emptied, not removed: the server keeps it open)
         for i in range(args.reruns):  # the colour fix there and back: the result stays on the page each time

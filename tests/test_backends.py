@@ -133,3 +133,23 @@ def test_the_cuda_backend_is_an_entry_measured_only_where_torch_sees_a_gpu(astro
     ref = backends.built(spec, "torch")(chw.copy())
     out = backends.built(spec, "cuda")(chw.copy())
     assert peak_signal_noise_ratio(ref.clip(0, 1), out.clip(0, 1), data_range=1) >= 45
+
+
+def test_the_mps_backend_is_an_entry_offered_only_where_torch_sees_apples_gpu(monkeypatch):
+    """Issue 47: Apple Silicon's GPU is one backend entry, measured by `auto` where torch sees it (never here: no
+    Mac); the ops torch runs on the CPU beside it are read from its own warning, by value, and named."""
+    import torch
+
+    spec = methods.get("realesr-animevideov3")
+    assert "mps" in backends.BACKENDS.names() and "mps" in backends.CHOICES and backends.on_gpu("mps")
+    assert ("mps" in backends.candidates(spec)) == torch.backends.mps.is_available()
+    monkeypatch.setattr(backends, "mps_available", lambda: True)
+    assert "mps" in backends.runnable(spec)
+    said = ("The operator 'aten::_upsample_bicubic2d_aa.out' is not currently supported on the MPS backend and will "
+            "fall back to run on the CPU. This may have performance implications.")  # ATen's MPSFallback.mm
+    assert backends.ops_on_cpu([said, "an unrelated warning"]) == {"aten::_upsample_bicubic2d_aa.out"}
+    monkeypatch.setattr(backends, "MPS_ON_CPU", {"aten::_upsample_bicubic2d_aa.out"})
+    assert backends.device_lines()[-1] == ("Apple GPU (Metal): the mps backend; ops that ran on the CPU beside it: "
+                                           "aten::_upsample_bicubic2d_aa.out")
+    if not torch.backends.mps.is_available():
+        pytest.skip("no Apple GPU here: the mps backend's output is untested")

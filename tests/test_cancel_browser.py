@@ -28,8 +28,8 @@ def test_cancel_stops_a_single_tile_job_within_2_s_and_frees_the_cpu(offline_pag
     sidebar = page.get_by_test_id("stSidebar")
     choose(page, sidebar.get_by_test_id("stSelectbox"), "astronaut_512 (512×512)")
     page.get_by_role("button", name="Enhance full image (512×512)").wait_for(timeout=30_000)
-    page.get_by_text("Advanced: tile size, CPU backend").click()
-    backend = page.get_by_test_id("stSelectbox").filter(has_text="CPU backend")
+    page.get_by_text("Advanced: tile size, backend (CPU or GPU)").click()
+    backend = page.get_by_test_id("stSelectbox").filter(has_text="Backend (CPU or GPU)")
     choose(page, backend, "torch")  # fp32, one 512² tile: over a minute of work
     # one tile by hand (a watched long job is otherwise tiled to show its first part early): cancel inside it
     choose(page, page.get_by_test_id("stSelectbox").filter(has_text="Tile size"), "512 px")

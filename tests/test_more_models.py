@@ -22,7 +22,8 @@ def test_the_registry_has_every_ncnn_family():
     for name in NCNN_ONLY:
         spec = methods.get(name)
         assert spec.description and spec.trained_for in ("perception", "fidelity")
-        assert backends.candidates(spec) == ["ncnn-bf16", "ncnn"]
+        # (and vulkan where this machine has a real GPU: auto measures it beside them)
+        assert [c for c in backends.candidates(spec) if not backends.on_gpu(c)] == ["ncnn-bf16", "ncnn"]
 
 
 @pytest.mark.parametrize("name", NCNN_ONLY)

@@ -224,6 +224,33 @@ def test_methods_backends_names_each_vulkan_device_and_whether_auto_uses_it():
         assert line.endswith(f"not used by auto (a software GPU); ask for it with --backend vulkan:{SOFTWARE.index}")
 
 
+@needs_vulkan
+def test_the_enhance_page_and_the_handout_say_the_cpu_ran_it_and_why_not_the_software_gpu():
+    """Issue 47: the app on a machine whose only Vulkan device is lavapipe. The Enhance statistics' "why this
+    backend" says the CPU ran it and why the Vulkan device was not used; the handout names the device too."""
+    from streamlit.testing.v1 import AppTest
+
+    from core.quality.report import _Page
+    from tests.conftest import click
+
+    if machine.gpu() is not None:
+        pytest.skip(f"this machine has a real GPU ({machine.gpu().describe()}): auto may use it")
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=300)
+    at.run()
+    at = at.switch_page("pages/enhance.py").run()
+    at.selectbox(key="sample_w").set_value("cat").run()
+    at.selectbox(key="enh_method").set_value("realesr-animevideov3").run()
+    click(at, "enh_preview")
+    assert not at.exception and not at.error
+    table = at.table[0].value
+    stats = dict(zip(table.iloc[:, 0], table.iloc[:, 1]))
+    assert "vulkan" not in stats["device / backend"]
+    assert (f"the CPU ran it: the Vulkan device {SOFTWARE.describe()}: not used by auto (a software GPU)"
+            in stats["why this backend"])
+    html = _Page().html("t", "s")
+    assert f"Vulkan device {SOFTWARE.index}: {SOFTWARE.describe()}: not used by auto (a software GPU)" in html
+
+
 def test_the_setup_installs_the_vulkan_loader_where_it_is_root_on_linux(monkeypatch, tmp_path):
     from scripts import lab
     from tests.test_lab_setup import Recorder

@@ -25,8 +25,11 @@ NetworkMethod (the catalogue's networks, a session's own model) offers it.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
+import re
 import threading
+import warnings
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,17 +132,20 @@ class DeviceFailed(RuntimeError):
     """A GPU backend failed (it would not build, out of device memory, a driver error): the CPU takes over."""
 
 
-class CudaRunner:
-    """The same module on a CUDA GPU: fp16 weights and activations where the GPU computes in half precision
-    (compute capability ≥ 5.3), else fp32; each tile in and out of GPU memory. Layer hooks fire as layers are
-    queued, so progress and Cancel move per tile here."""
+class TorchGPURunner:
+    """The same module on a GPU that torch drives: "cuda" (NVIDIA) or "mps" (Apple Silicon, Metal). fp16 weights
+    and activations where the GPU computes in half precision (CUDA compute capability ≥ 5.3; every Apple GPU), else
+    fp32; each tile in and out of GPU memory. Layer hooks fire as layers are queued, so progress and Cancel move per
+    tile here. On MPS an op it lacks runs on the CPU (PYTORCH_ENABLE_MPS_FALLBACK, set by core/__init__.py): torch
+    warns once per op, and the op is kept in MPS_ON_CPU, which the device lines name."""
     steps = 0
 
-    def __init__(self, module):
+    def __init__(self, module, device: str):
         import torch
 
-        self.half = torch.cuda.get_device_capability() >= (5, 3)
-        self.module = copy.deepcopy(module).cuda()
+        self.device = device
+        self.half = device == "mps" or torch.cuda.get_device_capability() >= (5, 3)
+        self.module = copy.deepcopy(module).to(device)
         if self.half:
             self.module = self.module.half()
 
@@ -147,12 +153,39 @@ class CudaRunner:
         import torch
 
         try:
-            x = torch.from_numpy(chw)[None].cuda()
-            with torch.inference_mode():
-                out = self.module(x.half() if self.half else x)
-            return out.squeeze(0).float().cpu().numpy()
+            # (torch says each op it runs on the CPU once per process, as a warning: heard on MPS only)
+            mps = self.device == "mps"
+            with warnings.catch_warnings(record=True) if mps else contextlib.nullcontext() as said:
+                if mps:
+                    warnings.simplefilter("always")
+                x = torch.from_numpy(chw)[None].to(self.device)
+                with torch.inference_mode():
+                    out = self.module(x.half() if self.half else x)
+                result = out.squeeze(0).float().cpu().numpy()
+            MPS_ON_CPU.update(ops_on_cpu(str(w.message) for w in said or ()))
+            return result
         except RuntimeError as exc:  # out of GPU memory, a driver error (a Cancel raised by a layer hook passes)
-            raise DeviceFailed(f"CUDA: {exc}") from exc
+            raise DeviceFailed(f"{self.device.upper()}: {exc}") from exc
+
+
+MPS_ON_CPU: set[str] = set()  # the ops that ran on the CPU beside Apple's GPU, as torch named them
+
+
+def ops_on_cpu(messages) -> set[str]:
+    """The op names of torch's MPS fall-back warnings ("The operator 'aten::x' is not currently supported on the
+    MPS backend and will fall back to run on the CPU")."""
+    return {m.group(1) for text in messages
+            if (m := re.search(r"operator '([^']+)' is not currently supported on the MPS backend", text))}
+
+
+def mps_available() -> bool:
+    """torch sees Apple's Metal GPU (Apple Silicon, macOS 12.3 or later)."""
+    try:
+        import torch
+
+        return torch.backends.mps.is_available()
+    except Exception:
+        return False
 
 
 def cuda_available() -> bool:
@@ -282,8 +315,10 @@ BACKENDS.register(Backend(name="ncnn-bf16", label="ncnn bf16 storage", runs=lamb
 BACKENDS.register(Backend(name="ncnn", label="ncnn fp32", runs=lambda s: s.ncnn_files() is not None,
                           make=_ncnn(False)))
 BACKENDS.register(Backend(name="cuda", label="CUDA GPU (fp16 where supported)",
-                          runs=lambda s: s.has_torch and cuda_available(), make=lambda s: CudaRunner(s.torch_module()),
-                          cpu=False))
+                          runs=lambda s: s.has_torch and cuda_available(),
+                          make=lambda s: TorchGPURunner(s.torch_module(), "cuda"), cpu=False))
+BACKENDS.register(Backend(name="mps", label="Apple GPU (Metal, fp16)", runs=lambda s: s.has_torch and mps_available(),
+                          make=lambda s: TorchGPURunner(s.torch_module(), "mps"), cpu=False))
 BACKENDS.register(Backend(name="vulkan", label="ncnn on Vulkan, fp16", runs=lambda s: s.ncnn_files() is not None,
                           make=_vulkan, device=machine.vulkan_device, memory_as="ncnn", cpu=False))
 
@@ -457,8 +492,16 @@ def for_job(spec: RunnableNetwork, plan) -> JobRunner:
 
 
 def device_lines() -> list[str]:
-    """Each Vulkan device and whether `auto` uses it, or why there is none (`python -m core methods --backends`)."""
+    """Each GPU and whether `auto` uses it, or why there is none (`python -m core methods --backends`, the
+    handouts' machine section): the Vulkan devices, and a CUDA card where torch sees one."""
     devices = machine.vulkan_devices()
-    if not devices:
-        return [f"Vulkan: none ({machine.vulkan_problem()})"]
-    return [f"Vulkan device {d.index}: {d.line()}" for d in devices]
+    lines = ([f"Vulkan device {d.index}: {d.line()}" for d in devices] if devices else
+             [f"Vulkan: none ({machine.vulkan_problem()})"])
+    if cuda_available():
+        import torch
+
+        lines.append(f"CUDA: {torch.cuda.get_device_name(0)} (the cuda backend)")
+    if mps_available():
+        lines.append("Apple GPU (Metal): the mps backend" + (f"; ops that ran on the CPU beside it: "
+                                                            f"{', '.join(sorted(MPS_ON_CPU))}" if MPS_ON_CPU else ""))
+    return lines

@@ -84,7 +84,7 @@ def threads() -> int:
 TILE_SHARE = 0.4          # of MemAvailable, shared by the job slots: the rest is the OS, the app, other jobs
 TILE_CAP_MB = 8000        # more buys few fewer tiles and risks the machine
 TILE_FLOOR_MB = 500
-GPU_SHARE = 0.6           # of a GPU's free memory (CUDA) or heap budget (Vulkan): the rest is the display, others
+GPU_SHARE = 0.6           # of a GPU's free memory (CUDA, MPS) or heap budget (Vulkan): the rest is the display, others
 VULKAN_FIXED_MB = 1000    # a Vulkan device that does not say its heap budget: a conservative pass
 
 
@@ -111,7 +111,12 @@ def tile_budget_mb(backend: str = "") -> int:
         import torch
 
         free, _ = torch.cuda.mem_get_info()
-        return max(TILE_FLOOR_MB, int(0.6 * free / 1e6))
+        return max(TILE_FLOOR_MB, int(GPU_SHARE * free / 1e6))
+    if backend == "mps":  # Apple's unified memory: what Metal recommends this process use, less what it holds
+        import torch
+
+        free = torch.mps.recommended_max_memory() - torch.mps.current_allocated_memory()
+        return max(TILE_FLOOR_MB, int(GPU_SHARE * free / 1e6))
     if backend.partition(":")[0] == "vulkan":
         index = backend.partition(":")[2]
         device = vulkan_device(int(index) if index.isdigit() else None)
