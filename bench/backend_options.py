@@ -1,12 +1,14 @@
 """The CPU options considered for issue 6, measured side by side on one input (what `auto` chooses among, and
-what was rejected): torch fp32, torch channels-last, torch bf16 autocast, ncnn fp32 / bf16 storage / no
-winograd.
+what was rejected): torch fp32, torch channels-last, torch frozen TorchScript, torch bf16 autocast, ncnn fp32 / bf16
+storage / no winograd.
 
-    python bench/backend_options.py [--method RealESRGAN_x4plus] [--size 128] [--bf16-autocast]
+    python bench/backend_options.py [--method RealESRGAN_x4plus] [--size 128] [--bf16-autocast] [--emulate-avx2]
 
 Prints seconds (best of 2 after a warm-up) and PSNR against torch fp32 (`--json OUT`: the same rows). `--bf16-autocast`
 is opt-in: on this build it is ~10× slower than fp32 (a minute at 128 px for x4plus). `--smoke`: animevideov3 at
-32 px, the same code path in seconds (CI).
+32 px, the same code path in seconds (CI). `--emulate-avx2`: the torch rows on an imitated AVX2-only CPU, as
+`bench/speed.py --emulate-avx2` does it (oneDNN/ATen limits); the ncnn rows are left out (ncnn picks its kernels by
+CPUID: they would not be AVX2 figures).
 """
 from __future__ import annotations
 
@@ -39,12 +41,17 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def main() -> int:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from speed import AVX2, IMITATED, emulating_avx2
+
+    if "--emulate-avx2" in sys.argv and not emulating_avx2():  # before torch loads: the limits are read at start
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, **AVX2})
     import cv2
-    import ncnn
     import torch
     from skimage import data
 
     import core  # noqa: F401
+    from core.io.pixels import to_float
     from core.methods import get
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -53,7 +60,10 @@ def main() -> int:
     ap.add_argument("--bf16-autocast", action="store_true")
     ap.add_argument("--smoke", action="store_true", help="realesr-animevideov3 at 32 px: checks the bench runs")
     ap.add_argument("--json", metavar="OUT")
+    ap.add_argument("--emulate-avx2", action="store_true", help="imitate an AVX2-only CPU for PyTorch (above)")
     args = ap.parse_args()
+    if args.emulate_avx2:
+        print(IMITATED, flush=True)
     if args.smoke:
         args.method, args.size = "realesr-animevideov3", 32
     rows = []
@@ -63,7 +73,7 @@ def main() -> int:
                      round(db, 1)})
         print(f"{label:26} {seconds:8.3f} s   " + ("reference" if db is None else f"{db:6.1f} dB"))
     img = cv2.resize(data.astronaut(), (args.size, args.size), interpolation=cv2.INTER_AREA)
-    chw = np.ascontiguousarray(img.astype(np.float32).transpose(2, 0, 1) / 255)
+    chw = np.ascontiguousarray(to_float(img).transpose(2, 0, 1))
     x = torch.from_numpy(chw)[None]
     model = get(args.method).torch_module()
     with torch.inference_mode():
@@ -72,6 +82,9 @@ def main() -> int:
         cl = model.to(memory_format=torch.channels_last)
         t, out = best_of(lambda: cl(x.to(memory_format=torch.channels_last))[0].numpy())
         row("torch channels-last", t, psnr(out, ref))
+        frozen = torch.jit.freeze(torch.jit.trace(model, x))  # oneDNN fusions (conv + activation, + add)
+        t, out = best_of(lambda: frozen(x)[0].numpy())
+        row("torch TorchScript frozen", t, psnr(out, ref))
         if args.bf16_autocast:
             def bf16():
                 with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -79,9 +92,12 @@ def main() -> int:
             t, out = best_of(bf16, 1)
             row("torch bf16 autocast", t, psnr(out, ref))
         model.to(memory_format=torch.contiguous_format)
+    import ncnn
+
     param, bin_ = get(args.method).ncnn.files()
-    for label, opts in [("ncnn fp32", {}), ("ncnn bf16 storage", {"use_bf16_storage": True}),
-                        ("ncnn fp32, no winograd", {"use_winograd_convolution": False})]:
+    options = [("ncnn fp32", {}), ("ncnn bf16 storage", {"use_bf16_storage": True}),
+               ("ncnn fp32, no winograd", {"use_winograd_convolution": False})]
+    for label, opts in [] if args.emulate_avx2 else options:
         net = ncnn.Net()
         net.opt.use_vulkan_compute = False
         net.opt.num_threads = os.cpu_count() or 1
@@ -101,6 +117,7 @@ def main() -> int:
         from core.runtime.machine import machine
 
         Path(args.json).write_text(json.dumps({"method": args.method, "size": args.size, "machine": machine(),
+                                               "emulated": IMITATED if args.emulate_avx2 else None,
                                                "rows": rows}, indent=1))
     return 0
 

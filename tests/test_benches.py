@@ -26,10 +26,12 @@ def _speed(out: dict) -> None:
 
 def _backend_options(out: dict) -> None:
     rows = {r["option"]: r for r in out["rows"]}
-    assert {"torch fp32", "torch channels-last", "ncnn fp32", "ncnn bf16 storage"} <= set(rows)
+    assert {"torch fp32", "torch channels-last", "torch TorchScript frozen", "ncnn fp32",
+            "ncnn bf16 storage"} <= set(rows)
     assert rows["torch fp32"]["psnr_vs_fp32_db"] is None
     assert all(r["seconds"] > 0 for r in rows.values())
     assert rows["ncnn fp32"]["psnr_vs_fp32_db"] >= 45 and rows["torch channels-last"]["psnr_vs_fp32_db"] >= 45
+    assert rows["torch TorchScript frozen"]["psnr_vs_fp32_db"] >= 45
 
 
 def _memory(out: dict) -> None:
