@@ -55,3 +55,18 @@ def test_methods_lists_every_method_with_availability():
         line = next(ln for ln in proc.stdout.splitlines() if ln.startswith(name + " "))
         assert "available" in line
     assert "face restoration" in proc.stdout
+
+
+def test_a_video_networks_time_left_waits_for_its_first_window(capsys):
+    """Its frames come a window at a time: after the first frame of the first window the pace counts the whole
+    window for one frame ("~6259 s left" for a minute's work); a per-frame method says its time left at once."""
+    from core.cli.video import _progress
+    from core.methods import for_clips
+
+    core_frames = for_clips("BasicVSR_REDS4").window - 2 * for_clips("BasicVSR_REDS4").overlap
+    _progress("pan", "BasicVSR_REDS4", 1, 32, 0.005)
+    assert "s left" not in capsys.readouterr().err
+    _progress("pan", "BasicVSR_REDS4", core_frames, 32, 0.2)
+    assert f"~{(32 - core_frames) / 0.2:.0f} s left" in capsys.readouterr().err
+    _progress("pan", "bicubic", 1, 32, 2.0)
+    assert "~16 s left" in capsys.readouterr().err

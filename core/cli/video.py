@@ -32,7 +32,13 @@ def add(sub) -> None:
 
 
 def _progress(clip: str, method: str, done: int, total: int | None, fps: float) -> None:
-    left = f", ~{(total - done) / fps:.0f} s left" if total and fps else ""
+    # a video network's frames come in bursts, a window at a time: after the first frame of the first window its
+    # pace counts that whole window for one frame (BasicVSR: "~6259 s left"); its first burst says the pace
+    from core.methods import as_sequence, for_clips
+
+    sequence = as_sequence(for_clips(method))
+    paced = sequence is None or done >= sequence.window - 2 * sequence.overlap
+    left = f", ~{(total - done) / fps:.0f} s left" if total and fps and paced else ""
     print(f"\r{clip} · {method}: frame {done}/{total or '?'} ({fps:.2f} fps{left})", end="", file=sys.stderr,
           flush=True)
 
