@@ -99,6 +99,21 @@ def test_server_down_is_one_clear_line_within_the_timeout(tmp_path):
     assert time.monotonic() - start < 5
 
 
+def test_a_proxy_set_after_the_first_fetch_is_honoured(server, tmp_path, monkeypatch):
+    """urllib's shared opener (urlopen) keeps the proxy variables of the process's first request: a server whose
+    proxy was set or fixed later ignored it until restarted, and one test's dead proxy leaked into later tests.
+    Each fetch reads them anew."""
+    for name in ("no_proxy", "NO_PROXY", "http_proxy", "HTTP_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "a").mkdir(), (tmp_path / "b").mkdir(), (tmp_path / "c").mkdir()
+    assert fetch("test", folder=tmp_path / "a", manifest=manifest_for(server))  # the first request: no proxy
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")  # nothing listens there
+    with pytest.raises(FetchError, match="check the network or proxy"):
+        fetch("test", folder=tmp_path / "b", manifest=manifest_for(server), timeout=3)
+    monkeypatch.delenv("http_proxy")
+    assert fetch("test", folder=tmp_path / "c", manifest=manifest_for(server))
+
+
 def test_two_sessions_at_once_download_once(server, tmp_path):
     manifest = manifest_for(server)
     errors = []

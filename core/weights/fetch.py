@@ -99,7 +99,9 @@ def _download(entry: WeightFile, part: Path, on_bytes: OnBytes | None, timeout: 
     if have:
         request.add_header("Range", f"bytes={have}-")
     try:
-        response = urllib.request.urlopen(request, timeout=timeout)
+        # an opener of its own, built now: urlopen's shared one keeps the proxy variables of the process's first
+        # request, so a proxy set (or unset) later would be ignored until the server restarts
+        response = urllib.request.build_opener().open(request, timeout=timeout)
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and entry.size and have >= entry.size:  # the part is already complete
             return
