@@ -10,10 +10,13 @@ def idle(page, timeout_ms: int = 120_000) -> None:
                            timeout=timeout_ms)
 
 
-def go(page, server: str, path: str, heading: str) -> None:
+def go(page, server: str, path: str, heading: str, projector: bool = False) -> None:
+    """Open `path` and wait for its `heading`; `projector`: then switch projector mode on (projector_on)."""
     page.goto(server + path, wait_until="domcontentloaded")
     page.get_by_role("heading", name=heading).first.wait_for(timeout=60_000)
     idle(page)
+    if projector:
+        projector_on(page)
 
 
 def _centred(page, control) -> None:

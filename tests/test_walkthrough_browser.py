@@ -63,9 +63,7 @@ def every_row_shown(page) -> None:
 @pytest.mark.parametrize(("size", "projector"), VIEWS, ids=VIEW_IDS)
 def test_start_lesson_shows_every_row_and_the_whole_slider(tab, server, size, projector):
     page = tab(size)
-    steps.go(page, server, "/", "SR Lab: making images larger, and measuring how well")
-    if projector:
-        steps.projector_on(page)
+    steps.go(page, server, "/", "SR Lab: making images larger, and measuring how well", projector=projector)
     page.get_by_role("button", name="1 · See").click()
     frame = page.locator("iframe").first
     page.frame_locator("iframe").first.locator("[data-testid=sr-slider] img").first.wait_for(timeout=300_000)
@@ -93,9 +91,7 @@ def test_start_lesson_shows_every_row_and_the_whole_slider(tab, server, size, pr
 @pytest.mark.parametrize(("size", "projector"), VIEWS, ids=VIEW_IDS)
 def test_metrics_one_click_shows_every_row(tab, server, size, projector):
     page = tab(size)
-    steps.go(page, server, "/metrics", "Metrics")
-    if projector:
-        steps.projector_on(page)
+    steps.go(page, server, "/metrics", "Metrics", projector=projector)
     page.get_by_role("button", name="One click").click()
     page.get_by_text("Scores against the true reference").wait_for(timeout=600_000)
     steps.idle(page)
@@ -112,9 +108,7 @@ def test_baselines_and_which_model_leave_no_404_in_the_console(tab, server, size
     page.on("response", lambda r: bad.append((r.status, r.url)) if r.status >= 400 else None)
     page.on("console", lambda m: bad.append(("console", m.text)) if "Image source error" in m.text
             or "404" in m.text else None)
-    steps.go(page, server, "/", "SR Lab: making images larger, and measuring how well")
-    if projector:
-        steps.projector_on(page)
+    steps.go(page, server, "/", "SR Lab: making images larger, and measuring how well", projector=projector)
     visit(page, "Enhance")
     visit(page, "Baselines")
     page.get_by_role("button", name="Run", exact=True).click()
@@ -219,9 +213,7 @@ def test_captions_read_at_least_4_5_to_1(tab, server, size, projector):
     """Issue 40's fault 8: small grey captions. Streamlit's caption grey read 3.9:1 on white (WCAG asks 4.5:1 of
     small text); in projector mode they are near-black at the text's size."""
     page = tab(size)
-    steps.go(page, server, "/enhance", "Enhance")
-    if projector:
-        steps.projector_on(page)
+    steps.go(page, server, "/enhance", "Enhance", projector=projector)
     caption = page.get_by_test_id("stCaptionContainer").filter(has_text="Preview a crop first").first
     caption.scroll_into_view_if_needed()
     assert _contrast(caption.screenshot()) >= 4.5
@@ -234,9 +226,7 @@ def test_captions_read_at_least_4_5_to_1(tab, server, size, projector):
 def test_every_page_name_in_the_sidebar_is_whole(tab, server, size, projector):
     """The 1920×1080 projector screenshot: the sidebar read "What the network loo…" (18 px in a fixed width)."""
     page = tab(size)
-    steps.go(page, server, "/", "SR Lab: making images larger, and measuring how well")
-    if projector:
-        steps.projector_on(page)
+    steps.go(page, server, "/", "SR Lab: making images larger, and measuring how well", projector=projector)
     links = page.get_by_test_id("stSidebarNavLink")
     links.first.wait_for(timeout=30_000)
     # the text's own width against its box's (the box ends it in "…" with the overflow hidden)

@@ -27,7 +27,6 @@ def attributable(scale: int) -> tuple[list[str], list[str]]:
     return ok, refused
 
 
-
 LOG_DECADES = 3  # the colour scale: a pixel used 1/1000 as much as the most-used one is the faintest colour
 RINGS = ((0.5, "50 %", (255, 255, 255)), (0.9, "90 %", (140, 255, 140)))  # share of the map inside, its colour
 PICTURE_PX = {False: 512, True: 800}  # a map's width as drawn (projector: larger), at least 4 px per input px

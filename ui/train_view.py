@@ -35,8 +35,6 @@ def has_checkpoint(config) -> bool:
     return save.has_checkpoint(checkpoint_dir(config.preset or config.base))
 
 
-
-
 def live(job: Job) -> None:
     """The run's curves and crop, redrawn every second while it runs (and once, when it has ended)."""
     data = job.data

@@ -493,7 +493,7 @@ def for_job(spec: RunnableNetwork, plan) -> JobRunner:
 
 def device_lines() -> list[str]:
     """Each GPU and whether `auto` uses it, or why there is none (`python -m core methods --backends`, the
-    handouts' machine section): the Vulkan devices, and a CUDA card where torch sees one."""
+    handouts' machine section): the Vulkan devices, and a CUDA card or Apple's GPU where torch sees one."""
     devices = machine.vulkan_devices()
     lines = ([f"Vulkan device {d.index}: {d.line()}" for d in devices] if devices else
              [f"Vulkan: none ({machine.vulkan_problem()})"])
