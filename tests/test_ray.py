@@ -118,7 +118,7 @@ def test_a_worker_killed_mid_batch_loses_no_file(head, tmp_path, astronaut):
     thread.start()
     deadline = time.monotonic() + 60
     while not killed and time.monotonic() < deadline:
-        for pid in running_task_pids("_enhance_file")[:1]:
+        for pid in running_task_pids("_run_work")[:1]:
             os.kill(pid, signal.SIGKILL)  # the worker process dies mid-task
             killed.append(pid)
         time.sleep(0.2)

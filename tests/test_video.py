@@ -401,16 +401,16 @@ def test_the_video_handout_holds_frames_curves_and_means():
 @pytest.mark.ray
 def test_clips_on_a_ray_cluster_one_task_per_clip(head, tmp_path):
     from core.serve import distributed
-    from core.video.job import ClipJob
+    from core.video.job import ClipJob, run_clips
 
     _make_mp4(tmp_path / "a.mp4", frames=4, audio=True, pts=None)
     jobs = [ClipJob(source=str(tmp_path / "a.mp4"), methods=("bicubic",)),
             ClipJob(source="builtin:pan", methods=("bicubic",), builtin_frames=2)]
-    done = distributed.run_clips(jobs, tmp_path / "out")
+    done = run_clips(jobs, tmp_path / "out", pool=distributed.RayPool())
     assert [d.error for d in done] == [None, None]
     assert open_clip(tmp_path / "out" / "a__bicubic.mp4").info.audio
     assert json.loads((tmp_path / "out" / "builtin-pan__bicubic.json").read_text())["run"]["frames"] == 2
-    again = distributed.run_clips(jobs, tmp_path / "out")
+    again = run_clips(jobs, tmp_path / "out", pool=distributed.RayPool())
     assert all(d.skipped for d in again)
 
 

@@ -64,8 +64,8 @@ def run(args) -> int:
 
     from core.io.imageio import ImageError
     from core.io.output import SUFFIXES, OutputOptions
+    from core.pipeline.batch_loop import InProcess, run_folder
     from core.pipeline.engine import Request
-    from core.serve.folder import InProcess, run_folder
 
     own = {}
     if args.model_path:

@@ -44,7 +44,7 @@ def _progress(clip: str, method: str, done: int, total: int | None, fps: float) 
 
 
 def run(args) -> int:
-    from core.video.job import ClipJob, run_clip
+    from core.video.job import ClipJob, run_clips
 
     if args.reference and len(args.reference) != len(args.inputs):
         return fail(f"give one --reference per input ({len(args.inputs)}), or none")
@@ -52,7 +52,7 @@ def run(args) -> int:
     jobs = [ClipJob(source=src, methods=tuple(args.method), outscale=args.outscale, backend=args.backend,
                     tile=args.tile, reference=ref, frames=args.frames, builtin_frames=args.builtin_frames)
             for src, ref in zip(args.inputs, refs)]
-    out = Path(args.output)
+    pool = None  # in this process
     if args.ray:
         from core.serve import distributed
 
@@ -60,9 +60,8 @@ def run(args) -> int:
             distributed.connect(args.ray)
         except distributed.RayUnavailable as exc:
             return fail(str(exc))
-        results = distributed.run_clips(jobs, out, args.ray_in_flight)
-    else:
-        results = [r for job in jobs for r in run_clip(job, out, _progress)]
+        pool = distributed.RayPool(args.ray_in_flight)
+    results = run_clips(jobs, Path(args.output), pool=pool, on_frame=_progress)
     failed = 0
     for r in results:
         if r.error:

@@ -4,7 +4,8 @@ only when SRLAB_RAY_ADDRESS or `--ray` asks for it). Without it the in-process j
 Jobs travel as pixels and a `Request` (and, for a session's own model, the model itself) and come back as
 pixels and statistics; a worker process keeps each built-in network it has loaded (core/methods/network.py
 caches modules per process), so a model loads once per worker. A task whose worker dies is retried on
-another one (`max_retries`); folder outputs are written by the driver (core/serve/folder.py).
+another one (`max_retries`); a batch's sources (images, clips) run as tasks of core/pipeline/batch_loop.py's one loop
+(`RayPool`), their outputs written by the driver.
 """
 from __future__ import annotations
 
@@ -20,9 +21,7 @@ from typing import Callable
 import numpy as np
 
 from core import settings
-from core.io.output import whole_file
 from core.pipeline.engine import EnhanceResult, Request
-from core.serve.folder import _enhance_file
 
 RETRIES = 3
 GCS_PATIENCE_S = 600
@@ -149,13 +148,18 @@ def run(pixels: np.ndarray, request: Request, own: Mapping | None = None) -> Enh
 
 
 class RayPool:
-    """core/serve/folder.py's files as Ray tasks, at most `max_in_flight` on the cluster at once."""
+    """The batch loop's sources (core/pipeline/batch_loop.py) as Ray tasks, at most `max_in_flight` on the cluster
+    at once: a source's bytes travel with its work (the cluster need not share the driver's disk) and its outputs
+    come back as bytes."""
 
     def __init__(self, max_in_flight: int = 4):
         self.max_in_flight = max_in_flight
 
-    def submit(self, data: bytes, name: str, request: Request, options, own):
-        return _remote(_enhance_file).remote(data, name, request, options, own)
+    def submit(self, source):
+        data = source.read()
+        data = data.read_bytes() if isinstance(data, Path) else data
+        work = source.work.ship() if hasattr(source.work, "ship") else source.work
+        return _remote(_run_work).remote(work, data, source.name, source.out_name)
 
     def wait_one(self, pending):
         import ray
@@ -167,83 +171,29 @@ class RayPool:
 
         return ray.get(ref)
 
+    def release(self, ref) -> None:
+        pass
+
+
+def _run_work(work, data: bytes, name: str, out_name: str):
+    """One source on a worker, through the batch's one error policy, in a scratch folder there; its outputs back
+    as bytes."""
+    import tempfile
+
+    from core.pipeline.batch_loop import attempt
+    from core.serve.jobs import lower_priority
+
+    lower_priority(settings.current().job_nice)  # as in the app's own workers (see _run_on_worker)
+    with tempfile.TemporaryDirectory(prefix="srlab-work-") as scratch:
+        outputs, stats = attempt(work, data, name, out_name, Path(scratch))
+        if outputs is not None:
+            outputs = {k: v.read_bytes() if isinstance(v, Path) else v for k, v in outputs.items()}
+    return outputs, stats
+
 
 def run_folder(files, out_dir: Path, request: Request, options, out_name, *, max_in_flight: int = 4,
                on_file=None, own: Mapping | None = None):
-    """A folder as Ray tasks: core/serve/folder.py's loop on a RayPool."""
-    from core.serve.folder import run_folder as loop
+    """A folder as Ray tasks: core/pipeline/batch_loop.py's loop on a RayPool."""
+    from core.pipeline.batch_loop import run_folder as loop
 
     return loop(files, out_dir, request, options, out_name, pool=RayPool(max_in_flight), own=own, on_file=on_file)
-
-
-def _clip_task(job, data: bytes | None, reference: bytes | None):
-    """One clip on a worker: its bytes in, every output file's bytes back (the cluster need not share the driver's
-    disk). core/video/job.py does the work in a temporary folder there."""
-    import tempfile
-    from dataclasses import replace
-
-    from core.serve.jobs import lower_priority
-    from core.video.job import run_clip
-
-    lower_priority(settings.current().job_nice)
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        if data is not None:  # a file (builtin:pan is made on the worker)
-            (tmp / "in").mkdir()
-            src = tmp / "in" / Path(job.source).name
-            src.write_bytes(data)
-            job = replace(job, source=str(src))
-        if reference is not None:
-            ref = tmp / "in" / ("ref-" + Path(job.reference).name)
-            ref.write_bytes(reference)
-            job = replace(job, reference=str(ref))
-        done = run_clip(job, tmp / "out")
-        files = {str(p.relative_to(tmp / "out")): p.read_bytes() for p in (tmp / "out").rglob("*") if p.is_file()}
-    return done, files
-
-
-def run_clips(jobs, out_dir: Path, max_in_flight: int = 4):
-    """`python -m core video --ray`: one clip per task, at most `max_in_flight` at once; outputs already in
-    `out_dir` are skipped here before a task is sent (the same rule as in-process); results are written back as
-    they come. Returns core.video.job.ClipDone items, their paths in `out_dir`."""
-    from dataclasses import replace
-
-    import ray
-
-    from core.video.job import ClipDone, stem
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    results, pending = [], {}
-
-    def collect(ref) -> None:
-        job = pending.pop(ref)
-        try:
-            done, files = ray.get(ref)
-        except Exception as exc:  # a task that failed on every retry
-            results.extend(ClipDone(job.source, m, error=f"{job.source}: {str(exc).splitlines()[0]}")
-                           for m in job.methods)
-            return
-        for name, blob in files.items():
-            with whole_file(out_dir / name) as part:
-                part.write_bytes(blob)
-        for d in done:
-            d.source = job.source
-            d.video = out_dir / d.video.name if d.video else None
-        results.extend(done)
-
-    for job in jobs:
-        todo = tuple(m for m in job.methods if not ((out_dir / f"{stem(job.source)}__{m}.json").exists()
-                                                    and (out_dir / f"{stem(job.source)}__{m}.mp4").exists()))
-        results.extend(ClipDone(job.source, m, out_dir / f"{stem(job.source)}__{m}.mp4", skipped=True)
-                       for m in job.methods if m not in todo)
-        if not todo:
-            continue
-        job = replace(job, methods=todo)
-        while len(pending) >= max_in_flight:
-            collect(ray.wait(list(pending), num_returns=1)[0][0])
-        data = None if job.source.startswith("builtin:") else Path(job.source).read_bytes()
-        ref = None if not job.reference or job.reference.startswith("builtin:") else Path(job.reference).read_bytes()
-        pending[_remote(_clip_task).remote(job, data, ref)] = job
-    while pending:
-        collect(ray.wait(list(pending), num_returns=1)[0][0])
-    return results

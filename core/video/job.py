@@ -1,10 +1,12 @@
-"""One clip through one or more methods to files, here or as one Ray task (core/serve/distributed.py).
+"""Clips through methods to files: each (clip, method) is one source of the batch loop (`ClipWork` in
+core/pipeline/batch_loop.py; here or as a Ray task, core/serve/distributed.RayPool).
 
 For each method: `<clip>__<method>.mp4` (H.264, the input's timestamps, its audio copied), `<clip>__<method>.csv`
 (each frame's scores), `<clip>__<method>.json` (what was done and the clip's means) and, on request, the frames as
-PNGs in `<clip>__<method>_frames/`. Resumable per output: the video and the JSON are written to hidden `.part`
-files and renamed when the clip is done, so a re-run skips every (clip, method) whose JSON is there and redoes an
-interrupted one from its first frame (a clip is at most SRLAB_VIDEO_MAX_FRAMES frames).
+PNGs in `<clip>__<method>_frames/`. Resumable per output: they are made in a scratch folder and put in place by
+the loop when the clip is done (each through a hidden `.part`, the JSON last), so a re-run skips every (clip,
+method) whose JSON is there and redoes an interrupted one from its first frame (a clip is at most
+SRLAB_VIDEO_MAX_FRAMES frames).
 
 The Video page's `compare` runs in a folder of its own per session and request (`run_folder`): a cancelled run
 keeps the methods it finished there and the same request again runs only what is left; a finished run removes
@@ -23,7 +25,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Callable
 
 from core.io.output import whole_file
@@ -86,51 +88,112 @@ def open_source(job: ClipJob) -> tuple[Clip, Clip | None]:
     return clip, ref
 
 
-def run_clip(job: ClipJob, out_dir: Path, on_progress: Progress | None = None,
-             on_step: OnStep | None = None) -> list[ClipDone]:
-    """Every method of `job` on its clip; a bad clip or a failing method is reported and the others go on.
-    `on_progress` after each frame, `on_step` between a network's layers inside one: either may raise to cancel."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    done: list[ClipDone] = []
-    for method in job.methods:
-        base = out_dir / f"{stem(job.source)}__{method}"
-        video, report = base.with_suffix(".mp4"), base.with_suffix(".json")
-        if video.exists() and report.exists():
-            done.append(ClipDone(job.source, method, video, skipped=True))
-            continue
-        try:
-            done.append(_one(job, method, base, on_progress, on_step))
-        except VideoError as exc:
-            done.append(ClipDone(job.source, method, error=str(exc)))
-        except ValueError as exc:  # EnhanceError, an unknown method or parameter
-            done.append(ClipDone(job.source, method, error=f"{stem(job.source)}: {exc}"))
+def out_name(source: str, method: str) -> str:
+    """The output that says (clip, method) is done: its JSON, written last (the batch loop's skip rule)."""
+    return f"{stem(source)}__{method}.json"
+
+
+@dataclass(frozen=True)
+class ClipScores:
+    run: dict                         # what ran: the method, frames, fps, how, notes, the clip, the reference
+    summary: dict                     # the clip's means
+
+
+@dataclass(frozen=True)
+class ClipWork:
+    """One clip through one method, as a unit of the batch loop (core/pipeline/batch_loop.py): its outputs are
+    written into the loop's scratch folder, which the loop's sink then moves into place, the JSON last."""
+    job: ClipJob                      # with its one method
+    on_frame: Progress | None = field(default=None, compare=False)  # after each frame (in this process)
+    reference_data: bytes | None = None  # the reference's bytes where the work runs elsewhere (`ship`)
+
+    def ship(self) -> ClipWork:
+        """For a Ray worker: the reference file travels as bytes (the cluster need not share this disk)."""
+        ref = self.job.reference
+        return replace(self, on_frame=None,
+                       reference_data=Path(ref).read_bytes() if ref and ref != builtin.NAME else None)
+
+    def __call__(self, data, name: str, out: str, scratch: Path, on_step: OnStep | None):
+        job = self.job
+        if isinstance(data, bytes) and job.source != builtin.NAME:  # shipped: opened from the scratch folder
+            job = replace(job, source=str(_written(scratch / "in" / name, data)))
+        if self.reference_data is not None:
+            job = replace(job, reference=str(_written(scratch / "ref" / Path(job.reference).name,
+                                                     self.reference_data)))
+        return _one(job, job.methods[0], scratch, Path(out).stem, self.on_frame, on_step)
+
+
+def _written(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def _file(source: str):
+    """A source clip's `read`: the file itself (its bytes only where a Ray pool ships them); builtin:pan is made
+    where the work runs."""
+    def read():
+        if source == builtin.NAME:
+            return b""
+        Path(source).stat()  # OSError: the loop says it cannot read the file
+        return Path(source)
+    return read
+
+
+def run_clips(jobs: list[ClipJob], out_dir: Path, *, pool=None, on_frame: Progress | None = None,
+              on_step: OnStep | None = None) -> list[ClipDone]:
+    """Every (clip, method) of `jobs` as one source of the batch loop into `out_dir`: one already done is skipped,
+    a bad clip or a failing method is one line and the others go on. `pool`: in this process (default; `on_frame`
+    after each frame, `on_step` between a network's layers inside one: either may raise to cancel) or
+    core.serve.distributed.RayPool()."""
+    from core.pipeline.batch_loop import FolderSink, InProcess, Source, run_batch
+
+    sources, which = [], {}
+    for job in jobs:
+        for method in job.methods:
+            name = out_name(job.source, method)
+            sources.append(Source(PurePath(job.source), _file(job.source), name,
+                                  ClipWork(replace(job, methods=(method,)), on_frame)))
+            which[name] = (job.source, method)
+    done = []
+    for item in run_batch(sources, FolderSink(out_dir), pool=pool or InProcess(on_step)):
+        source, method = which[item.out_name]
+        video = out_dir / Path(item.out_name).with_suffix(".mp4") if item.output else None
+        scores = item.stats or ClipScores({}, {})
+        done.append(ClipDone(source, method, video, item.skipped, item.error, scores.run, scores.summary))
     return done
 
 
-def _one(job: ClipJob, method: str, base: Path, on_progress: Progress | None, on_step: OnStep | None) -> ClipDone:
+def _one(job: ClipJob, method: str, scratch: Path, base: str, on_progress: Progress | None,
+         on_step: OnStep | None) -> tuple[dict[str, Path], ClipScores]:
+    """`job`'s clip through `method` into `scratch`: its outputs by name, in the order they are to be put (the
+    video, the frames, the table, the JSON last) and its scores."""
     clip, ref = open_source(job)
-    video, report, table = base.with_suffix(".mp4"), base.with_suffix(".json"), base.with_suffix(".csv")
-    frames_dir = base.with_name(base.name + "_frames") if job.frames else None
+    outputs: dict[str, Path] = {}
+    video, report, table = (scratch / f"{base}{suffix}" for suffix in (".mp4", ".json", ".csv"))
+    frames_dir = scratch / f"{base}_frames" if job.frames else None
     if frames_dir:
-        frames_dir.mkdir(exist_ok=True)
+        frames_dir.mkdir()
     scorer = ClipScorer()
     record = ClipRun(method)
     refs = ref.frames() if ref is not None else None
     rows = []
     start = time.perf_counter()
-    with whole_file(video) as part:  # (the JSON, written last, says the method is done: a re-run skips it)
-        writer = Writer(part, clip.info.time_base, clip.info.rate, audio_from=clip.path if clip.info.audio else None)
-        with contextlib.closing(writer):
-            for frame, out in process(clip, method, outscale=job.outscale, backend=job.backend, tile=job.tile,
-                                      record=record, on_step=on_step):
-                writer.write(out, frame.pts)
-                if frames_dir:
-                    write_png(frames_dir / f"{frame.index:05d}.png", out)
-                ref_frame = next(refs, None) if refs is not None else None
-                rows.append(scorer.add(out, ref_frame.pixels if ref_frame is not None else None))
-                if on_progress:
-                    on_progress(clip.info.name, method, record.frames, clip.info.frames,
-                                record.frames / (time.perf_counter() - start))
+    writer = Writer(video, clip.info.time_base, clip.info.rate, audio_from=clip.path if clip.info.audio else None)
+    with contextlib.closing(writer):
+        for frame, out in process(clip, method, outscale=job.outscale, backend=job.backend, tile=job.tile,
+                                  record=record, on_step=on_step):
+            writer.write(out, frame.pts)
+            if frames_dir:
+                write_png(frames_dir / f"{frame.index:05d}.png", out)
+            ref_frame = next(refs, None) if refs is not None else None
+            rows.append(scorer.add(out, ref_frame.pixels if ref_frame is not None else None))
+            if on_progress:
+                on_progress(clip.info.name, method, record.frames, clip.info.frames,
+                            record.frames / (time.perf_counter() - start))
+    outputs[video.name] = video
+    if frames_dir:
+        outputs.update((f"{frames_dir.name}/{f.name}", f) for f in sorted(frames_dir.iterdir()))
     record.notes += writer.notes + scorer.notes
     if refs is not None and next(refs, None) is not None:
         record.notes.append("the reference has more frames than the clip: scored over the clip's frames")
@@ -139,14 +202,15 @@ def _one(job: ClipJob, method: str, base: Path, on_progress: Progress | None, on
         w = csv.DictWriter(f, fieldnames=keys)
         w.writeheader()
         w.writerows(rows)
+    outputs[table.name] = table
     summary = scorer.summary()
     if job.degrade is not None:
         record.notes.append(f"input: the clip degraded frame by frame ({degradation_words(job.degrade)})")
     run = {**asdict(record), "fps": record.fps, "clip": clip.info.describe(),
            "reference": ref.info.name if ref is not None else None}
-    with whole_file(report) as part:
-        part.write_text(json.dumps({"run": run, "summary": summary}, indent=1, default=str))
-    return ClipDone(job.source, method, video, run=run, summary=summary)
+    report.write_text(json.dumps({"run": run, "summary": summary}, indent=1, default=str))
+    outputs[report.name] = report  # last: it says the method is done
+    return outputs, ClipScores(run, summary)
 
 
 def side_by_side(videos: list[Path], dest: Path, check: Callable[[], None] | None = None) -> Path:
@@ -189,10 +253,10 @@ def prune_runs(keep: int = KEPT_RUNS) -> None:
 
 
 def finished(job: ClipJob, folder: Path) -> list[str]:
-    """The methods of `job` whose outputs a run in `folder` finished (a Resume skips them)."""
-    out = folder / "out"
-    return [m for m in job.methods if (out / f"{stem(job.source)}__{m}.json").exists()
-            and (out / f"{stem(job.source)}__{m}.mp4").exists()]
+    """The methods of `job` whose outputs a run in `folder` finished (a Resume skips them: the loop's skip rule)."""
+    from core.pipeline.batch_loop import FolderSink
+
+    return [m for m in job.methods if FolderSink(folder / "out").has(out_name(job.source, m))]
 
 
 def _saved(folder: Path, kind: str, given: tuple[str, bytes]) -> str:
@@ -314,7 +378,7 @@ def _compare(job: ClipJob, step, upload, reference, folder: Path) -> ClipCompari
             tell(method, done, clip.info.frames, fps,
                    f"{method}: frame {at['frames'] + 1}/{clip.info.frames or '?'} running, {fps:.2f} fps")
 
-        done = run_clip(replace(job, methods=(method,)), out, progress, within)[0]
+        done = run_clips([replace(job, methods=(method,))], out, on_frame=progress, on_step=within)[0]
         if done.error:
             raise ValueError(done.error)
         if not done.skipped:

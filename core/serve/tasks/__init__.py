@@ -4,7 +4,7 @@ A `Task` is a plain function of its context plus what the service needs to queue
 lets an identical request join a running one, this machine's expected seconds). The context offers
 `step(fraction, message)`, `note(**live data)`, `drop(name)`, `expect(seconds)`, `check()`, `job_id`,
 `waited_s` and `elapsed_s` (the service's `core.serve.jobs.Context`). A task wraps a core function that the
-CLI and Ray call too (`core/serve/folder.run_batch`, `core/quality/attribution.attribute`,
+CLI and Ray call too (`core/pipeline/batch_loop.run_batch`, `core/quality/attribution.attribute`,
 `core/video/job.compare`…). One module per kind: `enhance` (and the one-request step that scoring shares), `score`,
 `sweep`, `rank`, `batch`, `train`, `fetch`, `attribute`, `video`. A page builds a task from its choices and
 submits it (ui/jobs.py); it never writes a job's work.

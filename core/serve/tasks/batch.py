@@ -1,4 +1,4 @@
-"""The app's Batch as a job: the one batch loop (core/serve/folder.py, the CLI's too) over uploaded files and zip
+"""The app's Batch as a job: the one batch loop (core/pipeline/batch_loop.py, the CLI's too) over uploaded files and zip
 members, its results into a results.zip on disk (SRLAB_BATCH_OUTPUT_MB) with statistics.csv; the rows done so
 far are noted, so they survive a page switch. Its result: a BatchResult (the ResultsZip, the rows)."""
 from __future__ import annotations
@@ -9,8 +9,8 @@ from typing import NamedTuple
 
 from core.io.batch import ResultsZip, blank_row, open_batch
 from core.io.output import OutputOptions, result_names
+from core.pipeline.batch_loop import FileDone, ImageWork, InProcess, Source, ZipSink, run_batch
 from core.pipeline.engine import Request
-from core.serve.folder import FileDone, InProcess, Source, ZipSink, run_batch
 from core.serve.tasks import Task
 
 
@@ -38,7 +38,8 @@ def batch(files: list[tuple[str, bytes]], method: str, outscale: float,
     members = open_batch(files)
     request = Request.make(method, outscale=outscale)
     names = result_names([m.name for m in members], method, f"x{outscale:g}", ".png")  # never two the same
-    sources = [Source(PurePosixPath(m.name), m.read, name) for m, name in zip(members, names)]
+    work = ImageWork(request, OutputOptions("png"), own)
+    sources = [Source(PurePosixPath(m.name), m.read, name, work) for m, name in zip(members, names)]
 
     def work(ctx) -> BatchResult:
         zipped, rows = ResultsZip(), []
@@ -52,8 +53,7 @@ def batch(files: list[tuple[str, bytes]], method: str, outscale: float,
             ctx.step(len(rows) / len(sources), f"{len(rows)} of {len(sources)} images")
 
         try:
-            run_batch(sources, ZipSink(zipped), request, OutputOptions("png"), pool=InProcess(on_step), own=own,
-                      on_file=on_file)
+            run_batch(sources, ZipSink(zipped), pool=InProcess(on_step), on_file=on_file)
         except BaseException:
             zipped.close()  # a cancelled batch leaves no file behind
             raise
