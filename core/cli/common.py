@@ -14,6 +14,19 @@ def fail(message: str, code: int = 2) -> int:
     return code
 
 
+def pool(args, on_step=None):
+    """Where a batch runs: on the Ray cluster `--ray` names (core.serve.distributed.RayPool; RayUnavailable when it
+    cannot be reached), else in this process (`on_step` sees each source's progress)."""
+    if not args.ray:
+        from core.pipeline.batch_loop import InProcess
+
+        return InProcess(on_step)
+    from core.serve import distributed
+
+    distributed.connect(args.ray)
+    return distributed.RayPool(args.ray_in_flight)
+
+
 def inputs(paths: list[str]) -> list[Path]:
     files: list[Path] = []
     for p in map(Path, paths):

@@ -6,7 +6,7 @@ import os
 import sys
 from pathlib import Path
 
-from core.cli.common import fail, inputs, parse_params
+from core.cli.common import fail, inputs, parse_params, pool
 from core.io.output import FORMATS, NameClash, result_name, result_names
 from core.methods import METHODS
 from core.pipeline.colour import COLOUR_FIXES
@@ -64,7 +64,7 @@ def run(args) -> int:
 
     from core.io.imageio import ImageError
     from core.io.output import SUFFIXES, OutputOptions
-    from core.pipeline.batch_loop import InProcess, run_folder
+    from core.pipeline.batch_loop import run_folder
     from core.pipeline.engine import Request
 
     own = {}
@@ -120,18 +120,11 @@ def run(args) -> int:
             else:
                 print(f"{item.source.name}: done → {item.output}: {_line(item.stats, item.file_bytes)}")
 
-        if args.ray:
-            from core.serve import distributed
-
-            try:
-                distributed.connect(args.ray)
-            except distributed.RayUnavailable as exc:
-                return fail(str(exc))
-            pool = distributed.RayPool(args.ray_in_flight)
-        else:
-            pool = InProcess(on_step=on_step)
-        run_folder(files, Path(args.output), request, options, out_name, pool=pool, own=own,
-                   on_file=on_file)
+        try:
+            where = pool(args, on_step)
+        except RuntimeError as exc:  # RayUnavailable
+            return fail(str(exc))
+        run_folder(files, Path(args.output), request, options, out_name, pool=where, own=own, on_file=on_file)
     return 1 if failed else 0
 
 

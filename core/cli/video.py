@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from core.cli.common import fail
+from core.cli.common import fail, pool
 
 
 def add(sub) -> None:
@@ -52,16 +52,11 @@ def run(args) -> int:
     jobs = [ClipJob(source=src, methods=tuple(args.method), outscale=args.outscale, backend=args.backend,
                     tile=args.tile, reference=ref, frames=args.frames, builtin_frames=args.builtin_frames)
             for src, ref in zip(args.inputs, refs)]
-    pool = None  # in this process
-    if args.ray:
-        from core.serve import distributed
-
-        try:
-            distributed.connect(args.ray)
-        except distributed.RayUnavailable as exc:
-            return fail(str(exc))
-        pool = distributed.RayPool(args.ray_in_flight)
-    results = run_clips(jobs, Path(args.output), pool=pool, on_frame=_progress)
+    try:
+        where = pool(args)
+    except RuntimeError as exc:  # RayUnavailable
+        return fail(str(exc))
+    results = run_clips(jobs, Path(args.output), pool=where, on_frame=_progress)
     failed = 0
     for r in results:
         if r.error:
