@@ -108,3 +108,8 @@ def projector_on(page) -> None:
     page.get_by_test_id("stSidebar").get_by_text("Projector mode").click()
     page.wait_for_function("() => getComputedStyle(document.documentElement).fontSize === '20px'", timeout=30_000)
     idle(page)
+
+
+def shown_text(page) -> str:
+    """What the main area shows now: its text, less what closed expanders hold (a closed <details> draws nothing)."""
+    return page.get_by_test_id("stMain").inner_text()

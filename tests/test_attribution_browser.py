@@ -2,7 +2,8 @@
 switch while the job runs, and both maps drawn with their spread on return."""
 import pytest
 
-from tests.browser_steps import go, idle
+from tests.browser_steps import go, idle, shown_text
+from tests.test_words import expert_terms
 
 pytestmark = pytest.mark.browser
 
@@ -30,4 +31,5 @@ def test_maps_of_two_methods_survive_a_page_switch(tab, server, artifacts):
         box = figure.locator("img").bounding_box()
         assert box["width"] > 100 and box["x"] + box["width"] <= 1280  # drawn, in the page
     assert page.get_by_text("Half of what it used lies within").count() == 2  # a plain sentence under each map
+    assert expert_terms([shown_text(page)]) == []  # issue 48.9–10: "DI", "Gini", "path steps" only under Details
     assert page.get_by_text("cancelled").count() == 0

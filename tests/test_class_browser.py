@@ -4,7 +4,8 @@ chosen method; projector mode's chart text is ≥ 20 px as rendered; an A/B slid
 chosen off-centre on Baselines; and no request leaves 127.0.0.1 on any page."""
 import pytest
 
-from tests.browser_steps import choose, go, idle, pick, projector_on
+from tests.browser_steps import choose, go, idle, pick, projector_on, shown_text
+from tests.test_words import expert_terms
 
 pytestmark = pytest.mark.browser
 VIEWPORTS = [(1280, 720), (1920, 1080)]
@@ -49,6 +50,8 @@ def test_the_start_page_gives_each_steps_result(page, server):
     page.get_by_role("button", name="3 · Compare").click()
     page.get_by_text("for this image, at this scale, on this computer").wait_for(timeout=300_000)
     assert page.get_by_text(" s", exact=False).count() > 0 and page.blocked == []
+    idle(page)
+    assert expert_terms([shown_text(page)]) == []  # issue 48.9: the recipe and formulas only under Details
 
 
 def _one_click_demo(page, server, more: list[str], navigate: bool = True) -> None:

@@ -3,7 +3,8 @@ it runs, and on return the side-by-side player (one video: in sync), the frame s
 per-frame curves; then projector mode at 1920×1080."""
 import pytest
 
-from tests.browser_steps import go, idle, projector_on
+from tests.browser_steps import go, idle, projector_on, shown_text
+from tests.test_words import expert_terms
 
 pytestmark = pytest.mark.browser
 
@@ -37,6 +38,11 @@ def test_the_pan_through_two_methods_survives_a_page_switch_and_shows_players_an
       return [...doc.querySelectorAll('[data-testid=sr-slider] img')].every(i => i.complete && i.naturalWidth > 0);
     }""", timeout=60_000)
     page.screenshot(path=str(artifacts / "video_1280.png"))  # what a class sees first, at 1280×720
+    # issue 48.9 and 11: flicker said in plain words, no expert term outside Details, no method tag cut short
+    page.get_by_text("0: as steady as the true clip").first.wait_for(timeout=30_000)
+    assert expert_terms([shown_text(page)]) == []
+    tags = page.get_by_test_id("stMultiSelect").locator("span[title]")
+    assert tags.count() == 2 and tags.evaluate_all("ts => ts.every(t => t.scrollWidth <= t.clientWidth)")
     page.get_by_role("heading", name="One frame, A/B").scroll_into_view_if_needed()
     page.wait_for_timeout(500)
     page.screenshot(path=str(artifacts / "video_1280_ab.png"))  # the frame slider and the A/B slider, at 1280×720
