@@ -59,6 +59,18 @@ def _one_step_further(out: dict) -> None:
     assert all(r["status"] in ("ran", "failed", "not run") and r.get("verdict") for r in rows.values()), rows
 
 
+def _int8_mix(out: dict) -> None:
+    assert out["smoke"] is True and out["machine"]["cpu"] and out["model"] == "realesr-animevideov3"
+    if out["status"] == "not run":  # onnxruntime is a bench-only package, not in requirements.txt
+        assert "onnxruntime" in out["why"]
+        return
+    assert out["all_int8"]["worst_psnr_db"] > 10 and 0 <= out["all_int8"]["worst_lpips"] <= 1
+    assert len(out["groups"]) == 3 and len(out["mixes"]) == 2
+    assert [e["worst_psnr_db"] for e in out["groups"]] == sorted((e["worst_psnr_db"] for e in out["groups"]),
+                                                                 reverse=True)  # least sensitive first
+    assert all(m["int8_convs"] <= m["of_convs"] and isinstance(m["passes_gate"], bool) for m in out["mixes"])
+
+
 def _train(out: dict) -> None:
     assert out["smoke"] is True and out["cpu"] and out["threads"] >= 1
     assert set(out["runs"]) == {"scratch-60s", "animevideov3-gan-2min"}
@@ -131,6 +143,7 @@ def _big_photo(out: dict) -> None:
 CHECKS = {
     "speed.py": _speed, "backend_options.py": _backend_options, "memory.py": _memory,
     "busy_calibration.py": _busy_calibration, "one_step_further.py": _one_step_further, "train.py": _train,
+    "int8_mix.py": _int8_mix,
     "upstream_check.py": _upstream_check, "attribution.py": _attribution, "video.py": _video,
     "first_pixels.py": _first_pixels, "big_photo.py": _big_photo,
 }
