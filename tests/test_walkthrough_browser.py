@@ -98,7 +98,8 @@ def test_metrics_one_click_shows_every_row(tab, server, size, projector):
     every_row_shown(page)
 
 
-@pytest.mark.parametrize(("size", "projector"), VIEWS, ids=VIEW_IDS)
+# the laptop plain and the projector: which media files a page asks for does not hang on the font size (CI's time)
+@pytest.mark.parametrize(("size", "projector"), [VIEWS[0], VIEWS[2]], ids=[VIEW_IDS[0], VIEW_IDS[2]])
 def test_baselines_and_which_model_leave_no_404_in_the_console(tab, server, size, projector):
     """Issue 40: Baselines logged 404 "Image source error" for three /media/*.png (a first run drew its region's
     pictures from the reset region, the next run other ones, and the first run's files were dropped while the
