@@ -301,6 +301,22 @@ def test_a_bad_clip_in_the_cli_is_one_line_and_the_others_go_on(tmp_path, capsys
     assert (tmp_path / "out" / "builtin-pan__bicubic.mp4").exists()
 
 
+def test_two_clips_of_one_name_get_two_outputs_and_the_same_clip_twice_is_refused(tmp_path, capsys):
+    """Issue 48.1 for clips: a/x.mp4 and b/x.mp4 used to share x__nearest.*, the second "already done, skipped"."""
+    from core.cli import main
+
+    for folder in ("a", "b"):
+        (tmp_path / folder).mkdir()
+        _make_mp4(tmp_path / folder / "x.mp4", frames=2, audio=False, pts=None)
+    a, b = str(tmp_path / "a" / "x.mp4"), str(tmp_path / "b" / "x.mp4")
+    assert main(["video", a, b, "-m", "nearest", "-o", str(tmp_path / "out")]) == 0
+    assert sorted(p.name for p in (tmp_path / "out").glob("*.json")) == ["a-x-mp4__nearest.json",
+                                                                         "b-x-mp4__nearest.json"]
+    assert "skipped" not in capsys.readouterr().out
+    assert main(["video", a, a, "-m", "nearest", "-o", str(tmp_path / "again")]) == 2
+    assert "given twice" in capsys.readouterr().err and not (tmp_path / "again").exists()
+
+
 def test_frame_at_decodes_one_frame_of_an_mp4_held_as_bytes(tmp_path):
     from core.io.video import frame_at
 

@@ -44,6 +44,7 @@ def _progress(clip: str, method: str, done: int, total: int | None, fps: float) 
 
 
 def run(args) -> int:
+    from core.io.output import NameClash
     from core.video.job import ClipJob, run_clips
 
     if args.reference and len(args.reference) != len(args.inputs):
@@ -56,7 +57,10 @@ def run(args) -> int:
         where = pool(args)
     except RuntimeError as exc:  # RayUnavailable
         return fail(str(exc))
-    results = run_clips(jobs, Path(args.output), pool=where, on_frame=_progress)
+    try:
+        results = run_clips(jobs, Path(args.output), pool=where, on_frame=_progress)
+    except NameClash as exc:  # the same clip twice: refused before anything runs
+        return fail(str(exc))
     failed = 0
     for r in results:
         if r.error:

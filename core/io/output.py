@@ -8,7 +8,7 @@ import os
 import re
 import struct
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 
@@ -28,13 +28,17 @@ def result_name(source: str, method: str, tag: str, suffix: str) -> str:
     """A result's file name, the same in every download, zip entry and CLI output: `photo_SPAN_x4_x4.png`. The
     source's suffix is dropped; what a file name cannot hold (`<`, `>`, `:` as in `user:…`, slashes, control
     characters) becomes `_`; leading dots and spaces go, so no name is hidden or empty."""
-    stem = source.rsplit(".", 1)[0] if "." in source.lstrip(".") else source
-    name = _UNSAFE.sub("_", f"{stem}_{method}_{tag}").strip(" .") or "result"
+    name = _UNSAFE.sub("_", f"{file_stem(source)}_{method}_{tag}").strip(" .") or "result"
     return name + suffix
 
 
 class NameClash(ImageError):
     """Two inputs whose outputs cannot be given different names (the same file given twice)."""
+
+
+def file_stem(source: str) -> str:
+    """A file's name without its suffix (`photo.png` → `photo`; `.hidden` stays)."""
+    return source.rsplit(".", 1)[0] if "." in source.lstrip(".") else source
 
 
 def _told_apart(source: PurePath, level: int) -> str:
@@ -52,8 +56,13 @@ def _folders(source: PurePath) -> tuple[str, ...]:
 
 
 def result_names(sources: Sequence[str | PurePath], method: str, tag: str, suffix: str) -> list[str]:
+    """Every output's name of one run (`told_apart` with result_name)."""
+    return told_apart(sources, lambda name: result_name(name, method, tag, suffix))
+
+
+def told_apart(sources: Sequence[str | PurePath], name_of: Callable[[str], str]) -> list[str]:
     """Every output's name of one run, decided before anything runs, never two the same (one would overwrite
-    the other): result_name(source's name) as a rule; outputs that would share one keep their source's
+    the other): name_of(source's name) as a rule; outputs that would share one keep their source's
     extension (`small-png_…`, `small-jpg_…`), then as many parent folders as tell them apart (`a-x-png_…`,
     `b-x-png_…`), so a re-run of the same inputs gets the same names (and skips what is done). NameClash when
     two cannot be told apart (the same file twice)."""
@@ -61,7 +70,7 @@ def result_names(sources: Sequence[str | PurePath], method: str, tag: str, suffi
     levels = [0] * len(paths)
     most = [1 + len(_folders(p)) for p in paths]
     while True:
-        names = [result_name(_told_apart(p, lv), method, tag, suffix) for p, lv in zip(paths, levels)]
+        names = [name_of(_told_apart(p, lv)) for p, lv in zip(paths, levels)]
         groups: dict[str, list[int]] = {}
         for i, name in enumerate(names):
             groups.setdefault(name, []).append(i)

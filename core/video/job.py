@@ -146,12 +146,15 @@ def run_clips(jobs: list[ClipJob], out_dir: Path, *, pool=None, on_frame: Progre
     a bad clip or a failing method is one line and the others go on. `pool`: in this process (default; `on_frame`
     after each frame, `on_step` between a network's layers inside one: either may raise to cancel) or
     core.serve.distributed.RayPool()."""
+    from core.io.output import file_stem, told_apart
     from core.pipeline.batch_loop import FolderSink, InProcess, Source, run_batch
 
+    # each clip's outputs named before anything runs, never two the same (a/x.mp4 and b/x.mp4: a-x-mp4, b-x-mp4)
+    stems = told_apart([stem(job.source) if job.source == builtin.NAME else job.source for job in jobs], file_stem)
     sources, which = [], {}
-    for job in jobs:
+    for job, clip_stem in zip(jobs, stems):
         for method in job.methods:
-            name = out_name(job.source, method)
+            name = f"{clip_stem}__{method}.json"
             sources.append(Source(PurePath(job.source), _file(job.source), name,
                                   ClipWork(replace(job, methods=(method,)), on_frame)))
             which[name] = (job.source, method)
