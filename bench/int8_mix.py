@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from one_step_further import (
+from one_step_further import (  # (it also puts the project root on sys.path, for `core`)
     MAX_LPIPS,
     MIN_PSNR_DB,
     Context,
@@ -47,9 +47,6 @@ from one_step_further import (
     to_hwc,
     to_nchw,
 )
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 
 
 def conv_groups(onnx_path: Path) -> dict[str, list[str]]:

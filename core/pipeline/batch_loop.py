@@ -30,6 +30,8 @@ class Work(Protocol):
     def __call__(self, data: Input, name: str, out_name: str, scratch: Path,
                  on_step: Callable[[float], None] | None) -> tuple[dict[str, Output], Any]: ...
 
+    def ship(self) -> Work: ...  # itself as it travels to a Ray worker (its local files as bytes, no callbacks)
+
 
 @dataclass
 class FileDone:
@@ -135,6 +137,9 @@ class ImageWork:
         encoded, written = encode(result.pixels, self.options, image.metadata, result.stats.summary)
         result.stats.notes.extend(written)
         return {out_name: encoded}, result.stats
+
+    def ship(self) -> ImageWork:
+        return self
 
 
 class InProcess:

@@ -158,8 +158,7 @@ class RayPool:
     def submit(self, source):
         data = source.read()
         data = data.read_bytes() if isinstance(data, Path) else data
-        work = source.work.ship() if hasattr(source.work, "ship") else source.work
-        return _remote(_run_work).remote(work, data, source.name, source.out_name)
+        return _remote(_run_work).remote(source.work.ship(), data, source.name, source.out_name)
 
     def wait_one(self, pending):
         import ray

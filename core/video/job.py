@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path, PurePath
 from typing import Callable
 
-from core.io.output import whole_file
+from core.io.output import file_stem, whole_file
 from core.io.video import Clip, VideoError, Writer, open_clip, write_png
 from core.quality.degrade import Degradation
 from core.video import builtin
@@ -66,7 +66,8 @@ class ClipDone:
 
 
 def stem(source: str) -> str:
-    return "builtin-pan" if source == builtin.NAME else Path(source).stem
+    """A clip's name in its outputs' names: the file's name without its suffix (core.io.output's rule)."""
+    return "builtin-pan" if source == builtin.NAME else file_stem(Path(source).name)
 
 
 def open_source(job: ClipJob) -> tuple[Clip, Clip | None]:
@@ -88,9 +89,9 @@ def open_source(job: ClipJob) -> tuple[Clip, Clip | None]:
     return clip, ref
 
 
-def out_name(source: str, method: str) -> str:
+def out_name(clip_stem: str, method: str) -> str:
     """The output that says (clip, method) is done: its JSON, written last (the batch loop's skip rule)."""
-    return f"{stem(source)}__{method}.json"
+    return f"{clip_stem}__{method}.json"
 
 
 @dataclass(frozen=True)
@@ -154,7 +155,7 @@ def run_clips(jobs: list[ClipJob], out_dir: Path, *, pool=None, on_frame: Progre
     sources, which = [], {}
     for job, clip_stem in zip(jobs, stems):
         for method in job.methods:
-            name = f"{clip_stem}__{method}.json"
+            name = out_name(clip_stem, method)
             sources.append(Source(PurePath(job.source), _file(job.source), name,
                                   ClipWork(replace(job, methods=(method,)), on_frame)))
             which[name] = (job.source, method)
@@ -259,7 +260,7 @@ def finished(job: ClipJob, folder: Path) -> list[str]:
     """The methods of `job` whose outputs a run in `folder` finished (a Resume skips them: the loop's skip rule)."""
     from core.pipeline.batch_loop import FolderSink
 
-    return [m for m in job.methods if FolderSink(folder / "out").has(out_name(job.source, m))]
+    return [m for m in job.methods if FolderSink(folder / "out").has(out_name(stem(job.source), m))]
 
 
 def _saved(folder: Path, kind: str, given: tuple[str, bytes]) -> str:
@@ -357,7 +358,7 @@ def _compare(job: ClipJob, step, upload, reference, folder: Path) -> ClipCompari
     out = folder / "out"
     kept = finished(job, folder)
     pace = _Pace(len(job.methods) - len(kept), clip.info.frames)
-    start, results = time.perf_counter(), {}
+    start, results, videos = time.perf_counter(), {}, []
     for method in job.methods:
         at = {"frames": 0, "start": time.perf_counter()}
 
@@ -386,6 +387,7 @@ def _compare(job: ClipJob, step, upload, reference, folder: Path) -> ClipCompari
             raise ValueError(done.error)
         if not done.skipped:
             pace.finished_one()
+        videos.append(done.video)
         report = json.loads(done.video.with_suffix(".json").read_text())
         with open(done.video.with_suffix(".csv"), newline="") as f:
             rows = [{k: float(v) if v else None for k, v in r.items()} for r in csv.DictReader(f)]
@@ -394,7 +396,7 @@ def _compare(job: ClipJob, step, upload, reference, folder: Path) -> ClipCompari
                                      what=what_ran(method, job.outscale))
     step(0.99, "side by side")
     encoding = lambda: step(0.99, "side by side")  # noqa: E731  (Cancel honoured while the clips are encoded)
-    both = side_by_side([out / f"{stem(job.source)}__{m}.mp4" for m in results], folder / "both.mp4", encoding)
+    both = side_by_side(videos, folder / "both.mp4", encoding)
     return ClipComparison(
         methods=results, side_by_side=both.read_bytes(), input=_encoded(clip, folder / "input.mp4", encoding),
         reference=_encoded(ref, folder / "reference.mp4", encoding) if ref is not None else None,
