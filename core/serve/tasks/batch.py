@@ -38,8 +38,8 @@ def batch(files: list[tuple[str, bytes]], method: str, outscale: float,
     members = open_batch(files)
     request = Request.make(method, outscale=outscale)
     names = result_names([m.name for m in members], method, f"x{outscale:g}", ".png")  # never two the same
-    work = ImageWork(request, OutputOptions("png"), own)
-    sources = [Source(PurePosixPath(m.name), m.read, name, work) for m, name in zip(members, names)]
+    each = ImageWork(request, OutputOptions("png"), own)
+    sources = [Source(PurePosixPath(m.name), m.read, name, each) for m, name in zip(members, names)]
 
     def work(ctx) -> BatchResult:
         zipped, rows = ResultsZip(), []
